@@ -1,0 +1,59 @@
+package dev.cdcmigrator.bench;
+
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+
+/** Which part of the pipeline a JVM thread belongs to, by its name. */
+final class Stages {
+
+    static final String BENCH = "benchmark (not counted)";
+    static final String CAPTURE = "capture (Debezium, its producer, offset store)";
+    static final String TRANSFORM = "transform (Kafka Streams)";
+    static final String SINK = "sink (consumer, JDBC)";
+    static final String BROKER = "embedded Kafka broker";
+    static final String OTHER = "other Java threads";
+    static final String START = "start-up (Pipeline.start: broker, topics, stages)";
+
+    private Stages() {
+    }
+
+    static String of(String thread) {
+        if (thread == null) {
+            return OTHER;
+        }
+        String t = thread.toLowerCase(Locale.ROOT);
+        if (t.startsWith(JvmStats.BENCH_THREAD_PREFIX) || t.equals("main")) {
+            return BENCH;
+        }
+        if (t.contains("-transform")) {
+            return TRANSFORM;
+        }
+        if (t.contains("sink")) {
+            return SINK;
+        }
+        if (t.equals("pipeline-start")) {
+            return START;
+        }
+        // pool-N-thread-M: the async Debezium engine's polling and record-processing executors; Thread-N: Debezium's
+        // metrics publisher (nothing else in the pipeline starts unnamed threads).
+        if (t.contains("capture") || t.contains("debezium") || t.contains("postgres") || t.contains("engine")
+                || t.contains("offset") || t.contains("blocking-snapshot") || t.startsWith("pool-") || t.startsWith("thread-")) {
+            return CAPTURE;
+        }
+        if (t.contains("kafka") || t.contains("raft") || t.contains("quorum") || t.contains("broker") || t.contains("controller")
+                || t.contains("data-plane") || t.contains("reaper") || t.contains("log") || t.contains("replica")
+                || t.contains("group-coordinator") || t.contains("transaction") || t.contains("executor")
+                || t.contains("scheduler") || t.contains("metadata") || t.contains("share")) {
+            return BROKER;
+        }
+        return OTHER;
+    }
+
+    /** Thread CPU by stage, in seconds. */
+    static Map<String, Double> byStage(Map<String, Long> threadNanos) {
+        Map<String, Double> out = new TreeMap<>();
+        threadNanos.forEach((name, nanos) -> out.merge(of(name), nanos / 1e9, Double::sum));
+        return out;
+    }
+}

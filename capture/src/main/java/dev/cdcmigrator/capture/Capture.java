@@ -1,0 +1,196 @@
+package dev.cdcmigrator.capture;
+
+import dev.cdcmigrator.capture.internal.ClosingKafkaOffsetStore;
+import dev.cdcmigrator.capture.internal.KafkaHandoff;
+import dev.cdcmigrator.common.KafkaClients;
+import dev.cdcmigrator.common.Topics;
+import dev.cdcmigrator.common.spec.JdbcUrl;
+import dev.cdcmigrator.common.spec.Spec;
+import io.debezium.engine.ChangeEvent;
+import io.debezium.engine.DebeziumEngine;
+import io.debezium.engine.format.JsonByteArray;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Collectors;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The running capture stage: Debezium Embedded reading v1 through a pgoutput replication slot (initial snapshot,
+ * then streaming) and publishing each change to its raw topic, keyed by the v1 primary key, in Debezium's JSON
+ * envelope. Debezium's offsets live in a Kafka topic.
+ */
+public final class Capture implements AutoCloseable {
+
+    private static final Logger LOGGER = LoggerFactory.getLogger(Capture.class);
+
+    private final DebeziumEngine<ChangeEvent<byte[], byte[]>> engine;
+    private final Producer<byte[], byte[]> producer;
+    private final ExecutorService executor = Executors.newSingleThreadExecutor(r -> new Thread(r, "migrator-capture"));
+    private final AtomicReference<Throwable> failure = new AtomicReference<>();
+    private volatile boolean streaming;
+    private volatile boolean stopped;
+
+    private Capture(Spec spec, String bootstrapServers, MeterRegistry registry, Map<String, String> debeziumOverrides,
+                    Map<String, Object> producerOverrides) {
+        Properties producerProps = new Properties();
+        producerProps.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        producerProps.put(ProducerConfig.ACKS_CONFIG, "all");
+        producerProps.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        producerProps.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+        producerProps.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
+        producerProps.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 16 * 1024 * 1024);
+        producerProps.put(ProducerConfig.CLIENT_ID_CONFIG, "migrator-capture");
+        producerProps.putAll(KafkaClients.producerOverrides(spec));
+        producerProps.putAll(producerOverrides);
+        this.producer = new KafkaProducer<>(producerProps, new ByteArraySerializer(), new ByteArraySerializer());
+        Properties props = debeziumProperties(spec, bootstrapServers);
+        props.putAll(KafkaClients.debeziumOverrides(spec));
+        props.putAll(debeziumOverrides);
+        this.engine = DebeziumEngine.create(JsonByteArray.class)
+                .using(props)
+                .using(new DebeziumEngine.ConnectorCallback() {
+                    @Override
+                    public void pollingStarted() {
+                        streaming = true;
+                        LOGGER.info("capture started slot={} tables={}", props.getProperty("slot.name"), props.getProperty("table.include.list"));
+                    }
+                })
+                .using((success, message, error) -> {
+                    streaming = false;
+                    if (!success && !stopped) {
+                        failure.set(error != null ? error : new IllegalStateException(message));
+                        LOGGER.error("capture stopped: {}", message, error);
+                    } else {
+                        LOGGER.info("capture stopped: {}", message);
+                    }
+                })
+                .notifying(new KafkaHandoff(producer, registry, props.getProperty("topic.heartbeat.prefix", "__debezium-heartbeat")))
+                .build();
+    }
+
+    /**
+     * Starts capture on its own thread.
+     *
+     * @param spec the migration spec
+     * @param bootstrapServers the Kafka cluster
+     * @param registry receives capture's meters
+     * @param debeziumOverrides Debezium connector and engine settings that replace the defaults
+     * @param producerOverrides producer settings that replace the defaults
+     */
+    public static Capture start(Spec spec, String bootstrapServers, MeterRegistry registry,
+                                Map<String, String> debeziumOverrides, Map<String, Object> producerOverrides) {
+        Heartbeats.createIfAbsent(spec);
+        Capture capture = new Capture(spec, bootstrapServers, registry, debeziumOverrides, producerOverrides);
+        capture.executor.execute(capture.engine);
+        return capture;
+    }
+
+    /** The Debezium settings derived from the spec (before overrides). */
+    static Properties debeziumProperties(Spec spec, String bootstrapServers) {
+        Topics topics = new Topics(spec);
+        JdbcUrl url = spec.source().jdbcUrl();
+        Properties p = new Properties();
+        p.setProperty("name", topics.slot() + "-capture");
+        p.setProperty("connector.class", "io.debezium.connector.postgresql.PostgresConnector");
+        p.setProperty("offset.storage", ClosingKafkaOffsetStore.class.getName());
+        p.setProperty("offset.storage.topic", topics.captureOffsets());
+        p.setProperty("offset.storage.partitions", "1");
+        p.setProperty("offset.storage.replication.factor", String.valueOf(spec.kafka().replicationFactor()));
+        p.setProperty("offset.flush.interval.ms", "1000");
+        p.setProperty("bootstrap.servers", bootstrapServers);
+        p.setProperty("database.hostname", url.host());
+        p.setProperty("database.port", String.valueOf(url.port()));
+        p.setProperty("database.dbname", url.database());
+        p.setProperty("database.user", spec.source().user());
+        p.setProperty("database.password", spec.source().password());
+        p.setProperty("topic.prefix", topics.rawPrefix());
+        p.setProperty("plugin.name", "pgoutput");
+        p.setProperty("slot.name", topics.slot());
+        p.setProperty("publication.name", topics.slot());
+        p.setProperty("publication.autocreate.mode", "filtered");
+        p.setProperty("table.include.list", java.util.stream.Stream.concat(spec.tables().keySet().stream().sorted(),
+                        java.util.stream.Stream.of(topics.heartbeatTable()))
+                // Schema and table names are plain identifiers (the spec checks), so only the dot needs escaping.
+                .map(t -> spec.source().schema() + "\\." + t)
+                .collect(Collectors.joining(",")));
+        // An idle v1 still writes WAL (other databases, checkpoints): a periodic write to a captured table lets the
+        // slot's confirmed position follow, so the slot does not hold WAL back.
+        p.setProperty("heartbeat.interval.ms", "10000");
+        p.setProperty("heartbeat.action.query", Heartbeats.actionQuery(spec));
+        p.setProperty("snapshot.mode", "initial");
+        // Encodings the transform turns back into PostgreSQL text input without losing precision.
+        p.setProperty("decimal.handling.mode", "string");
+        p.setProperty("time.precision.mode", "adaptive_time_microseconds");
+        p.setProperty("interval.handling.mode", "string");
+        p.setProperty("binary.handling.mode", "bytes");
+        p.setProperty("hstore.handling.mode", "json");
+        // The delete event carries the key; a tombstone after it would add nothing the transform uses.
+        p.setProperty("tombstones.on.delete", "false");
+        p.setProperty("converter.schemas.enable", "true");
+        return p;
+    }
+
+    /** Whether capture has finished starting and reads changes (snapshot or streaming). */
+    public boolean running() {
+        return streaming && failure.get() == null;
+    }
+
+    /** Why capture stopped by itself, if it did. */
+    public Throwable failure() {
+        return failure.get();
+    }
+
+    /** Stops Debezium (which commits its offsets), then the producer; waits at most {@code timeout}. */
+    public void close(Duration timeout) {
+        stopped = true;
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            try {
+                engine.close();
+                break;
+            } catch (IOException e) {
+                LOGGER.warn("closing the Debezium engine failed", e);
+                break;
+            } catch (IllegalStateException e) {
+                // Debezium refuses to stop while its tasks are still starting; they finish starting shortly.
+                if (System.nanoTime() > deadline) {
+                    LOGGER.warn("Debezium did not let capture stop within {}: {}", timeout, e.getMessage());
+                    break;
+                }
+                try {
+                    Thread.sleep(100);
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+        }
+        executor.shutdown();
+        try {
+            if (!executor.awaitTermination(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                LOGGER.warn("capture did not stop within {}", timeout);
+                executor.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        producer.close(Duration.ofSeconds(10));
+    }
+
+    @Override
+    public void close() {
+        close(Duration.ofSeconds(30));
+    }
+}

@@ -1,0 +1,46 @@
+package dev.cdcmigrator.capture;
+
+import dev.cdcmigrator.common.Topics;
+import dev.cdcmigrator.common.spec.Spec;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+
+/**
+ * The heartbeat table on v1, {@code <source schema>.<prefix>_heartbeat(id, at, nonce)}, one row: Debezium's heartbeat
+ * action moves {@code at} (so an idle v1 still advances the slot), and {@code cutover wait} writes a {@code nonce}
+ * whose arrival on the table's raw topic proves that capture has published every earlier commit.
+ * {@code migrator cleanup} drops it.
+ */
+final class Heartbeats {
+
+    private Heartbeats() {
+    }
+
+    /** The schema-qualified, quoted table name. */
+    static String table(Spec spec) {
+        return quote(spec.source().schema()) + "." + quote(new Topics(spec).heartbeatTable());
+    }
+
+    /** The statement Debezium runs on every heartbeat. */
+    static String actionQuery(Spec spec) {
+        return "UPDATE " + table(spec) + " SET at = now() WHERE id = 1";
+    }
+
+    /** Creates the table and its row on v1 unless they exist (idempotent; run before capture starts). */
+    static void createIfAbsent(Spec spec) {
+        try (Connection c = DriverManager.getConnection(spec.source().url(), spec.source().user(), spec.source().password());
+             Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE IF NOT EXISTS " + table(spec) + " (id int PRIMARY KEY, at timestamptz NOT NULL, nonce text)");
+            st.execute("INSERT INTO " + table(spec) + " VALUES (1, now(), NULL) ON CONFLICT (id) DO NOTHING");
+        } catch (SQLException e) {
+            throw new IllegalStateException("capture cannot create its heartbeat table " + table(spec) + " on v1 ("
+                    + e.getMessage() + "); grant the capture user CREATE on schema " + spec.source().schema(), e);
+        }
+    }
+
+    private static String quote(String identifier) {
+        return '"' + identifier.replace("\"", "\"\"") + '"';
+    }
+}

@@ -1,0 +1,408 @@
+package dev.cdcmigrator.capture;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.cdcmigrator.common.TopicProvisioner;
+import dev.cdcmigrator.common.Topics;
+import dev.cdcmigrator.common.spec.ColumnSpec;
+import dev.cdcmigrator.common.spec.KafkaSpec;
+import dev.cdcmigrator.common.spec.SourceSpec;
+import dev.cdcmigrator.common.spec.Spec;
+import dev.cdcmigrator.common.spec.TableSpec;
+import dev.cdcmigrator.common.spec.TargetSpec;
+import dev.cdcmigrator.testkit.PostgresServer;
+import dev.cdcmigrator.testkit.TestKafka;
+import dev.cdcmigrator.testkit.TestPostgres;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.function.Predicate;
+import java.util.stream.Collectors;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Capture against a real PostgreSQL (pgoutput) and a real Kafka broker, read back with a plain consumer. */
+class CaptureIT {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Duration DEADLINE = Duration.ofSeconds(30);
+    /** Client ids capture gives its producer and its offset store's admin (Kafka names their threads after them). */
+    private static final String PRODUCER_THREAD = "kafka-producer-network-thread | migrator-capture";
+    private static final String OFFSETS_ADMIN_THREAD = "kafka-admin-client-thread | migrator-capture-offsets-admin";
+
+    private final PostgresServer pg = TestPostgres.shared();
+    private final List<Capture> captures = new ArrayList<>();
+    private final List<RawReader> readers = new ArrayList<>();
+    private String v1;
+    private String prefix;
+
+    @BeforeEach
+    void createV1() throws SQLException {
+        v1 = pg.createDatabase("capture_it");
+        prefix = "capture_it_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+        execute("""
+                CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL, qty integer);
+                INSERT INTO items VALUES (1, 'apple', 3), (2, 'pear', 5), (3, 'plum', NULL);
+                CREATE TABLE order_lines (order_id bigint, line_no integer, sku text NOT NULL, PRIMARY KEY (order_id, line_no));
+                INSERT INTO order_lines VALUES (1, 1, 'A'), (1, 2, 'B'), (2, 1, 'C');
+                """);
+    }
+
+    @AfterEach
+    void cleanUp() throws SQLException {
+        readers.forEach(RawReader::close);
+        captures.forEach(Capture::close);
+        // The cluster is shared by the whole test JVM and has few slots: drop ours once its walsender let go of it.
+        await("slot " + prefix + " released").atMost(DEADLINE).until(() -> !slotActive());
+        try (Connection c = connect(); PreparedStatement st = c.prepareStatement(
+                "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = ?")) {
+            st.setString(1, prefix);
+            st.execute();
+        }
+    }
+
+    @Test
+    void snapshotsExistingRowsThenStreamsCommittedChangesInOrder() throws Exception {
+        Spec spec = spec();
+        Capture capture = start(spec);
+        RawReader items = reader(new Topics(spec).raw("items"));
+        RawReader lines = reader(new Topics(spec).raw("order_lines"));
+
+        await("snapshot").atMost(DEADLINE).failFast("capture failed", () -> capture.failure() != null)
+                .until(() -> items.poll().size() >= 3 && lines.poll().size() >= 3);
+
+        assertThat(items.events()).allSatisfy(e -> {
+            assertThat(e.op()).isEqualTo("r");
+            assertThat(e.key().get("schema").isObject()).as("key schema of %s", e).isTrue();
+            assertThat(e.value().get("schema").isObject()).as("value schema of %s", e).isTrue();
+            assertThat(e.source().path("table").asText()).isEqualTo("items");
+            assertThat(e.source().path("lsn").isIntegralNumber()).as("source.lsn of %s", e).isTrue();
+            assertThat(e.payload().get("before").isNull()).isTrue();
+        });
+        assertThat(items.events()).extracting(Event::keyPayload).containsExactlyInAnyOrder(
+                json("{\"id\":1}"), json("{\"id\":2}"), json("{\"id\":3}"));
+        assertThat(items.events()).extracting(Event::after).containsExactlyInAnyOrder(
+                json("{\"id\":1,\"name\":\"apple\",\"qty\":3}"),
+                json("{\"id\":2,\"name\":\"pear\",\"qty\":5}"),
+                json("{\"id\":3,\"name\":\"plum\",\"qty\":null}"));
+        assertThat(items.events()).allSatisfy(e -> assertThat(e.keyPayload().get("id")).isEqualTo(e.after().get("id")));
+
+        assertThat(lines.events()).allSatisfy(e -> {
+            assertThat(e.op()).isEqualTo("r");
+            assertThat(e.key().get("schema").isObject()).isTrue();
+            assertThat(e.source().path("table").asText()).isEqualTo("order_lines");
+            assertThat(e.source().path("lsn").isIntegralNumber()).isTrue();
+        });
+        assertThat(lines.events()).extracting(Event::keyPayload).containsExactlyInAnyOrder(
+                json("{\"order_id\":1,\"line_no\":1}"), json("{\"order_id\":1,\"line_no\":2}"), json("{\"order_id\":2,\"line_no\":1}"));
+        assertThat(lines.events()).extracting(Event::after).containsExactlyInAnyOrder(
+                json("{\"order_id\":1,\"line_no\":1,\"sku\":\"A\"}"),
+                json("{\"order_id\":1,\"line_no\":2,\"sku\":\"B\"}"),
+                json("{\"order_id\":2,\"line_no\":1,\"sku\":\"C\"}"));
+
+        rolledBack("INSERT INTO items VALUES (4, 'ghost', 0)");
+        execute("INSERT INTO items VALUES (4, 'fig', 1)");
+        rolledBack("UPDATE items SET name = 'rolled back' WHERE id = 4");
+        execute("UPDATE items SET qty = 2 WHERE id = 4");
+        execute("DELETE FROM items WHERE id = 4");
+        rolledBack("INSERT INTO items VALUES (5, 'ghost', 0)");
+        execute("UPDATE order_lines SET sku = 'B2' WHERE order_id = 1 AND line_no = 2");
+        // Same key again: a tombstone after the delete would sit between the two, in the key's partition.
+        execute("INSERT INTO items VALUES (4, 'fig again', 7)");
+
+        await("streamed changes").atMost(DEADLINE).failFast("capture failed", () -> capture.failure() != null)
+                .until(() -> items.poll().stream().anyMatch(r -> r.value() != null && r.value().contains("fig again"))
+                        && lines.poll().stream().anyMatch(r -> r.value() != null && r.value().contains("B2")));
+        // Everything before the last insert was acknowledged by Kafka before it was sent: read up to the end.
+        items.drain();
+        lines.drain();
+
+        List<Event> four = items.events().stream().filter(e -> e.keyPayload().equals(json("{\"id\":4}"))).toList();
+        assertThat(four).extracting(Event::op).containsExactly("c", "u", "d", "c");
+        assertThat(four.get(0).after()).isEqualTo(json("{\"id\":4,\"name\":\"fig\",\"qty\":1}"));
+        assertThat(four.get(1).after()).isEqualTo(json("{\"id\":4,\"name\":\"fig\",\"qty\":2}"));
+        assertThat(four.get(2).before().get("id").asLong()).isEqualTo(4);
+        assertThat(four.get(2).after()).isNull();
+        assertThat(four.get(3).after()).isEqualTo(json("{\"id\":4,\"name\":\"fig again\",\"qty\":7}"));
+        assertThat(four).allSatisfy(e -> {
+            assertThat(e.source().path("table").asText()).isEqualTo("items");
+            assertThat(e.source().path("lsn").isIntegralNumber()).isTrue();
+        });
+        assertThat(four).extracting(e -> e.source().get("lsn").asLong()).isSorted().doesNotHaveDuplicates();
+        // Nothing else: no tombstone, no rolled-back insert or update, no second snapshot.
+        assertThat(items.events()).hasSize(3 + 4);
+        assertThat(items.records()).allSatisfy(r -> assertThat(r.value()).isNotNull().doesNotContain("ghost", "rolled back"));
+
+        assertThat(lines.events()).hasSize(3 + 1);
+        assertThat(lines.events()).filteredOn(e -> !e.op().equals("r")).extracting(Event::op).containsExactly("u");
+        Event lineUpdate = lines.events().stream().filter(e -> e.op().equals("u")).findFirst().orElseThrow();
+        assertThat(lineUpdate.keyPayload()).isEqualTo(json("{\"order_id\":1,\"line_no\":2}"));
+        assertThat(lineUpdate.after()).isEqualTo(json("{\"order_id\":1,\"line_no\":2,\"sku\":\"B2\"}"));
+    }
+
+    @Test
+    void keepsOffsetsInKafkaAndResumesWithoutSnapshottingAgain() throws Exception {
+        Spec spec = spec();
+        Topics topics = new Topics(spec);
+        Capture first = start(spec);
+        RawReader items = reader(topics.raw("items"));
+        await("snapshot").atMost(DEADLINE).failFast("capture failed", () -> first.failure() != null)
+                .until(() -> items.poll().size() >= 3);
+        execute("INSERT INTO items VALUES (10, 'streamed before restart', 1)");
+        await("streamed insert").atMost(DEADLINE).failFast("capture failed", () -> first.failure() != null)
+                .until(() -> items.poll().stream().anyMatch(r -> r.value() != null && r.value().contains("streamed before restart")));
+        close(first);
+        assertThat(first.failure()).isNull();
+
+        execute("""
+                INSERT INTO items VALUES (11, 'written while stopped', 1), (12, 'also while stopped', 2);
+                UPDATE items SET name = 'apple, updated while stopped' WHERE id = 1;
+                """);
+        Capture second = start(spec);
+        await("changes made while stopped").atMost(DEADLINE).failFast("capture failed", () -> second.failure() != null)
+                .until(() -> items.poll().stream().anyMatch(r -> r.value() != null && r.value().contains("updated while stopped")));
+        // A second snapshot would be published before any change streamed after it; this marker comes after both.
+        execute("INSERT INTO items VALUES (13, 'marker', 0)");
+        await("marker").atMost(DEADLINE).failFast("capture failed", () -> second.failure() != null)
+                .until(() -> items.poll().stream().anyMatch(r -> r.value() != null && r.value().contains("marker")));
+        items.drain();
+
+        assertThat(items.events().stream().filter(e -> e.op().equals("r")).map(Event::keyPayload))
+                .as("snapshot records")
+                .containsExactlyInAnyOrder(json("{\"id\":1}"), json("{\"id\":2}"), json("{\"id\":3}"));
+        assertThat(items.events()).filteredOn(e -> e.op().equals("c")).extracting(Event::after).contains(
+                json("{\"id\":11,\"name\":\"written while stopped\",\"qty\":1}"),
+                json("{\"id\":12,\"name\":\"also while stopped\",\"qty\":2}"),
+                json("{\"id\":13,\"name\":\"marker\",\"qty\":0}"));
+        assertThat(items.events()).filteredOn(e -> e.op().equals("u")).extracting(Event::after)
+                .containsExactly(json("{\"id\":1,\"name\":\"apple, updated while stopped\",\"qty\":3}"));
+
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, TestKafka.bootstrapServers()))) {
+            assertThat(admin.listTopics().names().get()).contains(topics.captureOffsets());
+        }
+        try (KafkaConsumer<String, String> consumer = consumer()) {
+            List<TopicPartition> partitions = partitions(consumer, topics.captureOffsets());
+            Map<TopicPartition, Long> begin = consumer.beginningOffsets(partitions);
+            Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
+            long stored = partitions.stream().mapToLong(p -> end.get(p) - begin.get(p)).sum();
+            assertThat(stored).as("records in %s", topics.captureOffsets()).isPositive();
+        }
+    }
+
+    @Test
+    void closeLeavesNoKafkaClientThreadsBehind() {
+        Spec spec = spec();
+        Capture capture = start(spec);
+        await("capture running").atMost(DEADLINE).failFast("capture failed", () -> capture.failure() != null)
+                .until(capture::running);
+        // The check below means something only if these threads exist while capture runs.
+        await("capture's client threads").atMost(DEADLINE)
+                .until(() -> captureThreads(), names -> names.contains(PRODUCER_THREAD) && names.contains(OFFSETS_ADMIN_THREAD));
+
+        close(capture);
+
+        await("capture's client threads ended").atMost(Duration.ofSeconds(15))
+                .until(() -> captureThreads(), Set::isEmpty);
+        assertThat(capture.failure()).isNull();
+    }
+
+    /** Live threads named after capture's client ids, or its own engine thread. */
+    private static Set<String> captureThreads() {
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(Thread::isAlive)
+                .map(Thread::getName)
+                .filter(name -> name.contains("migrator-capture"))
+                .collect(Collectors.toSet());
+    }
+
+    private static LinkedHashMap<String, ColumnSpec> copies(String... columns) {
+        LinkedHashMap<String, ColumnSpec> mapped = new LinkedHashMap<>();
+        for (String column : columns) {
+            mapped.put(column, ColumnSpec.from(column));
+        }
+        return mapped;
+    }
+
+    private Spec spec() {
+        Map<String, TableSpec> tables = new LinkedHashMap<>();
+        tables.put("items", TableSpec.of(null, null, copies("id", "name")));
+        tables.put("order_lines", TableSpec.of(null, null, copies("order_id", "line_no", "sku")));
+        return new Spec(Spec.CURRENT_VERSION,
+                new SourceSpec(pg.jdbcUrl(v1), pg.user(), pg.password(), null),
+                // Capture never writes v2; the target only has to be a valid spec.
+                new TargetSpec(pg.jdbcUrl(v1), pg.user(), pg.password(), null, null),
+                new KafkaSpec(TestKafka.bootstrapServers(), prefix, 3, null),
+                tables);
+    }
+
+    private Capture start(Spec spec) {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, TestKafka.bootstrapServers()))) {
+            TopicProvisioner.createMissing(admin, spec);
+        }
+        Capture capture = Capture.start(spec, TestKafka.bootstrapServers(), new SimpleMeterRegistry(), Map.of(), Map.of());
+        captures.add(capture);
+        return capture;
+    }
+
+    private void close(Capture capture) {
+        captures.remove(capture);
+        capture.close();
+    }
+
+    private RawReader reader(String topic) {
+        RawReader reader = new RawReader(topic);
+        readers.add(reader);
+        return reader;
+    }
+
+    private static KafkaConsumer<String, String> consumer() {
+        Map<String, Object> props = new HashMap<>();
+        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, TestKafka.bootstrapServers());
+        props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        return new KafkaConsumer<>(props, new StringDeserializer(), new StringDeserializer());
+    }
+
+    private static List<TopicPartition> partitions(KafkaConsumer<?, ?> consumer, String topic) {
+        return consumer.partitionsFor(topic, DEADLINE).stream()
+                .map(p -> new TopicPartition(p.topic(), p.partition()))
+                .toList();
+    }
+
+    private boolean slotActive() throws SQLException {
+        try (Connection c = connect(); PreparedStatement st = c.prepareStatement(
+                "SELECT active FROM pg_replication_slots WHERE slot_name = ?")) {
+            st.setString(1, prefix);
+            try (ResultSet rs = st.executeQuery()) {
+                return rs.next() && rs.getBoolean(1);
+            }
+        }
+    }
+
+    private Connection connect() throws SQLException {
+        return DriverManager.getConnection(pg.jdbcUrl(v1), pg.user(), pg.password());
+    }
+
+    private void execute(String sql) throws SQLException {
+        try (Connection c = connect(); Statement st = c.createStatement()) {
+            st.execute(sql);
+        }
+    }
+
+    private void rolledBack(String sql) throws SQLException {
+        try (Connection c = connect()) {
+            c.setAutoCommit(false);
+            try (Statement st = c.createStatement()) {
+                st.execute(sql);
+            }
+            c.rollback();
+        }
+    }
+
+    private static JsonNode json(String text) {
+        try {
+            return JSON.readTree(text);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** One raw record, parsed; a tombstone has a null value and op "tombstone". */
+    private record Event(JsonNode key, JsonNode value) {
+
+        String op() {
+            return value == null ? "tombstone" : value.path("payload").path("op").asText();
+        }
+
+        JsonNode keyPayload() {
+            return key.get("payload");
+        }
+
+        JsonNode payload() {
+            return value.get("payload");
+        }
+
+        JsonNode before() {
+            return value == null ? null : value.path("payload").get("before");
+        }
+
+        JsonNode after() {
+            JsonNode after = value == null ? null : value.path("payload").get("after");
+            return after == null || after.isNull() ? null : after;
+        }
+
+        JsonNode source() {
+            return value.path("payload").path("source");
+        }
+    }
+
+    /** Reads every partition of one topic from the beginning, keeping all records in partition order. */
+    private static final class RawReader implements AutoCloseable {
+
+        private final KafkaConsumer<String, String> consumer = consumer();
+        private final List<TopicPartition> partitions;
+        private final List<ConsumerRecord<String, String>> records = new ArrayList<>();
+
+        RawReader(String topic) {
+            partitions = partitions(consumer, topic);
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+        }
+
+        /** Polls once and returns every record read so far. */
+        List<ConsumerRecord<String, String>> poll() {
+            consumer.poll(Duration.ofMillis(200)).forEach(records::add);
+            return records;
+        }
+
+        /** Reads up to the end offsets as of now. */
+        void drain() {
+            Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
+            Predicate<TopicPartition> behind = p -> consumer.position(p) < end.get(p);
+            await("reading up to " + end).atMost(DEADLINE).until(() -> {
+                poll();
+                return partitions.stream().noneMatch(behind);
+            });
+        }
+
+        List<ConsumerRecord<String, String>> records() {
+            return records;
+        }
+
+        List<Event> events() {
+            return records.stream()
+                    .map(r -> new Event(json(r.key()), r.value() == null ? null : json(r.value())))
+                    .toList();
+        }
+
+        @Override
+        public void close() {
+            consumer.close();
+        }
+    }
+}

@@ -1,0 +1,22 @@
+package dev.cdcmigrator.cli;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Properties;
+import picocli.CommandLine;
+
+/** The migrator's version and the Debezium and Kafka versions it was built with. */
+final class VersionProvider implements CommandLine.IVersionProvider {
+
+    @Override
+    public String[] getVersion() throws IOException {
+        Properties p = new Properties();
+        try (InputStream in = VersionProvider.class.getResourceAsStream("/migrator-version.properties")) {
+            p.load(in);
+        }
+        return new String[] {
+            "cdc-migrator " + p.getProperty("version"),
+            "Debezium " + p.getProperty("debezium") + ", Kafka " + p.getProperty("kafka") + ", Java " + System.getProperty("java.version"),
+        };
+    }
+}

@@ -1,0 +1,179 @@
+package dev.cdcmigrator.cli.internal;
+
+import dev.cdcmigrator.capture.Capture;
+import dev.cdcmigrator.common.KafkaClients;
+import dev.cdcmigrator.common.TopicProvisioner;
+import dev.cdcmigrator.common.spec.Spec;
+import dev.cdcmigrator.embedded.EmbeddedKafkaBroker;
+import dev.cdcmigrator.sink.Sink;
+import dev.cdcmigrator.transform.Transform;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.kafka.clients.admin.Admin;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The stages of the migration in this process: all three (around the in-process broker when the spec says
+ * {@code kafka.bootstrap: embedded}), or some of them against an external Kafka (separate services). Stages start
+ * downstream first and stop upstream first, so no stage produces into one that is not running.
+ */
+public final class Pipeline implements AutoCloseable {
+
+    private static final Logger LOGGER = LoggerFactory.getLogger(Pipeline.class);
+
+    /** A stage this process can run. */
+    public enum Stage { CAPTURE, TRANSFORM, SINK }
+
+    private final EmbeddedKafkaBroker broker;
+    private final String bootstrapServers;
+    /** Started stages, downstream first. */
+    private final List<RunningStage> stages = new ArrayList<>();
+    private LagMonitor monitor;
+
+    private Pipeline(EmbeddedKafkaBroker broker, String bootstrapServers) {
+        this.broker = broker;
+        this.bootstrapServers = bootstrapServers;
+    }
+
+    /** Starts every stage; see {@link #start(Spec, Path, int, MeterRegistry, Set)}. */
+    public static Pipeline start(Spec spec, Path dataDir, int embeddedKafkaPort, MeterRegistry registry) {
+        return start(spec, dataDir, embeddedKafkaPort, registry, EnumSet.allOf(Stage.class));
+    }
+
+    /**
+     * Starts the given stages.
+     *
+     * @param spec the migration spec
+     * @param dataDir where the embedded broker and the transform's local state live
+     * @param embeddedKafkaPort client port of the embedded broker (0 for any free port)
+     * @param registry receives every stage's meters
+     * @param which the stages to run here; fewer than all needs an external Kafka, which other processes share
+     */
+    public static Pipeline start(Spec spec, Path dataDir, int embeddedKafkaPort, MeterRegistry registry, Set<Stage> which) {
+        if (spec.kafka().embedded() && !which.containsAll(EnumSet.allOf(Stage.class))) {
+            throw new IllegalArgumentException("a single stage needs an external Kafka that the other stages share: set"
+                    + " kafka.bootstrap to host:port (kafka.bootstrap: embedded is for migrator run, all stages in one process)");
+        }
+        EmbeddedKafkaBroker broker = spec.kafka().embedded() ? EmbeddedKafkaBroker.start(dataDir.resolve("kafka"), embeddedKafkaPort) : null;
+        Pipeline pipeline = new Pipeline(broker, broker != null ? broker.bootstrapServers() : spec.kafka().bootstrap());
+        try {
+            try (Admin admin = Admin.create(KafkaClients.common(spec, pipeline.bootstrapServers))) {
+                TopicProvisioner.createMissing(admin, spec);
+            }
+            if (which.contains(Stage.SINK)) {
+                pipeline.stages.add(RunningStage.of(Sink.start(spec, pipeline.bootstrapServers, registry, Map.of())));
+            }
+            if (which.contains(Stage.TRANSFORM)) {
+                pipeline.stages.add(RunningStage.of(Transform.start(spec, pipeline.bootstrapServers, dataDir.resolve("streams"),
+                        registry, Map.of())));
+            }
+            if (which.contains(Stage.CAPTURE)) {
+                pipeline.stages.add(RunningStage.of(Capture.start(spec, pipeline.bootstrapServers, registry, Map.of(), Map.of())));
+            }
+            pipeline.stages.forEach(stage -> registerStageMeters(registry, stage));
+            pipeline.monitor = LagMonitor.start(spec, pipeline.bootstrapServers, registry);
+            LOGGER.info("pipeline started stages={} kafka={} source={} target={}", which, pipeline.bootstrapServers,
+                    spec.source().url(), spec.target().url());
+            return pipeline;
+        } catch (RuntimeException e) {
+            pipeline.close();
+            throw e;
+        }
+    }
+
+    /** The Kafka the stages use. */
+    public String bootstrapServers() {
+        return bootstrapServers;
+    }
+
+    /** Whether every stage here is up and working. */
+    public boolean running() {
+        return stages.stream().allMatch(RunningStage::running);
+    }
+
+    /**
+     * Empty when every stage runs ({@link #running()}); otherwise what is not ready, naming the stage: the failed
+     * stage and why ({@link #failure()}), or each stage still starting. What {@code GET /ready} answers.
+     */
+    public Optional<String> notReady() {
+        Optional<String> failed = failure();
+        if (failed.isPresent()) {
+            return Optional.of("failed: " + failed.get());
+        }
+        List<String> waiting = stages.stream().filter(s -> !s.running())
+                .map(s -> s.name() + " is not running yet (" + s.starting() + ")").toList();
+        return waiting.isEmpty() ? Optional.empty() : Optional.of(String.join("; ", waiting));
+    }
+
+    /** The first stage, upstream first, that stopped by itself and why, if any did. */
+    public Optional<String> failure() {
+        for (int i = stages.size() - 1; i >= 0; i--) {
+            RunningStage stage = stages.get(i);
+            Optional<String> failed = stage.failure();
+            if (failed.isPresent()) {
+                return Optional.of(stage.name() + ": " + failed.get());
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** {@code migrator.stage.running} per stage, and stage failures (the sink counts its own, with retries). */
+    private static void registerStageMeters(MeterRegistry registry, RunningStage stage) {
+        Gauge.builder("migrator.stage.running", stage, s -> s.running() ? 1 : 0)
+                .description("1 while the stage is up and working, 0 while it starts, after it failed or once stopped")
+                .tag("stage", stage.name())
+                .strongReference(true)
+                .register(registry);
+        if (stage.name().equals("sink")) {
+            return;
+        }
+        // A stage's failure counts once, from when it is first seen, whatever the stage does after.
+        AtomicBoolean failed = new AtomicBoolean();
+        FunctionCounter.builder("migrator.stage.errors", failed, f -> {
+                    if (!f.get() && stage.failure().isPresent()) {
+                        f.set(true);
+                    }
+                    return f.get() ? 1 : 0;
+                })
+                .description("Errors a stage met: retried (the stage waits and tries again) or failed (the stage stopped)")
+                .baseUnit("errors")
+                .tag("stage", stage.name())
+                .tag("outcome", "failed")
+                .register(registry);
+    }
+
+    @Override
+    public void close() {
+        Duration timeout = Duration.ofSeconds(30);
+        // Each stage is closed even if an earlier one fails to: a stage left open keeps threads and connections.
+        closeQuietly("lag monitor", monitor == null ? null : monitor::close);
+        for (int i = stages.size() - 1; i >= 0; i--) {
+            RunningStage stage = stages.get(i);
+            closeQuietly(stage.name(), () -> stage.close(timeout));
+        }
+        closeQuietly("embedded broker", broker == null ? null : broker::close);
+        LOGGER.info("pipeline stopped");
+    }
+
+    private static void closeQuietly(String what, Runnable close) {
+        if (close == null) {
+            return;
+        }
+        try {
+            close.run();
+        } catch (RuntimeException e) {
+            LOGGER.error("closing the {} failed; going on with the rest", what, e);
+        }
+    }
+}

@@ -1,0 +1,66 @@
+package dev.cdcmigrator.cli.internal;
+
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import sun.misc.Signal;
+
+/**
+ * How a long-running command stops: the first SIGTERM or SIGINT (Ctrl-C) starts a clean stop (each stage finishes
+ * its batch in flight, commits and closes its clients); a second signal, or the deadline, ends the process at once.
+ * A JVM shutdown hook cannot tell a second signal from the first, so the signals are handled here (jdk.unsupported's
+ * {@code sun.misc.Signal}, the only way the JDK offers).
+ */
+public final class Shutdown {
+
+    /** Exit code of a forced stop: 128 + SIGKILL's number, as a shell reports a killed process. */
+    public static final int FORCED = 137;
+
+    private static final Logger LOGGER = LoggerFactory.getLogger(Shutdown.class);
+
+    private final CountDownLatch requested = new CountDownLatch(1);
+    private final AtomicInteger signals = new AtomicInteger();
+    private final Duration deadline;
+
+    private Shutdown(Duration deadline) {
+        this.deadline = deadline;
+    }
+
+    /** Installs the handlers for TERM and INT. */
+    public static Shutdown onSignals(Duration deadline) {
+        Shutdown shutdown = new Shutdown(deadline);
+        for (String name : new String[] {"TERM", "INT"}) {
+            Signal.handle(new Signal(name), shutdown::signalled);
+        }
+        return shutdown;
+    }
+
+    private void signalled(Signal signal) {
+        if (signals.incrementAndGet() == 1) {
+            LOGGER.info("SIG{} received: stopping cleanly within {} (send it again to stop at once)", signal.getName(), deadline);
+            Thread watchdog = new Thread(() -> {
+                try {
+                    Thread.sleep(deadline.toMillis());
+                } catch (InterruptedException e) {
+                    return;
+                }
+                LOGGER.error("clean stop did not finish within {}: stopping at once", deadline);
+                Runtime.getRuntime().halt(FORCED);
+            }, "migrator-shutdown-deadline");
+            watchdog.setDaemon(true);
+            watchdog.start();
+            requested.countDown();
+        } else {
+            LOGGER.warn("SIG{} received again: stopping at once", signal.getName());
+            Runtime.getRuntime().halt(FORCED);
+        }
+    }
+
+    /** Waits up to {@code timeout} for a stop request; true once one came. */
+    public boolean awaitRequest(Duration timeout) throws InterruptedException {
+        return requested.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+}

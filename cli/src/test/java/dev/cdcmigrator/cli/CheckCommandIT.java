@@ -1,0 +1,117 @@
+package dev.cdcmigrator.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.cdcmigrator.testkit.PostgresServer;
+import dev.cdcmigrator.testkit.TestPostgres;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.DriverManager;
+import java.util.UUID;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code migrator check}: its output lines, summary and exit code. */
+class CheckCommandIT {
+
+    private final PostgresServer pg = TestPostgres.shared();
+    private final String prefix = "chk_" + UUID.randomUUID().toString().replace("-", "").substring(0, 10);
+    private String v1Db;
+    private String v2Db;
+    private Path specFile;
+
+    @BeforeEach
+    void setUp(@TempDir Path dir) throws IOException {
+        v1Db = pg.createDatabase("check_v1");
+        v2Db = pg.createDatabase("check_v2");
+        pg.execute(v1Db, """
+                CREATE TABLE users (id bigint PRIMARY KEY, name varchar(100));
+                CREATE TABLE tasks (id int PRIMARY KEY, timeout int, params jsonb);
+                """);
+        pg.execute(v2Db, """
+                CREATE TABLE accounts (account_id bigint PRIMARY KEY, display_name varchar(100));
+                CREATE TABLE tasks (id bigint PRIMARY KEY, timeout_seconds int, parameters jsonb);
+                """);
+        specFile = dir.resolve("spec.yaml");
+        Files.writeString(specFile, """
+                version: 1
+                source: { url: "%s", user: "%s", password: "%s" }
+                target: { url: "%s", user: "%s", password: "%s" }
+                kafka: { topicPrefix: %s }
+                tables:
+                  users:
+                    into: accounts
+                    columns:
+                      account_id: { from: id }
+                      display_name: { from: name }
+                  tasks:
+                    columns:
+                      id: { from: id }
+                      timeout_seconds: { from: timeout }
+                      parameters: { from: params }
+                """.formatted(pg.jdbcUrl(v1Db), pg.user(), pg.password(), pg.jdbcUrl(v2Db), pg.user(), pg.password(),
+                prefix));
+    }
+
+    @Test
+    void warningsAloneExitZero() {
+        CliRun result = CliRun.of("check", "--spec", specFile.toString());
+
+        assertThat(result.exit()).as(result.toString()).isZero();
+        // tasks.params is jsonb under REPLICA IDENTITY DEFAULT: the one warning.
+        assertThat(result.lines()).contains("WARNING v1 public.tasks: primary key (id) keys its changes; "
+                + "REPLICA IDENTITY DEFAULT with toastable columns params: an UPDATE that leaves a TOASTed value unchanged "
+                + "does not carry it, and such changes are dead-lettered until the TOAST issue lands; "
+                + "fix: ALTER TABLE public.tasks REPLICA IDENTITY FULL");
+        assertThat(result.lines()).anyMatch(l -> l.startsWith("OK      source: connected to " + pg.jdbcUrl(v1Db)));
+        assertThat(result.lines()).contains("OK      source: wal_level is logical");
+        assertThat(result.lines().get(result.lines().size() - 1))
+                .matches("check: 0 errors, 1 warning, [0-9]+ ok: ready; read the warnings");
+        assertThat(result.lines()).allMatch(l -> l.matches("(OK {6}|WARNING |ERROR {3}).*") || l.startsWith("check: "));
+        assertThat(result.err()).isEmpty();
+    }
+
+    @Test
+    void anErrorPrintsItsLineWithTheFixAndExitsOne() {
+        pg.execute(v1Db, "ALTER TABLE tasks RENAME COLUMN timeout TO timeout_ms");
+
+        CliRun result = CliRun.of("check", "--spec", specFile.toString());
+
+        assertThat(result.exit()).as(result.toString()).isEqualTo(1);
+        assertThat(result.lines()).contains("ERROR   v1 public.tasks.timeout: column does not exist "
+                + "(spec tables.tasks.columns.timeout_seconds.from); fix: correct the spec or add the column");
+        assertThat(result.lines().get(result.lines().size() - 1))
+                .matches("check: 1 error, 2 warnings, [0-9]+ ok: fix every ERROR before migrator run");
+    }
+
+    @Test
+    void runRunsTheSameChecksFirstAndDoesNotStartOnAnError() throws Exception {
+        pg.execute(v1Db, "ALTER TABLE tasks RENAME COLUMN timeout TO timeout_ms");
+
+        CliRun result = CliRun.of("run", "--spec", specFile.toString(), "--data-dir", specFile.getParent().resolve("data").toString());
+
+        assertThat(result.exit()).as(result.toString()).isEqualTo(1);
+        assertThat(result.err().lines()).contains("ERROR   v1 public.tasks.timeout: column does not exist "
+                + "(spec tables.tasks.columns.timeout_seconds.from); fix: correct the spec or add the column");
+        assertThat(result.err()).contains("run: not started; fix every ERROR above");
+        assertThat(Files.exists(specFile.getParent().resolve("data"))).as("nothing started, nothing written").isFalse();
+        try (var c = java.sql.DriverManager.getConnection(pg.jdbcUrl(v1Db), pg.user(), pg.password());
+             var rs = c.createStatement().executeQuery("SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" + prefix + "'")) {
+            rs.next();
+            assertThat(rs.getInt(1)).as("no replication slot created").isZero();
+        }
+    }
+
+    @Test
+    void anInvalidSpecIsAUsageErrorNamingThePath() throws IOException {
+        Files.writeString(specFile, Files.readString(specFile).replace("{ from: timeout }", "{ form: timeout }"));
+
+        CliRun result = CliRun.of("check", "--spec", specFile.toString());
+
+        assertThat(result.exit()).as(result.toString()).isEqualTo(2);
+        assertThat(result.out()).isEmpty();
+        assertThat(result.err()).contains("tables.tasks.columns.timeout_seconds.form");
+    }
+}

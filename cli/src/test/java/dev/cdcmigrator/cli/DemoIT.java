@@ -1,0 +1,30 @@
+package dev.cdcmigrator.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import org.junit.jupiter.api.Test;
+
+/** The README's first command, smaller: it must migrate the Keiko example under load and end with verify passing. */
+class DemoIT {
+
+    @Test
+    void demoMigratesTheKeikoExampleUnderLoadAndVerifies() {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+
+        int exit = Main.execute(new PrintWriter(out, true), new PrintWriter(err, true),
+                "demo", "--tasks", "5000", "--load-seconds", "4", "--rate", "100");
+
+        assertThat(exit).as("exit code; output:%n%s%nerrors:%n%s", out, err).isZero();
+        assertThat(out.toString())
+                .contains("2. Loaded Keiko v1: 1,000 users, 200 agents, 5,000 tasks")
+                .containsPattern("4\\. Load stopped after [1-9][0-9,]* changes")
+                .contains("users <- users: 1,000 rows in v1, 1,000 in v2: identical")
+                .contains("agents <- agents: 200 rows in v1, 200 in v2: identical")
+                .containsPattern("tasks <- tasks: [0-9,]+ rows in v1, [0-9,]+ in v2: identical")
+                .contains("verify: every table matches")
+                .doesNotContain("A stage failed");
+    }
+}

@@ -1,0 +1,277 @@
+package dev.cdcmigrator.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.cdcmigrator.cli.internal.HttpEndpoints;
+import dev.cdcmigrator.cli.internal.Pipeline;
+import dev.cdcmigrator.cli.internal.PrometheusMetrics;
+import dev.cdcmigrator.common.spec.Spec;
+import dev.cdcmigrator.common.spec.SpecParser;
+import dev.cdcmigrator.testkit.PostgresServer;
+import dev.cdcmigrator.testkit.TestKafka;
+import dev.cdcmigrator.testkit.TestPostgres;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeSet;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code /metrics}, {@code /health} and {@code /ready} of a running pipeline (real PostgreSQL v1 and v2, a real Kafka
+ * broker): every meter docs/metrics.md documents is served, and the lag, latency and progress meters move as the
+ * pipeline works and settle once it has caught up.
+ */
+class MetricsIT {
+
+    private static final String ACCOUNTS_V1 = "SELECT id, name FROM users ORDER BY id";
+    private static final String ACCOUNTS_V2 = "SELECT account_id, display_name FROM accounts ORDER BY account_id";
+    private static final String TASKS_V1 = "SELECT id, user_id, title FROM tasks ORDER BY id";
+    private static final String TASKS_V2 = "SELECT id, owner_id, title FROM tasks ORDER BY id";
+    private static final Duration DEADLINE = Duration.ofMinutes(2);
+
+    private final PostgresServer pg = TestPostgres.shared();
+    private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final PrometheusMeterRegistry registry = PrometheusMetrics.newRegistry();
+    private final AtomicReference<Pipeline> started = new AtomicReference<>();
+    private String v1;
+    private String v2;
+    private HttpEndpoints http;
+
+    @BeforeEach
+    void createDatabases() throws IOException {
+        v1 = pg.createDatabase("metrics_v1");
+        v2 = pg.createDatabase("metrics_v2");
+        pg.execute(v1, """
+                CREATE TABLE users (id bigint PRIMARY KEY, name text NOT NULL);
+                CREATE TABLE tasks (id bigint PRIMARY KEY, user_id bigint, title text);
+                INSERT INTO users SELECT g, 'user ' || g FROM generate_series(1, 100) g;
+                INSERT INTO tasks SELECT g, 1 + g % 100, 'task ' || g FROM generate_series(1, 200) g;
+                ANALYZE users;
+                ANALYZE tasks;
+                """);
+        pg.execute(v2, """
+                CREATE TABLE accounts (account_id bigint PRIMARY KEY, display_name text NOT NULL);
+                CREATE TABLE tasks (id bigint PRIMARY KEY, owner_id bigint, title text);
+                """);
+        http = HttpEndpoints.start("127.0.0.1", 0, registry,
+                () -> started.get() == null ? Optional.of("the pipeline is starting") : started.get().notReady());
+    }
+
+    @AfterEach
+    void stop() {
+        if (started.get() != null) {
+            started.get().close();
+        }
+        if (http != null) {
+            http.close();
+        }
+    }
+
+    @Test
+    void metersAreServedAndMoveWithThePipeline(@TempDir Path dataDir) throws Exception {
+        assertThat(get("/health").statusCode()).isEqualTo(200);
+        assertThat(get("/health").body()).isEqualTo("alive\n");
+        HttpResponse<String> starting = get("/ready");
+        assertThat(starting.statusCode()).isEqualTo(503);
+        assertThat(starting.body()).contains("starting");
+
+        started.set(Pipeline.start(spec(pg.jdbcUrl(v2)), dataDir, 0, registry));
+        await().atMost(DEADLINE).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
+            assertThat(started.get().failure()).isEmpty();
+            HttpResponse<String> ready = get("/ready");
+            assertThat(ready.statusCode()).as(ready.body()).isEqualTo(200);
+            assertThat(ready.body()).isEqualTo("ready\n");
+        });
+        assertThat(get("/health").statusCode()).isEqualTo(200);
+
+        // Backfill: every snapshot row applied, against PostgreSQL's estimate of the v1 tables.
+        await().atMost(DEADLINE).untilAsserted(() -> {
+            String m = scrape();
+            assertThat(sum(m, "migrator_sink_snapshot_rows_applied_total", "table", "accounts", "source_table", "users")).isEqualTo(100);
+            assertThat(sum(m, "migrator_sink_snapshot_rows_applied_total", "table", "tasks", "source_table", "tasks")).isEqualTo(200);
+            assertThat(sum(m, "migrator_capture_snapshot_rows_estimated", "table", "users")).isEqualTo(100);
+            assertThat(sum(m, "migrator_capture_snapshot_rows_estimated", "table", "tasks")).isEqualTo(200);
+        });
+        awaitCaughtUp();
+
+        String metrics = scrape();
+        assertThat(documentedNames()).hasSizeGreaterThanOrEqualTo(12).allSatisfy(name ->
+                assertThat(metrics).as("/metrics serves %s", name).containsPattern("(?m)^(# TYPE )?" + Pattern.quote(name) + "[{ ]"));
+        for (String stage : List.of("capture", "transform", "sink")) {
+            assertThat(sum(metrics, "migrator_stage_running", "stage", stage)).as(stage).isEqualTo(1);
+            assertThat(sum(metrics, "migrator_stage_errors_total", "stage", stage, "outcome", "failed")).as(stage).isZero();
+        }
+        assertThat(sum(metrics, "migrator_sink_latency_seconds_count", "table", "accounts"))
+                .as("snapshot reads have no commit time, so no latency").isZero();
+        double upsertedBefore = sum(metrics, "migrator_sink_rows_applied_total", "table", "accounts", "outcome", "upserted");
+        double deletedBefore = sum(metrics, "migrator_sink_rows_applied_total", "table", "accounts", "outcome", "deleted");
+        double tasksBefore = sum(metrics, "migrator_sink_rows_applied_total", "table", "tasks");
+        double transformedBefore = sum(metrics, "migrator_transform_records_total", "table", "users", "outcome", "mapped");
+        double capturedBefore = sum(metrics, "migrator_capture_records_total");
+
+        // Streaming: 50 inserts, 10 updates and 5 deletes of users; 1,000 inserted tasks.
+        pg.execute(v1, """
+                INSERT INTO users SELECT g, 'late ' || g FROM generate_series(101, 150) g;
+                UPDATE users SET name = 'renamed ' || id WHERE id BETWEEN 1 AND 10;
+                DELETE FROM users WHERE id BETWEEN 91 AND 95;
+                INSERT INTO tasks SELECT g, 1 + g % 100, 'bulk ' || g FROM generate_series(1001, 2000) g;
+                """);
+        await().atMost(DEADLINE).untilAsserted(() -> {
+            String m = scrape();
+            assertThat(sum(m, "migrator_sink_rows_applied_total", "table", "accounts", "outcome", "upserted")).isGreaterThanOrEqualTo(upsertedBefore + 60);
+            assertThat(sum(m, "migrator_sink_rows_applied_total", "table", "accounts", "outcome", "deleted")).isGreaterThanOrEqualTo(deletedBefore + 5);
+            assertThat(sum(m, "migrator_sink_rows_applied_total", "table", "tasks")).isGreaterThanOrEqualTo(tasksBefore + 1000);
+            // Every streamed change has a latency sample, superseded ones included.
+            assertThat(sum(m, "migrator_sink_latency_seconds_count", "table", "accounts")).isGreaterThanOrEqualTo(65);
+            assertThat(sum(m, "migrator_sink_latency_seconds_count", "table", "tasks")).isGreaterThanOrEqualTo(1000);
+            assertThat(sum(m, "migrator_sink_latency_seconds_bucket", "table", "tasks", "le", "+Inf"))
+                    .isEqualTo(sum(m, "migrator_sink_latency_seconds_count", "table", "tasks"));
+            assertThat(sum(m, "migrator_sink_latency_seconds_sum", "table", "tasks")).isPositive();
+            assertThat(sum(m, "migrator_transform_records_total", "table", "users", "outcome", "mapped")).isGreaterThanOrEqualTo(transformedBefore + 65);
+            assertThat(sum(m, "migrator_capture_records_total")).isGreaterThanOrEqualTo(capturedBefore + 1065);
+        });
+        awaitCaughtUp();
+        String after = scrape();
+        assertThat(sum(after, "migrator_sink_snapshot_rows_applied_total", "table", "accounts")).as("streamed rows are not backfill").isEqualTo(100);
+        assertThat(sum(after, "migrator_sink_latency_seconds_max", "table", "tasks")).isPositive().isLessThan(DEADLINE.toSeconds());
+    }
+
+    @Test
+    void readyNamesTheStageThatFailed(@TempDir Path dataDir) throws Exception {
+        // A target database that does not exist: the sink cannot connect and stops (not a passing error).
+        String missing = pg.jdbcUrl(v2).replace(v2, v2 + "_missing");
+        started.set(Pipeline.start(spec(missing), dataDir, 0, registry));
+        await().atMost(DEADLINE).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
+            HttpResponse<String> ready = get("/ready");
+            assertThat(ready.statusCode()).isEqualTo(503);
+            assertThat(ready.body()).startsWith("not ready: failed: sink: ").contains(v2 + "_missing");
+        });
+        String metrics = scrape();
+        assertThat(sum(metrics, "migrator_stage_errors_total", "stage", "sink", "outcome", "failed")).isEqualTo(1);
+        assertThat(sum(metrics, "migrator_stage_errors_total", "stage", "capture", "outcome", "failed")).isZero();
+        assertThat(sum(metrics, "migrator_stage_running", "stage", "sink")).isZero();
+        assertThat(get("/health").statusCode()).isEqualTo(200);
+        // The other stages run on (and Debezium refuses to stop while its task is still starting).
+        await().atMost(DEADLINE).untilAsserted(() -> {
+            assertThat(sum(scrape(), "migrator_stage_running", "stage", "capture")).isEqualTo(1);
+            assertThat(get("/ready").body()).startsWith("not ready: failed: sink: ");
+        });
+    }
+
+    /** Both databases equal, nothing behind anywhere, the slot lag a number. */
+    private void awaitCaughtUp() {
+        await().atMost(DEADLINE).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+            assertThat(started.get().failure()).isEmpty();
+            assertThat(pg.rows(v2, ACCOUNTS_V2)).isEqualTo(pg.rows(v1, ACCOUNTS_V1));
+            assertThat(pg.rows(v2, TASKS_V2)).isEqualTo(pg.rows(v1, TASKS_V1));
+            String m = scrape();
+            for (String table : List.of("accounts", "tasks")) {
+                assertThat(sum(m, "migrator_sink_records_behind", "table", table)).as("sink records behind " + table).isZero();
+                assertThat(sum(m, "migrator_sink_seconds_behind", "table", table)).as("sink seconds behind " + table).isZero();
+            }
+            for (String table : List.of("users", "tasks")) {
+                assertThat(sum(m, "migrator_transform_records_behind", "table", table)).as("transform records behind " + table).isZero();
+            }
+            assertThat(sum(m, "migrator_capture_slot_lag_bytes")).as("slot lag").isGreaterThanOrEqualTo(0);
+        });
+    }
+
+    /** Every Prometheus metric name docs/metrics.md gives in backticks. */
+    private static List<String> documentedNames() throws IOException {
+        String doc = Files.readString(Path.of(System.getProperty("user.dir")).resolveSibling("docs").resolve("metrics.md"));
+        TreeSet<String> names = new TreeSet<>();
+        Matcher m = Pattern.compile("`(migrator_[a-z_]+)`").matcher(doc);
+        while (m.find()) {
+            names.add(m.group(1));
+        }
+        return new ArrayList<>(names);
+    }
+
+    /**
+     * The sum of the samples of {@code name} whose labels include {@code labels} (pairs of name and value); NaN
+     * (failing any comparison) when there is none.
+     */
+    private static double sum(String scrape, String name, String... labels) {
+        double total = 0;
+        boolean found = false;
+        for (String line : scrape.split("\n")) {
+            if (line.startsWith("#") || line.isBlank()) {
+                continue;
+            }
+            int space = line.lastIndexOf(' ');
+            int brace = line.indexOf('{');
+            String sample = brace >= 0 && brace < space ? line.substring(0, brace) : line.substring(0, space);
+            if (!sample.equals(name)) {
+                continue;
+            }
+            Map<String, String> present = new HashMap<>();
+            if (brace >= 0 && brace < space) {
+                for (String pair : line.substring(brace + 1, line.lastIndexOf('}')).split(",")) {
+                    int eq = pair.indexOf('=');
+                    present.put(pair.substring(0, eq), pair.substring(eq + 2, pair.length() - 1));
+                }
+            }
+            boolean matches = true;
+            for (int i = 0; i < labels.length; i += 2) {
+                matches &= labels[i + 1].equals(present.get(labels[i]));
+            }
+            if (matches) {
+                String value = line.substring(space + 1);
+                total += value.equals("+Inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(value);
+                found = true;
+            }
+        }
+        return found ? total : Double.NaN;
+    }
+
+    private String scrape() throws IOException, InterruptedException {
+        HttpResponse<String> r = get("/metrics");
+        assertThat(r.statusCode()).isEqualTo(200);
+        return r.body();
+    }
+
+    private HttpResponse<String> get(String path) throws IOException, InterruptedException {
+        return client.send(HttpRequest.newBuilder(URI.create(http.url(path))).timeout(Duration.ofSeconds(10)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    private Spec spec(String targetUrl) {
+        String prefix = "metrics_" + v1.substring(v1.lastIndexOf('_') + 1);
+        return new SpecParser().parse("""
+                version: 1
+                source: { url: "%s", user: "%s", password: "%s" }
+                target: { url: "%s", user: "%s", password: "%s" }
+                kafka: { bootstrap: "%s", topicPrefix: %s, partitions: 3 }
+                tables:
+                  users:
+                    into: accounts
+                    columns:
+                      account_id: { from: id }
+                      display_name: { from: name }
+                  tasks:
+                    columns:
+                      id: { from: id }
+                      owner_id: { from: user_id }
+                      title: { from: title }
+                """.formatted(pg.jdbcUrl(v1), pg.user(), pg.password(), targetUrl, pg.user(), pg.password(),
+                TestKafka.bootstrapServers(), prefix), "metrics.yaml");
+    }
+}

@@ -1,0 +1,159 @@
+package dev.cdcmigrator.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.cdcmigrator.cli.internal.Pipeline;
+import dev.cdcmigrator.common.spec.Spec;
+import dev.cdcmigrator.common.spec.SpecParser;
+import dev.cdcmigrator.testkit.PostgresServer;
+import dev.cdcmigrator.testkit.TestKafka;
+import dev.cdcmigrator.testkit.TestPostgres;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The walking skeleton: real PostgreSQL v1 and v2, a real Kafka broker, every stage running. */
+class PipelineIT {
+
+    private static final String ACCOUNTS_V1 = "SELECT id, name, email, created_at, score FROM users ORDER BY id";
+    private static final String ACCOUNTS_V2 = "SELECT account_id, display_name, email, signed_up_at, score FROM accounts ORDER BY account_id";
+    private static final String TASKS_V1 = "SELECT id, user_id, title, done FROM tasks ORDER BY id";
+    private static final String TASKS_V2 = "SELECT id, owner_id, title, done FROM tasks ORDER BY id";
+
+    private final PostgresServer pg = TestPostgres.shared();
+    private String v1;
+    private String v2;
+    private final List<Pipeline> pipelines = new ArrayList<>();
+    private final List<SimpleMeterRegistry> sinkRegistries = new ArrayList<>();
+
+    /** The two deployment shapes: one process with every stage, or one process per stage with two sinks. */
+    enum Shape { ONE_PROCESS, SEPARATE_STAGES }
+
+    @BeforeEach
+    void createDatabases() throws SQLException {
+        v1 = pg.createDatabase("skeleton_v1");
+        v2 = pg.createDatabase("skeleton_v2");
+        pg.execute(v1, """
+                CREATE TABLE users (id bigint PRIMARY KEY, name text NOT NULL, email text,
+                                    created_at timestamptz NOT NULL, score numeric(10,2));
+                CREATE TABLE tasks (id bigint PRIMARY KEY, user_id bigint, title text, done boolean NOT NULL DEFAULT false);
+                INSERT INTO users SELECT g, 'user ' || g, CASE WHEN g % 3 = 0 THEN NULL ELSE 'u' || g || '@example.com' END,
+                                         timestamptz '2024-01-02 03:04:05.123456+00' + g * interval '1 minute 0.000001 second',
+                                         g * 1.25
+                                  FROM generate_series(1, 100) g;
+                INSERT INTO tasks SELECT g, 1 + g % 100, 'task ' || g, g % 2 = 0 FROM generate_series(1, 200) g;
+                """);
+        pg.execute(v2, """
+                CREATE TABLE accounts (account_id bigint PRIMARY KEY, display_name text NOT NULL, email text,
+                                       signed_up_at timestamptz, score numeric(10,2));
+                CREATE TABLE tasks (id bigint PRIMARY KEY, owner_id bigint, title text, done boolean NOT NULL);
+                """);
+    }
+
+    @AfterEach
+    void stop() {
+        for (int i = pipelines.size() - 1; i >= 0; i--) {
+            pipelines.get(i).close();
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Shape.class)
+    void snapshotThenStreamedChangesConvergeOnV2(Shape shape, @TempDir Path dataDir) throws SQLException {
+        Spec spec = spec();
+        if (shape == Shape.ONE_PROCESS) {
+            pipelines.add(Pipeline.start(spec, dataDir, 0, new SimpleMeterRegistry()));
+        } else {
+            // As migrator sink, sink, transform and capture would run them: two sinks share the v2 partitions.
+            for (int i = 0; i < 2; i++) {
+                SimpleMeterRegistry registry = new SimpleMeterRegistry();
+                sinkRegistries.add(registry);
+                pipelines.add(Pipeline.start(spec, dataDir.resolve("sink" + i), 0, registry, EnumSet.of(Pipeline.Stage.SINK)));
+            }
+            pipelines.add(Pipeline.start(spec, dataDir.resolve("transform"), 0, new SimpleMeterRegistry(), EnumSet.of(Pipeline.Stage.TRANSFORM)));
+            pipelines.add(Pipeline.start(spec, dataDir.resolve("capture"), 0, new SimpleMeterRegistry(), EnumSet.of(Pipeline.Stage.CAPTURE)));
+        }
+
+        awaitConverged(Duration.ofMinutes(2));
+        assertThat(pg.rows(v2, ACCOUNTS_V2)).hasSize(100);
+        assertThat(pg.rows(v2, TASKS_V2)).hasSize(200);
+
+        pg.execute(v1, """
+                INSERT INTO users VALUES (101, 'late user', 'late@example.com', '2025-06-30 23:59:59.999999+00', 99999999.99);
+                UPDATE users SET name = 'renamed', score = NULL WHERE id = 7;
+                UPDATE users SET email = 'again@example.com' WHERE id = 7;
+                UPDATE users SET id = 1000 WHERE id = 5;
+                DELETE FROM users WHERE id IN (10, 11, 12);
+                UPDATE tasks SET done = NOT done WHERE id <= 50;
+                DELETE FROM tasks WHERE id > 190;
+                """);
+        try (Connection c = pg.connect(v1)) {
+            c.setAutoCommit(false);
+            try (Statement st = c.createStatement()) {
+                st.execute("INSERT INTO tasks SELECT g, 1 + g % 100, 'bulk ' || g, false FROM generate_series(10001, 20000) g");
+                st.execute("UPDATE tasks SET title = title || ' (edited in the same transaction)' WHERE id % 1000 = 0");
+            }
+            c.commit();
+        }
+        pg.execute(v1, "DELETE FROM tasks WHERE id BETWEEN 15001 AND 15100");
+
+        awaitConverged(Duration.ofMinutes(2));
+        for (SimpleMeterRegistry registry : sinkRegistries) {
+            assertThat(registry.find("migrator.sink.rows.applied").counters().stream().mapToDouble(c -> c.count()).sum())
+                    .as("each sink instance applied its share of the partitions").isPositive();
+        }
+        assertThat(pg.rows(v2, ACCOUNTS_V2)).hasSize(100 + 1 - 3);
+        assertThat(pg.rows(v2, TASKS_V2)).hasSize(190 + 10_000 - 100);
+        assertThat(pg.rows(v2, "SELECT display_name, email, score FROM accounts WHERE account_id = 7"))
+                .containsExactly(List.of("renamed", "again@example.com", "null"));
+        assertThat(pg.rows(v2, "SELECT count(*) FROM accounts WHERE account_id IN (5, 10, 11, 12)")).containsExactly(List.of("0"));
+        assertThat(pg.rows(v2, "SELECT signed_up_at = '2025-06-30 23:59:59.999999+00' FROM accounts WHERE account_id = 101"))
+                .containsExactly(List.of("t"));
+    }
+
+    private void awaitConverged(Duration timeout) {
+        await().atMost(timeout).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+            pipelines.forEach(p -> assertThat(p.failure()).isEmpty());
+            assertThat(pg.rows(v2, ACCOUNTS_V2)).isEqualTo(pg.rows(v1, ACCOUNTS_V1));
+            assertThat(pg.rows(v2, TASKS_V2)).isEqualTo(pg.rows(v1, TASKS_V1));
+        });
+    }
+
+    private Spec spec() {
+        String prefix = "skeleton_" + v1.substring(v1.lastIndexOf('_') + 1);
+        return new SpecParser().parse("""
+                version: 1
+                source: { url: "%s", user: "%s", password: "%s" }
+                target: { url: "%s", user: "%s", password: "%s" }
+                kafka: { bootstrap: "%s", topicPrefix: %s, partitions: 3 }
+                tables:
+                  users:
+                    into: accounts
+                    columns:
+                      account_id: { from: id }
+                      display_name: { from: name }
+                      email: { from: email }
+                      signed_up_at: { from: created_at }
+                      score: { from: score }
+                  tasks:
+                    columns:
+                      id: { from: id }
+                      owner_id: { from: user_id }
+                      title: { from: title }
+                      done: { from: done }
+                """.formatted(pg.jdbcUrl(v1), pg.user(), pg.password(), pg.jdbcUrl(v2), pg.user(), pg.password(),
+                TestKafka.bootstrapServers(), prefix), "skeleton.yaml");
+    }
+}

@@ -1,0 +1,66 @@
+package dev.cdcmigrator.common;
+
+import dev.cdcmigrator.common.spec.Spec;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.errors.TopicExistsException;
+
+/**
+ * Creates the raw, v2 and dead-letter topics of a spec before any stage starts, so that Kafka Streams never starts
+ * on a missing source topic and every topic gets the migrator's partitions and size limit rather than broker defaults.
+ */
+public final class TopicProvisioner {
+
+    /** Records up to this size are accepted (TOASTed rows exceed Kafka's default of 1 MB). */
+    public static final int MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+    private TopicProvisioner() {
+    }
+
+    /** Creates the topics of {@code spec} that do not exist yet; existing topics are left as they are. */
+    public static void createMissing(Admin admin, Spec spec) {
+        Topics topics = new Topics(spec);
+        Set<String> existing;
+        try {
+            existing = admin.listTopics().names().get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while listing topics", e);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("cannot list Kafka topics: " + e.getCause().getMessage(), e.getCause());
+        }
+        List<String> wanted = new ArrayList<>(topics.allRaw(spec));
+        wanted.addAll(topics.allV2(spec));
+        wanted.add(topics.deadLetters());
+        List<NewTopic> missing = new java.util.ArrayList<>(wanted.stream()
+                .filter(t -> !existing.contains(t))
+                .map(t -> new NewTopic(t, spec.kafka().partitions(), spec.kafka().replicationFactor())
+                        .configs(Map.of(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, String.valueOf(MAX_MESSAGE_BYTES))))
+                .toList());
+        if (!existing.contains(topics.heartbeat())) {
+            // One partition: the heartbeat markers are read in order.
+            missing.add(new NewTopic(topics.heartbeat(), 1, spec.kafka().replicationFactor()));
+        }
+        if (missing.isEmpty()) {
+            return;
+        }
+        try {
+            admin.createTopics(missing).all().get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while creating topics", e);
+        } catch (ExecutionException e) {
+            // Another instance may have created them between the listing and now.
+            if (!(e.getCause() instanceof TopicExistsException)) {
+                throw new IllegalStateException("cannot create topics " + missing.stream().map(NewTopic::name).toList()
+                        + ": " + e.getCause().getMessage(), e.getCause());
+            }
+        }
+    }
+}

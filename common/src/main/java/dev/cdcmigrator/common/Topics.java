@@ -1,0 +1,84 @@
+package dev.cdcmigrator.common;
+
+import dev.cdcmigrator.common.spec.Spec;
+import java.util.LinkedHashSet;
+import java.util.Set;
+
+/** The names of every topic, consumer group and slot the migrator uses, derived from the spec. */
+public final class Topics {
+
+    private final String prefix;
+    private final String sourceSchema;
+
+    public Topics(Spec spec) {
+        this.prefix = spec.kafka().topicPrefix();
+        this.sourceSchema = spec.source().schema();
+    }
+
+    /** Debezium's {@code topic.prefix}: raw topics are {@code <this>.<schema>.<table>}. */
+    public String rawPrefix() {
+        return prefix + ".raw";
+    }
+
+    /** The raw change topic of a v1 table (Debezium envelope, key = v1 primary key). */
+    public String raw(String v1Table) {
+        return rawPrefix() + "." + sourceSchema + "." + v1Table;
+    }
+
+    /** The change topic of a v2 table (v2 row image, key = v2 key). */
+    public String v2(String v2Table) {
+        return prefix + ".v2." + v2Table;
+    }
+
+    /** The dead-letter topic of every stage. */
+    public String deadLetters() {
+        return prefix + ".dlq";
+    }
+
+    /** Where capture's Debezium offsets live. */
+    public String captureOffsets() {
+        return prefix + ".capture.offsets";
+    }
+
+    /** The Kafka Streams application id of the transform (prefix of its internal topics). */
+    public String transformApplicationId() {
+        return prefix + "-transform";
+    }
+
+    /** The consumer group of the sink. */
+    public String sinkGroup() {
+        return prefix + "-sink";
+    }
+
+    /** The replication slot and publication name on v1. */
+    public String slot() {
+        return prefix;
+    }
+
+    /**
+     * The v1 table capture keeps for heartbeats: Debezium updates it periodically (so that an idle v1 still moves the
+     * slot) and {@code cutover wait} commits a marker into it. Unqualified, in the source schema.
+     */
+    public String heartbeatTable() {
+        return prefix + "_heartbeat";
+    }
+
+    /** The raw topic of {@link #heartbeatTable()}. */
+    public String heartbeat() {
+        return raw(heartbeatTable());
+    }
+
+    /** Every raw topic of the spec's mapped tables. */
+    public Set<String> allRaw(Spec spec) {
+        Set<String> topics = new LinkedHashSet<>();
+        spec.tables().keySet().forEach(t -> topics.add(raw(t)));
+        return topics;
+    }
+
+    /** Every v2 topic of the spec. */
+    public Set<String> allV2(Spec spec) {
+        Set<String> topics = new LinkedHashSet<>();
+        spec.tables().forEach((v1, table) -> table.v2Tables(v1).forEach(v2 -> topics.add(v2(v2))));
+        return topics;
+    }
+}

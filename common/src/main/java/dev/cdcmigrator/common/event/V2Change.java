@@ -1,0 +1,27 @@
+package dev.cdcmigrator.common.event;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.Objects;
+
+/**
+ * A change to one v2 row: the value of a {@code <prefix>.v2.<table>} topic record, keyed by {@link #key()}.
+ * Column values are JSON scalars in a form PostgreSQL accepts as input for the column's type (numbers exact,
+ * temporal values as ISO-8601 text, bytea as {@code \x} hex), or JSON objects/arrays for json and jsonb columns.
+ *
+ * @param op the kind of change; {@link Op#DELETE} has no {@code after}
+ * @param table the v2 table (unqualified; the target schema is in the spec)
+ * @param key the v2 key columns and values
+ * @param after the full v2 row image, null for a delete
+ * @param source where on v1 the change came from
+ */
+public record V2Change(Op op, String table, ObjectNode key, ObjectNode after, SourcePosition source) {
+
+    public V2Change {
+        Objects.requireNonNull(op, "op");
+        Objects.requireNonNull(table, "table");
+        Objects.requireNonNull(key, "key");
+        if ((op == Op.DELETE) != (after == null)) {
+            throw new IllegalArgumentException("a delete has no row image and every other change has one (op " + op.code() + ")");
+        }
+    }
+}

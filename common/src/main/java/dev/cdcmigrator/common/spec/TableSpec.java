@@ -1,0 +1,56 @@
+package dev.cdcmigrator.common.spec;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+
+/**
+ * How one v1 table maps to v2: either one mapping given directly ({@code into}, {@code key}, {@code where},
+ * {@code columns}), or several under {@code split} (one v1 row feeding several v2 tables). Several v1 tables may map
+ * into the same v2 table (a merge; give it a discriminator column and a key that includes it).
+ *
+ * @param into the v2 table of the direct form
+ * @param key the v2 key of the direct form
+ * @param where the filter of the direct form
+ * @param columns the columns of the direct form
+ * @param split the mappings of the split form
+ * @param drop v1 columns deliberately not carried to v2 (so that preflight does not report them as forgotten)
+ */
+public record TableSpec(String into, List<String> key, String where, LinkedHashMap<String, ColumnSpec> columns,
+                        List<MappingSpec> split, List<String> drop) {
+
+    public TableSpec {
+        boolean direct = into != null || key != null || where != null || columns != null;
+        if (split != null && direct) {
+            throw new IllegalArgumentException("use either split or into/key/where/columns, not both");
+        }
+        if (split != null) {
+            if (split.isEmpty()) {
+                throw new IllegalArgumentException("split must list at least one mapping");
+            }
+            split = List.copyOf(split);
+        } else {
+            // Validates the direct form now, so that errors name this table.
+            new MappingSpec(into, key, where, columns);
+        }
+        drop = drop == null ? List.of() : List.copyOf(drop);
+        drop.forEach(name -> Identifiers.requireValid(name, "a v1 column name"));
+    }
+
+    /** The direct form of a mapping. */
+    public static TableSpec of(String into, List<String> key, LinkedHashMap<String, ColumnSpec> columns) {
+        return new TableSpec(into, key, null, columns, null, null);
+    }
+
+    /** Every mapping of this v1 table, in spec order. */
+    public List<MappingSpec> mappings() {
+        return split != null ? split : List.of(new MappingSpec(into, key, where, columns));
+    }
+
+    /** The v2 tables this v1 table feeds, in spec order. */
+    public List<String> v2Tables(String v1Table) {
+        List<String> tables = new ArrayList<>();
+        mappings().forEach(m -> tables.add(m.v2Table(v1Table)));
+        return tables;
+    }
+}

@@ -1,0 +1,206 @@
+package dev.cdcmigrator.common.spec;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SpecParserTest {
+
+    private static final String VALID = """
+            version: 1
+            source: { url: "jdbc:postgresql://db1:5433/keiko", user: migrator, password: "${env:V1_PASSWORD}" }
+            target: { url: "jdbc:postgresql://db2/keiko_v2", user: migrator, schema: app }
+            kafka: { bootstrap: "k1:9092,k2:9092", topicPrefix: keiko, partitions: 6 }
+            tables:
+              users:
+                into: accounts
+                columns:
+                  id: { from: id }
+                  display_name: { from: name }
+            """;
+
+    private final SpecParser parser = new SpecParser(name -> Map.of("V1_PASSWORD", "s3cret").get(name));
+
+    @Test
+    void readsAValidSpecWithDefaultsAndResolvedReferences() {
+        Spec spec = parser.parse(VALID, "spec.yaml");
+
+        assertThat(spec.source().jdbcUrl()).isEqualTo(new JdbcUrl("db1", 5433, "keiko"));
+        assertThat(spec.source().password()).isEqualTo("s3cret");
+        assertThat(spec.source().schema()).isEqualTo("public");
+        assertThat(spec.target().jdbcUrl()).isEqualTo(new JdbcUrl("db2", 5432, "keiko_v2"));
+        assertThat(spec.target().schema()).isEqualTo("app");
+        assertThat(spec.target().stateSchema()).isEqualTo("migrator_state");
+        assertThat(spec.kafka().embedded()).isFalse();
+        assertThat(spec.kafka().partitions()).isEqualTo(6);
+        MappingSpec users = spec.tables().get("users").mappings().get(0);
+        assertThat(spec.tables().get("users").mappings()).hasSize(1);
+        assertThat(users.v2Table("users")).isEqualTo("accounts");
+        assertThat(users.columns().keySet()).containsExactly("id", "display_name");
+        assertThat(users.columns().get("display_name").from()).isEqualTo("name");
+        assertThat(users.explicitKey()).isEmpty();
+    }
+
+    @Test
+    void kafkaDefaultsToTheEmbeddedBroker() {
+        Spec spec = parser.parse(VALID.replace("kafka: { bootstrap: \"k1:9092,k2:9092\", topicPrefix: keiko, partitions: 6 }\n", ""), "spec.yaml");
+
+        assertThat(spec.kafka().embedded()).isTrue();
+        assertThat(spec.kafka().topicPrefix()).isEqualTo("migrator");
+        assertThat(spec.kafka().partitions()).isEqualTo(3);
+    }
+
+    @Test
+    void readsFileReferences(@TempDir Path dir) throws Exception {
+        Path secret = Files.writeString(dir.resolve("pw"), "from-file\n");
+        Path specFile = Files.writeString(dir.resolve("spec.yaml"), VALID.replace("${env:V1_PASSWORD}", "${file:" + secret + "}"));
+
+        assertThat(parser.parse(specFile).source().password()).isEqualTo("from-file");
+    }
+
+    @Test
+    void unknownKeyIsAnErrorNamingThePathAndTheExpectedKeys() {
+        String yaml = VALID.replace("display_name: { from: name }", "display_name: { frm: name }");
+
+        assertThatThrownBy(() -> parser.parse(yaml, "spec.yaml"))
+                .isInstanceOf(SpecException.class)
+                .hasMessage("spec.yaml: tables.users.columns.display_name.frm: unknown key 'frm'"
+                        + " (expected one of: default, expr, from, java, map, nonDeterministic, otherwise, value)");
+    }
+
+    @Test
+    void duplicateKeyIsAnErrorNamingThePath() {
+        String yaml = VALID.replace("      display_name: { from: name }", "      display_name: { from: name }\n      display_name: { from: id }");
+
+        assertThatThrownBy(() -> parser.parse(yaml, "spec.yaml"))
+                .isInstanceOf(SpecException.class)
+                .hasMessageContaining("spec.yaml: tables.users.columns.display_name: ")
+                .hasMessageContaining("Duplicate field 'display_name'");
+    }
+
+    @Test
+    void wrongTypeIsAnErrorNamingThePath() {
+        String yaml = VALID.replace("partitions: 6", "partitions: many");
+
+        assertThatThrownBy(() -> parser.parse(yaml, "spec.yaml"))
+                .isInstanceOf(SpecException.class)
+                .hasMessage("spec.yaml: kafka.partitions: expected a whole number, got 'many'");
+    }
+
+    @Test
+    void invalidValueIsAnErrorNamingThePathAndWhatIsExpected() {
+        String yaml = VALID.replace("from: name", "from: \"na me\"");
+
+        assertThatThrownBy(() -> parser.parse(yaml, "spec.yaml"))
+                .isInstanceOf(SpecException.class)
+                .hasMessage("spec.yaml: tables.users.columns.display_name: 'na me' is not valid as a v1 column name"
+                        + " (letters, digits and _, not starting with a digit, at most 63 characters)");
+    }
+
+    @Test
+    void keyMustNameMappedColumns() {
+        String yaml = VALID.replace("into: accounts", "into: accounts\n    key: [uid]");
+
+        assertThatThrownBy(() -> parser.parse(yaml, "spec.yaml"))
+                .isInstanceOf(SpecException.class)
+                .hasMessage("spec.yaml: tables.users: key column 'uid' is not one of the mapped columns [id, display_name]");
+    }
+
+    @Test
+    void missingEnvironmentVariableIsAnErrorNamingThePath() {
+        SpecParser noEnv = new SpecParser(name -> null);
+
+        assertThatThrownBy(() -> noEnv.parse(VALID, "spec.yaml"))
+                .isInstanceOf(SpecException.class)
+                .hasMessage("spec.yaml: source.password: environment variable V1_PASSWORD is not set");
+    }
+
+    @Test
+    void missingSectionsAndBadUrlsAreErrors() {
+        assertThatThrownBy(() -> parser.parse("version: 1\n", "s.yaml"))
+                .isInstanceOf(SpecException.class).hasMessage("s.yaml: source is required");
+        assertThatThrownBy(() -> parser.parse(VALID.replace("jdbc:postgresql://db2/keiko_v2", "postgres://db2"), "s.yaml"))
+                .isInstanceOf(SpecException.class)
+                .hasMessageStartingWith("s.yaml: target: url must look like jdbc:postgresql://host:port/database");
+        assertThatThrownBy(() -> parser.parse(VALID.replace("version: 1", "version: 2"), "s.yaml"))
+                .isInstanceOf(SpecException.class).hasMessage("s.yaml: unsupported spec version 2 (expected 1)");
+        assertThatThrownBy(() -> parser.parse("- a\n- b\n", "s.yaml"))
+                .isInstanceOf(SpecException.class).hasMessageContaining("expected a YAML mapping");
+    }
+
+    @Test
+    void topicPrefixMustBeUsableAsASlotName() {
+        assertThatThrownBy(() -> parser.parse(VALID.replace("topicPrefix: keiko", "topicPrefix: Keiko-1"), "s.yaml"))
+                .isInstanceOf(SpecException.class)
+                .hasMessageStartingWith("s.yaml: kafka: topicPrefix 'Keiko-1' must be");
+        assertThat(List.of(parser.parse(VALID, "s.yaml").kafka().topicPrefix())).containsExactly("keiko");
+    }
+
+    @Test
+    void readsEveryColumnSourceAndAdjustment() {
+        Spec spec = parser.parse(VALID.replace("      display_name: { from: name }\n", String.join("\n",
+                "      display_name: { from: name, default: \"'anonymous'\" }",
+                "      status: { from: status, map: { created: pending, \"1\": one }, otherwise: pending }",
+                "      kind: { value: human }",
+                "      score: { expr: \"row.points * 2\" }",
+                "      shout: { java: com.example.Shout }",
+                "      migrated_at: { expr: \"'now'\", nonDeterministic: true }",
+                "    drop: [legacy]",
+                "")), "spec.yaml");
+
+        TableSpec users = spec.tables().get("users");
+        MappingSpec mapping = users.mappings().get(0);
+        assertThat(mapping.columns().get("display_name").defaultValue().asText()).isEqualTo("'anonymous'");
+        assertThat(mapping.columns().get("status").map()).containsOnlyKeys("created", "1");
+        assertThat(mapping.columns().get("status").otherwise().asText()).isEqualTo("pending");
+        assertThat(mapping.columns().get("kind").value().asText()).isEqualTo("human");
+        assertThat(mapping.columns().get("score").expr()).isEqualTo("row.points * 2");
+        assertThat(mapping.columns().get("shout").java()).isEqualTo("com.example.Shout");
+        assertThat(mapping.columns().get("migrated_at").nonDeterministic()).isTrue();
+        assertThat(mapping.columns().get("kind").nonDeterministic()).isFalse();
+        assertThat(users.drop()).containsExactly("legacy");
+    }
+
+    @Test
+    void splitListsSeveralMappingsAndExcludesTheDirectForm() {
+        String split = VALID.replace(String.join("\n",
+                "    into: accounts",
+                "    columns:",
+                "      id: { from: id }",
+                "      display_name: { from: name }"), String.join("\n",
+                "    split:",
+                "      - into: accounts",
+                "        columns: { id: { from: id } }",
+                "      - into: preferences",
+                "        key: [user_id]",
+                "        where: \"row.theme != null\"",
+                "        columns: { user_id: { from: id }, theme: { from: theme } }"));
+        TableSpec users = parser.parse(split, "spec.yaml").tables().get("users");
+
+        assertThat(users.v2Tables("users")).containsExactly("accounts", "preferences");
+        assertThat(users.mappings().get(1).where()).isEqualTo("row.theme != null");
+        assertThat(users.mappings().get(1).explicitKey()).contains(List.of("user_id"));
+        assertThatThrownBy(() -> parser.parse(split.replace("    split:", "    into: x\n    split:"), "spec.yaml"))
+                .isInstanceOf(SpecException.class)
+                .hasMessage("spec.yaml: tables.users: use either split or into/key/where/columns, not both");
+    }
+
+    @Test
+    void columnSourcesAreExclusiveAndOtherwiseNeedsAMap() {
+        assertThatThrownBy(() -> parser.parse(VALID.replace("display_name: { from: name }", "display_name: { default: 1 }"), "s.yaml"))
+                .isInstanceOf(SpecException.class)
+                .hasMessage("s.yaml: tables.users.columns.display_name: a column needs one of from, expr, value or java");
+        assertThatThrownBy(() -> parser.parse(VALID.replace("display_name: { from: name }", "display_name: { from: name, value: 1 }"), "s.yaml"))
+                .isInstanceOf(SpecException.class)
+                .hasMessage("s.yaml: tables.users.columns.display_name: a column takes only one of from, expr, value or java, not from and value");
+        assertThatThrownBy(() -> parser.parse(VALID.replace("display_name: { from: name }", "display_name: { from: name, otherwise: x }"), "s.yaml"))
+                .isInstanceOf(SpecException.class)
+                .hasMessage("s.yaml: tables.users.columns.display_name: otherwise is only meaningful with map");
+    }
+}

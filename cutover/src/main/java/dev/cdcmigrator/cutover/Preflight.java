@@ -1,0 +1,854 @@
+package dev.cdcmigrator.cutover;
+
+import static dev.cdcmigrator.cutover.Finding.error;
+import static dev.cdcmigrator.cutover.Finding.ok;
+import static dev.cdcmigrator.cutover.Finding.warning;
+
+import dev.cdcmigrator.common.Topics;
+import dev.cdcmigrator.common.spec.ColumnSpec;
+import dev.cdcmigrator.common.spec.JdbcUrl;
+import dev.cdcmigrator.common.spec.MappingSpec;
+import dev.cdcmigrator.common.spec.Spec;
+import dev.cdcmigrator.common.spec.TableSpec;
+import dev.cdcmigrator.cutover.internal.Catalog;
+import dev.cdcmigrator.cutover.internal.Catalog.Column;
+import dev.cdcmigrator.cutover.internal.Catalog.Relation;
+import dev.cdcmigrator.cutover.internal.Catalog.UniqueIndex;
+import dev.cdcmigrator.cutover.internal.RowReads;
+import dev.cdcmigrator.cutover.internal.TypeRules;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
+
+/**
+ * Checks, against the live v1 and v2 databases, everything a migration needs before it starts, and says for each
+ * problem what to do. Reads only (system catalogs and settings); opens one test replication connection to v1.
+ *
+ * <p>Source: connection; {@code wal_level=logical}; REPLICATION (or superuser) and a working replication
+ * connection; USAGE on {@code source.schema}; the publication {@code <topicPrefix>} (capture creates it FOR TABLE the
+ * mapped tables, which needs CREATE on the database and ownership of the tables; if it exists, capture narrows it with
+ * ALTER PUBLICATION ... SET TABLE, which needs ownership of it and of the tables, and refuses one FOR ALL TABLES);
+ * the replication slot {@code <topicPrefix>}; a free replication slot and a free WAL sender.
+ *
+ * <p>Per v1 table: it exists and is a table, every {@code from} column exists (columns that expressions read are
+ * found approximately, see {@link RowReads}, so a missing one is a warning), v1 columns that nothing reads and
+ * {@code drop} does not list are a warning, SELECT is granted, it has a primary
+ * key (or the spec a {@code key:}), and its REPLICA IDENTITY lets v1 keep updating and deleting once the publication
+ * covers it. Under REPLICA IDENTITY DEFAULT, mapped columns that can be TOASTed (storage extended or external, except
+ * varchar/char limited to {@value #SMALL_TEXT_LIMIT} characters) are a warning: an update that leaves such a value
+ * unchanged does not carry it.
+ *
+ * <p>Per mapping (the direct form, or each entry of {@code split}), on its v2 table: it exists in {@code target.schema}; every mapped column exists and is writable (not generated,
+ * not GENERATED ALWAYS AS IDENTITY); NOT NULL columns that the spec does not map have a default; SELECT, INSERT, UPDATE
+ * and DELETE are granted; the v2 key (spec {@code key:}, or the v1 primary key renamed through the mapping) is exactly
+ * the columns of a primary key or unique index, the arbiter of the sink's {@code INSERT ... ON CONFLICT (key)}.
+ * Per mapped column: the v1 type converts into the v2 type ({@link TypeRules}) and a nullable v1 column does not feed
+ * a NOT NULL v2 column. Target: the sink can create its state schema and offsets table.
+ */
+public final class Preflight {
+
+    /** varchar/char columns limited to at most this many characters are not counted as toastable. */
+    public static final int SMALL_TEXT_LIMIT = 255;
+
+    private static final int CONNECT_TIMEOUT_SECONDS = 10;
+    private static final String SOURCE = "source";
+    private static final String TARGET = "target";
+
+    private final Spec spec;
+    private final String publication;
+    private final List<Finding> findings = new ArrayList<>();
+
+    private Preflight(Spec spec) {
+        this.spec = spec;
+        this.publication = new Topics(spec).slot();
+    }
+
+    /**
+     * Runs every check and returns the findings in a stable order: source, target, then each table sorted by v1
+     * name (v1 side, v2 side, column types). A database that cannot be reached is one ERROR and its checks are
+     * skipped; a check that cannot run is an ERROR naming what failed.
+     */
+    public static List<Finding> check(Spec spec) {
+        Preflight preflight = new Preflight(spec);
+        preflight.run();
+        return List.copyOf(preflight.findings);
+    }
+
+    private void run() {
+        var source = spec.source();
+        var target = spec.target();
+        Map<String, TableSpec> tables = new TreeMap<>(spec.tables());
+        Map<String, Optional<Relation>> v1Relations = new TreeMap<>();
+        try (Connection v1 = connect(SOURCE, source.jdbcUrl(), source.url(), source.user(), source.password())) {
+            if (v1 != null) {
+                guarded(SOURCE, () -> {
+                    for (String table : tables.keySet()) {
+                        v1Relations.put(table, Catalog.relation(v1, source.schema(), table));
+                    }
+                    checkSource(v1, v1Relations);
+                });
+            }
+            try (Connection v2 = connect(TARGET, target.jdbcUrl(), target.url(), target.user(), target.password())) {
+                if (v2 != null) {
+                    guarded(TARGET, () -> checkTarget(v2));
+                }
+                for (Map.Entry<String, TableSpec> table : tables.entrySet()) {
+                    checkTable(table.getKey(), table.getValue(), v1, v1Relations.get(table.getKey()), v2);
+                }
+            }
+        } catch (SQLException e) {
+            // Only closing a connection can get here, after every check was recorded.
+        }
+    }
+
+    // ---- connections -------------------------------------------------------------------------------------------
+
+    private Connection connect(String side, JdbcUrl parsed, String url, String user, String password) {
+        // Printed without its parameters: they may carry a password.
+        String shown = "jdbc:postgresql://" + parsed.host() + ":" + parsed.port() + "/" + parsed.database();
+        Properties props = new Properties();
+        props.setProperty("user", user);
+        props.setProperty("password", password);
+        props.setProperty("connectTimeout", String.valueOf(CONNECT_TIMEOUT_SECONDS));
+        props.setProperty("loginTimeout", String.valueOf(CONNECT_TIMEOUT_SECONDS));
+        props.setProperty("ApplicationName", "migrator-check");
+        try {
+            Connection c = DriverManager.getConnection(url, props);
+            findings.add(ok(side, "connected to " + shown + " as " + user + " (PostgreSQL "
+                    + c.getMetaData().getDatabaseProductVersion() + ")"));
+            return c;
+        } catch (SQLException e) {
+            findings.add(error(side, "cannot connect to " + shown + " as " + user + ": " + describe(e),
+                    "check " + side + ".url, " + side + ".user and " + side + ".password, and that the server accepts "
+                            + "connections from here (listen_addresses, pg_hba.conf)"));
+            return null;
+        }
+    }
+
+    private static String describe(SQLException e) {
+        String message = String.valueOf(e.getMessage());
+        Throwable cause = e.getCause();
+        if (cause != null && cause.getMessage() != null && !message.contains(cause.getMessage())) {
+            message += " (" + cause.getMessage() + ")";
+        }
+        return message.replaceAll("\\s*\\R\\s*", " ").strip();
+    }
+
+    private interface Check {
+        void run() throws SQLException;
+    }
+
+    /** Runs a check; a query that fails becomes an ERROR on the subject instead of an exception. */
+    private void guarded(String subject, Check check) {
+        try {
+            check.run();
+        } catch (SQLException e) {
+            findings.add(error(subject, "could not be checked: " + describe(e),
+                    "make sure the user may read the system catalogs, then check again"));
+        }
+    }
+
+    // ---- source ------------------------------------------------------------------------------------------------
+
+    private void checkSource(Connection c, Map<String, Optional<Relation>> v1Relations) throws SQLException {
+        String url = spec.source().url();
+        String schema = spec.source().schema();
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("""
+                SELECT current_user, current_database(), current_setting('wal_level'), r.rolsuper, r.rolreplication,
+                       EXISTS (SELECT 1 FROM pg_roles m WHERE m.rolname = 'rds_replication'
+                               AND pg_has_role(current_user, m.oid, 'MEMBER')),
+                       has_database_privilege(current_database(), 'CREATE'),
+                       current_setting('max_replication_slots')::int, (SELECT count(*) FROM pg_replication_slots),
+                       current_setting('max_wal_senders')::int, (SELECT count(*) FROM pg_stat_replication)
+                FROM pg_roles r WHERE r.rolname = current_user""")) {
+            rs.next();
+            String user = rs.getString(1);
+            String database = rs.getString(2);
+            String walLevel = rs.getString(3);
+            boolean superuser = rs.getBoolean(4);
+            boolean replication = rs.getBoolean(5) || rs.getBoolean(6);
+            boolean createInDatabase = rs.getBoolean(7);
+            int maxSlots = rs.getInt(8);
+            int usedSlots = rs.getInt(9);
+            int maxSenders = rs.getInt(10);
+            int usedSenders = rs.getInt(11);
+
+            if ("logical".equals(walLevel)) {
+                findings.add(ok(SOURCE, "wal_level is logical"));
+            } else {
+                findings.add(error(SOURCE, "wal_level is " + walLevel + ", but capture decodes the WAL logically and needs "
+                        + "logical", "ALTER SYSTEM SET wal_level = logical, then restart PostgreSQL"));
+            }
+
+            if (superuser || replication) {
+                String how = superuser ? "is a superuser" : "has REPLICATION";
+                Optional<String> failure = replicationConnectionFailure(url, spec.source().user(), spec.source().password());
+                if (failure.isEmpty()) {
+                    findings.add(ok(SOURCE, "user " + user + " " + how + " and a replication connection works"));
+                } else {
+                    findings.add(error(SOURCE, "user " + user + " " + how + ", but a replication connection fails: "
+                            + failure.get(), "allow replication connections for " + user + " to " + database
+                            + " (pg_hba.conf) and keep a WAL sender free"));
+                }
+            } else {
+                findings.add(error(SOURCE, "user " + user + " has neither REPLICATION nor superuser: capture cannot open "
+                        + "its replication connection (spec source.user)", "ALTER ROLE " + quote(user) + " WITH REPLICATION"));
+            }
+
+            checkSchemaUsage(c, user, schema);
+            checkHeartbeatTable(c, user, schema);
+            checkPublication(c, user, database, createInDatabase, v1Relations);
+            boolean slotExists = checkSlot(c, database);
+
+            int freeSlots = maxSlots - usedSlots;
+            if (slotExists || freeSlots >= 1) {
+                findings.add(ok(SOURCE, freeSlots + " of " + maxSlots + " replication slots free"
+                        + (slotExists ? " (capture reuses slot " + publication + ")" : "")));
+            } else {
+                findings.add(error(SOURCE, "all " + maxSlots + " replication slots are in use (max_replication_slots), "
+                        + "and capture needs one", "drop an unused slot (see pg_replication_slots) or raise "
+                        + "max_replication_slots (needs a restart)"));
+            }
+            int freeSenders = maxSenders - usedSenders;
+            if (freeSenders >= 1) {
+                findings.add(ok(SOURCE, freeSenders + " of " + maxSenders + " WAL senders free"));
+            } else {
+                findings.add(error(SOURCE, "all " + maxSenders + " WAL senders are busy (max_wal_senders), and capture "
+                        + "streams through one", "stop an unused replication client (see pg_stat_replication) or raise "
+                        + "max_wal_senders (needs a restart)"));
+            }
+        }
+    }
+
+    /** Opens a logical replication connection as capture does and runs IDENTIFY_SYSTEM; the failure, if any. */
+    private static Optional<String> replicationConnectionFailure(String url, String user, String password) {
+        Properties props = new Properties();
+        props.setProperty("user", user);
+        props.setProperty("password", password);
+        props.setProperty("replication", "database");
+        props.setProperty("preferQueryMode", "simple");
+        props.setProperty("assumeMinServerVersion", "10");
+        props.setProperty("connectTimeout", String.valueOf(CONNECT_TIMEOUT_SECONDS));
+        props.setProperty("ApplicationName", "migrator-check");
+        try (Connection c = DriverManager.getConnection(url, props); Statement st = c.createStatement()) {
+            st.execute("IDENTIFY_SYSTEM");
+            return Optional.empty();
+        } catch (SQLException e) {
+            return Optional.of(describe(e));
+        }
+    }
+
+    private void checkSchemaUsage(Connection c, String user, String schema) throws SQLException {
+        Optional<Boolean> usage = schemaPrivilege(c, schema, "USAGE");
+        if (usage.isEmpty()) {
+            findings.add(error(SOURCE, "schema " + schema + " does not exist (spec source.schema)",
+                    "correct source.schema"));
+        } else if (!usage.get()) {
+            findings.add(error(SOURCE, "user " + user + " has no USAGE on schema " + schema + ": the snapshot cannot "
+                    + "read its tables", "GRANT USAGE ON SCHEMA " + quote(schema) + " TO " + quote(user)));
+        }
+    }
+
+    /** Capture keeps a heartbeat table on v1 (Debezium's heartbeat action and the cutover marker write it). */
+    private void checkHeartbeatTable(Connection c, String user, String schema) throws SQLException {
+        String table = new dev.cdcmigrator.common.Topics(spec).heartbeatTable();
+        String qualified = quote(schema) + "." + quote(table);
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT has_table_privilege(to_regclass(?), 'SELECT, INSERT, UPDATE') WHERE to_regclass(?) IS NOT NULL")) {
+            ps.setString(1, qualified);
+            ps.setString(2, qualified);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (rs.next()) {
+                    if (rs.getBoolean(1)) {
+                        findings.add(ok(SOURCE, "heartbeat table " + schema + "." + table + " exists"));
+                    } else {
+                        findings.add(error(SOURCE, "user " + user + " may not write the heartbeat table " + schema + "." + table,
+                                "GRANT SELECT, INSERT, UPDATE ON " + qualified + " TO " + quote(user)));
+                    }
+                    return;
+                }
+            }
+        }
+        if (schemaPrivilege(c, schema, "CREATE").orElse(false)) {
+            findings.add(ok(SOURCE, "capture will create its heartbeat table " + schema + "." + table));
+        } else {
+            findings.add(error(SOURCE, "user " + user + " may not create capture's heartbeat table " + schema + "." + table
+                    + " (no CREATE on schema " + schema + "); capture writes it every 10 s so that the slot follows an idle v1,"
+                    + " and cutover wait commits its marker there", "GRANT CREATE ON SCHEMA " + quote(schema) + " TO "
+                    + quote(user) + ", or create it: CREATE TABLE " + qualified
+                    + " (id int PRIMARY KEY, at timestamptz NOT NULL, nonce text); GRANT SELECT, INSERT, UPDATE ON "
+                    + qualified + " TO " + quote(user)));
+        }
+    }
+
+    private void checkPublication(Connection c, String user, String database, boolean createInDatabase,
+                                  Map<String, Optional<Relation>> v1Relations) throws SQLException {
+        String schema = spec.source().schema();
+        List<String> mapped = v1Relations.keySet().stream().map(t -> schema + "." + t).toList();
+        String mappedSql = v1Relations.keySet().stream().map(t -> quote(schema) + "." + quote(t))
+                .collect(Collectors.joining(", "));
+        List<String> notOwned = v1Relations.entrySet().stream()
+                .filter(e -> e.getValue().isPresent() && !e.getValue().get().owned())
+                .map(e -> schema + "." + e.getKey()).toList();
+        String p = publication;
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT puballtables, pubinsert, pubupdate, pubdelete, pg_has_role(pubowner, 'USAGE')
+                FROM pg_publication WHERE pubname = ?""")) {
+            ps.setString(1, p);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    if (!createInDatabase) {
+                        findings.add(error(SOURCE, "publication " + p + " does not exist, and user " + user + " may not "
+                                + "create it (no CREATE on database " + database + "); capture creates it for the "
+                                + "mapped tables", "GRANT CREATE ON DATABASE " + quote(database) + " TO " + quote(user)
+                                + ", or have the tables' owner run CREATE PUBLICATION " + p + " FOR TABLE " + mappedSql));
+                    } else if (!notOwned.isEmpty()) {
+                        findings.add(error(SOURCE, "publication " + p + " does not exist, and capture cannot create it: "
+                                + "CREATE PUBLICATION ... FOR TABLE needs ownership of the tables, and user " + user
+                                + " does not own " + String.join(", ", notOwned), "have the tables' owner run CREATE "
+                                + "PUBLICATION " + p + " FOR TABLE " + mappedSql));
+                    } else {
+                        findings.add(ok(SOURCE, "publication " + p + " does not exist yet; capture creates it for the "
+                                + mapped.size() + " mapped tables"));
+                    }
+                    return;
+                }
+                boolean allTables = rs.getBoolean(1);
+                List<String> unpublished = new ArrayList<>();
+                if (!rs.getBoolean(2)) {
+                    unpublished.add("insert");
+                }
+                if (!rs.getBoolean(3)) {
+                    unpublished.add("update");
+                }
+                if (!rs.getBoolean(4)) {
+                    unpublished.add("delete");
+                }
+                boolean ownsPublication = rs.getBoolean(5);
+                if (!unpublished.isEmpty()) {
+                    findings.add(error(SOURCE, "publication " + p + " does not publish " + String.join(", ", unpublished)
+                            + ": capture would miss those changes", "ALTER PUBLICATION " + p
+                            + " SET (publish = 'insert, update, delete, truncate')"));
+                }
+                if (allTables) {
+                    findings.add(error(SOURCE, "publication " + p + " exists FOR ALL TABLES; capture "
+                            + "(publication.autocreate.mode=filtered) refuses a publication it cannot narrow to the "
+                            + "mapped tables", "DROP PUBLICATION " + p + " (capture then creates it for the mapped "
+                            + "tables), or choose another kafka.topicPrefix"));
+                    return;
+                }
+                Set<String> covered = publishedTables(c, p);
+                List<String> missing = mapped.stream().filter(t -> !covered.contains(t)).toList();
+                List<String> extra = covered.stream().filter(t -> !mapped.contains(t)).sorted().toList();
+                if (missing.isEmpty() && extra.isEmpty()) {
+                    findings.add(ok(SOURCE, "publication " + p + " exists and covers exactly the mapped tables"));
+                    return;
+                }
+                String state = "publication " + p + " exists"
+                        + (missing.isEmpty() ? "" : " without " + String.join(", ", missing))
+                        + (missing.isEmpty() || extra.isEmpty() ? "" : " and")
+                        + (extra.isEmpty() ? "" : " with unmapped " + String.join(", ", extra));
+                String alter = "ALTER PUBLICATION " + p + " SET TABLE " + mappedSql;
+                if (ownsPublication && notOwned.isEmpty()) {
+                    findings.add(warning(SOURCE, state + "; capture runs " + alter
+                            + (extra.isEmpty() ? "" : ", which removes " + String.join(", ", extra) + " from it"),
+                            "nothing if that is intended; otherwise use another kafka.topicPrefix"));
+                } else {
+                    findings.add(error(SOURCE, state + ", and user " + user + " cannot change it (ALTER PUBLICATION "
+                            + "needs ownership of the publication and of every table): capture would fail",
+                            "as the owner: " + alter));
+                }
+            }
+        }
+    }
+
+    private static Set<String> publishedTables(Connection c, String publication) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = ?")) {
+            ps.setString(1, publication);
+            Set<String> tables = new HashSet<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    tables.add(rs.getString(1) + "." + rs.getString(2));
+                }
+            }
+            return tables;
+        }
+    }
+
+    /** Checks the slot named after the prefix; whether it exists. */
+    private boolean checkSlot(Connection c, String database) throws SQLException {
+        String slot = publication;
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT plugin, slot_type, database, active, active_pid,
+                       pg_size_pretty(pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)),
+                       to_jsonb(s) ->> 'wal_status'
+                FROM pg_replication_slots s WHERE slot_name = ?""")) {
+            ps.setString(1, slot);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    findings.add(ok(SOURCE, "no replication slot " + slot + " yet; capture creates it and starts "
+                            + "with a snapshot"));
+                    return false;
+                }
+                String plugin = rs.getString(1);
+                String type = rs.getString(2);
+                String slotDatabase = rs.getString(3);
+                boolean active = rs.getBoolean(4);
+                int pid = rs.getInt(5);
+                String retained = rs.getString(6);
+                String walStatus = rs.getString(7);
+                String drop = "SELECT pg_drop_replication_slot('" + slot + "')";
+                if (!"logical".equals(type) || !"pgoutput".equals(plugin) || !database.equals(slotDatabase)) {
+                    findings.add(error(SOURCE, "replication slot " + slot + " exists but is a " + type + " slot"
+                            + (plugin == null ? "" : " of plugin " + plugin)
+                            + (slotDatabase == null ? "" : " on database " + slotDatabase)
+                            + "; capture needs a logical pgoutput slot on " + database,
+                            drop + " if nothing uses it, or choose another kafka.topicPrefix"));
+                } else if ("lost".equals(walStatus)) {
+                    findings.add(error(SOURCE, "replication slot " + slot + " has lost WAL it needs (wal_status lost): "
+                            + "capture cannot resume from it", drop + ", then start over with a new snapshot"));
+                } else if (active) {
+                    findings.add(error(SOURCE, "replication slot " + slot + " is in use by PID " + pid + ": another "
+                            + "capture or client reads it, and a second one cannot start",
+                            "stop the other reader, or choose another kafka.topicPrefix"));
+                } else {
+                    findings.add(warning(SOURCE, "replication slot " + slot + " exists and is inactive, holding "
+                            + (retained == null ? "its" : retained + " of") + " WAL; capture reuses it, which is "
+                            + "right if it belongs to a previous run you intend to resume",
+                            "if that run is abandoned: " + drop));
+                }
+                return true;
+            }
+        }
+    }
+
+    // ---- target ------------------------------------------------------------------------------------------------
+
+    private void checkTarget(Connection c) throws SQLException {
+        String schema = spec.target().schema();
+        String state = spec.target().stateSchema();
+        String user;
+        String database;
+        boolean createInDatabase;
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(
+                "SELECT current_user, current_database(), has_database_privilege(current_database(), 'CREATE')")) {
+            rs.next();
+            user = rs.getString(1);
+            database = rs.getString(2);
+            createInDatabase = rs.getBoolean(3);
+        }
+        Optional<Boolean> usage = schemaPrivilege(c, schema, "USAGE");
+        if (usage.isEmpty()) {
+            findings.add(error(TARGET, "schema " + schema + " does not exist (spec target.schema)",
+                    "create the v2 schema first, or correct target.schema"));
+        } else if (!usage.get()) {
+            findings.add(error(TARGET, "user " + user + " has no USAGE on schema " + schema + ": the sink cannot "
+                    + "write its tables", "GRANT USAGE ON SCHEMA " + quote(schema) + " TO " + quote(user)));
+        }
+
+        // The sink runs CREATE SCHEMA IF NOT EXISTS and CREATE TABLE IF NOT EXISTS at every start; PostgreSQL checks
+        // the CREATE privilege before it looks whether the object exists, so both need it even when nothing is created.
+        List<String> problems = new ArrayList<>();
+        List<String> grants = new ArrayList<>();
+        if (!createInDatabase) {
+            problems.add("the sink starts with CREATE SCHEMA IF NOT EXISTS " + state + ", which PostgreSQL refuses "
+                    + "without CREATE on database " + database + " even when the schema exists");
+            grants.add("GRANT CREATE ON DATABASE " + quote(database) + " TO " + quote(user));
+        }
+        Optional<Boolean> stateCreate = schemaPrivilege(c, state, "CREATE");
+        if (stateCreate.isPresent()) {
+            if (!stateCreate.get() || !schemaPrivilege(c, state, "USAGE").orElse(false)) {
+                problems.add("it runs CREATE TABLE IF NOT EXISTS " + state + ".sink_offsets, which needs USAGE and "
+                        + "CREATE on schema " + state);
+                grants.add("GRANT USAGE, CREATE ON SCHEMA " + quote(state) + " TO " + quote(user));
+            }
+            Optional<Relation> offsets = Catalog.relation(c, state, "sink_offsets");
+            if (offsets.isPresent() && !(offsets.get().select() && offsets.get().insert() && offsets.get().update())) {
+                problems.add("it reads and upserts " + state + ".sink_offsets, which needs SELECT, INSERT and UPDATE");
+                grants.add("GRANT SELECT, INSERT, UPDATE ON " + quote(state) + ".sink_offsets TO " + quote(user));
+            }
+        }
+        if (problems.isEmpty()) {
+            findings.add(ok(TARGET, "the sink can keep its offsets in schema " + state
+                    + (stateCreate.isPresent() ? " (exists)" : " (it creates the schema)")));
+        } else {
+            findings.add(error(TARGET, "user " + user + " cannot set up the sink's state (spec target.stateSchema): "
+                    + String.join("; ", problems), String.join("; ", grants)));
+        }
+    }
+
+    /** Whether the current user has the privilege on the schema; empty if the schema does not exist. */
+    private static Optional<Boolean> schemaPrivilege(Connection c, String schema, String privilege) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT has_schema_privilege(oid, ?) FROM pg_namespace WHERE nspname = ?")) {
+            ps.setString(1, privilege);
+            ps.setString(2, schema);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.of(rs.getBoolean(1)) : Optional.empty();
+            }
+        }
+    }
+
+    // ---- tables ------------------------------------------------------------------------------------------------
+
+    /** What the v1 side of a table looks like, for the v2 and type checks. */
+    private record V1Table(Map<String, Column> columns, List<String> primaryKey) {
+    }
+
+    /** {@code v1Relation} is null when the source checks did not get to look it up. */
+    private void checkTable(String v1Name, TableSpec table, Connection v1, Optional<Relation> v1Relation, Connection v2) {
+        V1Table[] v1Table = {null};
+        if (v1 != null) {
+            guarded("v1 " + spec.source().schema() + "." + v1Name,
+                    () -> v1Table[0] = checkV1Table(v1Name, table, v1, v1Relation));
+        }
+        if (v2 == null) {
+            return;
+        }
+        List<MappingSpec> mappings = table.mappings();
+        for (int i = 0; i < mappings.size(); i++) {
+            MappingSpec mapping = mappings.get(i);
+            String path = RowReads.mappingPath(v1Name, table, i);
+            guarded("v2 " + spec.target().schema() + "." + mapping.v2Table(v1Name), () -> {
+                Map<String, Column> v2Columns = checkV2Table(v1Name, mapping, path, v2, v1Table[0]);
+                if (v1Table[0] != null && v2Columns != null) {
+                    checkTypes(v1Name, mapping, path, v1Table[0].columns(), v2Columns);
+                }
+            });
+        }
+    }
+
+    private V1Table checkV1Table(String name, TableSpec table, Connection c, Optional<Relation> found) throws SQLException {
+        String schema = spec.source().schema();
+        String qualified = schema + "." + name;
+        String subject = "v1 " + qualified;
+        String tablePath = "tables." + name;
+        if (found == null) {
+            found = Catalog.relation(c, schema, name);
+        }
+        if (found.isEmpty()) {
+            findings.add(error(subject, "table does not exist (spec " + tablePath + ")", "correct the spec or create the table"));
+            return null;
+        }
+        Relation relation = found.get();
+        if (!relation.isTable()) {
+            findings.add(error(subject, "is a " + relation.kindName() + ", not a table: logical replication captures "
+                    + "tables only (spec " + tablePath + ")", "map the table it reads from instead"));
+            return null;
+        }
+        Map<String, Column> columns = Catalog.columns(c, relation.oid());
+        RowReads reads = RowReads.of(name, table);
+        boolean fine = true;
+        for (RowReads.Read read : reads.reads()) {
+            if (columns.containsKey(read.column())) {
+                continue;
+            }
+            if (read.copied()) {
+                fine = false;
+                findings.add(error(subject + "." + read.column(), "column does not exist (spec " + read.path() + ")",
+                        "correct the spec or add the column"));
+            } else {
+                findings.add(warning(subject + "." + read.column(), "column does not exist, but spec " + read.path()
+                        + " seems to read row." + read.column(), "correct the expression or add the column"));
+            }
+        }
+        for (String dropped : table.drop()) {
+            if (!columns.containsKey(dropped)) {
+                findings.add(warning(subject + "." + dropped, "column does not exist (spec " + tablePath + ".drop)",
+                        "remove it from " + tablePath + ".drop"));
+            }
+        }
+        if (!reads.wholeRow()) {
+            List<String> forgotten = columns.keySet().stream()
+                    .filter(column -> !reads.columns().contains(column) && !table.drop().contains(column)).toList();
+            if (!forgotten.isEmpty()) {
+                findings.add(warning(subject, "column" + (forgotten.size() == 1 ? " " : "s ") + String.join(", ", forgotten)
+                        + (forgotten.size() == 1 ? " is" : " are") + " not carried to v2: no mapping reads "
+                        + (forgotten.size() == 1 ? "it" : "them") + " and " + tablePath + ".drop does not list "
+                        + (forgotten.size() == 1 ? "it" : "them"), "map " + (forgotten.size() == 1 ? "it" : "them")
+                        + ", or list " + (forgotten.size() == 1 ? "it" : "them") + " in " + tablePath + ".drop"));
+            }
+        }
+        if (!relation.select()) {
+            fine = false;
+            findings.add(error(subject, "user " + spec.source().user() + " may not SELECT it: the initial snapshot "
+                    + "reads it", "GRANT SELECT ON " + sql(qualified) + " TO " + quote(spec.source().user())));
+        }
+        if (fine) {
+            findings.add(ok(subject, "exists, SELECT granted, every column the spec reads is present"));
+        }
+
+        List<String> primaryKey = Catalog.primaryKey(c, schema, name);
+        Set<String> read = reads.wholeRow() ? columns.keySet() : reads.columns();
+        checkKeyAndReplicaIdentity(name, table, relation, columns, read, primaryKey);
+        return new V1Table(columns, primaryKey);
+    }
+
+    private void checkKeyAndReplicaIdentity(String name, TableSpec table, Relation relation, Map<String, Column> columns,
+                                            Set<String> read, List<String> primaryKey) {
+        String qualified = spec.source().schema() + "." + name;
+        String subject = "v1 " + qualified;
+        String alter = "ALTER TABLE " + sql(qualified) + " REPLICA IDENTITY ";
+        String onceCovered = "once publication " + publication + " covers the table, UPDATE and DELETE on it fail in v1 "
+                + "(\"cannot update table ... because it does not have a replica identity and publishes updates\")";
+        char identity = relation.replicaIdentity();
+        if (identity == 'n') {
+            findings.add(error(subject, "REPLICA IDENTITY NOTHING: " + onceCovered + ", and its changes carry no old row",
+                    alter + (primaryKey.isEmpty() ? "FULL" : "DEFAULT (its primary key) or FULL")));
+        }
+        if (primaryKey.isEmpty()) {
+            List<MappingSpec> mappings = table.mappings();
+            List<String> keyless = new ArrayList<>();
+            List<String> keys = new ArrayList<>();
+            for (int i = 0; i < mappings.size(); i++) {
+                String keyPath = RowReads.mappingPath(name, table, i) + ".key";
+                if (mappings.get(i).explicitKey().isPresent()) {
+                    keys.add(keyPath + " " + mappings.get(i).explicitKey().get());
+                } else {
+                    keyless.add(keyPath);
+                }
+            }
+            if (!keyless.isEmpty()) {
+                findings.add(error(subject, "has no primary key and the spec names no v2 key (" + String.join(", ", keyless)
+                        + "): Debezium emits its changes without a key, so v2 rows cannot be keyed and deletes cannot "
+                        + "be mapped", "add a primary key to the v1 table, or name the v2 key columns in "
+                        + String.join(", ", keyless)));
+            } else {
+                findings.add(warning(subject, "has no primary key: Debezium emits its changes without a key and "
+                        + "deletes cannot be mapped; the spec's v2 key (" + String.join(", ", keys) + ") names the v2 "
+                        + "rows, but the transform dead-letters changes that arrive without a key",
+                        "add a primary key to the v1 table"));
+            }
+            if (identity == 'd') {
+                findings.add(error(subject, "REPLICA IDENTITY DEFAULT without a primary key identifies nothing: "
+                        + onceCovered, "add a primary key, or " + alter + "FULL"));
+            } else if (identity != 'n') {
+                findings.add(ok(subject, identityName(relation) + ": UPDATE and DELETE keep working once publication "
+                        + publication + " covers the table"));
+            }
+            return;
+        }
+        String keyText = "primary key (" + String.join(", ", primaryKey) + ") keys its changes";
+        if (identity == 'f') {
+            findings.add(ok(subject, keyText + "; REPLICA IDENTITY FULL: changes carry whole rows"));
+        } else if (identity != 'n') {
+            List<String> toastable = columns.values().stream()
+                    .filter(column -> read.contains(column.name()) && !primaryKey.contains(column.name()) && toastable(column))
+                    .map(Column::name).toList();
+            if (toastable.isEmpty()) {
+                findings.add(ok(subject, keyText + "; " + identityName(relation) + ", and no column the spec reads "
+                        + "is toastable"));
+            } else {
+                findings.add(warning(subject, keyText + "; " + identityName(relation) + " with toastable columns "
+                        + String.join(", ", toastable) + ": an UPDATE that leaves a TOASTed value unchanged does not "
+                        + "carry it, and such changes are dead-lettered until the TOAST issue lands", alter + "FULL"));
+            }
+        }
+    }
+
+    private static String identityName(Relation relation) {
+        return switch (relation.replicaIdentity()) {
+            case 'd' -> "REPLICA IDENTITY DEFAULT";
+            case 'f' -> "REPLICA IDENTITY FULL";
+            case 'n' -> "REPLICA IDENTITY NOTHING";
+            default -> "REPLICA IDENTITY USING INDEX " + relation.replicaIndex();
+        };
+    }
+
+    /** Whether values of the column can be stored out of line (TOASTed), so that an update may not carry them. */
+    private static boolean toastable(Column column) {
+        if (column.storage() != 'x' && column.storage() != 'e') {
+            return false;
+        }
+        boolean boundedText = column.baseType().equals("varchar") || column.baseType().equals("bpchar");
+        return !(boundedText && column.typmod() >= 0 && column.typmod() - 4 <= SMALL_TEXT_LIMIT);
+    }
+
+    /** Checks the v2 table of one mapping; its columns, or null when it cannot be written at all. */
+    private Map<String, Column> checkV2Table(String v1Name, MappingSpec mapping, String path, Connection c, V1Table v1)
+            throws SQLException {
+        String schema = spec.target().schema();
+        String name = mapping.v2Table(v1Name);
+        String qualified = schema + "." + name;
+        String subject = "v2 " + qualified;
+        String user = spec.target().user();
+        Map<String, ColumnSpec> mapped = mapping.columns();
+        Optional<Relation> found = Catalog.relation(c, schema, name);
+        if (found.isEmpty()) {
+            findings.add(error(subject, "table does not exist in schema " + schema + " (spec "
+                    + (mapping.into() == null ? path + ", into defaults to the v1 name" : path + ".into") + ")",
+                    "create the v2 table (the migrator does not create v2 tables), or correct the spec"));
+            return null;
+        }
+        Relation relation = found.get();
+        if (!relation.isTable()) {
+            findings.add(error(subject, "is a " + relation.kindName() + ", not a table: the sink's INSERT ... ON CONFLICT "
+                    + "needs a table (spec " + path + ")", "map the v1 table into a table"));
+            return null;
+        }
+        Map<String, Column> columns = Catalog.columns(c, relation.oid());
+        boolean fine = true;
+        for (String v2Column : mapped.keySet()) {
+            Column column = columns.get(v2Column);
+            String columnPath = path + ".columns." + v2Column;
+            if (column == null) {
+                fine = false;
+                findings.add(error(subject + "." + v2Column, "column does not exist (spec " + columnPath + ")",
+                        "correct the spec or add the column to the v2 table"));
+            } else if (column.generated()) {
+                fine = false;
+                findings.add(error(subject + "." + v2Column, "is a generated column, which the sink cannot write (spec "
+                        + columnPath + ")", "remove " + columnPath + " from the spec"));
+            } else if (column.identity() == 'a') {
+                fine = false;
+                findings.add(error(subject + "." + v2Column, "is GENERATED ALWAYS AS IDENTITY, so the sink's INSERT "
+                        + "cannot set it (spec " + columnPath + ")", "ALTER TABLE " + sql(qualified) + " ALTER COLUMN "
+                        + quote(v2Column) + " SET GENERATED BY DEFAULT"));
+            }
+        }
+        for (Column column : columns.values()) {
+            if (!mapped.containsKey(column.name()) && column.notNull() && !column.hasDefault() && !column.generated()) {
+                fine = false;
+                findings.add(error(subject + "." + column.name(), "is NOT NULL without a default, and the spec does "
+                        + "not map it (" + path + ".columns): every insert would fail", "map it in " + path
+                        + ".columns, give it a DEFAULT, or drop its NOT NULL"));
+            }
+        }
+        List<String> missing = new ArrayList<>();
+        if (!relation.select()) {
+            missing.add("SELECT");
+        }
+        if (!relation.insert()) {
+            missing.add("INSERT");
+        }
+        if (!relation.update()) {
+            missing.add("UPDATE");
+        }
+        if (!relation.delete()) {
+            missing.add("DELETE");
+        }
+        if (!missing.isEmpty()) {
+            fine = false;
+            findings.add(error(subject, "user " + user + " lacks " + String.join(", ", missing) + " on it: the sink "
+                    + "upserts (INSERT ... ON CONFLICT DO UPDATE) and deletes by key", "GRANT SELECT, INSERT, UPDATE, "
+                    + "DELETE ON " + sql(qualified) + " TO " + quote(user)));
+        }
+        if (fine) {
+            findings.add(ok(subject, "exists, SELECT/INSERT/UPDATE/DELETE granted, all " + mapped.size()
+                    + " mapped columns present and writable"));
+        }
+        checkV2Key(v1Name, mapping, path, c, relation, columns, v1);
+        return columns;
+    }
+
+    private void checkV2Key(String v1Name, MappingSpec mapping, String path, Connection c, Relation relation,
+                            Map<String, Column> columns, V1Table v1) throws SQLException {
+        String qualified = spec.target().schema() + "." + mapping.v2Table(v1Name);
+        String subject = "v2 " + qualified;
+        Map<String, ColumnSpec> mapped = mapping.columns();
+        List<String> key;
+        String origin;
+        if (mapping.explicitKey().isPresent()) {
+            key = mapping.explicitKey().get();
+            origin = "spec " + path + ".key";
+        } else if (v1 != null && !v1.primaryKey().isEmpty()) {
+            key = new ArrayList<>();
+            for (String v1Column : v1.primaryKey()) {
+                Optional<String> v2Column = mapped.entrySet().stream()
+                        .filter(e -> v1Column.equals(e.getValue().from())).map(Map.Entry::getKey).findFirst();
+                if (v2Column.isEmpty()) {
+                    findings.add(error("v1 " + spec.source().schema() + "." + v1Name + "." + v1Column, "is a primary key "
+                            + "column, but no v2 column copies it with from (spec " + path + ".columns): the v2 key "
+                            + "cannot be built", "map it in " + path + ".columns, or name the v2 key in " + path + ".key"));
+                    return;
+                }
+                key.add(v2Column.get());
+            }
+            origin = "the v1 primary key (" + String.join(", ", v1.primaryKey()) + ") renamed through " + path + ".columns";
+        } else {
+            return; // no key to check: the v1 side reported why
+        }
+        if (!columns.keySet().containsAll(key)) {
+            return; // the missing key column is reported already
+        }
+        String keyList = String.join(", ", key);
+        Set<String> keySet = new HashSet<>(key);
+        for (UniqueIndex index : Catalog.uniqueIndexes(c, relation.oid())) {
+            if (index.columns().size() == keySet.size() && keySet.containsAll(index.columns())) {
+                findings.add(ok(subject, "key (" + keyList + "), from " + origin + ", is "
+                        + (index.primary() ? "its primary key " : "unique index ") + index.name()));
+                return;
+            }
+        }
+        findings.add(error(subject, "key (" + keyList + "), from " + origin + ", is not exactly the columns of a primary "
+                + "key or unique constraint: the sink's INSERT ... ON CONFLICT (" + keyList + ") fails",
+                "ALTER TABLE " + sql(qualified) + " ADD PRIMARY KEY (" + keyList + ") or ADD UNIQUE (" + keyList
+                        + "), or correct the spec's key"));
+    }
+
+    /** Compares the types of the copied ({@code from}) columns of one mapping. */
+    private void checkTypes(String v1Name, MappingSpec mapping, String path, Map<String, Column> v1Columns,
+                            Map<String, Column> v2Columns) {
+        String subject = "v2 " + spec.target().schema() + "." + mapping.v2Table(v1Name);
+        int compatible = 0;
+        int compared = 0;
+        for (Map.Entry<String, ColumnSpec> copy : mapping.columns().entrySet()) {
+            // A mapped value (map) is a v2 value already; only plain copies keep the v1 type.
+            boolean copied = copy.getValue().from() != null && copy.getValue().map() == null;
+            Column from = copied ? v1Columns.get(copy.getValue().from()) : null;
+            Column to = v2Columns.get(copy.getKey());
+            if (from == null || to == null) {
+                continue;
+            }
+            compared++;
+            String where = " (spec " + path + ".columns." + copy.getKey() + ".from: " + from.name() + ")";
+            Optional<String> risk = TypeRules.risk(new TypeRules.Type(from.baseType(), from.typmod(), from.type()),
+                    new TypeRules.Type(to.baseType(), to.typmod(), to.type()));
+            boolean fits = risk.isEmpty();
+            if (!fits) {
+                findings.add(warning(subject + "." + to.name(), "v1 " + from.type() + " -> v2 " + to.type() + ": "
+                        + risk.get() + where, "make the v2 type at least as wide, or make sure every v1 value converts"));
+            }
+            boolean nullsReplaced = copy.getValue().defaultValue() != null && !copy.getValue().defaultValue().isNull();
+            if (to.notNull() && !from.notNull() && !nullsReplaced) {
+                fits = false;
+                findings.add(warning(subject + "." + to.name(), "is NOT NULL, but v1 " + from.name() + " is nullable: "
+                        + "rows where it is NULL fail" + where, "give " + path + ".columns." + copy.getKey()
+                        + " a default, drop the NOT NULL, or make sure v1 has no NULLs"));
+            }
+            if (fits) {
+                compatible++;
+            }
+        }
+        if (compared > 0 && compatible == compared) {
+            findings.add(ok(subject, "types of the " + compared + " copied column" + (compared == 1 ? "" : "s")
+                    + " are equal or wider than in v1"));
+        }
+    }
+
+    // ---- SQL text ----------------------------------------------------------------------------------------------
+
+    /** A name as SQL shows it: plain when it needs no quotes, quoted otherwise. */
+    private static String quote(String identifier) {
+        return identifier.matches("[a-z_][a-z0-9_$]*") ? identifier : '"' + identifier.replace("\"", "\"\"") + '"';
+    }
+
+    /** {@code schema.table} with each part quoted as needed. */
+    private static String sql(String qualified) {
+        int dot = qualified.indexOf('.');
+        return quote(qualified.substring(0, dot)) + "." + quote(qualified.substring(dot + 1));
+    }
+}

@@ -1,0 +1,69 @@
+package dev.cdcmigrator.cutover.internal;
+
+import dev.cdcmigrator.common.spec.JdbcUrl;
+import dev.cdcmigrator.cutover.UnreachableException;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.util.Properties;
+
+/** Opens the v1 or v2 connection of a cutover tool, with bounded waits and an error that names the database. */
+public final class Connections {
+
+    private static final int CONNECT_TIMEOUT_SECONDS = 10;
+
+    private Connections() {
+    }
+
+    /** The URL as printed: without its parameters, which may carry a password. */
+    public static String shown(String url) {
+        JdbcUrl parsed = JdbcUrl.parse(url);
+        return "jdbc:postgresql://" + parsed.host() + ":" + parsed.port() + "/" + parsed.database();
+    }
+
+    /**
+     * A connection in autocommit mode.
+     *
+     * @param what {@link UnreachableException.What#SOURCE} or {@link UnreachableException.What#TARGET}
+     * @param application the {@code application_name} it shows in {@code pg_stat_activity}
+     * @throws UnreachableException if it cannot be opened
+     */
+    public static Connection open(UnreachableException.What what, String url, String user, String password,
+                                  String application) {
+        Properties props = new Properties();
+        props.setProperty("user", user);
+        props.setProperty("password", password);
+        props.setProperty("connectTimeout", String.valueOf(CONNECT_TIMEOUT_SECONDS));
+        props.setProperty("loginTimeout", String.valueOf(CONNECT_TIMEOUT_SECONDS));
+        props.setProperty("ApplicationName", application);
+        try {
+            return DriverManager.getConnection(url, props);
+        } catch (SQLException e) {
+            String side = what == UnreachableException.What.SOURCE ? "source" : "target";
+            String database = what == UnreachableException.What.SOURCE ? "v1" : "v2";
+            throw new UnreachableException(what, "cannot connect to the " + database + " database " + shown(url) + " as "
+                    + user + ": " + describe(e) + " (check " + side + ".url, " + side + ".user and " + side
+                    + ".password in the spec, and that the server accepts connections from here)", e);
+        }
+    }
+
+    /** An SQL error on one line, with its cause when that adds something. */
+    public static String describe(SQLException e) {
+        String message = String.valueOf(e.getMessage());
+        Throwable cause = e.getCause();
+        if (cause != null && cause.getMessage() != null && !message.contains(cause.getMessage())) {
+            message += " (" + cause.getMessage() + ")";
+        }
+        return message.replaceAll("\\s*\\R\\s*", " ").strip();
+    }
+
+    /** A name as SQL needs it: always double-quoted, so that it is matched exactly. */
+    public static String quote(String identifier) {
+        return '"' + identifier.replace("\"", "\"\"") + '"';
+    }
+
+    /** A name as SQL shows it to a reader: plain when it needs no quotes. */
+    public static String shownName(String identifier) {
+        return identifier.matches("[a-z_][a-z0-9_$]*") ? identifier : quote(identifier);
+    }
+}

@@ -1,0 +1,493 @@
+package dev.cdcmigrator.cutover;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.cdcmigrator.common.spec.Spec;
+import dev.cdcmigrator.common.spec.SpecParser;
+import dev.cdcmigrator.cutover.Finding.Level;
+import dev.cdcmigrator.embedded.LocalPostgres;
+import dev.cdcmigrator.testkit.PostgresServer;
+import dev.cdcmigrator.testkit.TestPostgres;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+import java.util.UUID;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Preflight against a real PostgreSQL: each test starts from fresh v1 and v2 databases that pass every check, creates
+ * one problem and asserts the finding that names it; the wal_level test uses a throwaway server of its own.
+ */
+class PreflightIT {
+
+    private static final String GOOD_TABLES = """
+              users:
+                into: accounts
+                columns:
+                  account_id: { from: id }
+                  display_name: { from: name }
+                  score: { from: score }
+                  seen: { from: seen }
+              tasks:
+                columns:
+                  id: { from: id }
+                  user_id: { from: user_id }
+                  timeout_seconds: { from: timeout }
+                  parameters: { from: params }
+            """;
+
+    private final PostgresServer pg = TestPostgres.shared();
+    private final String prefix = "pf_" + UUID.randomUUID().toString().replace("-", "").substring(0, 10);
+    private String v1Db;
+    private String v2Db;
+
+    @BeforeEach
+    void createDatabases() throws SQLException {
+        v1Db = pg.createDatabase("preflight_v1");
+        v2Db = pg.createDatabase("preflight_v2");
+        pg.execute(v1Db, """
+                CREATE TABLE users (id bigint PRIMARY KEY, name varchar(100) NOT NULL, score numeric(8,2), seen timestamptz);
+                CREATE TABLE tasks (id int PRIMARY KEY, user_id bigint NOT NULL, timeout int, params jsonb);
+                ALTER TABLE tasks REPLICA IDENTITY FULL;
+                """);
+        pg.execute(v2Db, """
+                CREATE SCHEMA app;
+                CREATE TABLE app.accounts (account_id bigint PRIMARY KEY, display_name varchar(200) NOT NULL,
+                                           score numeric(10,2), seen timestamptz,
+                                           created_at timestamptz NOT NULL DEFAULT now());
+                CREATE TABLE app.tasks (id bigint PRIMARY KEY, user_id bigint NOT NULL, timeout_seconds bigint,
+                                        parameters jsonb);
+                """);
+    }
+
+    @Test
+    void walLevelOtherThanLogicalIsAnErrorWithTheFix(@TempDir Path dir) {
+        try (LocalPostgres replicaOnly = LocalPostgres.start(dir.resolve("replica-only"))) {
+            // postgresql.auto.conf (ALTER SYSTEM) wins over the settings LocalPostgres writes into postgresql.conf.
+            executeOn(replicaOnly.jdbcUrl("postgres"), replicaOnly.user(), "ALTER SYSTEM SET wal_level = replica");
+            replicaOnly.restart();
+            replicaOnly.createDatabase("v1");
+            executeOn(replicaOnly.jdbcUrl("v1"), replicaOnly.user(), """
+                    CREATE TABLE users (id bigint PRIMARY KEY, name varchar(100) NOT NULL, score numeric(8,2), seen timestamptz);
+                    CREATE TABLE tasks (id int PRIMARY KEY, user_id bigint NOT NULL, timeout int, params jsonb);
+                    """);
+            Spec spec = new SpecParser(name -> null).parse("""
+                    version: 1
+                    source: { url: "%s", user: "%s" }
+                    target: { url: "%s", user: "%s", password: "%s", schema: app }
+                    kafka: { topicPrefix: %s }
+                    tables:
+                    %s""".formatted(replicaOnly.jdbcUrl("v1"), replicaOnly.user(), pg.jdbcUrl(v2Db), pg.user(), pg.password(),
+                    prefix, GOOD_TABLES), "preflight-it.yaml");
+
+            List<Finding> findings = Preflight.check(spec);
+
+            assertThat(findings).as(render(findings)).contains(Finding.error("source", "wal_level is replica, but capture"
+                    + " decodes the WAL logically and needs logical", "ALTER SYSTEM SET wal_level = logical, then restart PostgreSQL"));
+        }
+    }
+
+    private static void executeOn(String url, String user, String sql) {
+        try (Connection c = DriverManager.getConnection(url, user, ""); Statement st = c.createStatement()) {
+            st.execute(sql);
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Test
+    void goodSetupHasNoErrorsAndNoWarnings() {
+        List<Finding> findings = Preflight.check(spec(GOOD_TABLES));
+
+        assertThat(findings).as(render(findings)).allSatisfy(f -> assertThat(f.level()).isEqualTo(Level.OK));
+        assertThat(findings).extracting(Finding::subject).contains("source", "target", "v1 public.users",
+                "v1 public.tasks", "v2 app.accounts", "v2 app.tasks");
+        assertThat(findings).anySatisfy(f -> {
+            assertThat(f.subject()).isEqualTo("v2 app.accounts");
+            assertThat(f.message()).contains("key (account_id)", "v1 primary key (id)", "its primary key accounts_pkey");
+        });
+        assertThat(findings).anySatisfy(f -> assertThat(f.message()).contains("wal_level is logical"));
+        assertThat(findings).anySatisfy(f -> assertThat(f.message()).contains("publication " + prefix + " does not exist yet"));
+        assertThat(findings).anySatisfy(f -> assertThat(f.message()).contains("no replication slot " + prefix + " yet"));
+    }
+
+    @Test
+    void missingV1TableIsAnErrorNamingTheSpecTable() {
+        pg.execute(v1Db, "DROP TABLE tasks");
+
+        List<Finding> findings = Preflight.check(spec(GOOD_TABLES));
+
+        assertThat(only(findings, Level.ERROR)).singleElement().satisfies(f -> {
+            assertThat(f.subject()).isEqualTo("v1 public.tasks");
+            assertThat(f.message()).isEqualTo("table does not exist (spec tables.tasks)");
+            assertThat(f.fix()).isEqualTo("correct the spec or create the table");
+        });
+    }
+
+    @Test
+    void missingV1ColumnIsAnErrorNamingTheSpecPath() {
+        pg.execute(v1Db, "ALTER TABLE tasks RENAME COLUMN timeout TO timeout_ms");
+
+        List<Finding> findings = Preflight.check(spec(GOOD_TABLES));
+
+        assertThat(only(findings, Level.ERROR)).singleElement().satisfies(f -> {
+            assertThat(f.subject()).isEqualTo("v1 public.tasks.timeout");
+            assertThat(f.message()).isEqualTo("column does not exist (spec tables.tasks.columns.timeout_seconds.from)");
+            assertThat(f).hasToString("ERROR   v1 public.tasks.timeout: column does not exist "
+                    + "(spec tables.tasks.columns.timeout_seconds.from); fix: correct the spec or add the column");
+        });
+        // The renamed column is now read by nothing.
+        assertThat(only(findings, Level.WARNING)).singleElement().satisfies(f -> {
+            assertThat(f.subject()).isEqualTo("v1 public.tasks");
+            assertThat(f.message()).contains("timeout_ms is not carried to v2", "tables.tasks.drop");
+        });
+    }
+
+    @Test
+    void missingV2TableIsAnErrorNamingTheSpecTable() {
+        pg.execute(v2Db, "DROP TABLE app.accounts");
+
+        List<Finding> findings = Preflight.check(spec(GOOD_TABLES));
+
+        assertThat(only(findings, Level.ERROR)).singleElement().satisfies(f -> {
+            assertThat(f.subject()).isEqualTo("v2 app.accounts");
+            assertThat(f.message()).isEqualTo("table does not exist in schema app (spec tables.users.into)");
+        });
+    }
+
+    @Test
+    void missingV2ColumnIsAnErrorNamingTheSpecPath() {
+        pg.execute(v2Db, "ALTER TABLE app.accounts DROP COLUMN display_name");
+
+        List<Finding> findings = Preflight.check(spec(GOOD_TABLES));
+
+        assertThat(only(findings, Level.ERROR)).singleElement().satisfies(f -> {
+            assertThat(f.subject()).isEqualTo("v2 app.accounts.display_name");
+            assertThat(f.message()).isEqualTo("column does not exist (spec tables.users.columns.display_name)");
+        });
+    }
+
+    @Test
+    void v2KeyWithoutPrimaryKeyOrUniqueConstraintIsAnError() {
+        pg.execute(v2Db, """
+                ALTER TABLE app.tasks DROP CONSTRAINT tasks_pkey;
+                CREATE INDEX tasks_id ON app.tasks (id);
+                CREATE UNIQUE INDEX tasks_id_user ON app.tasks (id, user_id);
+                """);
+
+        List<Finding> findings = Preflight.check(spec(GOOD_TABLES));
+
+        assertThat(only(findings, Level.ERROR)).singleElement().satisfies(f -> {
+            assertThat(f.subject()).isEqualTo("v2 app.tasks");
+            assertThat(f.message()).startsWith("key (id), from the v1 primary key (id) renamed through tables.tasks.columns, "
+                    + "is not exactly the columns of a primary key or unique constraint")
+                    .contains("ON CONFLICT (id)");
+            assertThat(f.fix()).contains("ALTER TABLE app.tasks ADD PRIMARY KEY (id)");
+        });
+
+        // A unique index on exactly the key is enough for ON CONFLICT.
+        pg.execute(v2Db, "CREATE UNIQUE INDEX tasks_id_unique ON app.tasks (id)");
+        List<Finding> fixed = Preflight.check(spec(GOOD_TABLES));
+        assertThat(only(fixed, Level.ERROR)).isEmpty();
+        assertThat(fixed).contains(Finding.ok("v2 app.tasks",
+                "key (id), from the v1 primary key (id) renamed through tables.tasks.columns, is unique index tasks_id_unique"));
+    }
+
+    @Test
+    void v1TableWithoutPrimaryKeyIsAnErrorUnlessTheSpecNamesTheKey() {
+        pg.execute(v1Db, "CREATE TABLE events (at timestamptz NOT NULL, what text)");
+        pg.execute(v2Db, "CREATE TABLE app.events (at timestamptz PRIMARY KEY, what text)");
+        String events = """
+                  events:
+                    columns:
+                      at: { from: at }
+                      what: { from: what }
+                """;
+
+        List<Finding> findings = Preflight.check(spec(events));
+
+        assertThat(only(findings, Level.ERROR)).anySatisfy(f -> {
+            assertThat(f.subject()).isEqualTo("v1 public.events");
+            assertThat(f.message()).startsWith("has no primary key and the spec names no v2 key (tables.events.key)")
+                    .contains("Debezium emits its changes without a key", "deletes cannot be mapped");
+        });
+        // Without a primary key, REPLICA IDENTITY DEFAULT would also break v1's updates once published.
+        assertThat(only(findings, Level.ERROR)).anySatisfy(f -> {
+            assertThat(f.subject()).isEqualTo("v1 public.events");
+            assertThat(f.message()).startsWith("REPLICA IDENTITY DEFAULT without a primary key identifies nothing");
+            assertThat(f.fix()).contains("ALTER TABLE public.events REPLICA IDENTITY FULL");
+        });
+
+        pg.execute(v1Db, "ALTER TABLE events REPLICA IDENTITY FULL");
+        List<Finding> withKey = Preflight.check(spec(events.replace("    columns:", "    key: [at]\n    columns:")));
+        assertThat(only(withKey, Level.ERROR)).isEmpty();
+        assertThat(only(withKey, Level.WARNING)).singleElement().satisfies(f -> {
+            assertThat(f.subject()).isEqualTo("v1 public.events");
+            assertThat(f.message()).startsWith("has no primary key: Debezium emits its changes without a key")
+                    .contains("tables.events.key [at]");
+        });
+    }
+
+    @Test
+    void replicaIdentityNothingIsAnError() {
+        pg.execute(v1Db, "ALTER TABLE users REPLICA IDENTITY NOTHING");
+
+        List<Finding> findings = Preflight.check(spec(GOOD_TABLES));
+
+        assertThat(only(findings, Level.ERROR)).singleElement().satisfies(f -> {
+            assertThat(f.subject()).isEqualTo("v1 public.users");
+            assertThat(f.message()).startsWith("REPLICA IDENTITY NOTHING: once publication " + prefix
+                    + " covers the table, UPDATE and DELETE on it fail in v1");
+            assertThat(f.fix()).isEqualTo("ALTER TABLE public.users REPLICA IDENTITY DEFAULT (its primary key) or FULL");
+        });
+    }
+
+    @Test
+    void toastableColumnsUnderReplicaIdentityDefaultAreAWarning() {
+        pg.execute(v1Db, "ALTER TABLE tasks REPLICA IDENTITY DEFAULT");
+
+        List<Finding> findings = Preflight.check(spec(GOOD_TABLES));
+
+        assertThat(only(findings, Level.ERROR)).isEmpty();
+        assertThat(only(findings, Level.WARNING)).singleElement().satisfies(f -> {
+            assertThat(f.subject()).isEqualTo("v1 public.tasks");
+            assertThat(f.message()).contains("REPLICA IDENTITY DEFAULT with toastable columns params:",
+                    "dead-lettered until the TOAST issue lands");
+            assertThat(f.fix()).isEqualTo("ALTER TABLE public.tasks REPLICA IDENTITY FULL");
+        });
+        // users: varchar(100) is too small to be TOASTed.
+        assertThat(findings).anySatisfy(f -> {
+            assertThat(f.subject()).isEqualTo("v1 public.users");
+            assertThat(f.message()).isEqualTo("primary key (id) keys its changes; REPLICA IDENTITY DEFAULT, and no "
+                    + "column the spec reads is toastable");
+        });
+    }
+
+    @Test
+    void notNullV2ColumnWithoutDefaultThatTheSpecDoesNotMapIsAnError() {
+        pg.execute(v2Db, "ALTER TABLE app.accounts ADD COLUMN email text NOT NULL");
+
+        List<Finding> findings = Preflight.check(spec(GOOD_TABLES));
+
+        assertThat(only(findings, Level.ERROR)).singleElement().satisfies(f -> {
+            assertThat(f.subject()).isEqualTo("v2 app.accounts.email");
+            assertThat(f.message()).isEqualTo("is NOT NULL without a default, and the spec does not map it "
+                    + "(tables.users.columns): every insert would fail");
+        });
+    }
+
+    @Test
+    void captureNeedsToCreateOrWriteItsHeartbeatTable() {
+        String role = prefix + "_capture";
+        pg.execute(v1Db, "CREATE ROLE " + role + " LOGIN REPLICATION; GRANT SELECT ON users, tasks TO " + role);
+
+        List<Finding> findings = Preflight.check(spec(GOOD_TABLES, role));
+
+        assertThat(only(findings, Level.ERROR)).anySatisfy(f -> {
+            assertThat(f.message()).isEqualTo("user " + role + " may not create capture's heartbeat table public." + prefix
+                    + "_heartbeat (no CREATE on schema public); capture writes it every 10 s so that the slot follows an idle"
+                    + " v1, and cutover wait commits its marker there");
+            assertThat(f.fix()).startsWith("GRANT CREATE ON SCHEMA public TO " + role + ", or create it: CREATE TABLE public."
+                    + prefix + "_heartbeat (id int PRIMARY KEY, at timestamptz NOT NULL, nonce text)");
+        });
+
+        pg.execute(v1Db, "GRANT CREATE ON SCHEMA public TO " + role);
+        assertThat(Preflight.check(spec(GOOD_TABLES, role)))
+                .contains(Finding.ok("source", "capture will create its heartbeat table public." + prefix + "_heartbeat"));
+
+        pg.execute(v1Db, "CREATE TABLE " + prefix + "_heartbeat (id int PRIMARY KEY, at timestamptz NOT NULL, nonce text);"
+                + " REVOKE CREATE ON SCHEMA public FROM " + role);
+        assertThat(only(Preflight.check(spec(GOOD_TABLES, role)), Level.ERROR)).anySatisfy(f ->
+                assertThat(f.message()).isEqualTo("user " + role + " may not write the heartbeat table public." + prefix + "_heartbeat"));
+    }
+
+    @Test
+    void sourceUserWithoutReplicationIsAnError() {
+        String role = prefix + "_reader";
+        pg.execute(v1Db, "CREATE ROLE " + role + " LOGIN; GRANT SELECT ON users, tasks TO " + role);
+
+        List<Finding> findings = Preflight.check(spec(GOOD_TABLES, role));
+
+        assertThat(only(findings, Level.ERROR)).anySatisfy(f -> {
+            assertThat(f.subject()).isEqualTo("source");
+            assertThat(f.message()).isEqualTo("user " + role + " has neither REPLICATION nor superuser: capture cannot "
+                    + "open its replication connection (spec source.user)");
+            assertThat(f.fix()).isEqualTo("ALTER ROLE " + role + " WITH REPLICATION");
+        });
+        // Neither may it create the publication; SELECT was granted, so the tables themselves are fine.
+        assertThat(only(findings, Level.ERROR)).anySatisfy(f -> {
+            assertThat(f.subject()).isEqualTo("source");
+            assertThat(f.message()).startsWith("publication " + prefix + " does not exist, and user " + role
+                    + " may not create it (no CREATE on database " + v1Db + ")");
+        });
+        assertThat(only(findings, Level.ERROR)).extracting(Finding::subject).containsOnly("source");
+    }
+
+    @Test
+    void typeThatCanFailIsAWarningNamingTheSpecPath() {
+        pg.execute(v1Db, "ALTER TABLE tasks ALTER COLUMN timeout TYPE text");
+        pg.execute(v2Db, "ALTER TABLE app.accounts ALTER COLUMN seen TYPE timestamp");
+
+        List<Finding> findings = Preflight.check(spec(GOOD_TABLES));
+
+        assertThat(only(findings, Level.ERROR)).isEmpty();
+        assertThat(only(findings, Level.WARNING)).containsExactlyInAnyOrder(
+                Finding.warning("v2 app.accounts.seen", "v1 timestamp with time zone -> v2 timestamp without time zone: "
+                        + "the time zone is dropped: values are converted to the sink session's time zone "
+                        + "(spec tables.users.columns.seen.from: seen)",
+                        "make the v2 type at least as wide, or make sure every v1 value converts"),
+                Finding.warning("v2 app.tasks.timeout_seconds", "v1 text -> v2 bigint: text that does not parse as "
+                        + "bigint fails (spec tables.tasks.columns.timeout_seconds.from: timeout)",
+                        "make the v2 type at least as wide, or make sure every v1 value converts"));
+    }
+
+    @Test
+    void inactiveExistingSlotIsAWarning() {
+        pg.execute(v1Db, "SELECT pg_create_logical_replication_slot('" + prefix + "', 'pgoutput')");
+        try {
+            List<Finding> findings = Preflight.check(spec(GOOD_TABLES));
+
+            assertThat(only(findings, Level.ERROR)).isEmpty();
+            assertThat(only(findings, Level.WARNING)).singleElement().satisfies(f -> {
+                assertThat(f.subject()).isEqualTo("source");
+                assertThat(f.message()).startsWith("replication slot " + prefix + " exists and is inactive, holding ")
+                        .contains("a previous run you intend to resume");
+                assertThat(f.fix()).isEqualTo("if that run is abandoned: SELECT pg_drop_replication_slot('" + prefix + "')");
+            });
+        } finally {
+            pg.execute(v1Db, "SELECT pg_drop_replication_slot('" + prefix + "')");
+        }
+    }
+
+    @Test
+    void existingPublicationForAllTablesIsAnErrorAndOneMissingATableAWarning() {
+        pg.execute(v1Db, "CREATE PUBLICATION " + prefix + " FOR ALL TABLES");
+        assertThat(only(Preflight.check(spec(GOOD_TABLES)), Level.ERROR)).singleElement().satisfies(f -> {
+            assertThat(f.subject()).isEqualTo("source");
+            assertThat(f.message()).startsWith("publication " + prefix + " exists FOR ALL TABLES");
+        });
+
+        // The superuser owns it and the tables, so capture narrows it itself.
+        pg.execute(v1Db, "DROP PUBLICATION " + prefix + "; CREATE PUBLICATION " + prefix + " FOR TABLE users");
+        List<Finding> findings = Preflight.check(spec(GOOD_TABLES));
+        assertThat(only(findings, Level.ERROR)).isEmpty();
+        assertThat(only(findings, Level.WARNING)).singleElement().satisfies(f -> {
+            assertThat(f.subject()).isEqualTo("source");
+            assertThat(f.message()).isEqualTo("publication " + prefix + " exists without public.tasks; capture runs "
+                    + "ALTER PUBLICATION " + prefix + " SET TABLE public.tasks, public.users");
+        });
+    }
+
+    @Test
+    void targetUserWithoutCreateOnTheDatabaseCannotSetUpTheSinkState() {
+        String role = prefix + "_writer";
+        pg.execute(v2Db, "CREATE ROLE " + role + " LOGIN; GRANT USAGE ON SCHEMA app TO " + role
+                + "; GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA app TO " + role
+                + "; CREATE SCHEMA migrator_state; GRANT USAGE, CREATE ON SCHEMA migrator_state TO " + role);
+
+        List<Finding> findings = Preflight.check(spec(GOOD_TABLES, pg.user(), role));
+
+        assertThat(only(findings, Level.ERROR)).singleElement().satisfies(f -> {
+            assertThat(f.subject()).isEqualTo("target");
+            assertThat(f.message()).startsWith("user " + role + " cannot set up the sink's state (spec target.stateSchema)")
+                    .contains("CREATE SCHEMA IF NOT EXISTS migrator_state", "without CREATE on database " + v2Db);
+            assertThat(f.fix()).isEqualTo("GRANT CREATE ON DATABASE " + v2Db + " TO " + role);
+        });
+    }
+
+    @Test
+    void findingsOfASplitNameTheMappingAndComputedColumnsAreNotTypeChecked() {
+        pg.execute(v2Db, "CREATE TABLE app.profiles (user_id bigint PRIMARY KEY, kind text NOT NULL)");
+        String split = """
+                  users:
+                    split:
+                      - into: accounts
+                        columns:
+                          account_id: { from: id }
+                          display_name: { from: name }
+                          score: { from: score }
+                          seen: { from: seen }
+                      - into: profiles
+                        columns:
+                          user_id: { from: id }
+                          kind: { value: "person" }
+                          last_seen: { expr: "row.seen" }
+                """;
+
+        List<Finding> findings = Preflight.check(spec(split));
+
+        assertThat(only(findings, Level.ERROR)).singleElement().satisfies(f -> {
+            assertThat(f.subject()).isEqualTo("v2 app.profiles.last_seen");
+            assertThat(f.message()).isEqualTo("column does not exist (spec tables.users.split[1].columns.last_seen)");
+        });
+        assertThat(findings).contains(Finding.ok("v2 app.profiles",
+                "key (user_id), from the v1 primary key (id) renamed through tables.users.split[1].columns, is its "
+                        + "primary key profiles_pkey"));
+        assertThat(findings).contains(Finding.ok("v2 app.profiles", "types of the 1 copied column are equal or wider than in v1"));
+        assertThat(only(findings, Level.WARNING)).isEmpty();
+    }
+
+    @Test
+    void unreachableSourceIsOneErrorNamingTheUrlAndSkipsTheV1Checks() throws IOException {
+        int closedPort;
+        try (ServerSocket socket = new ServerSocket(0)) {
+            closedPort = socket.getLocalPort();
+        }
+        String url = "jdbc:postgresql://127.0.0.1:" + closedPort + "/nowhere";
+        Spec spec = new SpecParser(name -> null).parse("""
+                version: 1
+                source: { url: "%s", user: "%s", password: "%s" }
+                target: { url: "%s", user: "%s", password: "%s", schema: app }
+                kafka: { topicPrefix: %s }
+                tables:
+                %s""".formatted(url, pg.user(), pg.password(), pg.jdbcUrl(v2Db), pg.user(), pg.password(), prefix,
+                GOOD_TABLES), "preflight-it.yaml");
+
+        List<Finding> findings = Preflight.check(spec);
+
+        assertThat(only(findings, Level.ERROR)).singleElement().satisfies(f -> {
+            assertThat(f.subject()).isEqualTo("source");
+            assertThat(f.message()).startsWith("cannot connect to " + url + " as " + pg.user() + ": ");
+            assertThat(f.fix()).contains("source.url, source.user and source.password");
+        });
+        assertThat(findings).extracting(Finding::subject).noneMatch(s -> s.startsWith("v1 "));
+        assertThat(findings).extracting(Finding::subject).contains("v2 app.accounts", "v2 app.tasks");
+    }
+
+    private Spec spec(String tables) {
+        return spec(tables, pg.user());
+    }
+
+    private Spec spec(String tables, String sourceUser) {
+        return spec(tables, sourceUser, pg.user());
+    }
+
+    private Spec spec(String tables, String sourceUser, String targetUser) {
+        String yaml = """
+                version: 1
+                source: { url: "%s", user: "%s", password: "%s" }
+                target: { url: "%s", user: "%s", password: "%s", schema: app }
+                kafka: { topicPrefix: %s }
+                tables:
+                %s""".formatted(pg.jdbcUrl(v1Db), sourceUser, pg.password(), pg.jdbcUrl(v2Db), targetUser,
+                pg.password(), prefix, tables);
+        return new SpecParser(name -> null).parse(yaml, "preflight-it.yaml");
+    }
+
+    private static List<Finding> only(List<Finding> findings, Level level) {
+        return findings.stream().filter(f -> f.level() == level).toList();
+    }
+
+    private static String render(List<Finding> findings) {
+        StringBuilder out = new StringBuilder("findings:");
+        findings.forEach(f -> out.append(System.lineSeparator()).append(f));
+        return out.toString();
+    }
+}

@@ -1,0 +1,110 @@
+package dev.cdcmigrator.sink;
+
+import dev.cdcmigrator.common.KafkaClients;
+import dev.cdcmigrator.common.Topics;
+import dev.cdcmigrator.common.spec.Spec;
+import dev.cdcmigrator.common.spec.TargetSpec;
+import dev.cdcmigrator.sink.internal.SinkLoop;
+import dev.cdcmigrator.sink.internal.SinkMeters;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The running sink stage: consumes the v2 topics (read_committed) and applies them to the target, one transaction
+ * per batch with the consumed offsets stored in the target's state schema.
+ */
+public final class Sink implements AutoCloseable {
+
+    private static final Logger LOGGER = LoggerFactory.getLogger(Sink.class);
+
+    private final SinkLoop loop;
+    private final Thread thread;
+    private final AtomicReference<Throwable> failure = new AtomicReference<>();
+
+    private Sink(SinkLoop loop) {
+        this.loop = loop;
+        this.thread = new Thread(loop, "migrator-sink");
+        this.thread.setUncaughtExceptionHandler((t, e) -> {
+            failure.set(e);
+            LOGGER.error("sink stopped: {}", e.getMessage(), e);
+        });
+    }
+
+    /**
+     * Starts the sink on its own thread.
+     *
+     * @param spec the migration spec
+     * @param bootstrapServers the Kafka cluster
+     * @param registry receives the sink's meters
+     * @param consumerOverrides consumer settings that replace the defaults
+     */
+    public static Sink start(Spec spec, String bootstrapServers, MeterRegistry registry, Map<String, Object> consumerOverrides) {
+        Topics topics = new Topics(spec);
+        Properties consumer = new Properties();
+        consumer.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        consumer.put(ConsumerConfig.GROUP_ID_CONFIG, topics.sinkGroup());
+        consumer.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        consumer.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        consumer.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        consumer.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 2000);
+        consumer.putAll(KafkaClients.consumerOverrides(spec));
+        consumer.putAll(consumerOverrides);
+        Properties producer = new Properties();
+        producer.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        producer.put(ProducerConfig.ACKS_CONFIG, "all");
+        producer.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        producer.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 16 * 1024 * 1024);
+        producer.putAll(KafkaClients.producerOverrides(spec));
+        TargetSpec t = spec.target();
+        // The v1 tables feeding each v2 table, so that backfill progress can be read per v1 table too.
+        Map<String, Set<String>> sources = new TreeMap<>();
+        spec.tables().forEach((v1, table) -> table.v2Tables(v1).forEach(v2 -> sources.computeIfAbsent(v2, k -> new TreeSet<>()).add(v1)));
+        SinkLoop loop = new SinkLoop(new SinkLoop.Target(t.url(), t.user(), t.password(), t.schema(), t.stateSchema()),
+                topics.sinkGroup(), topics.allV2(spec),
+                new KafkaConsumer<>(consumer, new ByteArrayDeserializer(), new ByteArrayDeserializer()),
+                new KafkaProducer<>(producer, new ByteArraySerializer(), new ByteArraySerializer()),
+                topics.deadLetters(), new SinkMeters(registry, sources));
+        Sink sink = new Sink(loop);
+        sink.thread.start();
+        return sink;
+    }
+
+    /** Whether the sink is connected and consuming. */
+    public boolean running() {
+        return loop.running();
+    }
+
+    /** Why the sink stopped by itself, if it did. */
+    public Throwable failure() {
+        return failure.get();
+    }
+
+    /** Finishes the batch in flight, then stops; waits at most {@code timeout}. */
+    public void close(Duration timeout) {
+        loop.stop();
+        try {
+            thread.join(timeout.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public void close() {
+        close(Duration.ofSeconds(30));
+    }
+}

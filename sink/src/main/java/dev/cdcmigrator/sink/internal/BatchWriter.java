@@ -1,0 +1,103 @@
+package dev.cdcmigrator.sink.internal;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.cdcmigrator.common.event.Op;
+import dev.cdcmigrator.common.event.V2Change;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Savepoint;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/**
+ * Writes reduced v2 changes with one batched statement per table and shape: upserts as
+ * {@code INSERT ... ON CONFLICT (key) DO UPDATE}, deletes by key. The caller owns the transaction.
+ */
+public final class BatchWriter {
+
+    private final String schema;
+
+    public BatchWriter(String targetSchema) {
+        this.schema = Sql.quote(targetSchema);
+    }
+
+    /** A change the target refused, with the database's message. */
+    public record Rejected(PendingChange pending, String reason) {
+    }
+
+    /** Applies every change in the caller's transaction; any failure fails the whole batch. */
+    public void applyAll(Connection connection, Collection<PendingChange> changes) throws SQLException {
+        // Keys are unique after reduction, so deletes and upserts of different rows commute and can be grouped freely.
+        Map<String, List<V2Change>> groups = new LinkedHashMap<>();
+        for (PendingChange p : changes) {
+            groups.computeIfAbsent(statement(p.change()), s -> new ArrayList<>()).add(p.change());
+        }
+        for (Map.Entry<String, List<V2Change>> group : groups.entrySet()) {
+            try (PreparedStatement ps = connection.prepareStatement(group.getKey())) {
+                for (V2Change change : group.getValue()) {
+                    bindAll(ps, change);
+                    ps.addBatch();
+                }
+                ps.executeBatch();
+            }
+        }
+    }
+
+    /**
+     * Applies each change under its own savepoint so that one refused row does not take the others with it.
+     * Connection-level failures still propagate.
+     */
+    public List<Rejected> applyIsolating(Connection connection, Collection<PendingChange> changes) throws SQLException {
+        List<Rejected> rejected = new ArrayList<>();
+        for (PendingChange p : changes) {
+            Savepoint savepoint = connection.setSavepoint();
+            try (PreparedStatement ps = connection.prepareStatement(statement(p.change()))) {
+                bindAll(ps, p.change());
+                ps.executeUpdate();
+                connection.releaseSavepoint(savepoint);
+            } catch (SQLException e) {
+                if (Retry.isTransient(e)) {
+                    throw e;
+                }
+                connection.rollback(savepoint);
+                rejected.add(new Rejected(p, e.getSQLState() + ": " + e.getMessage()));
+            }
+        }
+        return rejected;
+    }
+
+    private String statement(V2Change change) {
+        String table = schema + "." + Sql.quote(change.table());
+        List<String> key = names(change.key());
+        if (change.op() == Op.DELETE) {
+            return "DELETE FROM " + table + " WHERE "
+                    + key.stream().map(c -> Sql.quote(c) + " = ?").collect(Collectors.joining(" AND "));
+        }
+        List<String> columns = names(change.after());
+        List<String> nonKey = columns.stream().filter(c -> !key.contains(c)).toList();
+        String placeholders = columns.stream().map(c -> "?").collect(Collectors.joining(", "));
+        String onConflict = nonKey.isEmpty() ? "DO NOTHING" : "DO UPDATE SET "
+                + nonKey.stream().map(c -> Sql.quote(c) + " = EXCLUDED." + Sql.quote(c)).collect(Collectors.joining(", "));
+        return "INSERT INTO " + table + " (" + Sql.columnList(columns) + ") VALUES (" + placeholders + ")"
+                + " ON CONFLICT (" + Sql.columnList(key) + ") " + onConflict;
+    }
+
+    private static void bindAll(PreparedStatement ps, V2Change change) throws SQLException {
+        ObjectNode values = change.op() == Op.DELETE ? change.key() : change.after();
+        int i = 1;
+        for (var it = values.elements(); it.hasNext(); ) {
+            Sql.bind(ps, i++, it.next());
+        }
+    }
+
+    private static List<String> names(ObjectNode node) {
+        List<String> names = new ArrayList<>();
+        node.fieldNames().forEachRemaining(names::add);
+        return names;
+    }
+}

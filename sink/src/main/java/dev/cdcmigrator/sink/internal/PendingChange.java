@@ -1,0 +1,11 @@
+package dev.cdcmigrator.sink.internal;
+
+import dev.cdcmigrator.common.event.V2Change;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+
+/**
+ * A v2 change waiting to be applied, with the record it came from (kept whole so a rejected row can be
+ * dead-lettered as it arrived).
+ */
+public record PendingChange(V2Change change, ConsumerRecord<byte[], byte[]> record) {
+}

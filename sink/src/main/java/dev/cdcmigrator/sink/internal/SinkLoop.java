@@ -1,0 +1,419 @@
+package dev.cdcmigrator.sink.internal;
+
+import dev.cdcmigrator.common.event.DeadLetter;
+import dev.cdcmigrator.common.event.Op;
+import dev.cdcmigrator.common.event.V2Change;
+import dev.cdcmigrator.common.serde.JsonSerde;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The sink's consumer loop: poll, reduce by key, apply in one transaction together with the offsets, retry the
+ * batch while the target is unreachable, and isolate rows the target refuses into the dead-letter topic.
+ */
+public final class SinkLoop implements Runnable {
+
+    private static final Logger LOGGER = LoggerFactory.getLogger(SinkLoop.class);
+    private static final JsonSerde<V2Change> V2 = JsonSerde.of(V2Change.class);
+    private static final JsonSerde<DeadLetter> DEAD = JsonSerde.of(DeadLetter.class);
+    private static final Duration MAX_BACKOFF = Duration.ofSeconds(10);
+
+    /** How to reach the target. */
+    public record Target(String url, String user, String password, String schema, String stateSchema) {
+    }
+
+    private final Target target;
+    private final Consumer<byte[], byte[]> consumer;
+    private final Producer<byte[], byte[]> deadLetterProducer;
+    private final String deadLetterTopic;
+    private final Collection<String> topics;
+    private final OffsetStore offsets;
+    private final BatchWriter writer;
+    private final SinkMeters meters;
+    /** The last known lag (end offset minus position) of each assigned partition; only the sink thread uses it. */
+    private final Map<TopicPartition, Long> partitionLag = new HashMap<>();
+    private final CountDownLatch stopping = new CountDownLatch(1);
+    private volatile boolean running;
+    private Connection connection;
+
+    public SinkLoop(Target target, String group, Collection<String> topics, Consumer<byte[], byte[]> consumer,
+                    Producer<byte[], byte[]> deadLetterProducer, String deadLetterTopic, MeterRegistry registry) {
+        this(target, group, topics, consumer, deadLetterProducer, deadLetterTopic,
+                SinkMeters.forTables(registry, topics.stream().map(SinkLoop::tableOf).toList()));
+    }
+
+    public SinkLoop(Target target, String group, Collection<String> topics, Consumer<byte[], byte[]> consumer,
+                    Producer<byte[], byte[]> deadLetterProducer, String deadLetterTopic, SinkMeters meters) {
+        this.target = target;
+        this.consumer = consumer;
+        this.deadLetterProducer = deadLetterProducer;
+        this.deadLetterTopic = deadLetterTopic;
+        this.topics = List.copyOf(topics);
+        this.offsets = new OffsetStore(target.stateSchema(), group);
+        this.writer = new BatchWriter(target.schema());
+        this.meters = meters;
+    }
+
+    /** Whether the loop has connected and is consuming. */
+    public boolean running() {
+        return running;
+    }
+
+    /** Asks the loop to finish the batch in flight and return. */
+    public void stop() {
+        stopping.countDown();
+        consumer.wakeup();
+    }
+
+    @Override
+    public void run() {
+        try {
+            connection = connectWithRetry();
+            offsets.createIfAbsent(connection);
+            consumer.subscribe(topics, new SeekToStoredOffsets());
+            running = true;
+            LOGGER.info("sink started topics={} target={}", topics, target.url());
+            while (stopping.getCount() > 0) {
+                ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(500));
+                if (!records.isEmpty()) {
+                    measureLag(records);
+                    applyWithRetry(records);
+                }
+                measureLag(null);
+            }
+        } catch (WakeupException e) {
+            if (stopping.getCount() > 0) {
+                meters.failed();
+                throw e;
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (SQLException e) {
+            meters.failed();
+            throw new IllegalStateException("sink cannot use the target " + target.url() + ": " + e.getMessage(), e);
+        } catch (RuntimeException | Error e) {
+            meters.failed();
+            throw e;
+        } finally {
+            running = false;
+            closeConnection();
+            consumer.close(org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ofSeconds(10)));
+            deadLetterProducer.close(Duration.ofSeconds(10));
+            LOGGER.info("sink stopped");
+        }
+    }
+
+    private void applyWithRetry(ConsumerRecords<byte[], byte[]> records) throws InterruptedException {
+        Map<TopicPartition, Long> applied = Map.of();
+        Duration backoff = Duration.ofMillis(100);
+        while (true) {
+            try {
+                Batch batch = new Batch(records, applied);
+                meters.batchInFlight(batch.oldestSourceTsMs);
+                if (!batch.nextOffsets.isEmpty()) {
+                    apply(batch);
+                }
+                consumer.commitAsync(toCommit(nextOffsets(records)), null);
+                return;
+            } catch (SQLException e) {
+                rollbackQuietly();
+                if (!Retry.isTransient(e)) {
+                    throw new IllegalStateException("sink failed on the target outside any row: " + e.getMessage(), e);
+                }
+                meters.retried();
+                LOGGER.warn("target unavailable, retrying the batch in {} ms: {} ({})", backoff.toMillis(), e.getMessage(), e.getSQLState());
+                if (stopping.await(backoff.toMillis(), TimeUnit.MILLISECONDS)) {
+                    throw new InterruptedException("stopped while the target was unavailable; the batch was not applied");
+                }
+                backoff = backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : backoff.multipliedBy(2);
+                closeConnection();
+                connection = connectWithRetry();
+                // The commit may have succeeded with only its acknowledgement lost: what the target stored says
+                // which records of this batch it already holds.
+                applied = storedOffsets(records.partitions());
+            }
+        }
+    }
+
+    private Map<TopicPartition, Long> storedOffsets(Collection<TopicPartition> partitions) {
+        try {
+            return offsets.read(connection, partitions);
+        } catch (SQLException e) {
+            LOGGER.warn("cannot read the stored offsets after reconnecting ({}); the whole batch is retried", e.getMessage());
+            return Map.of();
+        }
+    }
+
+    /**
+     * Records behind per table: for each assigned partition the consumer's own lag (last stable offset minus its
+     * position, from the metadata of its last fetch: no request), plus the records of {@code inFlight}, the polled
+     * batch not yet committed. A table with a partition whose lag is not known yet is left unmeasured; a table with
+     * no partition assigned to this sink has nothing behind here.
+     */
+    private void measureLag(ConsumerRecords<byte[], byte[]> inFlight) {
+        Set<TopicPartition> assignment = consumer.assignment();
+        if (assignment.isEmpty()) {
+            return;
+        }
+        Map<String, Long> behind = new HashMap<>();
+        topics.forEach(t -> behind.put(tableOf(t), 0L));
+        Set<String> unknown = new HashSet<>();
+        for (TopicPartition tp : assignment) {
+            OptionalLong lag = consumer.currentLag(tp);
+            if (lag.isPresent()) {
+                partitionLag.put(tp, lag.getAsLong());
+            }
+            Long known = partitionLag.get(tp);
+            if (known == null) {
+                unknown.add(tableOf(tp.topic()));
+            } else {
+                behind.merge(tableOf(tp.topic()), known, Long::sum);
+            }
+        }
+        if (inFlight != null) {
+            for (TopicPartition tp : inFlight.partitions()) {
+                behind.merge(tableOf(tp.topic()), (long) inFlight.records(tp).size(), Long::sum);
+            }
+        }
+        unknown.forEach(behind::remove);
+        meters.recordsBehind(behind);
+    }
+
+    private static Map<TopicPartition, Long> nextOffsets(ConsumerRecords<byte[], byte[]> records) {
+        Map<TopicPartition, Long> next = new HashMap<>();
+        records.forEach(r -> next.put(new TopicPartition(r.topic(), r.partition()), r.offset() + 1));
+        return next;
+    }
+
+    /** The records of a poll not yet in the target, reduced by key: a full row image supersedes earlier ones. */
+    private final class Batch {
+        final Map<TopicPartition, Long> nextOffsets = new HashMap<>();
+        final List<DeadLetter> undecodable = new ArrayList<>();
+        final Map<String, PendingChange> reduced = new LinkedHashMap<>();
+        /** Every change of a row in this batch, superseded ones included, in order (for latency and progress). */
+        final Map<String, List<V2Change>> history = new HashMap<>();
+        /** The oldest v1 commit time of each table's changes in this batch. */
+        final Map<String, Long> oldestSourceTsMs = new HashMap<>();
+
+        Batch(ConsumerRecords<byte[], byte[]> records, Map<TopicPartition, Long> alreadyApplied) {
+            for (ConsumerRecord<byte[], byte[]> record : records) {
+                TopicPartition tp = new TopicPartition(record.topic(), record.partition());
+                if (record.offset() < alreadyApplied.getOrDefault(tp, Long.MIN_VALUE)) {
+                    continue;
+                }
+                nextOffsets.put(tp, record.offset() + 1);
+                try {
+                    V2Change change = V2.deserialize(record.topic(), record.value());
+                    String row = change.table() + change.key();
+                    reduced.remove(row);
+                    reduced.put(row, new PendingChange(change, record));
+                    history.computeIfAbsent(row, k -> new ArrayList<>(1)).add(change);
+                    if (change.source() != null) {
+                        oldestSourceTsMs.merge(change.table(), change.source().tsMs(), Math::min);
+                    }
+                } catch (RuntimeException e) {
+                    undecodable.add(deadLetter(record, tableOf(record.topic()), "not a v2 change: " + e.getMessage()));
+                }
+            }
+        }
+    }
+
+    private void apply(Batch batch) throws SQLException {
+        Collection<PendingChange> changes = batch.reduced.values();
+        List<DeadLetter> undecodable = batch.undecodable;
+        List<DeadLetter> deadLetters = new ArrayList<>(undecodable);
+        Set<PendingChange> rejected = Collections.newSetFromMap(new IdentityHashMap<>());
+        try {
+            writer.applyAll(connection, changes);
+        } catch (SQLException e) {
+            if (Retry.isTransient(e)) {
+                throw e;
+            }
+            connection.rollback();
+            LOGGER.info("batch refused ({}); applying row by row to isolate the rejected rows", e.getMessage());
+            for (BatchWriter.Rejected r : writer.applyIsolating(connection, changes)) {
+                V2Change c = r.pending().change();
+                deadLetters.add(deadLetter(r.pending().record(), c.table(), r.reason()));
+                rejected.add(r.pending());
+            }
+        }
+        // Dead letters are durable before the offsets that skip their rows commit: nothing is lost on a crash here.
+        publish(deadLetters);
+        offsets.write(connection, batch.nextOffsets);
+        connection.commit();
+        long committedAt = meters.now();
+        // Counted only once committed (a batch retried after a lost connection is not counted twice), and a rejected
+        // row only as dead-lettered.
+        for (PendingChange p : changes) {
+            V2Change last = p.change();
+            if (rejected.contains(p)) {
+                meters.applied(last.table(), SinkMeters.DEAD_LETTERED);
+                continue;
+            }
+            meters.applied(last.table(), last.op() == Op.DELETE ? SinkMeters.DELETED : SinkMeters.UPSERTED);
+            // A superseded change of the row is applied by this commit too (its effect is in the final image).
+            for (V2Change c : batch.history.getOrDefault(last.table() + last.key(), List.of(last))) {
+                if (c.source() == null) {
+                    continue;
+                }
+                if (c.source().snapshot()) {
+                    // A snapshot read's time is when the snapshot read it, not a commit: no latency, but progress.
+                    if (c.op() == Op.READ) {
+                        meters.snapshotRowApplied(c.table(), unqualified(c.source().table()));
+                    }
+                } else {
+                    meters.latency(c.table(), c.source().tsMs(), committedAt);
+                }
+            }
+        }
+        undecodable.forEach(d -> meters.applied(d.table(), SinkMeters.DEAD_LETTERED));
+    }
+
+    private static String unqualified(String table) {
+        return table == null ? "unknown" : table.substring(table.lastIndexOf('.') + 1);
+    }
+
+    private void publish(List<DeadLetter> deadLetters) throws SQLException {
+        List<Future<RecordMetadata>> sent = new ArrayList<>();
+        for (DeadLetter d : deadLetters) {
+            LOGGER.warn("dead-lettered table={} topic={} partition={} offset={} key={} reason={}",
+                    d.table(), d.topic(), d.partition(), d.offset(), d.key(), d.reason());
+            sent.add(deadLetterProducer.send(new ProducerRecord<>(deadLetterTopic, d.key().toString().getBytes(StandardCharsets.UTF_8),
+                    DEAD.serialize(deadLetterTopic, d))));
+        }
+        for (Future<RecordMetadata> f : sent) {
+            try {
+                f.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new SQLException("interrupted while writing dead letters", "08000", e);
+            } catch (ExecutionException e) {
+                // Treated like a lost target: the batch is retried, so the rows are not skipped.
+                throw new SQLException("cannot write dead letters to " + deadLetterTopic + ": " + e.getCause(), "08000", e);
+            }
+        }
+    }
+
+    private DeadLetter deadLetter(ConsumerRecord<byte[], byte[]> record, String table, String reason) {
+        return DeadLetter.of("sink", record.topic(), record.partition(), record.offset(), table,
+                record.key(), null, reason, record.value());
+    }
+
+    private static String tableOf(String topic) {
+        return topic.substring(topic.lastIndexOf('.') + 1);
+    }
+
+    private static Map<TopicPartition, OffsetAndMetadata> toCommit(Map<TopicPartition, Long> nextOffsets) {
+        Map<TopicPartition, OffsetAndMetadata> commit = new HashMap<>();
+        nextOffsets.forEach((tp, offset) -> commit.put(tp, new OffsetAndMetadata(offset)));
+        return commit;
+    }
+
+    private Connection connectWithRetry() throws InterruptedException {
+        Duration backoff = Duration.ofMillis(100);
+        while (true) {
+            try {
+                Properties props = new Properties();
+                props.setProperty("user", target.user());
+                props.setProperty("password", target.password());
+                props.setProperty("stringtype", "unspecified");
+                props.setProperty("reWriteBatchedInserts", "true");
+                props.setProperty("ApplicationName", "cdc-migrator-sink");
+                Connection c = DriverManager.getConnection(target.url(), props);
+                c.setAutoCommit(false);
+                return c;
+            } catch (SQLException e) {
+                if (!Retry.isTransientOnConnect(e)) {
+                    throw new IllegalStateException("sink cannot connect to " + target.url() + ": " + e.getMessage(), e);
+                }
+                meters.retried();
+                LOGGER.warn("cannot connect to the target {}, retrying in {} ms: {}", target.url(), backoff.toMillis(), e.getMessage());
+                if (stopping.await(backoff.toMillis(), TimeUnit.MILLISECONDS)) {
+                    throw new InterruptedException("stopped before the target was reachable");
+                }
+                backoff = backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : backoff.multipliedBy(2);
+            }
+        }
+    }
+
+    private void rollbackQuietly() {
+        try {
+            if (connection != null && !connection.isClosed()) {
+                connection.rollback();
+            }
+        } catch (SQLException e) {
+            LOGGER.debug("rollback after a failed batch failed too", e);
+        }
+    }
+
+    private void closeConnection() {
+        try {
+            if (connection != null) {
+                connection.close();
+            }
+        } catch (SQLException e) {
+            LOGGER.debug("closing the target connection failed", e);
+        }
+    }
+
+    /** On every assignment, positions the consumer where the target's own record of progress says. */
+    private final class SeekToStoredOffsets implements ConsumerRebalanceListener {
+
+        @Override
+        public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+            Map<TopicPartition, Long> stored;
+            try {
+                stored = offsets.read(connection, partitions);
+            } catch (SQLException e) {
+                throw new IllegalStateException("cannot read the sink offsets from the target: " + e.getMessage(), e);
+            }
+            for (TopicPartition tp : partitions) {
+                Long next = stored.get(tp);
+                if (next != null) {
+                    consumer.seek(tp, next);
+                } else {
+                    consumer.seekToBeginning(Set.of(tp));
+                }
+            }
+            LOGGER.info("sink assigned partitions={} stored offsets={}", partitions, stored);
+        }
+
+        @Override
+        public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+            // Each batch commits its offsets with its rows, so nothing is pending at revocation.
+            partitionLag.keySet().removeAll(partitions);
+        }
+    }
+}

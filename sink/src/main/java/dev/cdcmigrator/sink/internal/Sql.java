@@ -1,0 +1,39 @@
+package dev.cdcmigrator.sink.internal;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Types;
+import java.util.List;
+import java.util.stream.Collectors;
+
+/** SQL text and parameter binding shared by the sink's statements. */
+final class Sql {
+
+    private Sql() {
+    }
+
+    static String quote(String identifier) {
+        return '"' + identifier.replace("\"", "\"\"") + '"';
+    }
+
+    static String columnList(List<String> columns) {
+        return columns.stream().map(Sql::quote).collect(Collectors.joining(", "));
+    }
+
+    /**
+     * Binds a v2 wire value as untyped text (the connection uses {@code stringtype=unspecified}), so PostgreSQL
+     * parses it with the target column's own input function: exact for numeric, timestamptz, uuid, jsonb, enums.
+     */
+    static void bind(PreparedStatement ps, int index, JsonNode value) throws SQLException {
+        if (value == null || value.isNull()) {
+            ps.setNull(index, Types.OTHER);
+        } else if (value.isBigDecimal()) {
+            ps.setString(index, value.decimalValue().toPlainString());
+        } else if (value.isValueNode()) {
+            ps.setString(index, value.asText());
+        } else {
+            ps.setString(index, value.toString());
+        }
+    }
+}

@@ -1,0 +1,97 @@
+package dev.cdcmigrator.transform.internal;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.TextNode;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.LocalTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.Map;
+
+/**
+ * Turns Debezium's encodings (as configured by capture) into values PostgreSQL accepts as text input for the v2
+ * column: epoch-based temporal types become ISO-8601 text, binary becomes {@code \x} hex. Strings (decimals,
+ * zoned timestamps, json, uuid, enums under capture's settings) and numbers pass through unchanged.
+ */
+final class DebeziumValues {
+
+    /** Debezium's stand-in for an unchanged TOASTed column that the WAL record did not carry. */
+    static final String UNAVAILABLE = "__debezium_unavailable_value";
+
+    private static final DateTimeFormatter TIMESTAMP = DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSSSSS");
+    private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("HH:mm:ss.SSSSSS");
+
+    private DebeziumValues() {
+    }
+
+    /** The columns whose values are json or jsonb text. */
+    static java.util.Set<String> jsonColumns(JsonNode rowSchema) {
+        java.util.Set<String> columns = new java.util.HashSet<>();
+        if (rowSchema != null) {
+            for (JsonNode field : rowSchema.path("fields")) {
+                if ("io.debezium.data.Json".equals(field.path("name").asText())) {
+                    columns.add(field.path("field").asText());
+                }
+            }
+        }
+        return columns;
+    }
+
+    static ObjectNode decodeRow(JsonNode row, JsonNode rowSchema) {
+        if (row == null || row.isNull()) {
+            return null;
+        }
+        Map<String, String> semanticTypes = new HashMap<>();
+        if (rowSchema != null) {
+            for (JsonNode field : rowSchema.path("fields")) {
+                String type = field.hasNonNull("name") ? field.get("name").asText() : field.path("type").asText();
+                semanticTypes.put(field.path("field").asText(), type);
+            }
+        }
+        ObjectNode decoded = JsonNodeFactory.instance.objectNode();
+        Iterator<Map.Entry<String, JsonNode>> fields = row.fields();
+        while (fields.hasNext()) {
+            Map.Entry<String, JsonNode> field = fields.next();
+            decoded.set(field.getKey(), decode(field.getValue(), semanticTypes.getOrDefault(field.getKey(), "")));
+        }
+        return decoded;
+    }
+
+    private static JsonNode decode(JsonNode value, String semanticType) {
+        if (value.isNull()) {
+            return value;
+        }
+        return switch (semanticType) {
+            case "io.debezium.time.Date" -> text(LocalDate.ofEpochDay(value.asLong()).toString());
+            case "io.debezium.time.Timestamp" -> text(TIMESTAMP.format(Instant.ofEpochMilli(value.asLong()).atOffset(ZoneOffset.UTC)));
+            case "io.debezium.time.MicroTimestamp" -> text(TIMESTAMP.format(micros(value.asLong()).atOffset(ZoneOffset.UTC)));
+            case "io.debezium.time.NanoTimestamp" -> text(TIMESTAMP.format(nanos(value.asLong()).atOffset(ZoneOffset.UTC)));
+            case "io.debezium.time.Time" -> text(TIME.format(LocalTime.ofNanoOfDay(value.asLong() * 1_000_000L)));
+            case "io.debezium.time.MicroTime" -> text(TIME.format(LocalTime.ofNanoOfDay(value.asLong() * 1_000L)));
+            case "io.debezium.time.NanoTime" -> text(TIME.format(LocalTime.ofNanoOfDay(value.asLong())));
+            case "bytes" -> value.isTextual() && !UNAVAILABLE.equals(value.asText())
+                    ? text("\\x" + HexFormat.of().formatHex(Base64.getDecoder().decode(value.asText())))
+                    : value;
+            default -> value;
+        };
+    }
+
+    private static Instant micros(long micros) {
+        return Instant.ofEpochSecond(Math.floorDiv(micros, 1_000_000L), Math.floorMod(micros, 1_000_000L) * 1_000L);
+    }
+
+    private static Instant nanos(long nanos) {
+        return Instant.ofEpochSecond(Math.floorDiv(nanos, 1_000_000_000L), Math.floorMod(nanos, 1_000_000_000L));
+    }
+
+    private static TextNode text(String s) {
+        return TextNode.valueOf(s);
+    }
+}

@@ -1,0 +1,80 @@
+package dev.cdcmigrator.transform.internal;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.cdcmigrator.common.event.Op;
+import dev.cdcmigrator.common.event.SourcePosition;
+import dev.cdcmigrator.common.serde.Json;
+import java.io.IOException;
+import java.util.Set;
+
+/**
+ * A Debezium change event (JSON converter, schemas enabled) with its row images decoded to v2 wire values.
+ *
+ * @param op the change kind
+ * @param before the old row image (for deletes, at least the v1 key columns), null if absent
+ * @param after the new row image, null for deletes
+ * @param source where on v1 it happened
+ * @param jsonColumns the columns of type json or jsonb (their values are JSON text)
+ */
+public record RawChange(Op op, ObjectNode before, ObjectNode after, SourcePosition source, Set<String> jsonColumns) {
+
+    /** Parses a raw topic record value; throws MappingException when it is not a Debezium change envelope. */
+    public static RawChange parse(byte[] value) {
+        JsonNode envelope;
+        try {
+            envelope = Json.MAPPER.readTree(value);
+        } catch (IOException e) {
+            throw new MappingException(null, "not JSON: " + e.getMessage());
+        }
+        JsonNode payload = envelope.path("payload");
+        JsonNode schema = envelope.path("schema");
+        if (!payload.isObject() || !schema.isObject() || !payload.path("op").isTextual()) {
+            throw new MappingException(null, "not a Debezium change envelope with schema and payload"
+                    + " (capture must use the JSON converter with schemas enabled)");
+        }
+        Op op;
+        try {
+            op = Op.fromCode(payload.get("op").asText());
+        } catch (IllegalArgumentException e) {
+            throw new MappingException(null, e.getMessage());
+        }
+        JsonNode source = payload.path("source");
+        SourcePosition position = new SourcePosition(
+                source.path("schema").asText() + "." + source.path("table").asText(),
+                source.path("lsn").asLong(),
+                lastCommitLsn(source.path("sequence")),
+                source.hasNonNull("txId") ? source.get("txId").asLong() : null,
+                source.path("ts_ms").asLong(),
+                op == Op.READ);
+        JsonNode rowSchema = fieldSchema(schema, op == Op.DELETE ? "before" : "after");
+        return new RawChange(op,
+                DebeziumValues.decodeRow(payload.get("before"), fieldSchema(schema, "before")),
+                DebeziumValues.decodeRow(payload.get("after"), fieldSchema(schema, "after")),
+                position,
+                DebeziumValues.jsonColumns(rowSchema));
+    }
+
+    /** Debezium's PostgreSQL {@code sequence} is the JSON text {@code ["<last commit LSN>","<LSN>"]}, either may be null. */
+    private static Long lastCommitLsn(JsonNode sequence) {
+        if (!sequence.isTextual()) {
+            return null;
+        }
+        try {
+            JsonNode parts = Json.MAPPER.readTree(sequence.asText());
+            JsonNode first = parts.path(0);
+            return first.isNull() || first.isMissingNode() ? null : Long.parseLong(first.asText());
+        } catch (IOException | NumberFormatException e) {
+            throw new MappingException(null, "source.sequence is not Debezium's [last commit LSN, LSN]: " + sequence.asText());
+        }
+    }
+
+    private static JsonNode fieldSchema(JsonNode envelopeSchema, String field) {
+        for (JsonNode f : envelopeSchema.path("fields")) {
+            if (field.equals(f.path("field").asText())) {
+                return f;
+            }
+        }
+        return null;
+    }
+}

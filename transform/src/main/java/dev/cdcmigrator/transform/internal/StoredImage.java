@@ -1,0 +1,40 @@
+package dev.cdcmigrator.transform.internal;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.cdcmigrator.common.serde.Json;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+
+/**
+ * What the transform keeps per v1 row: the position of the last change it applied, and the row's full image after
+ * it (null once the row is deleted: the position stays, so that a replayed older change cannot bring the row back).
+ *
+ * @param position the last applied change's position
+ * @param row the row image, or null after a delete
+ */
+record StoredImage(StreamPosition position, ObjectNode row) {
+
+    static StoredImage read(byte[] bytes) {
+        try {
+            JsonNode node = Json.MAPPER.readTree(bytes);
+            JsonNode pos = node.get("pos");
+            JsonNode row = node.get("row");
+            return new StoredImage(new StreamPosition(pos.get(0).asLong(), pos.get(1).asLong()), row.isNull() ? null : (ObjectNode) row);
+        } catch (IOException e) {
+            throw new UncheckedIOException("unreadable image store entry", e);
+        }
+    }
+
+    byte[] bytes() {
+        ObjectNode node = JsonNodeFactory.instance.objectNode();
+        node.putArray("pos").add(position.lastCommitLsn()).add(position.lsn());
+        node.set("row", row == null ? JsonNodeFactory.instance.nullNode() : row);
+        try {
+            return Json.MAPPER.writeValueAsBytes(node);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

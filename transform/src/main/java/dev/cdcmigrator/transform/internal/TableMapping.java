@@ -1,0 +1,123 @@
+package dev.cdcmigrator.transform.internal;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.cdcmigrator.common.event.Op;
+import dev.cdcmigrator.common.event.V2Change;
+import dev.cdcmigrator.common.spec.MappingSpec;
+import dev.cdcmigrator.common.spec.TableSpec;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Every mapping of one v1 table, compiled. Turns a v1 change, together with the last full image of the same v1 row,
+ * into the v2 changes it causes: upserts for the mappings the new image matches, and deletes of every v2 row the
+ * previous image produced that the new image no longer produces (its key changed, or it stopped matching a filter).
+ */
+public final class TableMapping {
+
+    private final String v1Table;
+    private final List<TargetMapping> targets = new ArrayList<>();
+
+    /** Compiles the spec of {@code v1Table}; errors are SpecExceptions naming the YAML path. */
+    public TableMapping(String v1Table, TableSpec spec) {
+        this.v1Table = v1Table;
+        List<MappingSpec> mappings = spec.mappings();
+        for (int i = 0; i < mappings.size(); i++) {
+            String path = "tables." + v1Table + (spec.split() != null ? ".split[" + i + "]" : "");
+            targets.add(new TargetMapping(v1Table, mappings.get(i), path));
+        }
+    }
+
+    /** The v2 tables this table feeds, in spec order (a table fed twice is listed twice). */
+    public List<String> v2Tables() {
+        return targets.stream().map(TargetMapping::v2Table).toList();
+    }
+
+    /** The result of mapping one change: the v2 changes, and the image to keep for the v1 row (null to forget it). */
+    public record Result(List<V2Change> changes, ObjectNode image) {
+    }
+
+    /**
+     * Maps one v1 change.
+     *
+     * @param change the change, with its row images decoded
+     * @param v1Key the v1 primary key values
+     * @param previous the last full image of this v1 row, or null if none is known
+     * @throws MappingException naming the column when the change cannot be mapped; nothing was emitted then
+     */
+    public Result map(RawChange change, JsonNode v1Key, ObjectNode previous) {
+        Set<String> json = change.jsonColumns();
+        ObjectNode previousParsed = previous == null ? null : Rows.parsed(previous, json);
+        List<V2Change> out = new ArrayList<>();
+        if (change.op() == Op.DELETE) {
+            for (TargetMapping target : targets) {
+                if (previous != null) {
+                    if (target.matches(previousParsed)) {
+                        out.add(delete(target, target.key(previous, previousParsed, v1Key), change));
+                    }
+                } else {
+                    // No image: only the v1 key is trustworthy. Under REPLICA IDENTITY DEFAULT the other columns of
+                    // `before` are absent or placeholders, and a key computed from them would delete the wrong row.
+                    ObjectNode key = (ObjectNode) v1Key;
+                    out.add(delete(target, target.key(key, key, v1Key), change));
+                }
+            }
+            return new Result(out, null);
+        }
+        if (change.after() == null) {
+            throw new MappingException(null, "a " + change.op().name().toLowerCase(java.util.Locale.ROOT) + " without a row image");
+        }
+        ObjectNode image = fillUnchangedToast(change.after(), previous);
+        ObjectNode parsed = Rows.parsed(image, json);
+        for (TargetMapping target : targets) {
+            ObjectNode oldKey = previous != null && target.matches(previousParsed)
+                    ? target.key(previous, previousParsed, v1Key) : null;
+            if (target.matches(parsed)) {
+                ObjectNode row = target.row(image, parsed);
+                ObjectNode key = target.keyOf(row, v1Key);
+                if (oldKey != null && !oldKey.equals(key)) {
+                    out.add(delete(target, oldKey, change));
+                }
+                out.add(new V2Change(change.op(), target.v2Table(), key, row, change.source()));
+            } else if (oldKey != null) {
+                out.add(delete(target, oldKey, change));
+            } else if (previous == null && change.op() == Op.UPDATE) {
+                // Without an image it is unknown whether an earlier version matched; deleting is harmless if not.
+                out.add(delete(target, target.key(image, parsed, v1Key), change));
+            }
+        }
+        return new Result(out, image);
+    }
+
+    private static V2Change delete(TargetMapping target, ObjectNode key, RawChange change) {
+        return new V2Change(Op.DELETE, target.v2Table(), key, null, change.source());
+    }
+
+    /**
+     * Replaces Debezium's placeholder for an unchanged TOASTed value (the WAL record did not carry it) with the value
+     * from the previous image. Without one, the placeholder must not reach v2: the change is dead-lettered.
+     */
+    private ObjectNode fillUnchangedToast(ObjectNode after, ObjectNode previous) {
+        ObjectNode filled = null;
+        Iterator<Map.Entry<String, JsonNode>> fields = after.fields();
+        while (fields.hasNext()) {
+            Map.Entry<String, JsonNode> field = fields.next();
+            if (field.getValue().isTextual() && DebeziumValues.UNAVAILABLE.equals(field.getValue().asText())) {
+                JsonNode known = previous == null ? null : previous.get(field.getKey());
+                if (known == null) {
+                    throw new MappingException(field.getKey(), "v1 column " + v1Table + "." + field.getKey()
+                            + " is an unchanged TOASTed value that the change does not carry, and no earlier image of the row is known");
+                }
+                if (filled == null) {
+                    filled = after.deepCopy();
+                }
+                filled.set(field.getKey(), known);
+            }
+        }
+        return filled != null ? filled : after;
+    }
+}

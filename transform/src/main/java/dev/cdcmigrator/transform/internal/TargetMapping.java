@@ -1,0 +1,106 @@
+package dev.cdcmigrator.transform.internal;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.cdcmigrator.common.spec.ColumnSpec;
+import dev.cdcmigrator.common.spec.MappingSpec;
+import dev.cdcmigrator.common.spec.SpecException;
+import dev.cdcmigrator.transform.internal.expr.Expression;
+import dev.cdcmigrator.transform.internal.expr.ExpressionException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** One mapping of a v1 table into a v2 table, compiled. */
+final class TargetMapping {
+
+    private final String v1Table;
+    private final String v2Table;
+    private final Expression where;
+    private final Map<String, ColumnMapping> columns = new LinkedHashMap<>();
+    private final List<String> explicitKey;
+    private volatile List<String> derivedKey;
+
+    TargetMapping(String v1Table, MappingSpec spec, String path) {
+        this.v1Table = v1Table;
+        this.v2Table = spec.v2Table(v1Table);
+        this.where = spec.where() == null ? null : ColumnMapping.compileFilter(spec.where(), path + ".where");
+        for (Map.Entry<String, ColumnSpec> column : spec.columns().entrySet()) {
+            columns.put(column.getKey(), new ColumnMapping(column.getKey(), v2Table + "." + column.getKey(), column.getValue(),
+                    path + ".columns." + column.getKey()));
+        }
+        this.explicitKey = spec.explicitKey().orElse(null);
+        if (explicitKey == null && columns.values().stream().allMatch(c -> c.from() == null)) {
+            throw SpecException.invalid(path, "no column copies a v1 column, so the v2 key cannot default to the v1"
+                    + " primary key; name it with key:", null);
+        }
+    }
+
+    String v2Table() {
+        return v2Table;
+    }
+
+    Map<String, ColumnMapping> columns() {
+        return columns;
+    }
+
+    /** Whether a v1 row produces a row here. */
+    boolean matches(ObjectNode parsed) {
+        if (where == null) {
+            return true;
+        }
+        try {
+            return where.test(parsed);
+        } catch (ExpressionException e) {
+            throw new MappingException(null, "where of " + v1Table + " into " + v2Table + " (" + where.source() + ") failed: " + e.getMessage());
+        }
+    }
+
+    /** The full v2 row for a v1 row, in spec column order. */
+    ObjectNode row(ObjectNode wire, ObjectNode parsed) {
+        ObjectNode row = JsonNodeFactory.instance.objectNode();
+        columns.values().forEach(c -> row.set(c.v2Column(), c.value(wire, parsed)));
+        return row;
+    }
+
+    /** The v2 key of a v1 row; only the key columns are evaluated, so a key-only image suffices when they copy it. */
+    ObjectNode key(ObjectNode wire, ObjectNode parsed, JsonNode v1Key) {
+        ObjectNode key = JsonNodeFactory.instance.objectNode();
+        for (String column : keyColumns(v1Key)) {
+            key.set(column, columns.get(column).value(wire, parsed));
+        }
+        return key;
+    }
+
+    /** The key of an already mapped v2 row. */
+    ObjectNode keyOf(ObjectNode v2Row, JsonNode v1Key) {
+        ObjectNode key = JsonNodeFactory.instance.objectNode();
+        for (String column : keyColumns(v1Key)) {
+            key.set(column, v2Row.get(column));
+        }
+        return key;
+    }
+
+    /** The v2 key columns: the spec's, or the v1 primary key columns (the fields of the v1 key) renamed. */
+    List<String> keyColumns(JsonNode v1Key) {
+        if (explicitKey != null) {
+            return explicitKey;
+        }
+        List<String> key = derivedKey;
+        if (key == null) {
+            key = new ArrayList<>();
+            for (String v1Column : Rows.names(v1Key)) {
+                key.add(columns.values().stream()
+                        .filter(c -> v1Column.equals(c.from()))
+                        .map(ColumnMapping::v2Column)
+                        .findFirst()
+                        .orElseThrow(() -> new MappingException(v1Column, "v1 key column " + v1Table + "." + v1Column
+                                + " is not mapped into " + v2Table + "; map it or name the v2 key with 'key:'")));
+            }
+            derivedKey = List.copyOf(key);
+        }
+        return key;
+    }
+}
