@@ -76,7 +76,8 @@ public final class Capture implements AutoCloseable {
                         LOGGER.info("capture stopped: {}", message);
                     }
                 })
-                .notifying(new KafkaHandoff(producer, registry, props.getProperty("topic.heartbeat.prefix", "__debezium-heartbeat")))
+                .notifying(new KafkaHandoff(producer, registry, props.getProperty("topic.heartbeat.prefix", "__debezium-heartbeat"),
+                        spec.tables().keySet().stream().sorted().map(new Topics(spec)::raw).toList()))
                 .build();
     }
 

@@ -14,6 +14,7 @@ import java.util.stream.Collectors;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
@@ -176,6 +177,58 @@ final class FaultDiagnosis {
             while (partitions.stream().anyMatch(p -> consumer.position(p) < end.get(p)) && System.nanoTime() < deadline) {
                 consumer.poll(Duration.ofMillis(500)).forEach(each);
             }
+        }
+    }
+
+    /** Watches the newest record of each partition of a raw topic. */
+    static final class RawTail implements AutoCloseable {
+
+        private final KafkaConsumer<byte[], byte[]> consumer;
+        private final String topic;
+
+        RawTail(String bootstrap, String topic) {
+            this.topic = topic;
+            this.consumer = new KafkaConsumer<>(Map.of(
+                    ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+                    ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false,
+                    ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false), new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        }
+
+        /** Whether the newest record of some partition is a streamed change (not a snapshot read or a marker). */
+        boolean streamedChangePublished() {
+            List<PartitionInfo> infos = consumer.partitionsFor(topic, Duration.ofSeconds(5));
+            if (infos == null || infos.isEmpty()) {
+                return false;
+            }
+            List<TopicPartition> partitions = infos.stream().map(p -> new TopicPartition(topic, p.partition())).toList();
+            consumer.assign(partitions);
+            Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
+            boolean any = false;
+            for (TopicPartition p : partitions) {
+                if (end.get(p) > 0) {
+                    consumer.seek(p, end.get(p) - 1);
+                    any = true;
+                } else {
+                    consumer.pause(List.of(p));
+                }
+            }
+            if (!any) {
+                return false;
+            }
+            for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(500))) {
+                JsonNode value = parse(record.value());
+                String op = value == null ? "" : value.path("payload").path("op").asText();
+                if (op.equals("c") || op.equals("u") || op.equals("d")) {
+                    return true;
+                }
+            }
+            consumer.resume(consumer.paused());
+            return false;
+        }
+
+        @Override
+        public void close() {
+            consumer.close();
         }
     }
 }

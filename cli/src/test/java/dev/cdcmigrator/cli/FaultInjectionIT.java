@@ -150,10 +150,35 @@ class FaultInjectionIT {
     @Test
     @Timeout(value = 4, unit = TimeUnit.MINUTES)
     void theWholePipelineKilledHardThreeTimesWhileStreaming(TestInfo test) throws Exception {
-        killAndRestart(test, 1001, 3);
+        killAndRestart(test, 1001, List.of(KillPoint.WHILE_STREAMING, KillPoint.WHILE_STREAMING, KillPoint.WHILE_STREAMING));
     }
 
-    private void killAndRestart(TestInfo test, long seed, int kills) throws Exception {
+    /**
+     * The whole pipeline killed with SIGKILL during the initial snapshot, then again just after the snapshot that
+     * the restart takes (streamed changes published, their offsets not yet committed by capture), then once more
+     * while streaming; each time restarted on the same data dir. Each restart makes capture take the snapshot again,
+     * which must supersede what the killed run published (rows deleted in between included).
+     */
+    @Test
+    @Timeout(value = 4, unit = TimeUnit.MINUTES)
+    void theWholePipelineKilledHardDuringAndJustAfterTheInitialSnapshot(TestInfo test) throws Exception {
+        killAndRestart(test, 1004, List.of(KillPoint.DURING_SNAPSHOT, KillPoint.JUST_AFTER_SNAPSHOT, KillPoint.WHILE_STREAMING));
+    }
+
+    /** When a kill of the whole pipeline hits. */
+    private enum KillPoint {
+        /** As soon as capture has published snapshot reads: a restart takes the snapshot again. */
+        DURING_SNAPSHOT,
+        /**
+         * Once the newest record of some raw partition is a streamed change, before capture committed the offset of
+         * one: a restart takes the snapshot again although the transform may have applied streamed changes.
+         */
+        JUST_AFTER_SNAPSHOT,
+        /** 0.5-2.5 s after capture committed the offset of a streamed change. */
+        WHILE_STREAMING
+    }
+
+    private void killAndRestart(TestInfo test, long seed, List<KillPoint> kills) throws Exception {
         long started = System.nanoTime();
         Target v2 = sharedTarget();
         setUp(test, seed, v2, TestKafka.bootstrapServers());
@@ -166,16 +191,38 @@ class FaultInjectionIT {
         workload.start();
         Child child = Child.start(specFile, data, logs.resolve(name + "-run0.log"));
         children.add(child);
-        for (int kill = 1; kill <= kills; kill++) {
+        for (int kill = 1; kill <= kills.size(); kill++) {
             Child running = child;
-            child.awaitReady(Duration.ofSeconds(90));
-            await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(200)).until(() -> {
-                running.checkAlive();
-                return lastCaptureOffset().filter(o -> o.contains("lsn_proc")).isPresent();
-            });
-            long delay = 500 + faults.nextInt(2000);
-            TimeUnit.MILLISECONDS.sleep(delay);
-            String when = "while streaming, " + delay + " ms after capture committed a streaming offset";
+            String when;
+            switch (kills.get(kill - 1)) {
+                case DURING_SNAPSHOT -> {
+                    await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(50)).until(() -> {
+                        running.checkAlive();
+                        return FaultDiagnosis.endOffsets(bootstrap, raw) > 0;
+                    });
+                    TimeUnit.MILLISECONDS.sleep(faults.nextInt(200));
+                    when = "during the initial snapshot";
+                }
+                case JUST_AFTER_SNAPSHOT -> {
+                    try (FaultDiagnosis.RawTail tail = new FaultDiagnosis.RawTail(bootstrap, raw)) {
+                        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(20)).until(() -> {
+                            running.checkAlive();
+                            return tail.streamedChangePublished();
+                        });
+                    }
+                    when = "just after the snapshot, with streamed changes published";
+                }
+                default -> {
+                    child.awaitReady(Duration.ofSeconds(90));
+                    await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(200)).until(() -> {
+                        running.checkAlive();
+                        return lastCaptureOffset().filter(o -> o.contains("lsn_proc")).isPresent();
+                    });
+                    long delay = 500 + faults.nextInt(2000);
+                    TimeUnit.MILLISECONDS.sleep(delay);
+                    when = "while streaming, " + delay + " ms after capture committed a streaming offset";
+                }
+            }
             long transactions = workload.committed();
             child.kill();
             log("kill " + kill + ": SIGKILL of migrator run (pid " + child.process.pid() + ") " + when + "; "

@@ -55,7 +55,7 @@ public final class TransformTopology {
             String store = "images-" + v1;
             topology.addSource("raw-" + v1, in, in, topics.raw(v1));
             topology.addProcessor(processor,
-                    () -> new MapProcessor(v1, table.getValue(), store, v2 -> "v2-" + v2, DEAD_LETTERS, registry),
+                    () -> new MapProcessor(spec.source().schema(), v1, table.getValue(), store, v2 -> "v2-" + v2, DEAD_LETTERS, registry),
                     "raw-" + v1);
             topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(store),
                     Serdes.Bytes(), Serdes.ByteArray()), processor);

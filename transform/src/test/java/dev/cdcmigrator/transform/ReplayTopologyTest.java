@@ -2,6 +2,7 @@ package dev.cdcmigrator.transform;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.cdcmigrator.common.event.SnapshotCompleted;
 import dev.cdcmigrator.common.event.V2Change;
 import dev.cdcmigrator.common.serde.JsonSerde;
 import dev.cdcmigrator.common.spec.SpecParser;
@@ -10,12 +11,14 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.test.TestRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -115,5 +118,40 @@ class ReplayTopologyTest {
 
         assertThat(out()).containsExactly("r{\"id\":1,\"v\":0}", "r{\"id\":1,\"v\":7}", "u{\"id\":1,\"v\":8}");
         assertThat(duplicates()).isEqualTo(1.0);
+    }
+
+    /**
+     * Capture crashed during or just after its initial snapshot and took it again: the new snapshot (a new epoch) wins
+     * over everything published before it, rows it no longer contains are deleted at its completion marker, and the
+     * streamed changes after it win over its reads even when their LSNs are lower than the snapshot's.
+     */
+    @Test
+    void aSnapshotTakenAgainAfterACrashSupersedesEverythingBeforeIt() {
+        change("r", 1, 0, 50, null);
+        change("r", 2, 0, 50, null);
+        change("r", 3, 0, 50, null);
+        snapshotCompleted(50);
+        change("u", 1, 1, 110, 100L);
+        change("d", 2, null, 120, 100L);
+        // crash before capture committed a streamed offset; meanwhile row 3 is deleted, row 1 updated, row 4 inserted
+        change("r", 1, 5, 300, null);
+        change("r", 4, 4, 300, null);
+        snapshotCompleted(300);
+        // the first transaction streamed after it began before the snapshot: lower LSNs, yet newer
+        change("u", 4, 9, 290, 250L);
+        // a replayed read of the snapshot is still a replay
+        change("r", 1, 5, 300, null);
+
+        assertThat(out()).containsExactly("r{\"id\":1,\"v\":0}", "r{\"id\":2,\"v\":0}", "r{\"id\":3,\"v\":0}",
+                "u{\"id\":1,\"v\":1}", "d{\"id\":2}",
+                "r{\"id\":1,\"v\":5}", "r{\"id\":4,\"v\":4}", "d{\"id\":3}",
+                "u{\"id\":4,\"v\":9}", "r{\"id\":1,\"v\":5}");
+        assertThat(registry.get("migrator.transform.snapshot.swept").tags("table", "items").counter().count()).isEqualTo(1.0);
+    }
+
+    private void snapshotCompleted(long snapshotLsn) {
+        RecordHeaders headers = new RecordHeaders();
+        headers.add(SnapshotCompleted.HEADER, SnapshotCompleted.TYPE);
+        raw.pipeInput(new TestRecord<>(null, JsonSerde.of(SnapshotCompleted.class).serialize(null, new SnapshotCompleted(snapshotLsn, 0)), headers));
     }
 }

@@ -1,5 +1,8 @@
 package dev.cdcmigrator.capture.internal;
 
+import dev.cdcmigrator.common.event.SnapshotCompleted;
+import dev.cdcmigrator.common.serde.JsonSerde;
+import io.debezium.embedded.EmbeddedEngineChangeEvent;
 import io.debezium.engine.ChangeEvent;
 import io.debezium.engine.DebeziumEngine;
 import io.micrometer.core.instrument.Counter;
@@ -13,16 +16,29 @@ import java.util.concurrent.Future;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.header.internals.RecordHeader;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.connect.data.Struct;
+import org.apache.kafka.connect.source.SourceRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Hands Debezium's batches to Kafka: send every record, wait until Kafka acknowledged all of them, and only then
- * mark them processed, so that Debezium's offsets never run ahead of what Kafka holds.
+ * mark them processed, so that Debezium's offsets never run ahead of what Kafka holds. Right after the last read of
+ * an initial snapshot it writes a {@link SnapshotCompleted} marker to every partition of every raw topic, in the same
+ * batch, so the markers are durable before any offset past the snapshot is committed.
  */
 public final class KafkaHandoff implements DebeziumEngine.ChangeConsumer<ChangeEvent<byte[], byte[]>> {
+
+    private static final Logger LOGGER = LoggerFactory.getLogger(KafkaHandoff.class);
+    private static final JsonSerde<SnapshotCompleted> MARKER = JsonSerde.of(SnapshotCompleted.class);
 
     private final Producer<byte[], byte[]> producer;
     private final MeterRegistry registry;
     private final String heartbeatTopicPrefix;
+    private final List<String> rawTopics;
     private final Map<String, Counter> published = new HashMap<>();
 
     /**
@@ -30,11 +46,14 @@ public final class KafkaHandoff implements DebeziumEngine.ChangeConsumer<ChangeE
      * @param registry receives the meters
      * @param heartbeatTopicPrefix Debezium's heartbeat records go to topics starting with this; they only carry an
      *                             offset for Debezium to commit, so they are marked processed without being published
+     * @param rawTopics the raw topics the transform reads, which receive the snapshot-completed markers
      */
-    public KafkaHandoff(Producer<byte[], byte[]> producer, MeterRegistry registry, String heartbeatTopicPrefix) {
+    public KafkaHandoff(Producer<byte[], byte[]> producer, MeterRegistry registry, String heartbeatTopicPrefix,
+                        List<String> rawTopics) {
         this.producer = producer;
         this.registry = registry;
         this.heartbeatTopicPrefix = heartbeatTopicPrefix;
+        this.rawTopics = List.copyOf(rawTopics);
     }
 
     @Override
@@ -42,8 +61,13 @@ public final class KafkaHandoff implements DebeziumEngine.ChangeConsumer<ChangeE
                             DebeziumEngine.RecordCommitter<ChangeEvent<byte[], byte[]>> committer) throws InterruptedException {
         List<Future<RecordMetadata>> acks = new ArrayList<>(records.size());
         for (ChangeEvent<byte[], byte[]> record : records) {
-            if (!record.destination().startsWith(heartbeatTopicPrefix)) {
-                acks.add(producer.send(new ProducerRecord<>(record.destination(), record.key(), record.value())));
+            if (record.destination().startsWith(heartbeatTopicPrefix)) {
+                continue;
+            }
+            acks.add(producer.send(new ProducerRecord<>(record.destination(), record.key(), record.value())));
+            Long snapshotLsn = lastSnapshotRead(record);
+            if (snapshotLsn != null) {
+                markSnapshotCompleted(snapshotLsn, acks);
             }
         }
         for (Future<RecordMetadata> ack : acks) {
@@ -67,5 +91,35 @@ public final class KafkaHandoff implements DebeziumEngine.ChangeConsumer<ChangeE
                     .register(registry)).increment();
         }
         committer.markBatchFinished();
+    }
+
+    /** The snapshot's LSN if {@code record} is the last read of an initial snapshot, else null. */
+    private static Long lastSnapshotRead(ChangeEvent<byte[], byte[]> record) {
+        // The converted bytes would have to be parsed to see this; the engine's event keeps the Connect record.
+        if (!(record instanceof EmbeddedEngineChangeEvent<?, ?, ?> event)) {
+            throw new IllegalStateException("Debezium handed capture a " + record.getClass().getName()
+                    + " instead of an EmbeddedEngineChangeEvent; capture cannot see where the snapshot ends");
+        }
+        SourceRecord source = event.sourceRecord();
+        if (!(source.value() instanceof Struct value) || value.schema().field("source") == null) {
+            return null;
+        }
+        Struct info = value.getStruct("source");
+        Object snapshot = info.schema().field("snapshot") == null ? null : info.get("snapshot");
+        return "last".equals(snapshot) ? info.getInt64("lsn") : null;
+    }
+
+    private void markSnapshotCompleted(long snapshotLsn, List<Future<RecordMetadata>> acks) {
+        byte[] value = MARKER.serialize(null, new SnapshotCompleted(snapshotLsn, System.currentTimeMillis()));
+        int partitions = 0;
+        for (String topic : rawTopics) {
+            for (PartitionInfo partition : producer.partitionsFor(topic)) {
+                RecordHeaders headers = new RecordHeaders();
+                headers.add(new RecordHeader(SnapshotCompleted.HEADER, SnapshotCompleted.TYPE));
+                acks.add(producer.send(new ProducerRecord<>(topic, partition.partition(), null, null, value, headers)));
+                partitions++;
+            }
+        }
+        LOGGER.info("initial snapshot completed at LSN {}; marked {} partitions of {} raw topics", snapshotLsn, partitions, rawTopics.size());
     }
 }

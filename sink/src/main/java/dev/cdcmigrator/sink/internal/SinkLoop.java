@@ -153,7 +153,7 @@ public final class SinkLoop implements Runnable {
                     throw new IllegalStateException("sink failed on the target outside any row: " + e.getMessage(), e);
                 }
                 meters.retried();
-                LOGGER.warn("target unavailable, retrying the batch in {} ms: {} ({})", backoff.toMillis(), e.getMessage(), e.getSQLState());
+                LOGGER.warn("target unavailable, retrying the batch in {} ms: {}", backoff.toMillis(), describe(e));
                 if (stopping.await(backoff.toMillis(), TimeUnit.MILLISECONDS)) {
                     throw new InterruptedException("stopped while the target was unavailable; the batch was not applied");
                 }
@@ -262,7 +262,7 @@ public final class SinkLoop implements Runnable {
                 throw e;
             }
             connection.rollback();
-            LOGGER.info("batch refused ({}); applying row by row to isolate the rejected rows", e.getMessage());
+            LOGGER.info("batch refused ({}); applying row by row to isolate the rejected rows", describe(e));
             for (BatchWriter.Rejected r : writer.applyIsolating(connection, changes)) {
                 V2Change c = r.pending().change();
                 deadLetters.add(deadLetter(r.pending().record(), c.table(), r.reason()));
@@ -415,5 +415,14 @@ public final class SinkLoop implements Runnable {
             // Each batch commits its offsets with its rows, so nothing is pending at revocation.
             partitionLag.keySet().removeAll(partitions);
         }
+    }
+
+    /**
+     * The database's own error: pgjdbc's batch exception message repeats the whole multi-row statement, thousands of
+     * values long, while the server's message (with its SQLSTATE) is the next exception.
+     */
+    private static String describe(SQLException e) {
+        SQLException cause = e instanceof java.sql.BatchUpdateException && e.getNextException() != null ? e.getNextException() : e;
+        return cause.getSQLState() + ": " + cause.getMessage();
     }
 }

@@ -21,7 +21,8 @@ record StoredImage(StreamPosition position, ObjectNode row) {
             JsonNode node = Json.MAPPER.readTree(bytes);
             JsonNode pos = node.get("pos");
             JsonNode row = node.get("row");
-            return new StoredImage(new StreamPosition(pos.get(0).asLong(), pos.get(1).asLong()), row.isNull() ? null : (ObjectNode) row);
+            return new StoredImage(new StreamPosition(pos.get(0).asLong(), pos.get(1).asLong(), pos.get(2).asLong()),
+                    row.isNull() ? null : (ObjectNode) row);
         } catch (IOException e) {
             throw new UncheckedIOException("unreadable image store entry", e);
         }
@@ -29,7 +30,7 @@ record StoredImage(StreamPosition position, ObjectNode row) {
 
     byte[] bytes() {
         ObjectNode node = JsonNodeFactory.instance.objectNode();
-        node.putArray("pos").add(position.lastCommitLsn()).add(position.lsn());
+        node.putArray("pos").add(position.epoch()).add(position.lastCommitLsn()).add(position.lsn());
         node.set("row", row == null ? JsonNodeFactory.instance.nullNode() : row);
         try {
             return Json.MAPPER.writeValueAsBytes(node);
