@@ -77,7 +77,7 @@ public final class Capture implements AutoCloseable {
                     }
                 })
                 .notifying(new KafkaHandoff(producer, registry, props.getProperty("topic.heartbeat.prefix", "__debezium-heartbeat"),
-                        spec.tables().keySet().stream().sorted().map(new Topics(spec)::raw).toList()))
+                        spec.capturedTables().stream().map(new Topics(spec)::raw).toList()))
                 .build();
     }
 
@@ -121,7 +121,7 @@ public final class Capture implements AutoCloseable {
         p.setProperty("slot.name", topics.slot());
         p.setProperty("publication.name", topics.slot());
         p.setProperty("publication.autocreate.mode", "filtered");
-        p.setProperty("table.include.list", java.util.stream.Stream.concat(spec.tables().keySet().stream().sorted(),
+        p.setProperty("table.include.list", java.util.stream.Stream.concat(spec.capturedTables().stream(),
                         java.util.stream.Stream.of(topics.heartbeatTable()))
                 // Schema and table names are plain identifiers (the spec checks), so only the dot needs escaping.
                 .map(t -> spec.source().schema() + "\\." + t)

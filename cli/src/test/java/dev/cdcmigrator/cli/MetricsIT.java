@@ -69,7 +69,7 @@ class MetricsIT {
                 """);
         pg.execute(v2, """
                 CREATE TABLE accounts (account_id bigint PRIMARY KEY, display_name text NOT NULL);
-                CREATE TABLE tasks (id bigint PRIMARY KEY, owner_id bigint, title text);
+                CREATE TABLE tasks (id bigint PRIMARY KEY, owner_id bigint, title text, tenant_id text NOT NULL);
                 """);
         http = HttpEndpoints.start("127.0.0.1", 0, registry,
                 () -> started.get() == null ? Optional.of("the pipeline is starting") : started.get().notReady());
@@ -260,6 +260,7 @@ class MetricsIT {
                 source: { url: "%s", user: "%s", password: "%s" }
                 target: { url: "%s", user: "%s", password: "%s" }
                 kafka: { bootstrap: "%s", topicPrefix: %s, partitions: 3 }
+                tenancy: { metricsPerTenant: true }
                 tables:
                   users:
                     into: accounts
@@ -267,6 +268,7 @@ class MetricsIT {
                       account_id: { from: id }
                       display_name: { from: name }
                   tasks:
+                    dimensions: { tenant: { lookup: { table: users, key: user_id, column: name } } }
                     columns:
                       id: { from: id }
                       owner_id: { from: user_id }

@@ -12,7 +12,7 @@ import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.errors.TopicExistsException;
 
 /**
- * Creates the raw, v2 and dead-letter topics of a spec before any stage starts, so that Kafka Streams never starts
+ * Creates the raw, lookup, v2 and dead-letter topics of a spec before any stage starts, so that Kafka Streams never starts
  * on a missing source topic and every topic gets the migrator's partitions and size limit rather than broker defaults.
  */
 public final class TopicProvisioner {
@@ -37,6 +37,7 @@ public final class TopicProvisioner {
         }
         List<String> wanted = new ArrayList<>(topics.allRaw(spec));
         wanted.addAll(topics.allV2(spec));
+        wanted.addAll(topics.allLookups(spec));
         wanted.add(topics.deadLetters());
         List<NewTopic> missing = new java.util.ArrayList<>(wanted.stream()
                 .filter(t -> !existing.contains(t))

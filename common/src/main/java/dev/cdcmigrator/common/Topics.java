@@ -68,10 +68,25 @@ public final class Topics {
         return raw(heartbeatTable());
     }
 
-    /** Every raw topic of the spec's mapped tables. */
+    /** Every raw topic of the spec's captured tables (mapped and lookup tables). */
     public Set<String> allRaw(Spec spec) {
         Set<String> topics = new LinkedHashSet<>();
-        spec.tables().keySet().forEach(t -> topics.add(raw(t)));
+        spec.capturedTables().forEach(t -> topics.add(raw(t)));
+        return topics;
+    }
+
+    /**
+     * The topic carrying, to every partition, the changes of the lookup tables a v1 table's dimensions use. It has the
+     * partitions of the table's raw topic, so that each transform task keeps the lookup rows next to the rows it maps.
+     */
+    public String lookups(String v1Table) {
+        return prefix + ".lookups." + v1Table;
+    }
+
+    /** Every lookup topic of the spec. */
+    public Set<String> allLookups(Spec spec) {
+        Set<String> topics = new java.util.TreeSet<>();
+        spec.lookupTables().values().forEach(dependents -> dependents.forEach(t -> topics.add(lookups(t))));
         return topics;
     }
 

@@ -94,7 +94,11 @@ public final class CaughtUp {
             long t1 = System.nanoTime();
             Map<TopicPartition, Long> rawEnds = offsets.endOffsets(partitions(offsets, topics.allRaw(spec)));
             awaitTransform(offsets, rawEnds, deadline);
-            stages.add(stage(done, "transform", t1, "committed past " + rawEnds.size() + " raw partitions"));
+            // Lookup changes are written while the raw records are processed; the re-keying they cause comes after.
+            Map<TopicPartition, Long> lookupEnds = offsets.endOffsets(partitions(offsets, topics.allLookups(spec)));
+            awaitTransform(offsets, lookupEnds, deadline);
+            stages.add(stage(done, "transform", t1, "committed past " + rawEnds.size() + " raw partitions"
+                    + (lookupEnds.isEmpty() ? "" : " and " + lookupEnds.size() + " lookup partitions")));
 
             long t2 = System.nanoTime();
             Map<TopicPartition, Long> v2Ends = offsets.endOffsets(partitions(offsets, topics.allV2(spec)));

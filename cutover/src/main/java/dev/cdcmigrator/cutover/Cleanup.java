@@ -298,19 +298,21 @@ public final class Cleanup implements AutoCloseable {
         Set<String> exact = new HashSet<>();
         exact.addAll(names.allRaw(spec));
         exact.addAll(names.allV2(spec));
+        exact.addAll(names.allLookups(spec));
         exact.add(names.heartbeat());
         exact.add(names.deadLetters());
         exact.add(names.captureOffsets());
         String internal = names.transformApplicationId() + "-";
         String rawPrefix = names.rawPrefix() + ".";
         String v2Prefix = spec.kafka().topicPrefix() + ".v2.";
+        String lookupPrefix = spec.kafka().topicPrefix() + ".lookups.";
 
         Set<String> topics = kafka("list the topics", admin.listTopics(new ListTopicsOptions().listInternal(false)
                 .timeoutMs((int) timeout.toMillis())).names());
         for (String topic : new TreeSet<>(topics)) {
             if (exact.contains(topic) || topic.startsWith(internal)) {
                 items.add(new Item(Kind.TOPIC, topic, ""));
-            } else if (topic.startsWith(rawPrefix) || topic.startsWith(v2Prefix)) {
+            } else if (topic.startsWith(rawPrefix) || topic.startsWith(v2Prefix) || topic.startsWith(lookupPrefix)) {
                 leftAlone.add("topic " + topic + " is not a topic of the spec's tables: not deleted (delete it by hand "
                         + "if it is left from an earlier spec)");
             }

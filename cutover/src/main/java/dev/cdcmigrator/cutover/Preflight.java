@@ -94,11 +94,14 @@ public final class Preflight {
         try (Connection v1 = connect(SOURCE, source.jdbcUrl(), source.url(), source.user(), source.password())) {
             if (v1 != null) {
                 guarded(SOURCE, () -> {
-                    for (String table : tables.keySet()) {
+                    for (String table : spec.capturedTables()) {
                         v1Relations.put(table, Catalog.relation(v1, source.schema(), table));
                     }
                     checkSource(v1, v1Relations);
                 });
+                for (String lookup : spec.lookupTables().keySet()) {
+                    guarded("v1 " + source.schema() + "." + lookup, () -> checkLookupTable(lookup, v1, v1Relations.get(lookup)));
+                }
             }
             try (Connection v2 = connect(TARGET, target.jdbcUrl(), target.url(), target.user(), target.password())) {
                 if (v2 != null) {
@@ -508,6 +511,58 @@ public final class Preflight {
     private record V1Table(Map<String, Column> columns, List<String> primaryKey) {
     }
 
+    /**
+     * A table other tables' dimensions look up: it must exist, be readable (the snapshot reads it), have a
+     * single-column primary key (the lookup key) and the columns looked up.
+     */
+    private void checkLookupTable(String name, Connection c, Optional<Relation> found) throws SQLException {
+        String schema = spec.source().schema();
+        String subject = "v1 " + schema + "." + name;
+        List<String> users = new ArrayList<>();
+        Set<String> looked = new java.util.TreeSet<>();
+        spec.tables().forEach((dependent, table) -> table.dimensions().forEach((kind, dimension) -> {
+            if (dimension.lookup() != null && dimension.lookup().table().equals(name)) {
+                users.add("tables." + dependent + ".dimensions." + kind + ".lookup");
+                looked.add(dimension.lookup().column());
+            }
+        }));
+        String paths = String.join(", ", users);
+        if (found == null) {
+            found = Catalog.relation(c, schema, name);
+        }
+        if (found.isEmpty() || !found.get().isTable()) {
+            findings.add(error(subject, "lookup table does not exist or is not a table (spec " + paths + ")",
+                    "correct the spec or create the table"));
+            return;
+        }
+        Relation relation = found.get();
+        List<String> primaryKey = Catalog.primaryKey(c, schema, name);
+        Map<String, Column> columns = Catalog.columns(c, relation.oid());
+        boolean fine = true;
+        if (primaryKey.size() != 1) {
+            fine = false;
+            findings.add(error(subject, "a lookup table needs a single-column primary key, it has "
+                    + (primaryKey.isEmpty() ? "none" : "(" + String.join(", ", primaryKey) + ")") + " (spec " + paths + ")",
+                    "look up a table keyed by one column"));
+        }
+        for (String column : looked) {
+            if (!columns.containsKey(column)) {
+                fine = false;
+                findings.add(error(subject + "." + column, "looked-up column does not exist (spec " + paths + ")",
+                        "correct the spec or add the column"));
+            }
+        }
+        if (!relation.select()) {
+            fine = false;
+            findings.add(error(subject, "user " + spec.source().user() + " may not SELECT it: the initial snapshot "
+                    + "reads it", "GRANT SELECT ON " + sql(schema + "." + name) + " TO " + quote(spec.source().user())));
+        }
+        if (fine) {
+            findings.add(ok(subject, "lookup table with primary key " + primaryKey.get(0) + " and the looked-up column"
+                    + (looked.size() == 1 ? " " : "s ") + String.join(", ", looked)));
+        }
+    }
+
     /** {@code v1Relation} is null when the source checks did not get to look it up. */
     private void checkTable(String v1Name, TableSpec table, Connection v1, Optional<Relation> v1Relation, Connection v2) {
         V1Table[] v1Table = {null};
@@ -686,6 +741,10 @@ public final class Preflight {
         String subject = "v2 " + qualified;
         String user = spec.target().user();
         Map<String, ColumnSpec> mapped = mapping.columns();
+        Map<String, String> written = new java.util.LinkedHashMap<>();
+        mapped.keySet().forEach(column -> written.put(column, path + ".columns." + column));
+        spec.tables().get(v1Name).dimensionsByKind().forEach((kind, dimension) ->
+                written.put(dimension.column(kind), "tables." + v1Name + ".dimensions." + kind.specName()));
         Optional<Relation> found = Catalog.relation(c, schema, name);
         if (found.isEmpty()) {
             findings.add(error(subject, "table does not exist in schema " + schema + " (spec "
@@ -701,9 +760,9 @@ public final class Preflight {
         }
         Map<String, Column> columns = Catalog.columns(c, relation.oid());
         boolean fine = true;
-        for (String v2Column : mapped.keySet()) {
+        for (String v2Column : written.keySet()) {
             Column column = columns.get(v2Column);
-            String columnPath = path + ".columns." + v2Column;
+            String columnPath = written.get(v2Column);
             if (column == null) {
                 fine = false;
                 findings.add(error(subject + "." + v2Column, "column does not exist (spec " + columnPath + ")",
@@ -720,7 +779,7 @@ public final class Preflight {
             }
         }
         for (Column column : columns.values()) {
-            if (!mapped.containsKey(column.name()) && column.notNull() && !column.hasDefault() && !column.generated()) {
+            if (!written.containsKey(column.name()) && column.notNull() && !column.hasDefault() && !column.generated()) {
                 fine = false;
                 findings.add(error(subject + "." + column.name(), "is NOT NULL without a default, and the spec does "
                         + "not map it (" + path + ".columns): every insert would fail", "map it in " + path
@@ -747,7 +806,7 @@ public final class Preflight {
                     + "DELETE ON " + sql(qualified) + " TO " + quote(user)));
         }
         if (fine) {
-            findings.add(ok(subject, "exists, SELECT/INSERT/UPDATE/DELETE granted, all " + mapped.size()
+            findings.add(ok(subject, "exists, SELECT/INSERT/UPDATE/DELETE granted, all " + written.size()
                     + " mapped columns present and writable"));
         }
         checkV2Key(v1Name, mapping, path, c, relation, columns, v1);

@@ -5,7 +5,15 @@ import dev.cdcmigrator.common.spec.Spec;
 import dev.cdcmigrator.transform.internal.MapProcessor;
 import dev.cdcmigrator.transform.internal.TableMapping;
 import io.micrometer.core.instrument.MeterRegistry;
+import dev.cdcmigrator.common.spec.TableSpec;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Optional;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.apache.kafka.streams.processor.StreamPartitioner;
 import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Set;
@@ -17,11 +25,14 @@ import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.state.Stores;
 
 /**
- * The transform as a Kafka Streams topology, a pure function of the spec: per mapped v1 table a source
+ * The transform as a Kafka Streams topology, a pure function of the spec: per captured v1 table a source
  * {@code raw-<v1 table>} on its raw topic and a processor {@code map-<v1 table>} with its store
  * {@code images-<v1 table>} (per v1 row the position of the last applied change and the full image after it,
  * persistent and changelogged; replayed changes are dropped against it); per v2 table a sink
- * {@code v2-<v2 table>}; and the sink {@code dead-letters}.
+ * {@code v2-<v2 table>}; and the sink {@code dead-letters}. A table whose dimensions look up other tables also has the
+ * source {@code lookups-<v1 table>} on its lookup topic and the stores {@code lookup-rows-}, {@code lookup-links-} and
+ * {@code held-<v1 table>}; a lookup table has a sink {@code lookup-<lookup table>-for-<dependent>} per dependent
+ * table, writing to every partition of the dependent's lookup topic.
  */
 public final class TransformTopology {
 
@@ -49,17 +60,44 @@ public final class TransformTopology {
         ByteArraySerializer out = new ByteArraySerializer();
 
         Map<String, Set<String>> v2SinkParents = new TreeMap<>();
+        List<String> lookupSinks = new ArrayList<>();
         for (Map.Entry<String, TableMapping> table : mappings.entrySet()) {
             String v1 = table.getKey();
+            TableMapping mapping = table.getValue();
             String processor = "map-" + v1;
-            String store = "images-" + v1;
+            boolean readsLookups = !mapping.lookupColumns().isEmpty();
+            Map<String, Map.Entry<String, Set<String>>> lookupChildren = new TreeMap<>();
+            for (String dependent : spec.lookupTables().getOrDefault(v1, new TreeSet<>())) {
+                Set<String> columns = mappings.get(dependent).lookupColumns().get(v1);
+                lookupChildren.put(dependent, Map.entry("lookup-" + v1 + "-for-" + dependent, columns));
+            }
+            MapProcessor.Wiring wiring = new MapProcessor.Wiring("images-" + v1,
+                    readsLookups ? "lookup-rows-" + v1 : null, readsLookups ? "lookup-links-" + v1 : null,
+                    readsLookups ? "held-" + v1 : null, readsLookups ? topics.lookups(v1) : null,
+                    v2 -> "v2-" + v2, DEAD_LETTERS, lookupChildren);
+
             topology.addSource("raw-" + v1, in, in, topics.raw(v1));
+            List<String> parents = new ArrayList<>(List.of("raw-" + v1));
+            if (readsLookups) {
+                topology.addSource("lookups-" + v1, in, in, topics.lookups(v1));
+                parents.add("lookups-" + v1);
+            }
             topology.addProcessor(processor,
-                    () -> new MapProcessor(spec.source().schema(), v1, table.getValue(), store, v2 -> "v2-" + v2, DEAD_LETTERS, registry),
-                    "raw-" + v1);
-            topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(store),
-                    Serdes.Bytes(), Serdes.ByteArray()), processor);
-            table.getValue().v2Tables().forEach(v2 -> v2SinkParents.computeIfAbsent(v2, k -> new LinkedHashSet<>()).add(processor));
+                    () -> new MapProcessor(spec.source().schema(), v1, mapping, wiring, spec.tenancy(), registry),
+                    parents.toArray(String[]::new));
+            List<String> stores = new ArrayList<>(List.of(wiring.images()));
+            if (readsLookups) {
+                stores.addAll(List.of(wiring.lookupRows(), wiring.links(), wiring.held()));
+            }
+            for (String store : stores) {
+                topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(store),
+                        Serdes.Bytes(), Serdes.ByteArray()), processor);
+            }
+            lookupChildren.forEach((dependent, child) -> {
+                topology.addSink(child.getKey(), topics.lookups(dependent), out, out, TO_EVERY_PARTITION, processor);
+                lookupSinks.add(child.getKey());
+            });
+            mapping.v2Tables().forEach(v2 -> v2SinkParents.computeIfAbsent(v2, k -> new LinkedHashSet<>()).add(processor));
         }
         v2SinkParents.forEach((v2, parents) -> topology.addSink("v2-" + v2, topics.v2(v2), out, out, parents.toArray(String[]::new)));
         topology.addSink(DEAD_LETTERS, topics.deadLetters(), out, out,
@@ -67,10 +105,21 @@ public final class TransformTopology {
         return topology;
     }
 
-    // Sorted by v1 table, so that YAML order changes neither the topology nor its node and store names.
+    /**
+     * Lookup changes go to every task of the dependent table: each keeps the lookup rows next to the rows it maps, so
+     * that resolving a dimension never leaves the task.
+     */
+    private static final StreamPartitioner<byte[], byte[]> TO_EVERY_PARTITION = (topic, key, value, partitions) ->
+            Optional.of(IntStream.range(0, partitions).boxed().collect(Collectors.toSet()));
+
+    // Sorted by v1 table, so that YAML order changes neither the topology nor its node and store names. Lookup
+    // tables that are not mapped themselves get a mapping into no v2 table.
     private static Map<String, TableMapping> compile(Spec spec) {
         Map<String, TableMapping> mappings = new LinkedHashMap<>();
-        new TreeMap<>(spec.tables()).forEach((v1, table) -> mappings.put(v1, new TableMapping(v1, table)));
+        for (String v1 : spec.capturedTables()) {
+            TableSpec table = spec.tables().get(v1);
+            mappings.put(v1, table != null ? new TableMapping(v1, table) : TableMapping.lookupOnly(v1));
+        }
         return mappings;
     }
 }

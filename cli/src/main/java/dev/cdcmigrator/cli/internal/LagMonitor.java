@@ -86,14 +86,15 @@ final class LagMonitor implements AutoCloseable {
         this.source = spec.source();
         this.slot = topics.slot();
         this.transformGroup = topics.transformApplicationId();
-        spec.tables().keySet().forEach(t -> rawTopics.put(topics.raw(t), t));
+        spec.capturedTables().forEach(t -> rawTopics.put(topics.raw(t), t));
+        spec.lookupTables().values().forEach(dependents -> dependents.forEach(t -> rawTopics.put(topics.lookups(t), t)));
         Gauge.builder(SLOT_LAG, slotLag, v -> v.value)
                 .description("WAL bytes v1 keeps for the migrator's replication slot: the current WAL position minus"
                         + " the position capture has confirmed (pg_current_wal_lsn() - confirmed_flush_lsn)")
                 .baseUnit("bytes")
                 .strongReference(true)
                 .register(registry);
-        for (String table : spec.tables().keySet()) {
+        for (String table : spec.capturedTables()) {
             Value behind = new Value();
             transformBehind.put(table, behind);
             Gauge.builder(TRANSFORM_BEHIND, behind, v -> v.value)

@@ -31,12 +31,28 @@ public record MappingSpec(String into, List<String> key, String where, LinkedHas
             if (key.isEmpty()) {
                 throw new IllegalArgumentException("key must name at least one v2 column when given");
             }
+            key = List.copyOf(key);
+        }
+    }
+
+    /**
+     * Checks that every key column is a mapped column or one of the table's dimension columns, and that no mapped
+     * column is also a dimension column.
+     */
+    void checkColumns(java.util.Set<String> dimensionColumns) {
+        for (String column : columns.keySet()) {
+            if (dimensionColumns.contains(column)) {
+                throw new IllegalArgumentException("column '" + column + "' is also filled by a dimension; drop one of them");
+            }
+        }
+        if (key != null) {
             for (String column : key) {
-                if (!columns.containsKey(column)) {
-                    throw new IllegalArgumentException("key column '" + column + "' is not one of the mapped columns " + columns.keySet());
+                if (!columns.containsKey(column) && !dimensionColumns.contains(column)) {
+                    java.util.Set<String> known = new java.util.LinkedHashSet<>(columns.keySet());
+                    known.addAll(dimensionColumns);
+                    throw new IllegalArgumentException("key column '" + column + "' is not one of the mapped or dimension columns " + known);
                 }
             }
-            key = List.copyOf(key);
         }
     }
 

@@ -13,9 +13,10 @@ import java.util.Objects;
  * @param kafka the Kafka cluster and topic naming
  * @param tables mapped v1 tables by v1 table name (unqualified, in {@code source.schema})
  * @param debezium Debezium connector and engine settings that replace the migrator's (e.g. {@code snapshot.fetch.size})
+ * @param tenancy settings for the tables' isolation dimensions
  */
 public record Spec(int version, SourceSpec source, TargetSpec target, KafkaSpec kafka, Map<String, TableSpec> tables,
-                   Map<String, Object> debezium) {
+                   Map<String, Object> debezium, TenancySpec tenancy) {
 
     public static final int CURRENT_VERSION = 1;
 
@@ -32,10 +33,36 @@ public record Spec(int version, SourceSpec source, TargetSpec target, KafkaSpec 
         tables.keySet().forEach(name -> Identifiers.requireValid(name, "a v1 table name"));
         tables = Map.copyOf(tables);
         debezium = Settings.of(debezium, "debezium");
+        tenancy = tenancy == null ? TenancySpec.DEFAULT : tenancy;
+        for (Map.Entry<String, TableSpec> table : tables.entrySet()) {
+            for (DimensionSpec dimension : table.getValue().dimensions().values()) {
+                if (dimension.lookup() != null && dimension.lookup().table().equals(table.getKey())) {
+                    throw new IllegalArgumentException("table " + table.getKey() + " looks up a dimension in itself; use from or expr");
+                }
+            }
+        }
     }
 
-    /** A spec without Debezium settings. */
+    /** A spec without Debezium or tenancy settings. */
     public Spec(int version, SourceSpec source, TargetSpec target, KafkaSpec kafka, Map<String, TableSpec> tables) {
-        this(version, source, target, kafka, tables, null);
+        this(version, source, target, kafka, tables, null, null);
+    }
+
+    /**
+     * The v1 tables capture reads: the mapped tables and the lookup tables of their dimensions, sorted.
+     */
+    public java.util.SortedSet<String> capturedTables() {
+        java.util.SortedSet<String> captured = new java.util.TreeSet<>(tables.keySet());
+        captured.addAll(lookupTables().keySet());
+        return captured;
+    }
+
+    /** Per lookup table, the mapped tables whose dimensions look it up (both sorted). */
+    public java.util.SortedMap<String, java.util.SortedSet<String>> lookupTables() {
+        java.util.SortedMap<String, java.util.SortedSet<String>> lookups = new java.util.TreeMap<>();
+        tables.forEach((name, table) -> table.dimensions().values().stream()
+                .filter(d -> d.lookup() != null)
+                .forEach(d -> lookups.computeIfAbsent(d.lookup().table(), k -> new java.util.TreeSet<>()).add(name)));
+        return lookups;
     }
 }

@@ -15,9 +15,11 @@ import java.util.List;
  * @param columns the columns of the direct form
  * @param split the mappings of the split form
  * @param drop v1 columns deliberately not carried to v2 (so that preflight does not report them as forgotten)
+ * @param dimensions the isolation dimensions of its rows by kind ({@code tenant}, {@code agent}, {@code stream},
+ *                   {@code platform}); each fills a v2 column of every mapping
  */
 public record TableSpec(String into, List<String> key, String where, LinkedHashMap<String, ColumnSpec> columns,
-                        List<MappingSpec> split, List<String> drop) {
+                        List<MappingSpec> split, List<String> drop, LinkedHashMap<String, DimensionSpec> dimensions) {
 
     public TableSpec {
         boolean direct = into != null || key != null || where != null || columns != null;
@@ -29,17 +31,40 @@ public record TableSpec(String into, List<String> key, String where, LinkedHashM
                 throw new IllegalArgumentException("split must list at least one mapping");
             }
             split = List.copyOf(split);
-        } else {
-            // Validates the direct form now, so that errors name this table.
-            new MappingSpec(into, key, where, columns);
         }
         drop = drop == null ? List.of() : List.copyOf(drop);
         drop.forEach(name -> Identifiers.requireValid(name, "a v1 column name"));
+        dimensions = dimensions == null ? new LinkedHashMap<>() : new LinkedHashMap<>(dimensions);
+        java.util.Set<String> dimensionColumns = new java.util.LinkedHashSet<>();
+        DimensionSpec.byKind(dimensions).forEach((kind, dimension) -> {
+            if (!dimensionColumns.add(dimension.column(kind))) {
+                throw new IllegalArgumentException("two dimensions fill the v2 column '" + dimension.column(kind) + "'");
+            }
+        });
+        for (MappingSpec mapping : split != null ? split : List.of(new MappingSpec(into, key, where, columns))) {
+            mapping.checkColumns(dimensionColumns);
+        }
+    }
+
+    /** A table without split, drop or dimensions. */
+    public TableSpec(String into, List<String> key, String where, LinkedHashMap<String, ColumnSpec> columns,
+                     List<MappingSpec> split, List<String> drop) {
+        this(into, key, where, columns, split, drop, null);
     }
 
     /** The direct form of a mapping. */
     public static TableSpec of(String into, List<String> key, LinkedHashMap<String, ColumnSpec> columns) {
-        return new TableSpec(into, key, null, columns, null, null);
+        return new TableSpec(into, key, null, columns, null, null, null);
+    }
+
+    @Override
+    public LinkedHashMap<String, DimensionSpec> dimensions() {
+        return new LinkedHashMap<>(dimensions);
+    }
+
+    /** The dimensions by kind. */
+    public java.util.Map<DimensionSpec.Kind, DimensionSpec> dimensionsByKind() {
+        return DimensionSpec.byKind(dimensions);
     }
 
     /** Every mapping of this v1 table, in spec order. */

@@ -109,7 +109,7 @@ class SpecParserTest {
 
         assertThatThrownBy(() -> parser.parse(yaml, "spec.yaml"))
                 .isInstanceOf(SpecException.class)
-                .hasMessage("spec.yaml: tables.users: key column 'uid' is not one of the mapped columns [id, display_name]");
+                .hasMessage("spec.yaml: tables.users: key column 'uid' is not one of the mapped or dimension columns [id, display_name]");
     }
 
     @Test
@@ -202,5 +202,57 @@ class SpecParserTest {
         assertThatThrownBy(() -> parser.parse(VALID.replace("display_name: { from: name }", "display_name: { from: name, otherwise: x }"), "s.yaml"))
                 .isInstanceOf(SpecException.class)
                 .hasMessage("s.yaml: tables.users.columns.display_name: otherwise is only meaningful with map");
+    }
+
+    private static final String TENANTS = VALID.replace("""
+              users:
+                into: accounts
+            """, """
+              users:
+                into: accounts
+                key: [tenant_id, id]
+                dimensions:
+                  tenant: { lookup: { table: orgs, key: org_id, column: tenant }, default: "'t0'" }
+                  platform: { column: plat, expr: "row.name.split(':')[0]" }
+                  stream: { value: general }
+                  agent: { from: agent_id }
+            """) + """
+            tenancy: { holdSeconds: 30, rowLevelSecurity: app.tenant_id }
+            """;
+
+    @Test
+    void readsDimensionsAndTheirLookupTables() {
+        Spec spec = parser.parse(TENANTS, "spec.yaml");
+
+        TableSpec users = spec.tables().get("users");
+        assertThat(users.dimensionsByKind().keySet()).containsExactly(DimensionSpec.Kind.TENANT, DimensionSpec.Kind.AGENT,
+                DimensionSpec.Kind.STREAM, DimensionSpec.Kind.PLATFORM);
+        assertThat(users.dimensionsByKind().get(DimensionSpec.Kind.TENANT).lookup())
+                .isEqualTo(new DimensionSpec.LookupSpec("orgs", "org_id", "tenant"));
+        assertThat(users.dimensionsByKind().get(DimensionSpec.Kind.PLATFORM).column(DimensionSpec.Kind.PLATFORM)).isEqualTo("plat");
+        assertThat(users.dimensionsByKind().get(DimensionSpec.Kind.AGENT).column(DimensionSpec.Kind.AGENT)).isEqualTo("agent_id");
+        assertThat(users.mappings().get(0).explicitKey()).contains(List.of("tenant_id", "id"));
+        assertThat(spec.capturedTables()).containsExactly("orgs", "users");
+        assertThat(spec.lookupTables()).containsOnlyKeys("orgs");
+        assertThat(spec.tenancy()).isEqualTo(new TenancySpec(30, false, "app.tenant_id"));
+        assertThat(parser.parse(VALID, "spec.yaml").tenancy().holdSeconds()).isEqualTo(300);
+    }
+
+    @Test
+    void dimensionErrorsNameTheirPath() {
+        assertThatThrownBy(() -> parser.parse(TENANTS.replace("stream: { value: general }", "chat: { value: general }"), "spec.yaml"))
+                .hasMessage("spec.yaml: tables.users: unknown dimension 'chat' (expected one of: tenant, agent, stream, platform)");
+        assertThatThrownBy(() -> parser.parse(TENANTS.replace("stream: { value: general }", "stream: { value: general, from: x }"), "spec.yaml"))
+                .hasMessage("spec.yaml: tables.users.dimensions.stream: a dimension takes only one of from, expr, value or lookup, not from and value");
+        assertThatThrownBy(() -> parser.parse(TENANTS.replace("key: org_id, ", ""), "spec.yaml"))
+                .hasMessage("spec.yaml: tables.users.dimensions.tenant.lookup: lookup.key (a v1 column name) is required");
+        assertThatThrownBy(() -> parser.parse(TENANTS.replace("table: orgs", "table: users"), "spec.yaml"))
+                .hasMessage("spec.yaml: table users looks up a dimension in itself; use from or expr");
+        assertThatThrownBy(() -> parser.parse(TENANTS.replace("display_name: { from: name }", "tenant_id: { from: name }"), "spec.yaml"))
+                .hasMessage("spec.yaml: tables.users: column 'tenant_id' is also filled by a dimension; drop one of them");
+        assertThatThrownBy(() -> parser.parse(TENANTS.replace("holdSeconds: 30", "holdSeconds: -1"), "spec.yaml"))
+                .hasMessage("spec.yaml: tenancy: holdSeconds must be 0 or more, was -1");
+        assertThatThrownBy(() -> parser.parse(TENANTS.replace("holdSeconds: 30", "holdSecs: 30"), "spec.yaml"))
+                .hasMessageStartingWith("spec.yaml: tenancy.holdSecs: unknown key 'holdSecs'");
     }
 }

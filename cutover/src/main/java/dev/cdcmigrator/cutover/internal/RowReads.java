@@ -1,6 +1,7 @@
 package dev.cdcmigrator.cutover.internal;
 
 import dev.cdcmigrator.common.spec.ColumnSpec;
+import dev.cdcmigrator.common.spec.DimensionSpec;
 import dev.cdcmigrator.common.spec.MappingSpec;
 import dev.cdcmigrator.common.spec.TableSpec;
 import java.util.ArrayList;
@@ -72,6 +73,22 @@ public final class RowReads {
                 if (column.java() != null) {
                     wholeRow = true;
                 }
+            }
+        }
+        for (var entry : table.dimensions().entrySet()) {
+            DimensionSpec dimension = entry.getValue();
+            String path = "tables." + v1Table + ".dimensions." + entry.getKey();
+            if (dimension.from() != null) {
+                reads.add(new Read(dimension.from(), path + ".from", true));
+            }
+            if (dimension.lookup() != null) {
+                reads.add(new Read(dimension.lookup().key(), path + ".lookup.key", true));
+            }
+            if (dimension.expr() != null) {
+                wholeRow |= scan(dimension.expr(), path + ".expr", reads);
+            }
+            if (dimension.defaultValue() != null && dimension.defaultValue().isTextual()) {
+                wholeRow |= scan(dimension.defaultValue().asText(), path + ".default", reads);
             }
         }
         return new RowReads(reads, wholeRow);

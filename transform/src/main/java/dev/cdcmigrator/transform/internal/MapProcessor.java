@@ -1,28 +1,38 @@
 package dev.cdcmigrator.transform.internal;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.cdcmigrator.common.event.DeadLetter;
-import dev.cdcmigrator.common.event.V2Change;
-import dev.cdcmigrator.common.serde.Json;
-import dev.cdcmigrator.common.serde.JsonSerde;
-import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.MeterRegistry;
 import dev.cdcmigrator.common.event.Op;
 import dev.cdcmigrator.common.event.SnapshotCompleted;
 import dev.cdcmigrator.common.event.SourcePosition;
+import dev.cdcmigrator.common.event.V2Change;
+import dev.cdcmigrator.common.serde.Json;
+import dev.cdcmigrator.common.serde.JsonSerde;
+import dev.cdcmigrator.common.spec.TenancySpec;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
-import org.apache.kafka.streams.KeyValue;
-import org.apache.kafka.streams.state.KeyValueIterator;
+import java.util.function.Function;
+import org.apache.kafka.common.serialization.BytesSerializer;
 import org.apache.kafka.common.utils.Bytes;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.processor.api.RecordMetadata;
+import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,6 +45,11 @@ import org.slf4j.LoggerFactory;
  * <p>An initial snapshot taken again after a crash starts a new epoch (see {@link StreamPosition}): its reads win over
  * everything stored, and at its {@link SnapshotCompleted} marker every v1 row it did not read (deleted on v1 meanwhile)
  * is deleted from v2. The task's epoch lives in the image store under a key no v1 key can take.
+ *
+ * <p>Dimensions: a row whose lookup row is not known yet waits in the held store and is applied when the lookup row
+ * arrives (from the table's lookup topic), or, after {@code tenancy.holdSeconds}, with its default or as a dead letter.
+ * The links store records which rows read which lookup row, so that a changed lookup row re-keys its rows. When this
+ * table is itself a lookup table, each applied change that alters the columns dependents read is sent to them.
  */
 public final class MapProcessor implements Processor<byte[], byte[], byte[], byte[]> {
 
@@ -43,8 +58,11 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
     private static final JsonSerde<DeadLetter> DEAD = JsonSerde.of(DeadLetter.class);
     private static final JsonSerde<SnapshotCompleted> MARKER = JsonSerde.of(SnapshotCompleted.class);
     private static final JsonSerde<TaskState> TASK_STATE = JsonSerde.of(TaskState.class);
+    private static final JsonSerde<LookupChange> LOOKUP = JsonSerde.of(LookupChange.class);
+    private static final JsonSerde<HeldRow> HELD = JsonSerde.of(HeldRow.class);
     /** Image keys are JSON objects, so this key, not starting with '{', cannot collide with a v1 row. */
     private static final Bytes TASK_STATE_KEY = Bytes.wrap("#task".getBytes(StandardCharsets.UTF_8));
+    private static final Duration MAX_EXPIRY_CHECK = Duration.ofSeconds(10);
 
     /**
      * What the task keeps besides row images.
@@ -55,37 +73,58 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
     record TaskState(long epoch, Set<String> jsonColumns) {
     }
 
+    /**
+     * The nodes and stores a processor is wired to.
+     *
+     * @param images the store of row images
+     * @param lookupRows the store of lookup rows, null without lookup dimensions
+     * @param links the store of (lookup row, v1 row) links, null without lookup dimensions
+     * @param held the store of rows waiting for lookup rows, null without lookup dimensions
+     * @param lookupTopic the topic lookup changes for this table arrive on, null without lookup dimensions
+     * @param v2Child the child node writing a v2 table, by v2 table name
+     * @param deadLetterChild the child node writing the dead-letter topic
+     * @param lookupChildren per dependent table, the child node writing its lookup topic and the columns it reads
+     */
+    public record Wiring(String images, String lookupRows, String links, String held, String lookupTopic,
+                         Function<String, String> v2Child, String deadLetterChild, Map<String, Map.Entry<String, Set<String>>> lookupChildren) {
+    }
+
     private final String v1Table;
     private final String v1QualifiedTable;
     private final TableMapping mapping;
-    private final String imageStore;
-    private final java.util.function.Function<String, String> v2Child;
-    private final String deadLetterChild;
+    private final Dimensions dimensions;
+    private final Wiring wiring;
+    private final TenancySpec tenancy;
+    private final MeterRegistry registry;
     private final Counter mapped;
     private final Counter deadLettered;
     private final Counter duplicates;
     private final Counter swept;
+    private final Map<String, Counter> dimensionOutcomes = new HashMap<>();
     private ProcessorContext<byte[], byte[]> context;
     private KeyValueStore<Bytes, byte[]> images;
+    private KeyValueStore<Bytes, byte[]> lookupRows;
+    private KeyValueStore<Bytes, byte[]> links;
+    private KeyValueStore<Bytes, byte[]> held;
     private TaskState state;
 
     /**
      * @param sourceSchema the v1 schema
      * @param v1Table the v1 table whose raw changes arrive here
      * @param mapping its compiled mapping
-     * @param imageStore the store keeping the last full image per v1 key
-     * @param v2Child the child node writing a v2 table, by v2 table name
-     * @param deadLetterChild the child node writing the dead-letter topic
+     * @param wiring the nodes and stores it uses
+     * @param tenancy the spec's tenancy settings
      * @param registry receives the meters
      */
-    public MapProcessor(String sourceSchema, String v1Table, TableMapping mapping, String imageStore, java.util.function.Function<String, String> v2Child,
-                        String deadLetterChild, MeterRegistry registry) {
+    public MapProcessor(String sourceSchema, String v1Table, TableMapping mapping, Wiring wiring, TenancySpec tenancy,
+                        MeterRegistry registry) {
         this.v1Table = v1Table;
         this.v1QualifiedTable = sourceSchema + "." + v1Table;
         this.mapping = mapping;
-        this.imageStore = imageStore;
-        this.v2Child = v2Child;
-        this.deadLetterChild = deadLetterChild;
+        this.dimensions = mapping.dimensions();
+        this.wiring = wiring;
+        this.tenancy = tenancy;
+        this.registry = registry;
         this.mapped = counter(registry, "mapped");
         this.deadLettered = counter(registry, "dead_lettered");
         this.duplicates = counter(registry, "duplicate");
@@ -94,6 +133,10 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
                 .baseUnit("rows")
                 .tag("table", v1Table)
                 .register(registry);
+        if (!dimensions.isEmpty()) {
+            // Registered at zero, so that a dashboard shows every outcome before it first happens.
+            List.of("tagged", "defaulted", "held", "released", "retagged", "dead_lettered").forEach(this::dimensionOutcome);
+        }
     }
 
     private Counter counter(MeterRegistry registry, String outcome) {
@@ -105,12 +148,42 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
                 .register(registry);
     }
 
+    private Counter dimensionOutcome(String outcome) {
+        return dimensionOutcomes.computeIfAbsent(outcome, o -> Counter.builder("migrator.transform.dimensions")
+                .description("v1 rows by how their isolation dimensions were resolved")
+                .baseUnit("rows")
+                .tag("table", v1Table)
+                .tag("outcome", o)
+                .register(registry));
+    }
+
+    private void countDimensions(String outcome, ObjectNode values) {
+        dimensionOutcome(outcome).increment();
+        String tenantColumn = dimensions.tenantColumn();
+        if (tenancy.metricsPerTenant() && tenantColumn != null && values != null && values.hasNonNull(tenantColumn)) {
+            Counter.builder("migrator.transform.tenant.rows")
+                    .description("v1 rows applied to v2, by tenant (only when tenancy.metricsPerTenant is on)")
+                    .baseUnit("rows")
+                    .tag("table", v1Table)
+                    .tag("tenant", values.get(tenantColumn).asText())
+                    .register(registry).increment();
+        }
+    }
+
     @Override
     public void init(ProcessorContext<byte[], byte[]> context) {
         this.context = context;
-        this.images = context.getStateStore(imageStore);
+        this.images = context.getStateStore(wiring.images());
         byte[] stored = images.get(TASK_STATE_KEY);
         this.state = stored == null ? new TaskState(0, Set.of()) : TASK_STATE.deserialize(null, stored);
+        if (wiring.lookupTopic() != null) {
+            this.lookupRows = context.getStateStore(wiring.lookupRows());
+            this.links = context.getStateStore(wiring.links());
+            this.held = context.getStateStore(wiring.held());
+            Duration hold = Duration.ofSeconds(tenancy.holdSeconds());
+            Duration every = hold.compareTo(MAX_EXPIRY_CHECK) < 0 ? hold : MAX_EXPIRY_CHECK;
+            context.schedule(every.isZero() ? Duration.ofSeconds(1) : every, PunctuationType.WALL_CLOCK_TIME, this::expireHeld);
+        }
     }
 
     @Override
@@ -122,6 +195,11 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
             completeSnapshot(MARKER.deserialize(null, record.value()), record.timestamp());
             return;
         }
+        RecordMetadata meta = context.recordMetadata().orElseThrow();
+        if (meta.topic().equals(wiring.lookupTopic())) {
+            applyLookup(LOOKUP.deserialize(meta.topic(), record.value()), record.timestamp());
+            return;
+        }
         try {
             RawChange change = RawChange.parse(record.value());
             if (change.source().snapshot() && change.source().lsn() > state.epoch() || !change.jsonColumns().equals(state.jsonColumns())) {
@@ -131,30 +209,273 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
             Bytes imageKey = Bytes.wrap(Json.MAPPER.writeValueAsBytes(v1Key));
             byte[] stored = images.get(imageKey);
             StoredImage previous = stored == null ? null : StoredImage.read(stored);
+            HeldRow waiting = heldRow(imageKey);
             StreamPosition position = StreamPosition.of(change.source(), state.epoch());
-            if (previous != null && position.replayOf(previous.position())) {
+            StreamPosition last = waiting != null ? waiting.position() : previous == null ? null : previous.position();
+            if (last != null && position.replayOf(last)) {
                 // Capture is at-least-once: after a crash it re-reads changes this row has already been through.
                 duplicates.increment();
                 return;
             }
-            TableMapping.Result result = mapping.map(change, v1Key, previous == null ? null : previous.row());
-            for (V2Change v2 : result.changes()) {
-                context.forward(new Record<>(Json.MAPPER.writeValueAsBytes(v2.key()), V2.serialize(null, v2), record.timestamp()),
-                        v2Child.apply(v2.table()));
+            if (change.op() == Op.DELETE) {
+                if (waiting != null) {
+                    held.delete(imageKey);
+                }
+                apply(change, v1Key, imageKey, previous, position, null, record.timestamp());
+                return;
             }
-            images.put(imageKey, new StoredImage(position, result.image()).bytes());
-            mapped.increment();
+            ObjectNode newest = waiting != null ? waiting.image() : previous == null ? null : previous.row();
+            ObjectNode image = mapping.fillUnchangedToast(change.after(), newest);
+            RawChange filled = new RawChange(change.op(), change.before(), image, change.source(), change.jsonColumns());
+            if (dimensions.isEmpty()) {
+                apply(filled, v1Key, imageKey, previous, position, JsonNodeFactory.instance.objectNode(), record.timestamp());
+                return;
+            }
+            link(imageKey, image);
+            Dimensions.Resolution resolution = resolve(image, tenancy.holdSeconds() == 0);
+            if (resolution.waiting()) {
+                hold(imageKey, new HeldRow(change.op(), image, change.source(), position,
+                        waiting != null ? waiting.sinceMs() : System.currentTimeMillis(),
+                        meta.topic(), meta.partition(), meta.offset(), record.key(), record.value()), resolution);
+                return;
+            }
+            if (waiting != null) {
+                held.delete(imageKey);
+            }
+            if (resolution.unresolved() != null) {
+                deadLetter(meta.topic(), meta.partition(), meta.offset(), record.key(), record.value(), record.timestamp(),
+                        resolution.unresolvedColumn(), resolution.unresolved());
+                countDimensions("dead_lettered", null);
+                return;
+            }
+            countDimensions(resolution.defaulted().isEmpty() ? "tagged" : "defaulted", resolution.values());
+            apply(filled, v1Key, imageKey, previous, position, resolution.values(), record.timestamp());
         } catch (MappingException e) {
-            deadLetter(record, e.column(), e.getMessage());
+            deadLetter(meta.topic(), meta.partition(), meta.offset(), record.key(), record.value(), record.timestamp(), e.column(), e.getMessage());
         } catch (IOException | RuntimeException e) {
-            deadLetter(record, null, e.toString());
+            deadLetter(meta.topic(), meta.partition(), meta.offset(), record.key(), record.value(), record.timestamp(), null, e.toString());
         }
     }
 
     /**
+     * Maps a change whose dimensions are resolved (or a delete), forwards the v2 changes and, as a lookup table, the
+     * lookup change; then keeps the new image.
+     */
+    private void apply(RawChange change, JsonNode v1Key, Bytes imageKey, StoredImage previous, StreamPosition position,
+                       ObjectNode dimensionValues, long timestamp) throws IOException {
+        ObjectNode previousRow = previous == null ? null : previous.row();
+        ObjectNode previousDimensions = previous == null ? JsonNodeFactory.instance.objectNode() : previous.dimensions();
+        ObjectNode values = dimensionValues == null ? JsonNodeFactory.instance.objectNode() : dimensionValues;
+        TableMapping.Result result = mapping.map(change, v1Key, previousRow, previousDimensions, values);
+        sendLookupChange(v1Key, previousRow, result.image(), position, change.source(), timestamp);
+        forward(result.changes(), timestamp);
+        images.put(imageKey, new StoredImage(position, result.image(), result.image() == null ? JsonNodeFactory.instance.objectNode() : values).bytes());
+        mapped.increment();
+    }
+
+    private void forward(List<V2Change> changes, long timestamp) throws IOException {
+        for (V2Change v2 : changes) {
+            context.forward(new Record<>(Json.MAPPER.writeValueAsBytes(v2.key()), V2.serialize(null, v2), timestamp),
+                    wiring.v2Child().apply(v2.table()));
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // This table as a lookup table of others
+    // ------------------------------------------------------------------------------------------------------------
+
+    /** Tells every dependent table about a change of the columns it reads; changes of other columns are not sent. */
+    private void sendLookupChange(JsonNode v1Key, ObjectNode before, ObjectNode after, StreamPosition position,
+                                  SourcePosition source, long timestamp) throws IOException {
+        if (wiring.lookupChildren().isEmpty()) {
+            return;
+        }
+        JsonNode key = lookupKey(v1Key);
+        for (Map.Entry<String, Map.Entry<String, Set<String>>> dependent : wiring.lookupChildren().entrySet()) {
+            Set<String> columns = dependent.getValue().getValue();
+            ObjectNode was = before == null ? null : only(before, columns);
+            ObjectNode now = after == null ? null : only(after, columns);
+            if (Objects.equals(was, now) && before != null) {
+                continue;
+            }
+            LookupChange change = new LookupChange(v1Table, key, now, position, source);
+            context.forward(new Record<>(Json.MAPPER.writeValueAsBytes(key), LOOKUP.serialize(null, change), timestamp),
+                    dependent.getValue().getKey());
+        }
+    }
+
+    private JsonNode lookupKey(JsonNode v1Key) {
+        if (v1Key.size() != 1) {
+            throw new MappingException(null, "lookup table " + v1Table + " needs a single-column primary key, it has " + Rows.names(v1Key));
+        }
+        return v1Key.elements().next();
+    }
+
+    private static ObjectNode only(ObjectNode row, Set<String> columns) {
+        ObjectNode picked = JsonNodeFactory.instance.objectNode();
+        columns.forEach(c -> picked.set(c, row.get(c)));
+        return picked;
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Dimensions read from lookup rows: links, holding, releasing, re-keying
+    // ------------------------------------------------------------------------------------------------------------
+
+    private Dimensions.Resolution resolve(ObjectNode image, boolean waited) {
+        return dimensions.resolve(image, Rows.parsed(image, state.jsonColumns()), this::lookupRow, waited);
+    }
+
+    private ObjectNode lookupRow(Dimensions.LookupRef ref) {
+        if (lookupRows == null) {
+            return null;
+        }
+        byte[] stored = lookupRows.get(bytes(ref.id()));
+        return stored == null ? null : LOOKUP.deserialize(null, stored).row();
+    }
+
+    /** Records that the row at {@code imageKey} reads the lookup rows its image refers to. */
+    private void link(Bytes imageKey, ObjectNode image) {
+        if (links == null) {
+            return;
+        }
+        for (Dimensions.LookupRef ref : dimensions.refs(image)) {
+            links.put(linkKey(ref, imageKey), new byte[0]);
+        }
+    }
+
+    private void hold(Bytes imageKey, HeldRow row, Dimensions.Resolution resolution) {
+        held.put(imageKey, HELD.serialize(null, row));
+        countDimensions("held", null);
+        LOGGER.debug("holding table={} key={} until {} arrive", v1Table, imageKey, resolution.waitingFor());
+    }
+
+    private HeldRow heldRow(Bytes imageKey) {
+        if (held == null) {
+            return null;
+        }
+        byte[] bytes = held.get(imageKey);
+        return bytes == null ? null : HELD.deserialize(null, bytes);
+    }
+
+    /** A lookup row changed: store it, then release the rows waiting for it and re-key the rows that read it. */
+    private void applyLookup(LookupChange change, long timestamp) {
+        Bytes id = bytes(change.ref().id());
+        byte[] stored = lookupRows.get(id);
+        if (stored != null && change.position().replayOf(LOOKUP.deserialize(null, stored).position())) {
+            return;
+        }
+        lookupRows.put(id, LOOKUP.serialize(null, change));
+        List<Bytes> dependents = new ArrayList<>();
+        byte[] prefix = (change.ref().id() + '\u0000').getBytes(StandardCharsets.UTF_8);
+        try (KeyValueIterator<Bytes, byte[]> linked = links.prefixScan(Bytes.wrap(prefix), new BytesSerializer())) {
+            while (linked.hasNext()) {
+                byte[] key = linked.next().key.get();
+                dependents.add(Bytes.wrap(java.util.Arrays.copyOfRange(key, prefix.length, key.length)));
+            }
+        }
+        for (Bytes imageKey : dependents) {
+            try {
+                HeldRow waiting = heldRow(imageKey);
+                if (waiting != null) {
+                    release(imageKey, waiting, false, timestamp);
+                } else {
+                    rekey(imageKey, change, timestamp);
+                }
+            } catch (MappingException | IOException | UncheckedIOException e) {
+                LOGGER.warn("table={} key={}: cannot apply lookup change of {} {}: {}", v1Table, imageKey, change.table(), change.key(), e.getMessage());
+            }
+        }
+    }
+
+    /**
+     * Applies a held row if its dimensions resolve now; when {@code waited}, what is still unknown takes its default
+     * or makes the row a dead letter.
+     */
+    private void release(Bytes imageKey, HeldRow row, boolean waited, long timestamp) throws IOException {
+        Dimensions.Resolution resolution = resolve(row.image(), waited);
+        if (resolution.waiting()) {
+            return;
+        }
+        held.delete(imageKey);
+        if (resolution.unresolved() != null) {
+            deadLetter(row.topic(), row.partition(), row.offset(), row.key(), row.value(), timestamp,
+                    resolution.unresolvedColumn(), resolution.unresolved());
+            countDimensions("dead_lettered", null);
+            return;
+        }
+        byte[] stored = images.get(imageKey);
+        StoredImage previous = stored == null ? null : StoredImage.read(stored);
+        JsonNode v1Key = Json.MAPPER.readTree(imageKey.get());
+        RawChange change = new RawChange(row.op(), null, row.image(), row.source(), state.jsonColumns());
+        countDimensions(resolution.defaulted().isEmpty() ? "released" : "defaulted", resolution.values());
+        apply(change, v1Key, imageKey, previous, row.position(), resolution.values(), timestamp);
+    }
+
+    /** Re-resolves an applied row after a lookup row it reads changed; a different value moves it to its new key. */
+    private void rekey(Bytes imageKey, LookupChange cause, long timestamp) throws IOException {
+        byte[] stored = images.get(imageKey);
+        StoredImage current = stored == null ? null : StoredImage.read(stored);
+        if (current == null || current.row() == null) {
+            return;
+        }
+        Dimensions.Resolution resolution = resolve(current.row(), false);
+        if (resolution.values() == null || resolution.values().equals(current.dimensions())) {
+            // Still unknown (the lookup row was deleted) or unchanged: the row keeps the dimensions it has.
+            return;
+        }
+        JsonNode v1Key = Json.MAPPER.readTree(imageKey.get());
+        SourcePosition source = new SourcePosition(v1QualifiedTable, cause.source().lsn(), cause.source().lastCommitLsn(),
+                cause.source().txId(), cause.source().tsMs(), false);
+        RawChange change = new RawChange(Op.UPDATE, null, current.row(), source, state.jsonColumns());
+        forward(mapping.map(change, v1Key, current.row(), current.dimensions(), resolution.values()).changes(), timestamp);
+        images.put(imageKey, new StoredImage(current.position(), current.row(), resolution.values()).bytes());
+        countDimensions("retagged", resolution.values());
+    }
+
+    /** Releases, with their defaults or as dead letters, the rows that waited longer than {@code tenancy.holdSeconds}. */
+    private void expireHeld(long now) {
+        long deadline = now - tenancy.holdSeconds() * 1000L;
+        List<KeyValue<Bytes, HeldRow>> expired = new ArrayList<>();
+        try (KeyValueIterator<Bytes, byte[]> all = held.all()) {
+            while (all.hasNext()) {
+                KeyValue<Bytes, byte[]> entry = all.next();
+                HeldRow row = HELD.deserialize(null, entry.value);
+                if (row.sinceMs() <= deadline) {
+                    expired.add(KeyValue.pair(entry.key, row));
+                }
+            }
+        }
+        for (KeyValue<Bytes, HeldRow> entry : expired) {
+            try {
+                release(entry.key, entry.value, true, now);
+            } catch (IOException | RuntimeException e) {
+                held.delete(entry.key);
+                deadLetter(entry.value.topic(), entry.value.partition(), entry.value.offset(), entry.value.key(),
+                        entry.value.value(), now, e instanceof MappingException m ? m.column() : null, e.getMessage());
+            }
+        }
+    }
+
+    private static Bytes linkKey(Dimensions.LookupRef ref, Bytes imageKey) {
+        byte[] prefix = (ref.id() + '\u0000').getBytes(StandardCharsets.UTF_8);
+        byte[] key = new byte[prefix.length + imageKey.get().length];
+        System.arraycopy(prefix, 0, key, 0, prefix.length);
+        System.arraycopy(imageKey.get(), 0, key, prefix.length, imageKey.get().length);
+        return Bytes.wrap(key);
+    }
+
+    private static Bytes bytes(String text) {
+        return Bytes.wrap(text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Snapshots taken again
+    // ------------------------------------------------------------------------------------------------------------
+
+    /**
      * Ends the snapshot at {@code marker} on this partition: every stored row not read by it (and not changed since)
-     * no longer existed on v1 when it was taken, so the v2 rows it produced are deleted. On a first snapshot the store
-     * holds nothing older, and this finds nothing.
+     * no longer existed on v1 when it was taken, so the v2 rows it produced are deleted, and rows still waiting from
+     * before it are forgotten. On a first snapshot the store holds nothing older, and this finds nothing.
      */
     private void completeSnapshot(SnapshotCompleted marker, long timestamp) {
         long snapshotLsn = marker.snapshotLsn();
@@ -178,17 +499,27 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
                 }
             }
         }
+        if (held != null) {
+            List<Bytes> stale = new ArrayList<>();
+            try (KeyValueIterator<Bytes, byte[]> all = held.all()) {
+                all.forEachRemaining(entry -> {
+                    if (HELD.deserialize(null, entry.value).position().compareTo(superseded) < 0) {
+                        stale.add(entry.key);
+                    }
+                });
+            }
+            stale.forEach(held::delete);
+        }
         SourcePosition source = new SourcePosition(v1QualifiedTable, snapshotLsn, null, null, marker.tsMs(), false);
         for (KeyValue<Bytes, StoredImage> entry : gone) {
             try {
                 JsonNode v1Key = Json.MAPPER.readTree(entry.key.get());
                 RawChange delete = new RawChange(Op.DELETE, entry.value.row(), null, source, state.jsonColumns());
-                for (V2Change v2 : mapping.map(delete, v1Key, entry.value.row()).changes()) {
-                    context.forward(new Record<>(Json.MAPPER.writeValueAsBytes(v2.key()), V2.serialize(null, v2), timestamp),
-                            v2Child.apply(v2.table()));
-                }
+                TableMapping.Result result = mapping.map(delete, v1Key, entry.value.row(), entry.value.dimensions(), JsonNodeFactory.instance.objectNode());
+                forward(result.changes(), timestamp);
+                sendLookupChange(v1Key, entry.value.row(), null, superseded, source, timestamp);
             } catch (IOException e) {
-                throw new UncheckedIOException("unreadable image store key in " + imageStore, e);
+                throw new UncheckedIOException("unreadable image store key in " + wiring.images(), e);
             }
             images.put(entry.key, new StoredImage(superseded, null).bytes());
             swept.increment();
@@ -217,13 +548,12 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
         }
     }
 
-    private void deadLetter(Record<byte[], byte[]> record, String column, String reason) {
-        RecordMetadata meta = context.recordMetadata().orElseThrow();
-        DeadLetter letter = DeadLetter.of("transform", meta.topic(), meta.partition(), meta.offset(), v1Table,
-                record.key(), column, reason, record.value());
+    private void deadLetter(String topic, int partition, long offset, byte[] key, byte[] value, long timestamp,
+                            String column, String reason) {
+        DeadLetter letter = DeadLetter.of("transform", topic, partition, offset, v1Table, key, column, reason, value);
         LOGGER.warn("dead-lettered table={} topic={} partition={} offset={} column={} reason={}",
-                v1Table, meta.topic(), meta.partition(), meta.offset(), column, reason);
-        context.forward(new Record<>(record.key(), DEAD.serialize(null, letter), record.timestamp()), deadLetterChild);
+                v1Table, topic, partition, offset, column, reason);
+        context.forward(new Record<>(key, DEAD.serialize(null, letter), timestamp), wiring.deadLetterChild());
         deadLettered.increment();
     }
 }

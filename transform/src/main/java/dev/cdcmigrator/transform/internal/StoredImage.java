@@ -13,16 +13,22 @@ import java.io.UncheckedIOException;
  *
  * @param position the last applied change's position
  * @param row the row image, or null after a delete
+ * @param dimensions the dimension values the row was applied to v2 with (empty without dimensions)
  */
-record StoredImage(StreamPosition position, ObjectNode row) {
+record StoredImage(StreamPosition position, ObjectNode row, ObjectNode dimensions) {
+
+    StoredImage(StreamPosition position, ObjectNode row) {
+        this(position, row, JsonNodeFactory.instance.objectNode());
+    }
 
     static StoredImage read(byte[] bytes) {
         try {
             JsonNode node = Json.MAPPER.readTree(bytes);
             JsonNode pos = node.get("pos");
             JsonNode row = node.get("row");
+            JsonNode dims = node.get("dims");
             return new StoredImage(new StreamPosition(pos.get(0).asLong(), pos.get(1).asLong(), pos.get(2).asLong()),
-                    row.isNull() ? null : (ObjectNode) row);
+                    row.isNull() ? null : (ObjectNode) row, dims == null ? JsonNodeFactory.instance.objectNode() : (ObjectNode) dims);
         } catch (IOException e) {
             throw new UncheckedIOException("unreadable image store entry", e);
         }
@@ -32,6 +38,9 @@ record StoredImage(StreamPosition position, ObjectNode row) {
         ObjectNode node = JsonNodeFactory.instance.objectNode();
         node.putArray("pos").add(position.epoch()).add(position.lastCommitLsn()).add(position.lsn());
         node.set("row", row == null ? JsonNodeFactory.instance.nullNode() : row);
+        if (!dimensions.isEmpty()) {
+            node.set("dims", dimensions);
+        }
         try {
             return Json.MAPPER.writeValueAsBytes(node);
         } catch (IOException e) {

@@ -1,6 +1,7 @@
 package dev.cdcmigrator.transform.internal;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.cdcmigrator.common.event.Op;
 import dev.cdcmigrator.common.event.V2Change;
@@ -21,6 +22,7 @@ public final class TableMapping {
 
     private final String v1Table;
     private final List<TargetMapping> targets = new ArrayList<>();
+    private final Dimensions dimensions;
 
     /** Compiles the spec of {@code v1Table}; errors are SpecExceptions naming the YAML path. */
     public TableMapping(String v1Table, TableSpec spec) {
@@ -30,6 +32,27 @@ public final class TableMapping {
             String path = "tables." + v1Table + (spec.split() != null ? ".split[" + i + "]" : "");
             targets.add(new TargetMapping(v1Table, mappings.get(i), path));
         }
+        this.dimensions = Dimensions.of(v1Table, spec);
+    }
+
+    private TableMapping(String v1Table) {
+        this.v1Table = v1Table;
+        this.dimensions = Dimensions.of(v1Table, null);
+    }
+
+    /** A v1 table captured only as a lookup table of other tables' dimensions: it feeds no v2 table. */
+    public static TableMapping lookupOnly(String v1Table) {
+        return new TableMapping(v1Table);
+    }
+
+    /** The dimensions of this table's rows. */
+    Dimensions dimensions() {
+        return dimensions;
+    }
+
+    /** The lookup tables this table's dimensions read, with the columns each needs (empty without lookups). */
+    public java.util.Map<String, java.util.Set<String>> lookupColumns() {
+        return dimensions.lookupColumns();
     }
 
     /** The v2 tables this table feeds, in spec order (a table fed twice is listed twice). */
@@ -37,12 +60,22 @@ public final class TableMapping {
         return targets.stream().map(TargetMapping::v2Table).toList();
     }
 
+    /**
+     * The v2 key columns of each mapping, in spec order: the explicit ones, or the v1 primary key renamed.
+     *
+     * @param v1Key an object whose field names are the v1 primary key columns (the values do not matter)
+     * @throws MappingException when a v1 key column is not mapped and no explicit key is given
+     */
+    public List<List<String>> keyColumns(JsonNode v1Key) {
+        return targets.stream().map(target -> target.keyColumns(v1Key)).toList();
+    }
+
     /** The result of mapping one change: the v2 changes, and the image to keep for the v1 row (null to forget it). */
     public record Result(List<V2Change> changes, ObjectNode image) {
     }
 
     /**
-     * Maps one v1 change.
+     * Maps one v1 change of a table without dimensions.
      *
      * @param change the change, with its row images decoded
      * @param v1Key the v1 primary key values
@@ -50,6 +83,21 @@ public final class TableMapping {
      * @throws MappingException naming the column when the change cannot be mapped; nothing was emitted then
      */
     public Result map(RawChange change, JsonNode v1Key, ObjectNode previous) {
+        ObjectNode none = JsonNodeFactory.instance.objectNode();
+        return map(change, v1Key, previous, none, none);
+    }
+
+    /**
+     * Maps one v1 change whose dimensions are resolved.
+     *
+     * @param change the change, with its row images decoded
+     * @param v1Key the v1 primary key values
+     * @param previous the last full image of this v1 row applied to v2, or null if none is known
+     * @param previousDimensions the dimension values {@code previous} was applied with
+     * @param dimensions the dimension values of the new image (ignored for a delete)
+     * @throws MappingException naming the column when the change cannot be mapped; nothing was emitted then
+     */
+    Result map(RawChange change, JsonNode v1Key, ObjectNode previous, ObjectNode previousDimensions, ObjectNode dimensions) {
         Set<String> json = change.jsonColumns();
         ObjectNode previousParsed = previous == null ? null : Rows.parsed(previous, json);
         List<V2Change> out = new ArrayList<>();
@@ -57,13 +105,13 @@ public final class TableMapping {
             for (TargetMapping target : targets) {
                 if (previous != null) {
                     if (target.matches(previousParsed)) {
-                        out.add(delete(target, target.key(previous, previousParsed, v1Key), change));
+                        out.add(delete(target, target.key(previous, previousParsed, v1Key, previousDimensions), change));
                     }
                 } else {
                     // No image: only the v1 key is trustworthy. Under REPLICA IDENTITY DEFAULT the other columns of
                     // `before` are absent or placeholders, and a key computed from them would delete the wrong row.
                     ObjectNode key = (ObjectNode) v1Key;
-                    out.add(delete(target, target.key(key, key, v1Key), change));
+                    out.add(delete(target, target.key(key, key, v1Key, previousDimensions), change));
                 }
             }
             return new Result(out, null);
@@ -75,9 +123,9 @@ public final class TableMapping {
         ObjectNode parsed = Rows.parsed(image, json);
         for (TargetMapping target : targets) {
             ObjectNode oldKey = previous != null && target.matches(previousParsed)
-                    ? target.key(previous, previousParsed, v1Key) : null;
+                    ? target.key(previous, previousParsed, v1Key, previousDimensions) : null;
             if (target.matches(parsed)) {
-                ObjectNode row = target.row(image, parsed);
+                ObjectNode row = target.row(image, parsed, dimensions);
                 ObjectNode key = target.keyOf(row, v1Key);
                 if (oldKey != null && !oldKey.equals(key)) {
                     out.add(delete(target, oldKey, change));
@@ -87,7 +135,7 @@ public final class TableMapping {
                 out.add(delete(target, oldKey, change));
             } else if (previous == null && change.op() == Op.UPDATE) {
                 // Without an image it is unknown whether an earlier version matched; deleting is harmless if not.
-                out.add(delete(target, target.key(image, parsed, v1Key), change));
+                out.add(delete(target, target.key(image, parsed, v1Key, dimensions), change));
             }
         }
         return new Result(out, image);
@@ -101,7 +149,7 @@ public final class TableMapping {
      * Replaces Debezium's placeholder for an unchanged TOASTed value (the WAL record did not carry it) with the value
      * from the previous image. Without one, the placeholder must not reach v2: the change is dead-lettered.
      */
-    private ObjectNode fillUnchangedToast(ObjectNode after, ObjectNode previous) {
+    ObjectNode fillUnchangedToast(ObjectNode after, ObjectNode previous) {
         ObjectNode filled = null;
         Iterator<Map.Entry<String, JsonNode>> fields = after.fields();
         while (fields.hasNext()) {

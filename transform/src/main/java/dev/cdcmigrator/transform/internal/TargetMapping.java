@@ -58,18 +58,23 @@ final class TargetMapping {
         }
     }
 
-    /** The full v2 row for a v1 row, in spec column order. */
-    ObjectNode row(ObjectNode wire, ObjectNode parsed) {
+    /** The full v2 row for a v1 row, in spec column order, then the dimension columns. */
+    ObjectNode row(ObjectNode wire, ObjectNode parsed, ObjectNode dimensions) {
         ObjectNode row = JsonNodeFactory.instance.objectNode();
         columns.values().forEach(c -> row.set(c.v2Column(), c.value(wire, parsed)));
+        row.setAll(dimensions);
         return row;
     }
 
-    /** The v2 key of a v1 row; only the key columns are evaluated, so a key-only image suffices when they copy it. */
-    ObjectNode key(ObjectNode wire, ObjectNode parsed, JsonNode v1Key) {
+    /**
+     * The v2 key of a v1 row with its dimensions; only the key columns are evaluated, so a key-only image suffices
+     * when they copy it.
+     */
+    ObjectNode key(ObjectNode wire, ObjectNode parsed, JsonNode v1Key, ObjectNode dimensions) {
         ObjectNode key = JsonNodeFactory.instance.objectNode();
         for (String column : keyColumns(v1Key)) {
-            key.set(column, columns.get(column).value(wire, parsed));
+            ColumnMapping mapped = columns.get(column);
+            key.set(column, mapped != null ? mapped.value(wire, parsed) : dimensions.get(column));
         }
         return key;
     }
