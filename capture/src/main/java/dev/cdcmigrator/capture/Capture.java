@@ -121,8 +121,12 @@ public final class Capture implements AutoCloseable {
         p.setProperty("slot.name", topics.slot());
         p.setProperty("publication.name", topics.slot());
         p.setProperty("publication.autocreate.mode", "filtered");
-        p.setProperty("table.include.list", java.util.stream.Stream.concat(spec.capturedTables().stream(),
-                        java.util.stream.Stream.of(topics.heartbeatTable()))
+        // Lookup tables first: Debezium snapshots tables in the include list's order, and rows whose dimensions look up
+        // a table not read yet would otherwise wait for it in the transform.
+        java.util.Set<String> tables = new java.util.LinkedHashSet<>(spec.lookupTables().keySet());
+        tables.addAll(spec.capturedTables());
+        tables.add(topics.heartbeatTable());
+        p.setProperty("table.include.list", tables.stream()
                 // Schema and table names are plain identifiers (the spec checks), so only the dot needs escaping.
                 .map(t -> spec.source().schema() + "\\." + t)
                 .collect(Collectors.joining(",")));

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.cdcmigrator.common.TopicProvisioner;
 import dev.cdcmigrator.common.Topics;
+import dev.cdcmigrator.common.event.SnapshotCompleted;
 import dev.cdcmigrator.common.spec.ColumnSpec;
 import dev.cdcmigrator.common.spec.KafkaSpec;
 import dev.cdcmigrator.common.spec.SourceSpec;
@@ -163,6 +164,21 @@ class CaptureIT {
         Event lineUpdate = lines.events().stream().filter(e -> e.op().equals("u")).findFirst().orElseThrow();
         assertThat(lineUpdate.keyPayload()).isEqualTo(json("{\"order_id\":1,\"line_no\":2}"));
         assertThat(lineUpdate.after()).isEqualTo(json("{\"order_id\":1,\"line_no\":2,\"sku\":\"B2\"}"));
+
+        // One snapshot-completed marker per partition of each raw topic, after that partition's snapshot reads and
+        // before its streamed changes, naming the snapshot's LSN.
+        long snapshotLsn = items.events().stream().filter(e -> e.op().equals("r")).findFirst().orElseThrow().source().get("lsn").asLong();
+        for (RawReader reader : List.of(items, lines)) {
+            assertThat(reader.markers()).extracting(ConsumerRecord::partition).containsExactlyInAnyOrder(0, 1, 2);
+            for (ConsumerRecord<String, String> marker : reader.markers()) {
+                assertThat(json(marker.value()).get("snapshotLsn").asLong()).isEqualTo(snapshotLsn);
+                List<ConsumerRecord<String, String>> samePartition = reader.records().stream()
+                        .filter(r -> r.partition() == marker.partition()).toList();
+                assertThat(samePartition).allSatisfy(r -> assertThat(r.offset() < marker.offset())
+                        .as("offset %d of partition %d is a snapshot read", r.offset(), r.partition())
+                        .isEqualTo(json(r.value()).path("payload").path("op").asText().equals("r")));
+            }
+        }
     }
 
     @Test
@@ -367,6 +383,7 @@ class CaptureIT {
         private final KafkaConsumer<String, String> consumer = consumer();
         private final List<TopicPartition> partitions;
         private final List<ConsumerRecord<String, String>> records = new ArrayList<>();
+        private final List<ConsumerRecord<String, String>> markers = new ArrayList<>();
 
         RawReader(String topic) {
             partitions = partitions(consumer, topic);
@@ -374,10 +391,14 @@ class CaptureIT {
             consumer.seekToBeginning(partitions);
         }
 
-        /** Polls once and returns every record read so far. */
+        /** Polls once and returns every change record read so far (snapshot-completed markers are kept apart). */
         List<ConsumerRecord<String, String>> poll() {
-            consumer.poll(Duration.ofMillis(200)).forEach(records::add);
+            consumer.poll(Duration.ofMillis(200)).forEach(r -> (SnapshotCompleted.isMarker(r.headers()) ? markers : records).add(r));
             return records;
+        }
+
+        List<ConsumerRecord<String, String>> markers() {
+            return markers;
         }
 
         /** Reads up to the end offsets as of now. */
