@@ -3,11 +3,14 @@ package dev.cdcmigrator.transform;
 import dev.cdcmigrator.common.KafkaClients;
 import dev.cdcmigrator.common.Topics;
 import dev.cdcmigrator.common.spec.Spec;
+import dev.cdcmigrator.transform.internal.SchemaChangedException;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
@@ -21,6 +24,7 @@ public final class Transform implements AutoCloseable {
     private static final Logger LOGGER = LoggerFactory.getLogger(Transform.class);
 
     private final KafkaStreams streams;
+    private final AtomicReference<Throwable> failure = new AtomicReference<>();
 
     private Transform(KafkaStreams streams) {
         this.streams = streams;
@@ -51,13 +55,30 @@ public final class Transform implements AutoCloseable {
         props.putAll(KafkaClients.streamsOverrides(spec));
         props.putAll(overrides);
         KafkaStreams streams = new KafkaStreams(TransformTopology.build(spec, registry), props);
+        Transform transform = new Transform(streams);
         streams.setUncaughtExceptionHandler(e -> {
-            LOGGER.error("transform stopped by an unexpected error; restart it once the cause is fixed", e);
+            Throwable cause = e;
+            while (cause != null && !(cause instanceof SchemaChangedException)) {
+                cause = cause.getCause();
+            }
+            if (cause != null) {
+                // An expected stop with its own instructions: no stack trace to bury them.
+                LOGGER.error(cause.getMessage());
+                transform.failure.set(cause);
+            } else {
+                LOGGER.error("transform stopped by an unexpected error; restart it once the cause is fixed", e);
+                transform.failure.set(e);
+            }
             return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
         });
         streams.setStateListener((now, before) -> LOGGER.info("transform state={} previous={}", now, before));
         streams.start();
-        return new Transform(streams);
+        return transform;
+    }
+
+    /** Why the transform stopped by itself, if it did. */
+    public Optional<String> failure() {
+        return Optional.ofNullable(failure.get()).map(Throwable::getMessage);
     }
 
     /** The Kafka Streams state, for health checks. */

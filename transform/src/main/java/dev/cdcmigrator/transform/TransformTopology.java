@@ -83,7 +83,8 @@ public final class TransformTopology {
                 parents.add("lookups-" + v1);
             }
             topology.addProcessor(processor,
-                    () -> new MapProcessor(spec.source().schema(), v1, mapping, wiring, spec.tenancy(), registry),
+                    () -> new MapProcessor(spec.source().schema(), v1, mapping, fingerprint(spec.tables().get(v1)), wiring,
+                            spec.tenancy(), registry),
                     parents.toArray(String[]::new));
             List<String> stores = new ArrayList<>(List.of(wiring.images()));
             if (readsLookups) {
@@ -103,6 +104,11 @@ public final class TransformTopology {
         topology.addSink(DEAD_LETTERS, topics.deadLetters(), out, out,
                 mappings.keySet().stream().map(v1 -> "map-" + v1).toArray(String[]::new));
         return topology;
+    }
+
+    /** Changes whenever the table's spec changes; the same in every JVM (records print every component). */
+    private static String fingerprint(TableSpec table) {
+        return table == null ? "lookup only" : Integer.toHexString(table.toString().hashCode());
     }
 
     /**

@@ -62,7 +62,7 @@ interface RunningStage {
             public Optional<String> failure() {
                 KafkaStreams.State state = transform.state();
                 return state == KafkaStreams.State.ERROR || state == KafkaStreams.State.NOT_RUNNING
-                        ? Optional.of("Kafka Streams is " + state) : Optional.empty();
+                        ? Optional.of(transform.failure().orElse("Kafka Streams is " + state)) : Optional.empty();
             }
 
             public String starting() {

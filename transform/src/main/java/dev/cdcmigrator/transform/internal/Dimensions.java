@@ -101,6 +101,19 @@ final class Dimensions {
         return columns;
     }
 
+    /** The v1 columns the dimensions read by name, each with the dimension that reads it. */
+    Map<String, String> requiredColumns() {
+        Map<String, String> required = new LinkedHashMap<>();
+        for (Dimension d : dimensions) {
+            if (d.lookup() != null) {
+                required.putIfAbsent(d.lookup().key(), d.path() + ".lookup.key");
+            } else {
+                d.direct().v1Columns().forEach(c -> required.putIfAbsent(c, d.path()));
+            }
+        }
+        return required;
+    }
+
     /** The lookup rows a v1 row refers to (whether known or not); none for a null foreign key. */
     List<LookupRef> refs(ObjectNode wire) {
         List<LookupRef> refs = new ArrayList<>();

@@ -69,8 +69,14 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
      *
      * @param epoch the LSN of the newest snapshot seen on this partition, 0 before any
      * @param jsonColumns the json/jsonb columns of the table as last seen, needed to map a stored image without its event
+     * @param columnTypes the types of the columns the spec needs, as first seen since the table's spec last changed
+     * @param specFingerprint identifies the table's spec those types were learned under
      */
-    record TaskState(long epoch, Set<String> jsonColumns) {
+    record TaskState(long epoch, Set<String> jsonColumns, Map<String, String> columnTypes, String specFingerprint) {
+
+        TaskState withEpoch(long next) {
+            return new TaskState(next, jsonColumns, columnTypes, specFingerprint);
+        }
     }
 
     /**
@@ -92,6 +98,8 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
     private final String v1Table;
     private final String v1QualifiedTable;
     private final TableMapping mapping;
+    private final Map<String, String> requiredColumns;
+    private final String specFingerprint;
     private final Dimensions dimensions;
     private final Wiring wiring;
     private final TenancySpec tenancy;
@@ -112,15 +120,18 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
      * @param sourceSchema the v1 schema
      * @param v1Table the v1 table whose raw changes arrive here
      * @param mapping its compiled mapping
+     * @param specFingerprint changes whenever the table's spec changes (the column types it needs are learned anew)
      * @param wiring the nodes and stores it uses
      * @param tenancy the spec's tenancy settings
      * @param registry receives the meters
      */
-    public MapProcessor(String sourceSchema, String v1Table, TableMapping mapping, Wiring wiring, TenancySpec tenancy,
-                        MeterRegistry registry) {
+    public MapProcessor(String sourceSchema, String v1Table, TableMapping mapping, String specFingerprint, Wiring wiring,
+                        TenancySpec tenancy, MeterRegistry registry) {
         this.v1Table = v1Table;
         this.v1QualifiedTable = sourceSchema + "." + v1Table;
         this.mapping = mapping;
+        this.requiredColumns = mapping.requiredColumns();
+        this.specFingerprint = specFingerprint;
         this.dimensions = mapping.dimensions();
         this.wiring = wiring;
         this.tenancy = tenancy;
@@ -175,7 +186,10 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
         this.context = context;
         this.images = context.getStateStore(wiring.images());
         byte[] stored = images.get(TASK_STATE_KEY);
-        this.state = stored == null ? new TaskState(0, Set.of()) : TASK_STATE.deserialize(null, stored);
+        TaskState known = stored == null ? null : TASK_STATE.deserialize(null, stored);
+        this.state = known == null ? new TaskState(0, Set.of(), Map.of(), specFingerprint)
+                : known.specFingerprint().equals(specFingerprint) ? known
+                : new TaskState(known.epoch(), known.jsonColumns(), Map.of(), specFingerprint);
         if (wiring.lookupTopic() != null) {
             this.lookupRows = context.getStateStore(wiring.lookupRows());
             this.links = context.getStateStore(wiring.links());
@@ -203,9 +217,13 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
         try {
             RawChange change = RawChange.parse(record.value());
             if (change.source().snapshot() && change.source().lsn() > state.epoch() || !change.jsonColumns().equals(state.jsonColumns())) {
-                saveState(new TaskState(Math.max(state.epoch(), change.source().snapshot() ? change.source().lsn() : 0), change.jsonColumns()));
+                saveState(new TaskState(Math.max(state.epoch(), change.source().snapshot() ? change.source().lsn() : 0),
+                        change.jsonColumns(), state.columnTypes(), specFingerprint));
             }
             JsonNode v1Key = keyPayload(record.key());
+            if (change.op() != Op.DELETE) {
+                checkColumns(change, v1Key);
+            }
             Bytes imageKey = Bytes.wrap(Json.MAPPER.writeValueAsBytes(v1Key));
             byte[] stored = images.get(imageKey);
             StoredImage previous = stored == null ? null : StoredImage.read(stored);
@@ -250,10 +268,48 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
             }
             countDimensions(resolution.defaulted().isEmpty() ? "tagged" : "defaulted", resolution.values());
             apply(filled, v1Key, imageKey, previous, position, resolution.values(), record.timestamp());
+        } catch (SchemaChangedException e) {
+            throw e;
         } catch (MappingException e) {
             deadLetter(meta.topic(), meta.partition(), meta.offset(), record.key(), record.value(), record.timestamp(), e.column(), e.getMessage());
         } catch (IOException | RuntimeException e) {
             deadLetter(meta.topic(), meta.partition(), meta.offset(), record.key(), record.value(), record.timestamp(), null, e.toString());
+        }
+    }
+
+    /**
+     * Stops the transform when v1 dropped or retyped a column the spec needs (see {@link SchemaChangedException});
+     * learns the types of needed columns it has not seen yet. Columns the spec does not need may come and go.
+     */
+    private void checkColumns(RawChange change, JsonNode v1Key) {
+        if (change.columnTypes().isEmpty()) {
+            return;
+        }
+        Map<String, String> learned = null;
+        for (Map.Entry<String, String> required : requiredColumns.entrySet()) {
+            String column = required.getKey();
+            String type = change.columnTypes().get(column);
+            String where = " at LSN " + change.source().lsn() + " (key " + v1Key + "), needed by " + required.getValue();
+            if (type == null) {
+                throw new SchemaChangedException("transform stopped: v1 table " + v1QualifiedTable + " no longer has column "
+                        + column + where + ". Nothing of this change or later ones was written to v2. Map tables."
+                        + v1Table + " without it (or restore the column on v1), then restart the transform: it resumes"
+                        + " from this change.");
+            }
+            String known = state.columnTypes().get(column);
+            if (known == null) {
+                learned = learned == null ? new java.util.TreeMap<>(state.columnTypes()) : learned;
+                learned.put(column, type);
+            } else if (!known.equals(type)) {
+                throw new SchemaChangedException("transform stopped: v1 column " + v1QualifiedTable + "." + column
+                        + " changed type from " + known + " to " + type + where + ". Nothing of this change or later"
+                        + " ones was written to v2. Check that the spec's tables." + v1Table + " still maps it right,"
+                        + " change tables." + v1Table + " (any change makes the transform accept the new type), then"
+                        + " restart the transform: it resumes from this change.");
+            }
+        }
+        if (learned != null) {
+            saveState(new TaskState(state.epoch(), state.jsonColumns(), learned, specFingerprint));
         }
     }
 
@@ -484,7 +540,7 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
                     snapshotLsn, state.epoch(), v1Table);
             return;
         }
-        saveState(new TaskState(snapshotLsn, state.jsonColumns()));
+        saveState(state.withEpoch(snapshotLsn));
         StreamPosition superseded = StreamPosition.snapshotAt(snapshotLsn);
         List<KeyValue<Bytes, StoredImage>> gone = new ArrayList<>();
         try (KeyValueIterator<Bytes, byte[]> all = images.all()) {

@@ -6,6 +6,8 @@ import dev.cdcmigrator.common.event.Op;
 import dev.cdcmigrator.common.event.SourcePosition;
 import dev.cdcmigrator.common.serde.Json;
 import java.io.IOException;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -16,8 +18,16 @@ import java.util.Set;
  * @param after the new row image, null for deletes
  * @param source where on v1 it happened
  * @param jsonColumns the columns of type json or jsonb (their values are JSON text)
+ * @param columnTypes the type of each column of the row as the change describes it (Connect type, then the semantic
+ *                    type's name after a slash when there is one), to tell when v1 retyped a column
  */
-public record RawChange(Op op, ObjectNode before, ObjectNode after, SourcePosition source, Set<String> jsonColumns) {
+public record RawChange(Op op, ObjectNode before, ObjectNode after, SourcePosition source, Set<String> jsonColumns,
+                        Map<String, String> columnTypes) {
+
+    /** A change whose column types are not known (made by the transform itself). */
+    public RawChange(Op op, ObjectNode before, ObjectNode after, SourcePosition source, Set<String> jsonColumns) {
+        this(op, before, after, source, jsonColumns, Map.of());
+    }
 
     /** Parses a raw topic record value; throws MappingException when it is not a Debezium change envelope. */
     public static RawChange parse(byte[] value) {
@@ -52,7 +62,20 @@ public record RawChange(Op op, ObjectNode before, ObjectNode after, SourcePositi
                 DebeziumValues.decodeRow(payload.get("before"), fieldSchema(schema, "before")),
                 DebeziumValues.decodeRow(payload.get("after"), fieldSchema(schema, "after")),
                 position,
-                DebeziumValues.jsonColumns(rowSchema));
+                DebeziumValues.jsonColumns(rowSchema),
+                columnTypes(rowSchema));
+    }
+
+    private static Map<String, String> columnTypes(JsonNode rowSchema) {
+        if (rowSchema == null) {
+            return Map.of();
+        }
+        Map<String, String> types = new HashMap<>();
+        for (JsonNode field : rowSchema.path("fields")) {
+            String name = field.path("name").asText(null);
+            types.put(field.path("field").asText(), field.path("type").asText() + (name == null ? "" : "/" + name));
+        }
+        return types;
     }
 
     /** Debezium's PostgreSQL {@code sequence} is the JSON text {@code ["<last commit LSN>","<LSN>"]}, either may be null. */

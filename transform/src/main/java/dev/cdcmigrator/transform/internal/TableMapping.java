@@ -50,6 +50,19 @@ public final class TableMapping {
         return dimensions;
     }
 
+    /**
+     * The v1 columns the spec reads by name (copied, in expressions and filters, as dimensions), each with what needs
+     * it; a {@code java} column may read others besides.
+     */
+    java.util.Map<String, String> requiredColumns() {
+        java.util.Map<String, String> required = new java.util.TreeMap<>();
+        for (TargetMapping target : targets) {
+            target.requiredColumns().forEach(required::putIfAbsent);
+        }
+        dimensions.requiredColumns().forEach(required::putIfAbsent);
+        return required;
+    }
+
     /** The lookup tables this table's dimensions read, with the columns each needs (empty without lookups). */
     public java.util.Map<String, java.util.Set<String>> lookupColumns() {
         return dimensions.lookupColumns();

@@ -46,6 +46,16 @@ final class TargetMapping {
         return columns;
     }
 
+    /** The v1 columns this mapping reads by name, each with the v2 column (or filter) that reads it. */
+    Map<String, String> requiredColumns() {
+        Map<String, String> required = new LinkedHashMap<>();
+        if (where != null) {
+            where.referencedColumns().forEach(c -> required.putIfAbsent(c, "the filter of " + v1Table + " into " + v2Table));
+        }
+        columns.values().forEach(c -> c.v1Columns().forEach(v1 -> required.putIfAbsent(v1, "v2 column " + v2Table + "." + c.v2Column())));
+        return required;
+    }
+
     /** Whether a v1 row produces a row here. */
     boolean matches(ObjectNode parsed) {
         if (where == null) {
