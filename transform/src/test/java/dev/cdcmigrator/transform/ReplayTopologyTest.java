@@ -146,7 +146,7 @@ class ReplayTopologyTest {
                 "u{\"id\":1,\"v\":1}", "d{\"id\":2}",
                 "r{\"id\":1,\"v\":5}", "r{\"id\":4,\"v\":4}", "d{\"id\":3}",
                 "u{\"id\":4,\"v\":9}", "r{\"id\":1,\"v\":5}");
-        assertThat(registry.get("migrator.transform.snapshot.swept").tags("table", "items").counter().count()).isEqualTo(1.0);
+        assertThat(registry.get("migrator.transform.snapshot.swept.rows").tags("table", "items").counter().count()).isEqualTo(1.0);
     }
 
     private void snapshotCompleted(long snapshotLsn) {

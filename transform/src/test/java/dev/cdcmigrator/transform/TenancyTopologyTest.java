@@ -102,7 +102,7 @@ class TenancyTopologyTest {
     }
 
     private double outcome(String outcome) {
-        var counter = registry.find("migrator.transform.dimensions").tags("table", "messages", "outcome", outcome).counter();
+        var counter = registry.find("migrator.transform.dimension.rows").tags("table", "messages", "outcome", outcome).counter();
         return counter == null ? 0 : counter.count();
     }
 

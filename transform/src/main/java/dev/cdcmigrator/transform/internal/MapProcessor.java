@@ -139,7 +139,7 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
         this.mapped = counter(registry, "mapped");
         this.deadLettered = counter(registry, "dead_lettered");
         this.duplicates = counter(registry, "duplicate");
-        this.swept = Counter.builder("migrator.transform.snapshot.swept")
+        this.swept = Counter.builder("migrator.transform.snapshot.swept.rows")
                 .description("v1 rows missing from an initial snapshot taken again after a crash, whose v2 rows were deleted")
                 .baseUnit("rows")
                 .tag("table", v1Table)
@@ -160,7 +160,7 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
     }
 
     private Counter dimensionOutcome(String outcome) {
-        return dimensionOutcomes.computeIfAbsent(outcome, o -> Counter.builder("migrator.transform.dimensions")
+        return dimensionOutcomes.computeIfAbsent(outcome, o -> Counter.builder("migrator.transform.dimension.rows")
                 .description("v1 rows by how their isolation dimensions were resolved")
                 .baseUnit("rows")
                 .tag("table", v1Table)
