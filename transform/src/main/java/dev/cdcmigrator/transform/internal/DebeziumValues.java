@@ -11,7 +11,6 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.Base64;
 import java.util.HexFormat;
-import java.util.HashMap;
 import java.util.Iterator;
 import java.util.Map;
 
@@ -31,35 +30,16 @@ final class DebeziumValues {
     private DebeziumValues() {
     }
 
-    /** The columns whose values are json or jsonb text. */
-    static java.util.Set<String> jsonColumns(JsonNode rowSchema) {
-        java.util.Set<String> columns = new java.util.HashSet<>();
-        if (rowSchema != null) {
-            for (JsonNode field : rowSchema.path("fields")) {
-                if ("io.debezium.data.Json".equals(field.path("name").asText())) {
-                    columns.add(field.path("field").asText());
-                }
-            }
-        }
-        return columns;
-    }
-
-    static ObjectNode decodeRow(JsonNode row, JsonNode rowSchema) {
+    /** A row's values decoded by the semantic types of its schema's fields; null for a null row. */
+    static ObjectNode decodeRow(JsonNode row, Envelopes.RowSchema schema) {
         if (row == null || row.isNull()) {
             return null;
-        }
-        Map<String, String> semanticTypes = new HashMap<>();
-        if (rowSchema != null) {
-            for (JsonNode field : rowSchema.path("fields")) {
-                String type = field.hasNonNull("name") ? field.get("name").asText() : field.path("type").asText();
-                semanticTypes.put(field.path("field").asText(), type);
-            }
         }
         ObjectNode decoded = JsonNodeFactory.instance.objectNode();
         Iterator<Map.Entry<String, JsonNode>> fields = row.fields();
         while (fields.hasNext()) {
             Map.Entry<String, JsonNode> field = fields.next();
-            decoded.set(field.getKey(), decode(field.getValue(), semanticTypes.getOrDefault(field.getKey(), "")));
+            decoded.set(field.getKey(), decode(field.getValue(), schema.semanticTypes().getOrDefault(field.getKey(), "")));
         }
         return decoded;
     }

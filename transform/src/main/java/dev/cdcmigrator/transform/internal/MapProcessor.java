@@ -220,7 +220,7 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
                 saveState(new TaskState(Math.max(state.epoch(), change.source().snapshot() ? change.source().lsn() : 0),
                         change.jsonColumns(), state.columnTypes(), specFingerprint));
             }
-            JsonNode v1Key = keyPayload(record.key());
+            JsonNode v1Key = RawChange.key(record.key());
             if (change.op() != Op.DELETE) {
                 checkColumns(change, v1Key);
             }
@@ -586,22 +586,6 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
     private void saveState(TaskState next) {
         state = next;
         images.put(TASK_STATE_KEY, TASK_STATE.serialize(null, next));
-    }
-
-    private JsonNode keyPayload(byte[] key) {
-        if (key == null) {
-            throw new MappingException(null, "the record has no key (v1 table without a primary key?)");
-        }
-        try {
-            JsonNode envelope = Json.MAPPER.readTree(key);
-            JsonNode payload = envelope.path("payload");
-            if (!payload.isObject()) {
-                throw new MappingException(null, "the key is not a Debezium key envelope with schema and payload");
-            }
-            return DebeziumValues.decodeRow(payload, envelope.get("schema"));
-        } catch (IOException e) {
-            throw new MappingException(null, "the key is not JSON: " + e.getMessage());
-        }
     }
 
     private void deadLetter(String topic, int partition, long offset, byte[] key, byte[] value, long timestamp,

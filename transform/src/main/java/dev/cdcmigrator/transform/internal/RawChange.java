@@ -6,7 +6,6 @@ import dev.cdcmigrator.common.event.Op;
 import dev.cdcmigrator.common.event.SourcePosition;
 import dev.cdcmigrator.common.serde.Json;
 import java.io.IOException;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
 
@@ -31,15 +30,9 @@ public record RawChange(Op op, ObjectNode before, ObjectNode after, SourcePositi
 
     /** Parses a raw topic record value; throws MappingException when it is not a Debezium change envelope. */
     public static RawChange parse(byte[] value) {
-        JsonNode envelope;
-        try {
-            envelope = Json.MAPPER.readTree(value);
-        } catch (IOException e) {
-            throw new MappingException(null, "not JSON: " + e.getMessage());
-        }
-        JsonNode payload = envelope.path("payload");
-        JsonNode schema = envelope.path("schema");
-        if (!payload.isObject() || !schema.isObject() || !payload.path("op").isTextual()) {
+        Envelopes.Envelope envelope = Envelopes.read(value);
+        JsonNode payload = envelope.payload();
+        if (envelope.schema() == null || payload == null || !payload.isObject() || !payload.path("op").isTextual()) {
             throw new MappingException(null, "not a Debezium change envelope with schema and payload"
                     + " (capture must use the JSON converter with schemas enabled)");
         }
@@ -57,25 +50,26 @@ public record RawChange(Op op, ObjectNode before, ObjectNode after, SourcePositi
                 source.hasNonNull("txId") ? source.get("txId").asLong() : null,
                 source.path("ts_ms").asLong(),
                 op == Op.READ);
-        JsonNode rowSchema = fieldSchema(schema, op == Op.DELETE ? "before" : "after");
+        Envelopes.Schema schema = envelope.schema();
+        Envelopes.RowSchema row = op == Op.DELETE ? schema.before() : schema.after();
         return new RawChange(op,
-                DebeziumValues.decodeRow(payload.get("before"), fieldSchema(schema, "before")),
-                DebeziumValues.decodeRow(payload.get("after"), fieldSchema(schema, "after")),
+                DebeziumValues.decodeRow(payload.get("before"), schema.before()),
+                DebeziumValues.decodeRow(payload.get("after"), schema.after()),
                 position,
-                DebeziumValues.jsonColumns(rowSchema),
-                columnTypes(rowSchema));
+                row.jsonColumns(),
+                row.columnTypes());
     }
 
-    private static Map<String, String> columnTypes(JsonNode rowSchema) {
-        if (rowSchema == null) {
-            return Map.of();
+    /** Decodes a raw topic record key (Debezium's key envelope) to the v1 key's column values. */
+    public static JsonNode key(byte[] key) {
+        if (key == null) {
+            throw new MappingException(null, "the record has no key (v1 table without a primary key?)");
         }
-        Map<String, String> types = new HashMap<>();
-        for (JsonNode field : rowSchema.path("fields")) {
-            String name = field.path("name").asText(null);
-            types.put(field.path("field").asText(), field.path("type").asText() + (name == null ? "" : "/" + name));
+        Envelopes.Envelope envelope = Envelopes.read(key);
+        if (envelope.payload() == null || !envelope.payload().isObject()) {
+            throw new MappingException(null, "the key is not a Debezium key envelope with schema and payload");
         }
-        return types;
+        return DebeziumValues.decodeRow(envelope.payload(), envelope.schema() == null ? Envelopes.RowSchema.NONE : envelope.schema().struct());
     }
 
     /** Debezium's PostgreSQL {@code sequence} is the JSON text {@code ["<last commit LSN>","<LSN>"]}, either may be null. */
@@ -92,12 +86,4 @@ public record RawChange(Op op, ObjectNode before, ObjectNode after, SourcePositi
         }
     }
 
-    private static JsonNode fieldSchema(JsonNode envelopeSchema, String field) {
-        for (JsonNode f : envelopeSchema.path("fields")) {
-            if (field.equals(f.path("field").asText())) {
-                return f;
-            }
-        }
-        return null;
-    }
 }
