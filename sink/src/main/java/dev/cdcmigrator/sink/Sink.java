@@ -4,6 +4,7 @@ import dev.cdcmigrator.common.KafkaClients;
 import dev.cdcmigrator.common.Topics;
 import dev.cdcmigrator.common.spec.Spec;
 import dev.cdcmigrator.common.spec.TargetSpec;
+import dev.cdcmigrator.sink.internal.RowLevelSecurity;
 import dev.cdcmigrator.sink.internal.SinkLoop;
 import dev.cdcmigrator.sink.internal.SinkMeters;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -25,7 +26,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The running sink stage: consumes the v2 topics (read_committed) and applies them to the target, one transaction
- * per batch with the consumed offsets stored in the target's state schema.
+ * per batch with the consumed offsets stored in the target's state schema. Before consuming, it creates the state
+ * schema and, when the spec sets {@code tenancy.rowLevelSecurity}, the tenant policies on the v2 tables.
  */
 public final class Sink implements AutoCloseable {
 
@@ -77,7 +79,7 @@ public final class Sink implements AutoCloseable {
                 topics.sinkGroup(), topics.allV2(spec),
                 new KafkaConsumer<>(consumer, new ByteArrayDeserializer(), new ByteArrayDeserializer()),
                 new KafkaProducer<>(producer, new ByteArraySerializer(), new ByteArraySerializer()),
-                topics.deadLetters(), new SinkMeters(registry, sources));
+                topics.deadLetters(), new SinkMeters(registry, sources), RowLevelSecurity.of(spec));
         Sink sink = new Sink(loop);
         sink.thread.start();
         return sink;

@@ -1,5 +1,6 @@
 package dev.cdcmigrator.common.event;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.Objects;
 
@@ -23,5 +24,19 @@ public record V2Change(Op op, String table, ObjectNode key, ObjectNode after, So
         if ((op == Op.DELETE) != (after == null)) {
             throw new IllegalArgumentException("a delete has no row image and every other change has one (op " + op.code() + ")");
         }
+    }
+
+    /**
+     * The text a column value is written as, for PostgreSQL to parse with the v2 column's input function: numbers
+     * exact and never in exponent form, text as is, JSON objects and arrays as JSON; null for SQL NULL.
+     */
+    public static String inputText(JsonNode value) {
+        if (value == null || value.isNull()) {
+            return null;
+        }
+        if (value.isBigDecimal()) {
+            return value.decimalValue().toPlainString();
+        }
+        return value.isValueNode() ? value.asText() : value.toString();
     }
 }

@@ -113,9 +113,12 @@ public final class Catalog {
      * @param identity {@code attidentity}: a ALWAYS, d BY DEFAULT, or a space when not an identity column
      * @param generated whether it is a generated (computed) column
      * @param storage {@code attstorage}: p plain, e external, m main, x extended
+     * @param elementType for an array, the name of its element type in {@code pg_type}; null otherwise
+     * @param collation the collation it sorts by ({@code default:} and the database's {@code LC_COLLATE} for the
+     *                  database default); null when its type has none
      */
     public record Column(String name, String type, String baseType, int typmod, boolean notNull, boolean hasDefault,
-                         char identity, boolean generated, char storage) {
+                         char identity, boolean generated, char storage, String elementType, String collation) {
     }
 
     /** The live columns of a relation, in column order. */
@@ -126,10 +129,17 @@ public final class Catalog {
                        CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END,
                        a.attnotnull OR t.typnotnull,
                        a.atthasdef OR t.typdefault IS NOT NULL OR a.attidentity <> '',
-                       a.attidentity, a.attgenerated <> '', a.attstorage
+                       a.attidentity, a.attgenerated <> '', a.attstorage, et.typname,
+                       CASE WHEN co.oid IS NULL THEN NULL
+                            WHEN co.collname = 'default'
+                            THEN 'default:' || (SELECT datcollate FROM pg_database WHERE datname = current_database())
+                            ELSE co.collname END
                 FROM pg_attribute a
                 JOIN pg_type t ON t.oid = a.atttypid
                 LEFT JOIN pg_type bt ON bt.oid = t.typbasetype
+                LEFT JOIN pg_type et ON et.oid = CASE WHEN t.typtype = 'd' THEN bt.typelem ELSE t.typelem END
+                                    AND et.typarray = CASE WHEN t.typtype = 'd' THEN bt.oid ELSE t.oid END
+                LEFT JOIN pg_collation co ON co.oid = a.attcollation
                 WHERE a.attrelid = ? AND a.attnum > 0 AND NOT a.attisdropped
                 ORDER BY a.attnum""")) {
             ps.setLong(1, relation);
@@ -140,7 +150,7 @@ public final class Catalog {
                     columns.put(rs.getString(1), new Column(rs.getString(1), rs.getString(2), rs.getString(3),
                             rs.getInt(4), rs.getBoolean(5), rs.getBoolean(6),
                             identity == null || identity.isEmpty() ? ' ' : identity.charAt(0), rs.getBoolean(8),
-                            rs.getString(9).charAt(0)));
+                            rs.getString(9).charAt(0), rs.getString(10), rs.getString(11)));
                 }
             }
             return columns;

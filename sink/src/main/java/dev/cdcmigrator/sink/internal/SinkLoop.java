@@ -4,7 +4,6 @@ import dev.cdcmigrator.common.event.DeadLetter;
 import dev.cdcmigrator.common.event.Op;
 import dev.cdcmigrator.common.event.V2Change;
 import dev.cdcmigrator.common.serde.JsonSerde;
-import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -62,6 +61,7 @@ public final class SinkLoop implements Runnable {
     private final OffsetStore offsets;
     private final BatchWriter writer;
     private final SinkMeters meters;
+    private final RowLevelSecurity rowLevelSecurity;
     /** The last known lag (end offset minus position) of each assigned partition; only the sink thread uses it. */
     private final Map<TopicPartition, Long> partitionLag = new HashMap<>();
     private final CountDownLatch stopping = new CountDownLatch(1);
@@ -69,13 +69,8 @@ public final class SinkLoop implements Runnable {
     private Connection connection;
 
     public SinkLoop(Target target, String group, Collection<String> topics, Consumer<byte[], byte[]> consumer,
-                    Producer<byte[], byte[]> deadLetterProducer, String deadLetterTopic, MeterRegistry registry) {
-        this(target, group, topics, consumer, deadLetterProducer, deadLetterTopic,
-                SinkMeters.forTables(registry, topics.stream().map(SinkLoop::tableOf).toList()));
-    }
-
-    public SinkLoop(Target target, String group, Collection<String> topics, Consumer<byte[], byte[]> consumer,
-                    Producer<byte[], byte[]> deadLetterProducer, String deadLetterTopic, SinkMeters meters) {
+                    Producer<byte[], byte[]> deadLetterProducer, String deadLetterTopic, SinkMeters meters,
+                    RowLevelSecurity rowLevelSecurity) {
         this.target = target;
         this.consumer = consumer;
         this.deadLetterProducer = deadLetterProducer;
@@ -84,6 +79,7 @@ public final class SinkLoop implements Runnable {
         this.offsets = new OffsetStore(target.stateSchema(), group);
         this.writer = new BatchWriter(target.schema());
         this.meters = meters;
+        this.rowLevelSecurity = rowLevelSecurity;
     }
 
     /** Whether the loop has connected and is consuming. */
@@ -102,6 +98,7 @@ public final class SinkLoop implements Runnable {
         try {
             connection = connectWithRetry();
             offsets.createIfAbsent(connection);
+            rowLevelSecurity.apply(connection);
             consumer.subscribe(topics, new SeekToStoredOffsets());
             running = true;
             LOGGER.info("sink started topics={} target={}", topics, target.url());

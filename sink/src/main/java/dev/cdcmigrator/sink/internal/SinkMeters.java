@@ -7,9 +7,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
 import java.util.Collection;
-import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
@@ -67,13 +65,6 @@ public final class SinkMeters {
             v1Tables.forEach(v1 -> snapshotCounter(table, v1));
             lagOf(table);
         });
-    }
-
-    /** Meters for v2 tables whose v1 sources are unknown (no snapshot-progress series until a row arrives). */
-    public static SinkMeters forTables(MeterRegistry registry, Collection<String> tables) {
-        Map<String, Set<String>> sources = new LinkedHashMap<>();
-        tables.forEach(t -> sources.put(t, Set.of()));
-        return new SinkMeters(registry, sources);
     }
 
     /** A row change the sink has finished with in a committed transaction. */

@@ -1,6 +1,7 @@
 package dev.cdcmigrator.sink.internal;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.cdcmigrator.common.event.V2Change;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Types;
@@ -26,14 +27,11 @@ final class Sql {
      * parses it with the target column's own input function: exact for numeric, timestamptz, uuid, jsonb, enums.
      */
     static void bind(PreparedStatement ps, int index, JsonNode value) throws SQLException {
-        if (value == null || value.isNull()) {
+        String text = V2Change.inputText(value);
+        if (text == null) {
             ps.setNull(index, Types.OTHER);
-        } else if (value.isBigDecimal()) {
-            ps.setString(index, value.decimalValue().toPlainString());
-        } else if (value.isValueNode()) {
-            ps.setString(index, value.asText());
         } else {
-            ps.setString(index, value.toString());
+            ps.setString(index, text);
         }
     }
 }
