@@ -31,12 +31,53 @@ public record V2Change(Op op, String table, ObjectNode key, ObjectNode after, So
      * exact and never in exponent form, text as is, JSON objects and arrays as JSON; null for SQL NULL.
      */
     public static String inputText(JsonNode value) {
+        return inputText(value, false);
+    }
+
+    /**
+     * As {@link #inputText(JsonNode)}, and for a column of an array type a JSON array (how arrays travel, so that
+     * expressions see lists) becomes PostgreSQL's array literal: {@code [1, null, [2]]} as <code>{1,NULL,{2}}</code>,
+     * every non-null element quoted, so that the element type's input function parses it whatever it holds.
+     */
+    public static String inputText(JsonNode value, boolean arrayColumn) {
         if (value == null || value.isNull()) {
             return null;
+        }
+        if (arrayColumn && value.isArray()) {
+            StringBuilder literal = new StringBuilder();
+            appendArray(literal, value);
+            return literal.toString();
         }
         if (value.isBigDecimal()) {
             return value.decimalValue().toPlainString();
         }
         return value.isValueNode() ? value.asText() : value.toString();
+    }
+
+    private static void appendArray(StringBuilder literal, JsonNode array) {
+        literal.append('{');
+        for (int i = 0; i < array.size(); i++) {
+            if (i > 0) {
+                literal.append(',');
+            }
+            JsonNode element = array.get(i);
+            if (element.isNull()) {
+                literal.append("NULL");
+            } else if (element.isArray()) {
+                appendArray(literal, element);
+            } else {
+                literal.append('"');
+                String text = inputText(element, false);
+                for (int c = 0; c < text.length(); c++) {
+                    char ch = text.charAt(c);
+                    if (ch == '"' || ch == '\\') {
+                        literal.append('\\');
+                    }
+                    literal.append(ch);
+                }
+                literal.append('"');
+            }
+        }
+        literal.append('}');
     }
 }

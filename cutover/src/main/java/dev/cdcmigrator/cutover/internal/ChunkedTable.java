@@ -329,7 +329,9 @@ public final class ChunkedTable {
                         }
                         for (RowMapper.V2Row v2Row : rows) {
                             if (v2Row.table().equals(v2Table)) {
-                                String[] values = columns.stream().map(c -> V2Change.inputText(v2Row.values().get(c))).toArray(String[]::new);
+                                String[] values = IntStream.range(0, columns.size())
+                                        .mapToObj(i -> V2Change.inputText(v2Row.values().get(columns.get(i)), types.get(i).endsWith("[]")))
+                                        .toArray(String[]::new);
                                 List<String> keyValues = key.stream().map(i -> values[i]).toList();
                                 if (!keys.add(keyValues)) {
                                     throw new IllegalStateException("two v1 rows map to one row of " + v2Table + ", key "

@@ -5,13 +5,17 @@ import dev.cdcmigrator.common.event.Op;
 import dev.cdcmigrator.common.event.V2Change;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Savepoint;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
@@ -21,9 +25,13 @@ import java.util.stream.Collectors;
 public final class BatchWriter {
 
     private final String schema;
+    private final String schemaName;
+    /** Per v2 table, its columns of an array type: their values travel as JSON arrays and are bound as array literals. */
+    private final Map<String, Set<String>> arrayColumns = new HashMap<>();
 
     public BatchWriter(String targetSchema) {
         this.schema = Sql.quote(targetSchema);
+        this.schemaName = targetSchema;
     }
 
     /** A change the target refused, with the database's message. */
@@ -40,7 +48,7 @@ public final class BatchWriter {
         for (Map.Entry<String, List<V2Change>> group : groups.entrySet()) {
             try (PreparedStatement ps = connection.prepareStatement(group.getKey())) {
                 for (V2Change change : group.getValue()) {
-                    bindAll(ps, change);
+                    bindAll(ps, change, arrayColumns(connection, change.table()));
                     ps.addBatch();
                 }
                 ps.executeBatch();
@@ -57,7 +65,7 @@ public final class BatchWriter {
         for (PendingChange p : changes) {
             Savepoint savepoint = connection.setSavepoint();
             try (PreparedStatement ps = connection.prepareStatement(statement(p.change()))) {
-                bindAll(ps, p.change());
+                bindAll(ps, p.change(), arrayColumns(connection, p.change().table()));
                 ps.executeUpdate();
                 connection.releaseSavepoint(savepoint);
             } catch (SQLException e) {
@@ -87,12 +95,36 @@ public final class BatchWriter {
                 + " ON CONFLICT (" + Sql.columnList(key) + ") " + onConflict;
     }
 
-    private static void bindAll(PreparedStatement ps, V2Change change) throws SQLException {
+    private static void bindAll(PreparedStatement ps, V2Change change, Set<String> arrays) throws SQLException {
         ObjectNode values = change.op() == Op.DELETE ? change.key() : change.after();
         int i = 1;
-        for (var it = values.elements(); it.hasNext(); ) {
-            Sql.bind(ps, i++, it.next());
+        for (var it = values.fields(); it.hasNext(); ) {
+            var column = it.next();
+            Sql.bind(ps, i++, column.getValue(), arrays.contains(column.getKey()));
         }
+    }
+
+    private Set<String> arrayColumns(Connection connection, String table) throws SQLException {
+        Set<String> known = arrayColumns.get(table);
+        if (known != null) {
+            return known;
+        }
+        Set<String> arrays = new HashSet<>();
+        try (PreparedStatement ps = connection.prepareStatement("""
+                SELECT a.attname FROM pg_attribute a
+                JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+                JOIN pg_type t ON t.oid = a.atttypid
+                WHERE n.nspname = ? AND c.relname = ? AND a.attnum > 0 AND NOT a.attisdropped AND t.typcategory = 'A'""")) {
+            ps.setString(1, schemaName);
+            ps.setString(2, table);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    arrays.add(rs.getString(1));
+                }
+            }
+        }
+        arrayColumns.put(table, arrays);
+        return arrays;
     }
 
     private static List<String> names(ObjectNode node) {

@@ -24,10 +24,11 @@ final class Sql {
 
     /**
      * Binds a v2 wire value as untyped text (the connection uses {@code stringtype=unspecified}), so PostgreSQL
-     * parses it with the target column's own input function: exact for numeric, timestamptz, uuid, jsonb, enums.
+     * parses it with the target column's own input function: exact for numeric, timestamptz, uuid, jsonb, enums;
+     * a JSON array bound to a column of an array type becomes an array literal first.
      */
-    static void bind(PreparedStatement ps, int index, JsonNode value) throws SQLException {
-        String text = V2Change.inputText(value);
+    static void bind(PreparedStatement ps, int index, JsonNode value, boolean arrayColumn) throws SQLException {
+        String text = V2Change.inputText(value, arrayColumn);
         if (text == null) {
             ps.setNull(index, Types.OTHER);
         } else {

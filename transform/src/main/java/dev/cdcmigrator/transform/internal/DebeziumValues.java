@@ -26,6 +26,9 @@ final class DebeziumValues {
 
     private static final DateTimeFormatter TIMESTAMP = DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSSSSS");
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("HH:mm:ss.SSSSSS");
+    /** pgjdbc's {@code PGStatement.DATE_POSITIVE_INFINITY} and {@code DATE_NEGATIVE_INFINITY}. */
+    private static final long POSITIVE_INFINITY = 9223372036825200000L;
+    private static final long NEGATIVE_INFINITY = -9223372036832400000L;
 
     private DebeziumValues() {
     }
@@ -49,10 +52,9 @@ final class DebeziumValues {
             return value;
         }
         return switch (semanticType) {
-            case "io.debezium.time.Date" -> text(LocalDate.ofEpochDay(value.asLong()).toString());
-            case "io.debezium.time.Timestamp" -> text(TIMESTAMP.format(Instant.ofEpochMilli(value.asLong()).atOffset(ZoneOffset.UTC)));
-            case "io.debezium.time.MicroTimestamp" -> text(TIMESTAMP.format(micros(value.asLong()).atOffset(ZoneOffset.UTC)));
-            case "io.debezium.time.NanoTimestamp" -> text(TIMESTAMP.format(nanos(value.asLong()).atOffset(ZoneOffset.UTC)));
+            case "io.debezium.time.Date" -> text(era(LocalDate.ofEpochDay(value.asLong()).toString()));
+            case "io.debezium.time.Timestamp", "io.debezium.time.MicroTimestamp", "io.debezium.time.NanoTimestamp" ->
+                    text(timestamp(value.asLong(), semanticType));
             case "io.debezium.time.Time" -> text(TIME.format(LocalTime.ofNanoOfDay(value.asLong() * 1_000_000L)));
             case "io.debezium.time.MicroTime" -> text(TIME.format(LocalTime.ofNanoOfDay(value.asLong() * 1_000L)));
             case "io.debezium.time.NanoTime" -> text(TIME.format(LocalTime.ofNanoOfDay(value.asLong())));
@@ -61,6 +63,38 @@ final class DebeziumValues {
                     : value;
             default -> value;
         };
+    }
+
+    /**
+     * Debezium passes PostgreSQL's {@code infinity} and {@code -infinity} timestamps on as pgjdbc's stand-ins (in
+     * whatever unit the field has); anything else is a point in time.
+     */
+    private static String timestamp(long value, String semanticType) {
+        if (value == POSITIVE_INFINITY) {
+            return "infinity";
+        }
+        if (value == NEGATIVE_INFINITY) {
+            return "-infinity";
+        }
+        Instant instant = switch (semanticType) {
+            case "io.debezium.time.Timestamp" -> Instant.ofEpochMilli(value);
+            case "io.debezium.time.MicroTimestamp" -> micros(value);
+            default -> nanos(value);
+        };
+        return era(TIMESTAMP.format(instant.atOffset(ZoneOffset.UTC)));
+    }
+
+    /**
+     * ISO-8601 counts 1 BC as year 0 and prints it as {@code 0000} ({@code -0043} for 44 BC); PostgreSQL wants the
+     * year counted from 1 with a trailing {@code BC}.
+     */
+    private static String era(String iso) {
+        if (!iso.startsWith("-") && !iso.startsWith("0000")) {
+            return iso;
+        }
+        int dash = iso.indexOf('-', 1);
+        long isoYear = Long.parseLong(iso.substring(0, dash));
+        return String.format("%04d", 1 - isoYear) + iso.substring(dash) + " BC";
     }
 
     private static Instant micros(long micros) {
