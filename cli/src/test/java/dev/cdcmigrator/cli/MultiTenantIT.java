@@ -145,6 +145,16 @@ class MultiTenantIT {
         softly.assertThat(dlq.exit()).as(dlq.toString()).isZero();
         softly.assertThat(dlq.out()).as("dead letters").startsWith("0 dead letters in " + prefix + ".dlq");
         softly.assertAll();
+
+        // verify resolves the dimensions the same way, lookups included, and sees a row under the wrong tenant.
+        CliRun verify = CliRun.of("verify", "--spec", specFile.toString());
+        assertThat(verify.exit()).as(verify.toString()).isZero();
+        List<String> moved = pg.rows(v2, "SELECT id, tenant_id FROM tasks ORDER BY id LIMIT 1").get(0);
+        pg.execute(v2, "UPDATE tasks SET tenant_id = 'nobody' WHERE id = " + moved.get(0));
+        CliRun corrupted = CliRun.of("verify", "--spec", specFile.toString());
+        assertThat(corrupted.exit()).as(corrupted.toString()).isEqualTo(1);
+        assertThat(corrupted.out()).contains("missing in v2: tenant_id=" + moved.get(1) + ",id=" + moved.get(0),
+                "extra in v2:   tenant_id=nobody,id=" + moved.get(0));
     }
 
     /** The example's spec with the databases and Kafka of this test written in, under a topic prefix of its own. */

@@ -1,5 +1,6 @@
 package dev.cdcmigrator.transform;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.cdcmigrator.common.event.Op;
@@ -11,6 +12,7 @@ import dev.cdcmigrator.transform.internal.RawChange;
 import dev.cdcmigrator.transform.internal.TableMapping;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -32,6 +34,19 @@ public final class RowMapper {
     private final TableMapping mapping;
     private final List<String> primaryKey;
     private final Set<String> jsonColumns;
+    private final Lookups lookups;
+
+    /** The lookup rows the table's dimensions read. */
+    @FunctionalInterface
+    public interface Lookups {
+
+        /**
+         * @param table the lookup table
+         * @param key its primary key value, in wire form
+         * @return the lookup row's columns that the dimensions read ({@link #lookupColumns()}), null if there is none
+         */
+        ObjectNode row(String table, JsonNode key);
+    }
 
     /**
      * A v2 row that a v1 row produces.
@@ -66,22 +81,23 @@ public final class RowMapper {
      * @param v1Table a mapped v1 table
      * @param primaryKey its primary key columns, in key order (empty when it has none and every mapping names its key)
      * @param jsonColumns its json and jsonb columns, whose wire values are JSON text that expressions see parsed
+     * @param lookups the lookup rows its dimensions read (as the transform holds them once caught up)
      * @throws dev.cdcmigrator.common.spec.SpecException naming the YAML path of the first problem
-     * @throws UnsupportedOperationException when the table has dimensions (tenancy), which need lookup rows
      */
-    public RowMapper(Spec spec, String v1Table, List<String> primaryKey, Set<String> jsonColumns) {
+    public RowMapper(Spec spec, String v1Table, List<String> primaryKey, Set<String> jsonColumns, Lookups lookups) {
         TableSpec table = spec.tables().get(v1Table);
         if (table == null) {
             throw new IllegalArgumentException("the spec does not map v1 table " + v1Table);
         }
-        if (!table.dimensions().isEmpty()) {
-            // Dimensions come from lookup rows the stream holds; a batch read would need them resolved too.
-            throw new UnsupportedOperationException("v1 table " + v1Table + " has dimensions "
-                    + table.dimensions().keySet() + ", which a batch mapping does not resolve yet");
-        }
         this.mapping = new TableMapping(v1Table, table);
         this.primaryKey = List.copyOf(primaryKey);
         this.jsonColumns = Set.copyOf(jsonColumns);
+        this.lookups = lookups;
+    }
+
+    /** The lookup tables the table's dimensions read, with the columns each needs; empty without lookups. */
+    public Map<String, Set<String>> lookupColumns() {
+        return mapping.lookupColumns();
     }
 
     /**
@@ -111,7 +127,8 @@ public final class RowMapper {
         List<V2Change> changes;
         try {
             // A snapshot read with no earlier image: exactly what the topology does with a row it meets first.
-            changes = mapping.map(new RawChange(Op.READ, null, row, null, jsonColumns), key, null).changes();
+            ObjectNode dimensions = mapping.resolveDimensions(row, jsonColumns, lookups::row);
+            changes = mapping.mapFirst(new RawChange(Op.READ, null, row, null, jsonColumns), key, dimensions).changes();
         } catch (MappingException e) {
             throw new UnmappableRowException(e.column(), e.getMessage());
         } catch (RuntimeException e) {

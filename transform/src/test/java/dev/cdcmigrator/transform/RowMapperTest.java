@@ -54,7 +54,7 @@ class RowMapperTest {
     private static final DebeziumEnvelopes TASKS = new DebeziumEnvelopes("tasks")
             .column("id", "int64").column("name", "string").column("status", "string").column("params", "string:io.debezium.data.Json");
 
-    private final RowMapper mapper = new RowMapper(SPEC, "tasks", List.of("id"), Set.of("params"));
+    private final RowMapper mapper = new RowMapper(SPEC, "tasks", List.of("id"), Set.of("params"), (table, key) -> null);
     private TopologyTestDriver driver;
     private TestInputTopic<byte[], byte[]> raw;
     private long lsn = 100;

@@ -1,5 +1,6 @@
 package dev.cdcmigrator.cutover.internal;
 
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.cdcmigrator.common.event.V2Change;
 import dev.cdcmigrator.common.spec.ColumnSpec;
@@ -13,7 +14,9 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Savepoint;
+import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -157,13 +160,21 @@ public final class ChunkedTable {
         Map<String, Catalog.Column> v2Columns = columnsOf(v2, v2Schema, v2Table, "v2");
         List<MappingSpec> mappings = feeds.stream()
                 .map(f -> spec.tables().get(f.getKey()).mappings().get(f.getValue())).toList();
+        // The v2 columns each feed writes: its mapped columns, then its dimension columns.
+        List<Set<String>> written = new ArrayList<>();
+        for (int i = 0; i < feeds.size(); i++) {
+            Set<String> columns = new LinkedHashSet<>(mappings.get(i).columns().keySet());
+            spec.tables().get(feeds.get(i).getKey()).dimensionsByKind().forEach((kind, d) -> columns.add(d.column(kind)));
+            written.add(columns);
+        }
 
-        List<String> mappedEverywhere = new ArrayList<>(mappings.get(0).columns().keySet());
+        List<String> mappedEverywhere = new ArrayList<>(written.get(0));
         Set<String> mappedAnywhere = new LinkedHashSet<>();
         Set<String> nonDeterministic = new HashSet<>();
-        for (MappingSpec mapping : mappings) {
-            mappedEverywhere.retainAll(mapping.columns().keySet());
-            mappedAnywhere.addAll(mapping.columns().keySet());
+        for (int i = 0; i < mappings.size(); i++) {
+            MappingSpec mapping = mappings.get(i);
+            mappedEverywhere.retainAll(written.get(i));
+            mappedAnywhere.addAll(written.get(i));
             mapping.columns().forEach((column, c) -> {
                 if (c.nonDeterministic()) {
                     nonDeterministic.add(column);
@@ -190,7 +201,12 @@ public final class ChunkedTable {
                         + " has no primary key; name the v2 key with 'key:' in its mapping into " + v2Table);
             }
             WireRows wire = WireRows.of(v1Columns);
-            RowMapper mapper = new RowMapper(spec, v1Table, primaryKey, wire.jsonColumns());
+            Map<String, ObjectNode> lookupRows = new HashMap<>();
+            RowMapper mapper = new RowMapper(spec, v1Table, primaryKey, wire.jsonColumns(),
+                    (table, value) -> lookupRows.get(table + '\u0000' + value));
+            for (Map.Entry<String, Set<String>> lookup : mapper.lookupColumns().entrySet()) {
+                loadLookupRows(v1, v1Schema, lookup.getKey(), lookup.getValue(), lookupRows);
+            }
             List<String> mappingKey = mapper.keyColumns().get(feeds.get(i).getValue());
             if (keyColumns == null) {
                 keyColumns = mappingKey;
@@ -220,6 +236,39 @@ public final class ChunkedTable {
         return new ChunkedTable(v2Table, quoted(v2Schema, v2Table), List.copyOf(sources.values()), compared,
                 compared.stream().map(c -> v2Columns.get(c).type()).toList(), keyColumns,
                 keyColumns.stream().map(c -> v2Columns.get(c).collation() != null).toList(), notCompared, ranges, listed);
+    }
+
+    /**
+     * Reads the columns a table's dimensions look up from every row of a lookup table, keyed as the dimensions find
+     * them: table, NUL, the primary key value in wire form. Held in memory, as each transform task holds them.
+     */
+    private static void loadLookupRows(Connection v1, String schema, String table, Set<String> columns,
+                                       Map<String, ObjectNode> into) throws SQLException {
+        Map<String, Catalog.Column> all = columnsOf(v1, schema, table, "v1 lookup");
+        List<String> primaryKey = Catalog.primaryKey(v1, schema, table);
+        if (primaryKey.size() != 1) {
+            throw new IllegalStateException("v1 lookup table " + schema + "." + table + " needs a single-column primary key, it has "
+                    + primaryKey);
+        }
+        Map<String, Catalog.Column> needed = new LinkedHashMap<>();
+        needed.put(primaryKey.get(0), all.get(primaryKey.get(0)));
+        for (String column : columns) {
+            Catalog.Column found = all.get(column);
+            if (found == null) {
+                throw new IllegalStateException("v1 lookup table " + schema + "." + table + " has no column " + column);
+            }
+            needed.put(column, found);
+        }
+        WireRows wire = WireRows.of(needed);
+        try (Statement st = v1.createStatement();
+             ResultSet rs = st.executeQuery("SELECT " + wire.selectList() + " FROM " + quoted(schema, table))) {
+            while (rs.next()) {
+                ObjectNode row = wire.read(rs);
+                ObjectNode looked = JsonNodeFactory.instance.objectNode();
+                columns.forEach(c -> looked.set(c, row.get(c)));
+                into.put(table + '\u0000' + row.get(primaryKey.get(0)), looked);
+            }
+        }
     }
 
     private static Map<String, Catalog.Column> columnsOf(Connection c, String schema, String table, String which)

@@ -63,6 +63,30 @@ public final class TableMapping {
         return required;
     }
 
+    /**
+     * Resolves the dimensions of a whole v1 row as the transform does once a row has waited as long as it may: an
+     * unknown lookup row counts as unresolved, which takes the dimension's default.
+     *
+     * @param wire the row
+     * @param jsonColumns its json and jsonb columns
+     * @param lookups the columns of a lookup row the dimensions read, by lookup table and key; null if there is none
+     * @throws MappingException naming the dimension column when one stays unresolved (the pipeline dead-letters the row)
+     */
+    public ObjectNode resolveDimensions(ObjectNode wire, java.util.Set<String> jsonColumns,
+                                        java.util.function.BiFunction<String, JsonNode, ObjectNode> lookups) {
+        Dimensions.Resolution resolution = dimensions.resolve(wire, Rows.parsed(wire, jsonColumns),
+                ref -> lookups.apply(ref.table(), ref.key()), true);
+        if (resolution.unresolved() != null) {
+            throw new MappingException(resolution.unresolvedColumn(), resolution.unresolved());
+        }
+        return resolution.values();
+    }
+
+    /** Maps a first sight of a v1 row (nothing known of it before) whose dimensions are resolved. */
+    public Result mapFirst(RawChange change, JsonNode v1Key, ObjectNode dimensionValues) {
+        return map(change, v1Key, null, JsonNodeFactory.instance.objectNode(), dimensionValues);
+    }
+
     /** The lookup tables this table's dimensions read, with the columns each needs (empty without lookups). */
     public java.util.Map<String, java.util.Set<String>> lookupColumns() {
         return dimensions.lookupColumns();
