@@ -144,6 +144,8 @@ public final class Capture implements AutoCloseable {
         p.setProperty("interval.handling.mode", "string");
         p.setProperty("binary.handling.mode", "bytes");
         p.setProperty("hstore.handling.mode", "json");
+        p.setProperty("converters", "arrays");
+        p.setProperty("arrays.type", dev.cdcmigrator.capture.internal.ArrayText.class.getName());
         // The delete event carries the key; a tombstone after it would add nothing the transform uses.
         p.setProperty("tombstones.on.delete", "false");
         p.setProperty("converter.schemas.enable", "true");

@@ -27,7 +27,7 @@ import java.util.Set;
  * {@code 2024-03-01}; timestamp as {@code 2024-03-01T12:34:56.000000}; timestamptz in UTC with as many fraction
  * digits as the column's precision, {@code 2024-03-01T10:34:56.000000Z}; time as {@code 12:34:56.500000}; timetz in
  * UTC as {@code 07:04:56.123Z}; interval as {@code P1Y2M3DT4H5M6.789S}; bytea as {@code \x} hex; json and jsonb as
- * their text; arrays as JSON arrays; other types as PostgreSQL prints them.
+ * their text; arrays, and other types, as PostgreSQL prints them.
  */
 public final class RowMapper {
 

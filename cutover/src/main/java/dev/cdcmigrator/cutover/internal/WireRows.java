@@ -1,6 +1,5 @@
 package dev.cdcmigrator.cutover.internal;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -43,9 +42,6 @@ public final class WireRows {
     // Debezium's ZonedTimestamp: UTC, the column's precision in fraction digits (6 when unconstrained, none for 0).
     private static final DateTimeFormatter[] TIMESTAMPTZ = new DateTimeFormatter[7];
     private static final Set<String> INTEGERS = Set.of("int2", "int4", "int8", "oid");
-    // Arrays whose elements Debezium and array_to_json spell alike.
-    private static final Set<String> JSON_ARRAY_ELEMENTS = Set.of("bool", "int2", "int4", "int8", "text", "varchar",
-            "bpchar", "uuid");
 
     static {
         for (int precision = 0; precision < TIMESTAMPTZ.length; precision++) {
@@ -59,7 +55,7 @@ public final class WireRows {
     }
 
     private enum Kind {
-        BOOL, INTEGER, FLOAT4, FLOAT8, NUMERIC, DATE, TIMESTAMP, TIMESTAMPTZ, TIME, TIMETZ, INTERVAL, BYTEA, JSON_ARRAY, TEXT
+        BOOL, INTEGER, FLOAT4, FLOAT8, NUMERIC, DATE, TIMESTAMP, TIMESTAMPTZ, TIME, TIMETZ, INTERVAL, BYTEA, TEXT
     }
 
     /** How one column is selected and turned into its wire value; {@code precision} is timestamptz's fraction digits. */
@@ -83,7 +79,6 @@ public final class WireRows {
             Kind kind = kind(column);
             String select = switch (kind) {
                 case NUMERIC -> column.baseType().equals("money") ? quoted + "::numeric::text" : quoted + "::text";
-                case JSON_ARRAY -> "array_to_json(" + quoted + ")::text";
                 default -> quoted;
             };
             int precision = kind == Kind.TIMESTAMPTZ && column.typmod() >= 0 ? column.typmod() : 6;
@@ -98,7 +93,8 @@ public final class WireRows {
     private static Kind kind(Catalog.Column column) {
         String type = column.baseType();
         if (column.elementType() != null) {
-            return JSON_ARRAY_ELEMENTS.contains(column.elementType()) ? Kind.JSON_ARRAY : Kind.TEXT;
+            // Capture publishes arrays as PostgreSQL's array text (its ArrayText converter).
+            return Kind.TEXT;
         }
         if (INTEGERS.contains(type)) {
             return Kind.INTEGER;
@@ -156,7 +152,6 @@ public final class WireRows {
                     v -> DateTimeFormatter.ISO_OFFSET_TIME.format(v.withOffsetSameInstant(ZoneOffset.UTC)));
             case INTERVAL -> text(rs.getObject(index, PGInterval.class), null, null, WireRows::interval);
             case BYTEA -> text(rs.getBytes(index), null, null, v -> "\\x" + HexFormat.of().formatHex(v));
-            case JSON_ARRAY -> parse(rs.getString(index));
             case TEXT -> text(rs.getString(index));
         };
         return rs.wasNull() ? NODES.nullNode() : value;
@@ -201,16 +196,5 @@ public final class WireRows {
         }
         return "P" + interval.getYears() + "Y" + interval.getMonths() + "M" + interval.getDays() + "DT"
                 + interval.getHours() + "H" + interval.getMinutes() + "M" + seconds.stripTrailingZeros().toPlainString() + "S";
-    }
-
-    private static JsonNode parse(String json) {
-        if (json == null) {
-            return null;
-        }
-        try {
-            return Json.MAPPER.readTree(json);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("array_to_json returned what is not JSON: " + json, e);
-        }
     }
 }
