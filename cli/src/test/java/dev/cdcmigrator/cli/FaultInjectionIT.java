@@ -29,11 +29,15 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Random;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -52,11 +56,12 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Fault injection under a concurrent random workload on v1 (issue 5): the whole pipeline killed hard and restarted,
- * the Kafka broker stopped and restarted, the target database restarted. Each test then stops the workload, waits
- * with {@code migrator cutover wait} until v2 reflects every v1 commit, and checks that v2 equals v1 row by row
- * (every column; the large bodies by md5 and length), that no v2 row ever went back in time (a trigger on v2 records
- * every write that lowers a row's {@code version} below the highest it had, also across a delete and re-insert), and
- * that nothing was dead-lettered.
+ * each stage killed hard and restarted on its own while the other two keep running (the separate-services deployment:
+ * one child JVM per stage), the Kafka broker stopped and restarted, the target database restarted. Each test then
+ * stops the workload, waits with {@code migrator cutover wait} until v2 reflects every v1 commit, and checks that v2
+ * equals v1 row by row (every column; the large bodies by md5 and length), that no v2 row ever went back in time (a
+ * trigger on v2 records every write that lowers a row's {@code version} below the highest it had, also across a
+ * delete and re-insert), and that nothing was dead-lettered.
  *
  * <p>The workload's seed is fixed per test and printed; {@code -Dfault.seed=N} replaces it (e.g. to reproduce a
  * failure or to explore other seeds). The child processes' logs stay in {@code target/fault-injection/}. When v2
@@ -64,7 +69,7 @@ import org.junit.jupiter.api.io.TempDir;
  * of the commit LSN), what capture published to the raw topic, what the transform committed to the v2 topic, and
  * capture's committed offsets.
  *
- * <p>After each kill the test removes the dead process's members from the transform's and the sink's consumer groups,
+ * <p>After each kill the test removes the dead process's members from the transform's or the sink's consumer group,
  * which the group coordinator would do by itself after the session timeout (45 s); it only shortens the test.
  */
 class FaultInjectionIT {
@@ -150,7 +155,8 @@ class FaultInjectionIT {
     @Test
     @Timeout(value = 4, unit = TimeUnit.MINUTES)
     void theWholePipelineKilledHardThreeTimesWhileStreaming(TestInfo test) throws Exception {
-        killAndRestart(test, 1001, List.of(KillPoint.WHILE_STREAMING, KillPoint.WHILE_STREAMING, KillPoint.WHILE_STREAMING));
+        killAndRestart(test, 1001, Optional.empty(),
+                List.of(KillPoint.WHILE_STREAMING, KillPoint.WHILE_STREAMING, KillPoint.WHILE_STREAMING));
     }
 
     /**
@@ -162,83 +168,230 @@ class FaultInjectionIT {
     @Test
     @Timeout(value = 4, unit = TimeUnit.MINUTES)
     void theWholePipelineKilledHardDuringAndJustAfterTheInitialSnapshot(TestInfo test) throws Exception {
-        killAndRestart(test, 1004, List.of(KillPoint.DURING_SNAPSHOT, KillPoint.JUST_AFTER_SNAPSHOT, KillPoint.WHILE_STREAMING));
+        killAndRestart(test, 1004, Optional.empty(),
+                List.of(KillPoint.DURING_SNAPSHOT, KillPoint.JUST_AFTER_SNAPSHOT, KillPoint.WHILE_STREAMING));
     }
 
-    /** When a kill of the whole pipeline hits. */
+    /**
+     * Capture alone killed with SIGKILL while the transform and the sink keep running, each stage in its own JVM
+     * ({@code migrator capture}, {@code migrator transform} and {@code migrator sink} against the test's broker: the
+     * separate-services deployment): during the initial snapshot, just after the snapshot its restart takes, and while
+     * streaming. Unlike a kill of the whole pipeline, the snapshots taken again reach a transform that never
+     * restarted and holds the images and the epoch of the snapshot before.
+     */
+    @Test
+    @Timeout(value = 4, unit = TimeUnit.MINUTES)
+    void captureAloneKilledHardThreeTimes(TestInfo test) throws Exception {
+        killAndRestart(test, 5005, Optional.of(Pipeline.Stage.CAPTURE),
+                List.of(KillPoint.DURING_SNAPSHOT, KillPoint.JUST_AFTER_SNAPSHOT, KillPoint.WHILE_STREAMING));
+    }
+
+    /**
+     * The transform alone killed with SIGKILL while capture and the sink keep running (separate services, as above):
+     * while it works through the backfill, then twice while streaming, each time once one of its Kafka transactions is
+     * open (the log says whether the kill left it open). Its second restart gets an empty data dir: its stores are
+     * restored from their changelogs, and the dead instance's open transaction (of another transactional id then) is
+     * not fenced by the restart but aborted by the broker's transaction timeout.
+     */
+    @Test
+    @Timeout(value = 4, unit = TimeUnit.MINUTES)
+    void transformAloneKilledHardThreeTimes(TestInfo test) throws Exception {
+        killAndRestart(test, 6006, Optional.of(Pipeline.Stage.TRANSFORM),
+                List.of(KillPoint.DURING_BACKFILL, KillPoint.WHILE_STREAMING, KillPoint.WHILE_STREAMING));
+    }
+
+    /**
+     * The sink alone killed with SIGKILL in the middle of a batch while capture and the transform keep running
+     * (separate services, as above): once during the backfill, twice while streaming. Each time a lock on the sink's
+     * offsets table holds the sink after it wrote a batch's rows and before it could write the batch's offsets and
+     * commit ({@link SinkHold}); the kill lands there, the batch's transaction must be rolled back (checked by its
+     * transaction id), and the restarted sink must apply the batch again from the offsets stored in the target.
+     */
+    @Test
+    @Timeout(value = 4, unit = TimeUnit.MINUTES)
+    void sinkAloneKilledHardMidBatchThreeTimes(TestInfo test) throws Exception {
+        killAndRestart(test, 7007, Optional.of(Pipeline.Stage.SINK),
+                List.of(KillPoint.DURING_BACKFILL, KillPoint.WHILE_STREAMING, KillPoint.WHILE_STREAMING));
+    }
+
+    /** When a kill hits. */
     private enum KillPoint {
-        /** As soon as capture has published snapshot reads: a restart takes the snapshot again. */
+        /** As soon as capture has published snapshot reads: a restart of capture takes the snapshot again. */
         DURING_SNAPSHOT,
         /**
          * Once the newest record of some raw partition is a streamed change, before capture committed the offset of
-         * one: a restart takes the snapshot again although the transform may have applied streamed changes.
+         * one: a restart of capture takes the snapshot again although the transform may have applied streamed changes.
          */
         JUST_AFTER_SNAPSHOT,
-        /** 0.5-2.5 s after capture committed the offset of a streamed change. */
+        /**
+         * Once the killed stage (the transform or the sink, running alone) has done part of the initial snapshot's
+         * work: the transform committed the offsets of some raw records, or the sink applied some rows.
+         */
+        DURING_BACKFILL,
+        /** 0.5-2.5 s after capture committed the offset of a streamed change, every child being ready. */
         WHILE_STREAMING
     }
 
-    private void killAndRestart(TestInfo test, long seed, List<KillPoint> kills) throws Exception {
+    /**
+     * Starts the migrator in child JVMs under the workload, kills it (or one of its stages) at each kill point and
+     * restarts it, then {@linkplain #finish finishes}.
+     *
+     * @param alone empty for the whole pipeline: {@code migrator run} in one child JVM, restarted on the same data dir.
+     *     A stage for the separate-services deployment: {@code migrator sink}, {@code transform} and {@code capture},
+     *     each in its own child JVM against the test's broker, of which only that stage is killed and restarted: the
+     *     second time on an empty data dir, as a new pod would be (the Kubernetes manifests give each stage an
+     *     emptyDir), the other times on its own, as a restarted container would be
+     * @param kills when each kill hits, in order
+     */
+    private void killAndRestart(TestInfo test, long seed, Optional<Pipeline.Stage> alone, List<KillPoint> kills) throws Exception {
         long started = System.nanoTime();
         Target v2 = sharedTarget();
         setUp(test, seed, v2, TestKafka.bootstrapServers());
-        Path data = dir.resolve("data");
         Path logs = Files.createDirectories(Path.of("target", "fault-injection"));
         List<Child> children = new ArrayList<>();
-        cleanup.add(() -> children.forEach(Child::stop));
+        cleanup.add(() -> Child.stopAll(children));
         String raw = prefix + ".raw.public.docs";
+        String killed = alone.map(s -> s.name().toLowerCase(Locale.ROOT)).orElse("run");
+        // The live child of each command; the stages start downstream first, as Pipeline starts them.
+        Map<String, Child> running = new LinkedHashMap<>();
+        Map<String, Path> dataDirs = new HashMap<>();
 
         workload.start();
-        Child child = Child.start(specFile, data, logs.resolve(name + "-run0.log"));
-        children.add(child);
+        for (String command : alone.isEmpty() ? List.of("run") : List.of("sink", "transform", "capture")) {
+            dataDirs.put(command, dir.resolve(command + "-data"));
+            Child child = Child.start(command, specFile, dataDirs.get(command), logs.resolve(name + "-" + command + "0.log"));
+            children.add(child);
+            running.put(command, child);
+        }
         for (int kill = 1; kill <= kills.size(); kill++) {
-            Child running = child;
-            String when;
-            switch (kills.get(kill - 1)) {
-                case DURING_SNAPSHOT -> {
-                    await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(50)).until(() -> {
-                        running.checkAlive();
-                        return FaultDiagnosis.endOffsets(bootstrap, raw) > 0;
-                    });
-                    TimeUnit.MILLISECONDS.sleep(faults.nextInt(200));
-                    when = "during the initial snapshot";
-                }
-                case JUST_AFTER_SNAPSHOT -> {
-                    try (FaultDiagnosis.RawTail tail = new FaultDiagnosis.RawTail(bootstrap, raw)) {
-                        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(20)).until(() -> {
-                            running.checkAlive();
-                            return tail.streamedChangePublished();
-                        });
-                    }
-                    when = "just after the snapshot, with streamed changes published";
-                }
-                default -> {
-                    child.awaitReady(Duration.ofSeconds(90));
-                    await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(200)).until(() -> {
-                        running.checkAlive();
-                        return lastCaptureOffset().filter(o -> o.contains("lsn_proc")).isPresent();
-                    });
-                    long delay = 500 + faults.nextInt(2000);
-                    TimeUnit.MILLISECONDS.sleep(delay);
-                    when = "while streaming, " + delay + " ms after capture committed a streaming offset";
-                }
-            }
+            String when = awaitKillPoint(kills.get(kill - 1), killed, running.values(), v2);
             long transactions = workload.committed();
-            child.kill();
-            log("kill " + kill + ": SIGKILL of migrator run (pid " + child.process.pid() + ") " + when + "; "
+            Child victim = running.get(killed);
+            String aim = killAimed(victim, v2);
+            log("kill " + kill + ": SIGKILL of migrator " + killed + " (pid " + victim.process().pid() + ") " + when + aim + "; "
                     + transactions + " v1 transactions so far; " + FaultDiagnosis.endOffsets(bootstrap, raw)
                     + " raw records; the last capture offset committed: " + lastCaptureOffset().orElse("none"));
             // What the group coordinator does by itself once session.timeout.ms (45 s) has passed without a heartbeat
-            // from the dead process, done now so that the restarted transform and sink get their partitions at once.
-            removeDeadGroupMembers(TestKafka.bootstrapServers());
-            child = Child.start(specFile, data, logs.resolve(name + "-run" + kill + ".log"));
-            children.add(child);
+            // from the dead process, done now so that the restarted stage gets its partitions at once.
+            removeDeadGroupMembers(killed);
+            if (alone.isPresent() && kill == 2) {
+                dataDirs.put(killed, dir.resolve(killed + "-data-" + kill));
+            }
+            Child restarted = Child.start(killed, specFile, dataDirs.get(killed), logs.resolve(name + "-" + killed + kill + ".log"));
+            children.add(restarted);
+            running.put(killed, restarted);
         }
-        child.awaitReady(Duration.ofSeconds(90));
+        for (Child child : running.values()) {
+            child.awaitReady(Duration.ofSeconds(90));
+        }
         TimeUnit.MILLISECONDS.sleep(1000 + faults.nextInt(1500));
-        Child last = child;
-        finish(v2, () -> assertThat(last.process.isAlive()).as("the last migrator run is alive (log %s)", last.log).isTrue());
+        finish(v2, () -> running.values().forEach(c ->
+                assertThat(c.process().isAlive()).as("the last migrator %s is alive (log %s)", c.command(), c.log()).isTrue()));
         log("done in " + seconds(started));
+    }
+
+    /** Waits, while every child keeps running, until {@code point}; says when that was, for the log. */
+    private String awaitKillPoint(KillPoint point, String killed, Collection<Child> running, Target v2) throws Exception {
+        String raw = prefix + ".raw.public.docs";
+        Runnable alive = () -> running.forEach(Child::checkAlive);
+        switch (point) {
+            case DURING_SNAPSHOT -> {
+                await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(50)).until(() -> {
+                    alive.run();
+                    return FaultDiagnosis.endOffsets(bootstrap, raw) > 0;
+                });
+                TimeUnit.MILLISECONDS.sleep(faults.nextInt(200));
+                return "during the initial snapshot";
+            }
+            case JUST_AFTER_SNAPSHOT -> {
+                try (FaultDiagnosis.RawTail tail = new FaultDiagnosis.RawTail(bootstrap, raw)) {
+                    await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(20)).until(() -> {
+                        alive.run();
+                        return tail.streamedChangePublished();
+                    });
+                }
+                return "just after the snapshot, with streamed changes published";
+            }
+            case DURING_BACKFILL -> {
+                if (killed.equals("transform")) {
+                    String group = topics().transformApplicationId();
+                    await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(50)).until(() -> {
+                        alive.run();
+                        return FaultDiagnosis.committedOffsets(bootstrap, group, raw) > 0;
+                    });
+                    return "during the backfill (it had committed " + FaultDiagnosis.committedOffsets(bootstrap, group, raw)
+                            + " of " + FaultDiagnosis.endOffsets(bootstrap, raw) + " raw records)";
+                }
+                if (killed.equals("sink")) {
+                    await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(50)).until(() -> {
+                        alive.run();
+                        return !v2.rows("SELECT 1 FROM documents LIMIT 1").isEmpty();
+                    });
+                    return "during the backfill (" + v2.rows("SELECT count(*) FROM documents").get(0).get(0) + " rows in v2, "
+                            + pg.rows(v1, "SELECT count(*) FROM docs").get(0).get(0) + " in v1)";
+                }
+                throw new IllegalArgumentException(point + " is for the transform or the sink alone, not migrator " + killed);
+            }
+            default -> {
+                for (Child child : running) {
+                    child.awaitReady(Duration.ofSeconds(90));
+                }
+                await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(200)).until(() -> {
+                    alive.run();
+                    return lastCaptureOffset().filter(o -> o.contains("lsn_proc")).isPresent();
+                });
+                long delay = 500 + faults.nextInt(2000);
+                TimeUnit.MILLISECONDS.sleep(delay);
+                return "while streaming, " + delay + " ms after capture committed a streaming offset";
+            }
+        }
+    }
+
+    /**
+     * Kills {@code victim} with SIGKILL; the sink in the middle of a batch and the transform with a Kafka transaction
+     * open, the moments where their crash safety is at stake. Says how the aim went, for the log.
+     */
+    private String killAimed(Child victim, Target v2) throws Exception {
+        switch (victim.command()) {
+            case "sink" -> {
+                try (SinkHold hold = new SinkHold(v2, spec().target().stateSchema() + ".sink_offsets")) {
+                    long transaction = hold.awaitBlockedBatch(victim);
+                    String progress = sinkProgress(v2);
+                    victim.kill();
+                    hold.release();
+                    // The dead sink's backend gets the lock, writes the offsets, then finds its client gone.
+                    String status = await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
+                            .until(() -> v2.rows("SELECT txid_status(" + transaction + ")").get(0).get(0), s -> !s.equals("in progress"));
+                    assertThat(status).as("the transaction %d of the batch the sink was killed in", transaction).isEqualTo("aborted");
+                    return ", in the middle of a batch (its rows written, its offsets not; its transaction " + transaction
+                            + " rolled back; " + progress + ")";
+                }
+            }
+            case "transform" -> {
+                String applicationId = topics().transformApplicationId();
+                List<String> open = await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(10)).until(() -> {
+                    victim.checkAlive();
+                    return FaultDiagnosis.ongoingTransactions(bootstrap, applicationId + "-");
+                }, l -> !l.isEmpty());
+                victim.kill();
+                List<String> left = new ArrayList<>(FaultDiagnosis.ongoingTransactions(bootstrap, applicationId + "-"));
+                left.retainAll(open);
+                return ", with a Kafka transaction open (" + (left.isEmpty() ? "it completed before the kill landed"
+                        : "the kill left " + left + " open") + ")";
+            }
+            default -> {
+                victim.kill();
+                return "";
+            }
+        }
+    }
+
+    /** The sink's offsets stored in the target against the ends of the v2 topic, for the log. */
+    private String sinkProgress(Target v2) throws SQLException {
+        String v2Topic = prefix + ".v2.documents";
+        String stored = v2.rows("SELECT coalesce(sum(next_offset), 0) FROM " + spec().target().stateSchema()
+                + ".sink_offsets WHERE topic = '" + v2Topic + "'").get(0).get(0);
+        return "the offsets stored in v2 at " + stored + " of the v2 topic's " + FaultDiagnosis.endOffsets(bootstrap, v2Topic);
     }
 
     /**
@@ -416,23 +569,26 @@ class FaultInjectionIT {
         assertThat(workload.counted("rolled back transactions")).as(workload.summary()).isPositive();
     }
 
-    // ---- the pipeline in a child JVM ---------------------------------------------------------------------------
+    // ---- the migrator in child JVMs ----------------------------------------------------------------------------
 
-    /** {@code migrator run} in a child JVM, its output in a log file. */
-    private record Child(Process process, Path log) {
+    /**
+     * A long-running {@code migrator} command ({@code run}, or one stage: {@code capture}, {@code transform},
+     * {@code sink}) in a child JVM, its output in a log file.
+     */
+    private record Child(String command, Process process, Path log) {
 
         private static final Pattern METRICS_URL = Pattern.compile("metrics: (http://\\S+)/metrics");
         private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
-        static Child start(Path spec, Path dataDir, Path log) throws IOException {
-            List<String> command = new ArrayList<>(List.of(
+        static Child start(String command, Path spec, Path dataDir, Path log) throws IOException {
+            List<String> line = new ArrayList<>(List.of(
                     Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g", "-XX:+UseSerialGC"));
-            command.add("-Dlogback.configurationFile=" + childLogback(dataDir.getParent()));
-            command.addAll(List.of("-cp", ChildClasspath.get(), Main.class.getName(),
-                    "run", "--spec", spec.toString(), "--data-dir", dataDir.toString(), "--no-check", "--http-port", "0"));
-            Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-            FaultInjectionIT.log("started migrator run (pid " + process.pid() + "), log " + log.toAbsolutePath());
-            return new Child(process, log);
+            line.add("-Dlogback.configurationFile=" + childLogback(dataDir.getParent()));
+            line.addAll(List.of("-cp", ChildClasspath.get(), Main.class.getName(),
+                    command, "--spec", spec.toString(), "--data-dir", dataDir.toString(), "--no-check", "--http-port", "0"));
+            Process process = new ProcessBuilder(line).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            FaultInjectionIT.log("started migrator " + command + " (pid " + process.pid() + "), log " + log.toAbsolutePath());
+            return new Child(command, process, log);
         }
 
         /** Debezium's own INFO lines too (snapshot, streaming start position), to diagnose a divergence. */
@@ -453,13 +609,11 @@ class FaultInjectionIT {
             return file;
         }
 
-        /** Until {@code GET /ready} answers 200: capture, transform and sink all run. */
+        /** Until {@code GET /ready} answers 200: every stage of the command runs. */
         void awaitReady(Duration timeout) {
             long started = System.nanoTime();
             await().atMost(timeout).pollInterval(Duration.ofMillis(200)).until(() -> {
-                if (!process.isAlive()) {
-                    throw new IllegalStateException("migrator run exited with " + process.exitValue() + ":\n" + tail(log, 40));
-                }
+                checkAlive();
                 Matcher url = METRICS_URL.matcher(Files.readString(log));
                 if (!url.find()) {
                     return false;
@@ -472,12 +626,13 @@ class FaultInjectionIT {
                     return false;
                 }
             });
-            FaultInjectionIT.log("migrator run (pid " + process.pid() + ") ready after " + seconds(started));
+            FaultInjectionIT.log("migrator " + command + " (pid " + process.pid() + ") ready after " + seconds(started));
         }
 
         void checkAlive() {
             if (!process.isAlive()) {
-                throw new IllegalStateException("migrator run exited with " + process.exitValue() + ":\n" + tail(log, 40));
+                throw new IllegalStateException("migrator " + command + " (pid " + process.pid() + ") exited with "
+                        + process.exitValue() + ":\n" + tail(log, 40));
             }
         }
 
@@ -488,20 +643,85 @@ class FaultInjectionIT {
             }
         }
 
-        /** SIGTERM (a clean shutdown), then SIGKILL if it takes too long. */
-        void stop() {
-            if (!process.isAlive()) {
-                return;
-            }
-            process.destroy();
-            try {
-                if (!process.waitFor(40, TimeUnit.SECONDS)) {
-                    process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        /** SIGTERM to every live one at once (a clean shutdown), then SIGKILL to any that takes too long. */
+        static void stopAll(List<Child> children) {
+            children.stream().map(Child::process).filter(Process::isAlive).forEach(Process::destroy);
+            for (Child child : children) {
+                try {
+                    if (!child.process.waitFor(40, TimeUnit.SECONDS)) {
+                        child.process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+                    }
+                } catch (InterruptedException e) {
+                    child.process.destroyForcibly();
+                    Thread.currentThread().interrupt();
                 }
-            } catch (InterruptedException e) {
-                process.destroyForcibly();
-                Thread.currentThread().interrupt();
             }
+        }
+    }
+
+    /**
+     * Holds the sink in the middle of a batch, so that a kill lands there. The sink writes a batch's rows, then its
+     * offsets, then commits, all in one transaction; an EXCLUSIVE lock on the offsets table (it blocks writes to the
+     * table, not reads) stops the next batch after its rows and before its offsets, until {@link #release()}.
+     */
+    private static final class SinkHold implements AutoCloseable {
+
+        private final Target v2;
+        private final Connection holder;
+        private final long holderPid;
+
+        SinkHold(Target v2, String offsetsTable) throws SQLException {
+            this.v2 = v2;
+            this.holder = DriverManager.getConnection(v2.url(), v2.user(), v2.password());
+            holder.setAutoCommit(false);
+            try (Statement st = holder.createStatement()) {
+                st.execute("LOCK TABLE " + offsetsTable + " IN EXCLUSIVE MODE");
+                try (ResultSet rs = st.executeQuery("SELECT pg_backend_pid()")) {
+                    rs.next();
+                    holderPid = rs.getLong(1);
+                }
+            } catch (SQLException e) {
+                holder.close();
+                throw e;
+            }
+        }
+
+        /** Until a sink transaction that wrote rows waits for the lock; that transaction's id (with its epoch). */
+        long awaitBlockedBatch(Child sink) {
+            return await().alias("a sink batch (application_name cdc-migrator-sink, set by the sink) blocked on the offsets table")
+                    .atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(20))
+                    .until(() -> {
+                        sink.checkAlive();
+                        return blockedBatch();
+                    }, OptionalLong::isPresent).getAsLong();
+        }
+
+        private OptionalLong blockedBatch() throws SQLException {
+            // backend_xid is set once the transaction wrote (its rows); it is the 32-bit id, which txid_status wants
+            // with its epoch, taken from the current snapshot's 64-bit xmax.
+            List<List<String>> rows = v2.rows("SELECT backend_xid::text, txid_snapshot_xmax(txid_current_snapshot())"
+                    + " FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'cdc-migrator-sink'"
+                    + " AND backend_xid IS NOT NULL AND " + holderPid + " = ANY (pg_blocking_pids(pid))");
+            if (rows.isEmpty()) {
+                return OptionalLong.empty();
+            }
+            long xid = Long.parseLong(rows.get(0).get(0));
+            long xmax = Long.parseLong(rows.get(0).get(1));
+            long full = (xmax & ~0xFFFF_FFFFL) | xid;
+            return OptionalLong.of(full > xmax ? full - (1L << 32) : full);
+        }
+
+        /** Lets the blocked transaction go on. */
+        void release() throws SQLException {
+            if (!holder.isClosed()) {
+                holder.rollback();
+                holder.close();
+            }
+        }
+
+        @Override
+        public void close() throws SQLException {
+            release();
         }
     }
 
@@ -612,11 +832,23 @@ class FaultInjectionIT {
         return values.isEmpty() ? Optional.empty() : Optional.of(values.get(values.size() - 1));
     }
 
-    /** Removes every member of the transform's and the sink's consumer groups (only dead ones exist at this point). */
-    private void removeDeadGroupMembers(String bootstrap) {
-        Topics topics = new Topics(new SpecParser().parse(specFile));
+    /**
+     * Removes every member of the consumer groups of the killed command ({@code run}: the transform's and the sink's;
+     * capture is in none), all dead at this point: each group has one member, in the killed process.
+     */
+    private void removeDeadGroupMembers(String killed) {
+        Topics topics = topics();
+        List<String> groups = switch (killed) {
+            case "run" -> List.of(topics.transformApplicationId(), topics.sinkGroup());
+            case "transform" -> List.of(topics.transformApplicationId());
+            case "sink" -> List.of(topics.sinkGroup());
+            default -> List.of();
+        };
+        if (groups.isEmpty()) {
+            return;
+        }
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
-            for (String group : List.of(topics.transformApplicationId(), topics.sinkGroup())) {
+            for (String group : groups) {
                 try {
                     admin.removeMembersFromConsumerGroup(group, new RemoveMembersFromConsumerGroupOptions()).all().get(30, TimeUnit.SECONDS);
                 } catch (Exception e) {
@@ -625,6 +857,14 @@ class FaultInjectionIT {
                 }
             }
         }
+    }
+
+    private Spec spec() {
+        return new SpecParser().parse(specFile);
+    }
+
+    private Topics topics() {
+        return new Topics(spec());
     }
 
     // ---- helpers -----------------------------------------------------------------------------------------------
