@@ -2,6 +2,7 @@ package dev.cdcmigrator.capture;
 
 import dev.cdcmigrator.capture.internal.ClosingKafkaOffsetStore;
 import dev.cdcmigrator.capture.internal.KafkaHandoff;
+import dev.cdcmigrator.capture.internal.SnapshotGuard;
 import dev.cdcmigrator.common.KafkaClients;
 import dev.cdcmigrator.common.Topics;
 import dev.cdcmigrator.common.spec.JdbcUrl;
@@ -44,6 +45,14 @@ public final class Capture implements AutoCloseable {
 
     private Capture(Spec spec, String bootstrapServers, MeterRegistry registry, Map<String, String> debeziumOverrides,
                     Map<String, Object> producerOverrides) {
+        Properties props = debeziumProperties(spec, bootstrapServers);
+        props.putAll(KafkaClients.debeziumOverrides(spec));
+        props.putAll(debeziumOverrides);
+        if ("initial".equals(props.getProperty("snapshot.mode"))) {
+            SnapshotGuard.beforeStart(props.getProperty("offset.storage.topic"), props.getProperty("topic.prefix"),
+                    bootstrapServers, spec.source().url(), spec.source().user(), spec.source().password(),
+                    props.getProperty("slot.name"));
+        }
         Properties producerProps = new Properties();
         producerProps.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         producerProps.put(ProducerConfig.ACKS_CONFIG, "all");
@@ -55,9 +64,6 @@ public final class Capture implements AutoCloseable {
         producerProps.putAll(KafkaClients.producerOverrides(spec));
         producerProps.putAll(producerOverrides);
         this.producer = new KafkaProducer<>(producerProps, new ByteArraySerializer(), new ByteArraySerializer());
-        Properties props = debeziumProperties(spec, bootstrapServers);
-        props.putAll(KafkaClients.debeziumOverrides(spec));
-        props.putAll(debeziumOverrides);
         this.engine = DebeziumEngine.create(JsonByteArray.class)
                 .using(props)
                 .using(new DebeziumEngine.ConnectorCallback() {
@@ -144,8 +150,8 @@ public final class Capture implements AutoCloseable {
         p.setProperty("interval.handling.mode", "string");
         p.setProperty("binary.handling.mode", "bytes");
         p.setProperty("hstore.handling.mode", "json");
-        p.setProperty("converters", "arrays");
-        p.setProperty("arrays.type", dev.cdcmigrator.capture.internal.ArrayText.class.getName());
+        p.setProperty("converters", "postgres_text");
+        p.setProperty("postgres_text.type", dev.cdcmigrator.capture.internal.PostgresTextConverter.class.getName());
         // The delete event carries the key; a tombstone after it would add nothing the transform uses.
         p.setProperty("tombstones.on.delete", "false");
         p.setProperty("converter.schemas.enable", "true");

@@ -31,7 +31,7 @@ class TypeFidelityIT {
             new String[] {"i2", "smallint"}, new String[] {"i4", "integer"}, new String[] {"i8", "bigint"},
             new String[] {"f4", "real"}, new String[] {"f8", "double precision"},
             new String[] {"bytes", "bytea"}, new String[] {"flag", "boolean"}, new String[] {"uid", "uuid"},
-            new String[] {"d", "date"}, new String[] {"t", "time"}, new String[] {"ttz", "timetz"},
+            new String[] {"d", "date"}, new String[] {"d_edge", "date"}, new String[] {"t", "time"}, new String[] {"ttz", "timetz"},
             new String[] {"ts", "timestamp"}, new String[] {"tstz", "timestamptz"}, new String[] {"span", "interval"},
             new String[] {"jb", "jsonb"}, new String[] {"js", "json"},
             new String[] {"ints", "integer[]"}, new String[] {"grid", "integer[][]"}, new String[] {"words", "text[]"},
@@ -42,17 +42,17 @@ class TypeFidelityIT {
     private static final List<String> ROWS = List.of(
             "12345678901234567890.123456789012345, 1234.5, 'NaN', 1234.56, -32768, 2147483647, -9223372036854775808,"
                     + " 'NaN', 'Infinity', '\\x00ff10', true, 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',"
-                    + " '0044-03-15 BC', '23:59:59.999999', '12:34:56.000001+05:30', '2024-02-29 23:59:59.999999',"
+                    + " '0044-03-15 BC', 'infinity', '23:59:59.999999', '12:34:56.000001+05:30', '2024-02-29 23:59:59.999999',"
                     + " '2024-03-01 12:34:56.000001+00', '1 year 2 mons 3 days 04:05:06.000007',"
                     + " '{\"b\": [1, 2.50, {\"c\": null}], \"a\": \"x\\\"y\"}', '{\"keep\":  \"spacing\", \"keep\": 2}',"
                     + " '{1,NULL,3}', '{{1,2},{3,NULL}}', '{\"a b\",NULL,\"c,d\",\"\"}', 'happy', 7,"
                     + " '192.168.0.1/24', '10.0.0.0/8'",
             "-0.000001, 0, 12.5, -12.34, 0, 0, 0,"
                     + " '-Infinity', 'NaN', '\\x', false, '00000000-0000-0000-0000-000000000000',"
-                    + " '2024-02-29', '00:00:00', '00:00:00-08', 'infinity',"
+                    + " '2024-02-29', '-infinity', '00:00:00', '00:00:00-08', 'infinity',"
                     + " '-infinity', '-1 days -00:00:01', '[]', 'null', '{}', '{}', '{}', 'sad', 1,"
                     + " '::1', '2001:db8::/32'",
-            "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
+            "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
                     + " NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL");
 
     private static final String TYPES = """

@@ -3,6 +3,7 @@ package dev.cdcmigrator.cutover.internal;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.cdcmigrator.common.event.PostgresText;
 import dev.cdcmigrator.common.serde.Json;
 import java.math.BigDecimal;
 import java.math.RoundingMode;
@@ -143,8 +144,9 @@ public final class WireRows {
             case FLOAT4 -> decimal(rs.getFloat(index), Float.toString(rs.getFloat(index)));
             case FLOAT8 -> decimal(rs.getDouble(index), Double.toString(rs.getDouble(index)));
             case NUMERIC -> text(numeric(rs.getString(index)));
-            case DATE -> text(rs.getObject(index, LocalDate.class), LocalDate.MAX, LocalDate.MIN, LocalDate::toString);
-            case TIMESTAMP -> text(rs.getObject(index, LocalDateTime.class), LocalDateTime.MAX, LocalDateTime.MIN, TIMESTAMP::format);
+            case DATE -> text(rs.getObject(index, LocalDate.class), LocalDate.MAX, LocalDate.MIN, d -> PostgresText.era(d.toString()));
+            case TIMESTAMP -> text(rs.getObject(index, LocalDateTime.class), LocalDateTime.MAX, LocalDateTime.MIN,
+                    t -> PostgresText.era(TIMESTAMP.format(t)));
             case TIMESTAMPTZ -> text(rs.getObject(index, OffsetDateTime.class), OffsetDateTime.MAX, OffsetDateTime.MIN,
                     v -> TIMESTAMPTZ[reader.precision()].format(v.withOffsetSameInstant(ZoneOffset.UTC)));
             case TIME -> text(rs.getObject(index, LocalTime.class), null, null, TIME::format);

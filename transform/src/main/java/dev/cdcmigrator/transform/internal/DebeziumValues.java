@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
+import dev.cdcmigrator.common.event.PostgresText;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.LocalTime;
@@ -52,7 +53,7 @@ final class DebeziumValues {
             return value;
         }
         return switch (semanticType) {
-            case "io.debezium.time.Date" -> text(era(LocalDate.ofEpochDay(value.asLong()).toString()));
+            case "io.debezium.time.Date" -> text(PostgresText.era(LocalDate.ofEpochDay(value.asLong()).toString()));
             case "io.debezium.time.Timestamp", "io.debezium.time.MicroTimestamp", "io.debezium.time.NanoTimestamp" ->
                     text(timestamp(value.asLong(), semanticType));
             case "io.debezium.time.Time" -> text(TIME.format(LocalTime.ofNanoOfDay(value.asLong() * 1_000_000L)));
@@ -81,20 +82,7 @@ final class DebeziumValues {
             case "io.debezium.time.MicroTimestamp" -> micros(value);
             default -> nanos(value);
         };
-        return era(TIMESTAMP.format(instant.atOffset(ZoneOffset.UTC)));
-    }
-
-    /**
-     * ISO-8601 counts 1 BC as year 0 and prints it as {@code 0000} ({@code -0043} for 44 BC); PostgreSQL wants the
-     * year counted from 1 with a trailing {@code BC}.
-     */
-    private static String era(String iso) {
-        if (!iso.startsWith("-") && !iso.startsWith("0000")) {
-            return iso;
-        }
-        int dash = iso.indexOf('-', 1);
-        long isoYear = Long.parseLong(iso.substring(0, dash));
-        return String.format("%04d", 1 - isoYear) + iso.substring(dash) + " BC";
+        return PostgresText.era(TIMESTAMP.format(instant.atOffset(ZoneOffset.UTC)));
     }
 
     private static Instant micros(long micros) {

@@ -1,0 +1,127 @@
+package dev.cdcmigrator.capture.internal;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.cdcmigrator.common.serde.Json;
+import java.io.IOException;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Makes sure an initial snapshot is consistent with the position streaming starts from. Debezium takes the snapshot
+ * again whenever no streaming offset was committed (a crash during or just after the snapshot). When the replication
+ * slot already exists it cannot use the slot's exported snapshot: its reads then see commits after the position it
+ * streams from, and those changes arrive again after the reads, moving rows back in time until they settle. Dropping
+ * the slot first lets Debezium create it anew, with a snapshot exported at the slot's start; what the old slot kept is
+ * superseded by the new snapshot anyway.
+ */
+public final class SnapshotGuard {
+
+    private static final Logger LOGGER = LoggerFactory.getLogger(SnapshotGuard.class);
+    private static final Duration READ_TIMEOUT = Duration.ofSeconds(30);
+
+    private SnapshotGuard() {
+    }
+
+    /**
+     * Drops the slot when capture is about to take the snapshot again and the slot exists, inactive.
+     *
+     * @param offsetsTopic where Debezium's offsets live
+     * @param server the offsets' server name (Debezium's {@code topic.prefix})
+     * @param bootstrapServers the Kafka cluster
+     * @param url the v1 JDBC URL
+     * @param user the v1 user
+     * @param password the v1 password
+     * @param slot the replication slot
+     */
+    public static void beforeStart(String offsetsTopic, String server, String bootstrapServers, String url, String user,
+                                   String password, String slot) {
+        Optional<JsonNode> offset = lastOffset(offsetsTopic, server, bootstrapServers);
+        // Debezium (snapshot.mode initial) snapshots when there is no offset, or when the offset is from a snapshot
+        // it did not complete; anything else resumes streaming from the slot, which must then be kept.
+        if (offset.isPresent() && !offset.get().path("snapshot_completed").isBoolean()
+                || offset.isPresent() && offset.get().path("snapshot_completed").asBoolean()) {
+            return;
+        }
+        try (Connection c = DriverManager.getConnection(url, user, password);
+             PreparedStatement st = c.prepareStatement("SELECT active FROM pg_replication_slots WHERE slot_name = ?")) {
+            st.setString(1, slot);
+            try (ResultSet rs = st.executeQuery()) {
+                if (!rs.next()) {
+                    return; // Debezium creates it, with an exported snapshot
+                }
+                if (rs.getBoolean(1)) {
+                    throw new IllegalStateException("replication slot " + slot + " is in use by another process; only one"
+                            + " capture may run per slot");
+                }
+            }
+            try (PreparedStatement drop = c.prepareStatement("SELECT pg_drop_replication_slot(?)")) {
+                drop.setString(1, slot);
+                drop.execute();
+            }
+            LOGGER.warn("capture takes the initial snapshot again ({}); dropped replication slot {} so that Debezium"
+                    + " creates it with a snapshot consistent with the position it streams from",
+                    offset.isPresent() ? "the last offset is from an unfinished snapshot" : "no offset was committed", slot);
+        } catch (SQLException e) {
+            throw new IllegalStateException("capture cannot check replication slot " + slot + " before its snapshot: "
+                    + e.getMessage(), e);
+        }
+    }
+
+    /** The newest committed offset of {@code server}, if any. */
+    static Optional<JsonNode> lastOffset(String topic, String server, String bootstrapServers) {
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
+                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
+                ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false,
+                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false), new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            List<PartitionInfo> infos = consumer.partitionsFor(topic, READ_TIMEOUT);
+            if (infos == null || infos.isEmpty()) {
+                return Optional.empty();
+            }
+            List<TopicPartition> partitions = infos.stream().map(p -> new TopicPartition(topic, p.partition())).toList();
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            Map<TopicPartition, Long> end = consumer.endOffsets(partitions, READ_TIMEOUT);
+            JsonNode last = null;
+            long deadline = System.nanoTime() + READ_TIMEOUT.toNanos();
+            while (partitions.stream().anyMatch(p -> consumer.position(p, READ_TIMEOUT) < end.get(p))) {
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("could not read capture's offsets from " + topic + " within " + READ_TIMEOUT);
+                }
+                for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
+                    JsonNode key = parse(record.key());
+                    if (key != null && server.equals(key.path(1).path("server").asText())) {
+                        last = parse(record.value());
+                    }
+                }
+            }
+            return Optional.ofNullable(last);
+        }
+    }
+
+    private static JsonNode parse(byte[] bytes) {
+        if (bytes == null) {
+            return null;
+        }
+        try {
+            return Json.MAPPER.readTree(bytes);
+        } catch (IOException e) {
+            return null;
+        }
+    }
+}
