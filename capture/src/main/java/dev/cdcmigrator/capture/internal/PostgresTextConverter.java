@@ -29,6 +29,13 @@ public final class PostgresTextConverter implements CustomConverter<SchemaBuilde
     /** The semantic type name of a converted date column. */
     public static final String DATE = "dev.cdcmigrator.DateText";
 
+    /**
+     * PostgreSQL's infinite dates are the int extremes counted in days from 2000-01-01; streamed, they reach the
+     * converter moved to 1970 in int arithmetic, which overflows to these.
+     */
+    private static final long STREAMED_INFINITY = (int) (Integer.MAX_VALUE + 10_957L);
+    private static final long STREAMED_NEGATIVE_INFINITY = Integer.MIN_VALUE + 10_957;
+
     @Override
     public void configure(Properties properties) {
         // nothing to configure
@@ -72,12 +79,23 @@ public final class PostgresTextConverter implements CustomConverter<SchemaBuilde
             int year = calendar.get(Calendar.ERA) == GregorianCalendar.BC ? 1 - calendar.get(Calendar.YEAR) : calendar.get(Calendar.YEAR);
             return PostgresText.era(LocalDate.of(year, calendar.get(Calendar.MONTH) + 1, calendar.get(Calendar.DAY_OF_MONTH)).toString());
         }
+        long epochDay;
         if (value instanceof LocalDate date) {
-            return date.equals(LocalDate.MAX) ? "infinity" : date.equals(LocalDate.MIN) ? "-infinity" : PostgresText.era(date.toString());
+            if (date.equals(LocalDate.MAX) || date.equals(LocalDate.MIN)) {
+                return date.equals(LocalDate.MAX) ? "infinity" : "-infinity";
+            }
+            epochDay = date.toEpochDay();
+        } else if (value instanceof Number number) {
+            epochDay = number.longValue();
+        } else {
+            return value == null ? null : value.toString();
         }
-        if (value instanceof Number epochDay) {
-            return PostgresText.era(LocalDate.ofEpochDay(epochDay.longValue()).toString());
+        if (epochDay == STREAMED_INFINITY) {
+            return "infinity";
         }
-        return value == null ? null : value.toString();
+        if (epochDay == STREAMED_NEGATIVE_INFINITY) {
+            return "-infinity";
+        }
+        return PostgresText.era(LocalDate.ofEpochDay(epochDay).toString());
     }
 }
