@@ -81,6 +81,17 @@ public final class V2AvroSchemas {
         return V2TableSchema.of(namespace, table, columns, keyColumns);
     }
 
+    /**
+     * The columns of {@code schema.table} in table order, each mapped to Avro as above, without choosing a key: for
+     * schemas of a subset of the columns ({@link V2TableSchema#of}), as {@link V2AvroWriter} makes them per change.
+     *
+     * @throws IllegalArgumentException if the table does not exist
+     * @throws SQLException if the catalog cannot be read
+     */
+    public static List<V2Column> columns(Connection connection, String schema, String table) throws SQLException {
+        return new PgCatalog(connection).columns(schema, table);
+    }
+
     /** The namespace the schemas are named under. */
     public String namespace() {
         return namespace;

@@ -115,6 +115,99 @@ public final class V2TableSchema {
         return new V2TableSchema(namespace, table, columns, key);
     }
 
+    /**
+     * The table schema that an {@code Envelope} schema of this class was made from, as far as reading records needs
+     * it: the columns of its {@code Value} record (names from {@code pg.column}, types from the Avro types and logical
+     * types, {@code pg.type} kept), keyed by the fields of its {@code Key} record. Column defaults are not recovered.
+     * What the sink reads each record with: the schema the record was written with, so that it applies exactly the
+     * columns the record carries, whichever version of the subject it is.
+     *
+     * @param envelope a value schema as {@link #valueSchema()} makes it
+     * @param table the v2 table (the records' {@code table} field)
+     * @throws IllegalArgumentException if {@code envelope} is not such a schema, or a field has an Avro type no
+     *     column maps to
+     */
+    public static V2TableSchema ofEnvelope(Schema envelope, String table) {
+        Schema.Field keyField = envelope.getType() == Schema.Type.RECORD ? envelope.getField("key") : null;
+        Schema.Field afterField = envelope.getType() == Schema.Type.RECORD ? envelope.getField("after") : null;
+        Schema.Field sourceField = envelope.getType() == Schema.Type.RECORD ? envelope.getField("source") : null;
+        Schema after = afterField == null ? null : nonNull(afterField.schema(), "after");
+        if (keyField == null || keyField.schema().getType() != Schema.Type.RECORD || after == null
+                || after.getType() != Schema.Type.RECORD || sourceField == null) {
+            throw new IllegalArgumentException("schema " + envelope.getFullName() + " is not a v2 change envelope (record"
+                    + " fields key, after and source)");
+        }
+        List<V2Column> columns = new ArrayList<>();
+        for (Schema.Field field : after.getFields()) {
+            columns.add(column(field));
+        }
+        List<String> key = new ArrayList<>();
+        for (Schema.Field field : keyField.schema().getFields()) {
+            key.add(column(field).name());
+        }
+        String namespace = sourceField.schema().getNamespace();
+        return new V2TableSchema(namespace == null ? DEFAULT_NAMESPACE : namespace, table, columns, key);
+    }
+
+    /** The column an Avro field of a {@code Key} or {@code Value} record stands for (the reverse of {@link #field}). */
+    private static V2Column column(Schema.Field field) {
+        Schema type = field.schema();
+        boolean nullable = type.isNullable();
+        type = nonNull(type, field.name());
+        int dimensions = 0;
+        while (type.getType() == Schema.Type.ARRAY) {
+            dimensions++;
+            type = nonNull(type.getElementType(), field.name());
+        }
+        String pgType = field.getProp("pg.type");
+        V2Column.Kind kind;
+        int precision = 0;
+        int scale = 0;
+        org.apache.avro.LogicalType logical = type.getLogicalType();
+        if (logical instanceof LogicalTypes.Decimal decimal) {
+            kind = V2Column.Kind.DECIMAL;
+            precision = decimal.getPrecision();
+            scale = decimal.getScale();
+        } else if (logical != null) {
+            kind = switch (logical.getName()) {
+                case "uuid" -> V2Column.Kind.UUID;
+                case "date" -> V2Column.Kind.DATE;
+                case "time-micros" -> V2Column.Kind.TIME_MICROS;
+                case "timestamp-micros" -> V2Column.Kind.TIMESTAMP_MICROS;
+                case "local-timestamp-micros" -> V2Column.Kind.LOCAL_TIMESTAMP_MICROS;
+                default -> throw new IllegalArgumentException("field " + field.name() + ": logical type " + logical.getName()
+                        + " is not one a v2 column maps to");
+            };
+        } else {
+            kind = switch (type.getType()) {
+                case BOOLEAN -> V2Column.Kind.BOOLEAN;
+                case INT -> V2Column.Kind.INT;
+                case LONG -> V2Column.Kind.LONG;
+                case FLOAT -> V2Column.Kind.FLOAT;
+                case DOUBLE -> V2Column.Kind.DOUBLE;
+                case BYTES -> V2Column.Kind.BYTES;
+                case STRING -> pgType != null && pgType.startsWith("json") ? V2Column.Kind.JSON : V2Column.Kind.STRING;
+                default -> throw new IllegalArgumentException("field " + field.name() + ": Avro type " + type.getType()
+                        + " is not one a v2 column maps to");
+            };
+        }
+        String name = field.getProp("pg.column") != null ? field.getProp("pg.column") : field.name();
+        return new V2Column(name, field.name(), pgType != null ? pgType : type.getName(), kind, precision, scale, dimensions,
+                nullable, null);
+    }
+
+    /** The non-null branch of a {@code ["null", T]} union, or the schema itself when it is not a union. */
+    private static Schema nonNull(Schema schema, String field) {
+        if (schema.getType() != Schema.Type.UNION) {
+            return schema;
+        }
+        List<Schema> branches = schema.getTypes().stream().filter(t -> t.getType() != Schema.Type.NULL).toList();
+        if (branches.size() != 1) {
+            throw new IllegalArgumentException("field " + field + ": union " + schema + " is not [\"null\", T]");
+        }
+        return branches.get(0);
+    }
+
     private static Schema sourceSchema(String namespace) {
         Schema tsMs = LogicalTypes.timestampMillis().addToSchema(Schema.create(Schema.Type.LONG));
         return Schema.createRecord("Source", "Where on v1 a change came from", namespace, false, List.of(

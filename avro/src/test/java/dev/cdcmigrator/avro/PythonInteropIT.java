@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.cdcmigrator.common.event.Op;
 import dev.cdcmigrator.common.event.V2Change;
+import dev.cdcmigrator.testkit.RegistryStandIn;
 import java.io.IOException;
 import java.io.InputStream;
 import java.math.BigDecimal;

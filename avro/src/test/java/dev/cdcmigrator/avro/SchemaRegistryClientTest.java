@@ -3,6 +3,7 @@ package dev.cdcmigrator.avro;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.cdcmigrator.testkit.RegistryStandIn;
 import java.io.IOException;
 import java.math.BigDecimal;
 import java.net.ServerSocket;

@@ -11,6 +11,7 @@ import dev.cdcmigrator.common.event.Op;
 import dev.cdcmigrator.common.event.SourcePosition;
 import dev.cdcmigrator.common.event.V2Change;
 import dev.cdcmigrator.common.serde.Json;
+import dev.cdcmigrator.testkit.RegistryStandIn;
 import java.math.BigDecimal;
 import java.nio.ByteBuffer;
 import java.time.Instant;

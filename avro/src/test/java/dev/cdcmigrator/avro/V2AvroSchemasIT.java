@@ -12,6 +12,7 @@ import dev.cdcmigrator.common.event.SourcePosition;
 import dev.cdcmigrator.common.event.V2Change;
 import dev.cdcmigrator.common.serde.Json;
 import dev.cdcmigrator.testkit.PostgresServer;
+import dev.cdcmigrator.testkit.RegistryStandIn;
 import dev.cdcmigrator.testkit.TestPostgres;
 import java.sql.Connection;
 import java.sql.PreparedStatement;

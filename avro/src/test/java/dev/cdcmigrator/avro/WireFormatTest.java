@@ -3,6 +3,7 @@ package dev.cdcmigrator.avro;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.cdcmigrator.testkit.RegistryStandIn;
 import java.math.BigDecimal;
 import java.nio.ByteBuffer;
 import org.apache.avro.Schema;

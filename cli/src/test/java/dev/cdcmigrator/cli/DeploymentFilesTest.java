@@ -5,9 +5,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.MappingIterator;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.cdcmigrator.common.spec.Spec;
+import dev.cdcmigrator.common.spec.SpecParser;
+import dev.cdcmigrator.common.spec.V2Format;
+import dev.cdcmigrator.transform.TransformTopology;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -29,7 +35,8 @@ import org.junit.jupiter.api.Test;
  * JSON file under deploy/ parse; the compose file mounts only paths that exist, depends only on services it has and
  * publishes every host port once; Prometheus scrapes the migrator where it listens; every metric the alert rules and
  * the Grafana dashboard use is one docs/metrics.md documents; every alert has {@code for}, a severity and a summary.
- * Each failure names the file and the offending name.
+ * The Avro variant of the Keiko spec is the Keiko spec with Avro v2 topics on the compose schema registry. Each
+ * failure names the file and the offending name.
  */
 class DeploymentFilesTest {
 
@@ -40,6 +47,8 @@ class DeploymentFilesTest {
     private static final Path PROMETHEUS = DEPLOY.resolve("prometheus/prometheus.yml");
     private static final Path METRICS_DOC = ROOT.resolve("docs/metrics.md");
     private static final Path RUNBOOK = ROOT.resolve("docs/runbook.md");
+    private static final Path KEIKO_SPEC = ROOT.resolve("examples/keiko/spec.yaml");
+    private static final Path AVRO_SPEC = ROOT.resolve("examples/keiko/spec-avro.yaml");
 
     /** Built by Maven, not in the repository. */
     private static final Set<String> BUILT_PATHS = Set.of("cli/target/migrator.jar");
@@ -155,6 +164,39 @@ class DeploymentFilesTest {
         });
         assertThat(failures).as("ports of %s", name(COMPOSE)).isEmpty();
         assertThat(owners).as("host ports %s publishes", name(COMPOSE)).containsKeys("9464/tcp", "9090/tcp", "3000/tcp");
+    }
+
+    @Test
+    void theAvroSpecIsTheKeikoExampleWithAvroV2TopicsOnTheComposeRegistry() throws IOException {
+        ObjectNode avro = readOne(AVRO_SPEC).deepCopy();
+        ObjectNode kafka = (ObjectNode) avro.path("kafka");
+        assertThat(kafka.path("v2Format").asText()).as("%s kafka.v2Format", name(AVRO_SPEC)).isEqualTo("avro");
+        kafka.remove("v2Format");
+        kafka.remove("schemaRegistry");
+        assertThat(avro).as("%s (comments aside) must be %s but for kafka.v2Format and kafka.schemaRegistry: copy the"
+                + " example over after changing it", name(AVRO_SPEC), name(KEIKO_SPEC)).isEqualTo(readOne(KEIKO_SPEC));
+
+        Map<String, JsonNode> services = services(compose());
+        JsonNode migrator = services.get("migrator");
+        Map<String, String> env = new HashMap<>();
+        migrator.path("environment").fields().forEachRemaining(e -> env.put(e.getKey(), e.getValue().asText()));
+        Spec spec = new SpecParser(env::get).parse(Files.readString(AVRO_SPEC), name(AVRO_SPEC));
+        TransformTopology.validate(spec);
+        assertThat(spec.kafka().v2Format()).isEqualTo(V2Format.AVRO);
+
+        URI url = URI.create(spec.kafka().schemaRegistry().urls().get(0));
+        JsonNode registry = services.get(url.getHost());
+        assertThat(registry).as("the registry %s the migrator service's environment names: a service of %s", url, name(COMPOSE))
+                .isNotNull();
+        assertThat(listensOn(registry, String.valueOf(url.getPort()))).as("service %s listens on %s", url.getHost(), url.getPort())
+                .isTrue();
+        assertThat(registry.path("profiles").toString()).as("profiles of %s", url.getHost()).contains("\"avro\"");
+        assertThat(registry.path("environment").path("SCHEMA_REGISTRY_KAFKASTORE_BOOTSTRAP_SERVERS").asText())
+                .as("the Kafka of %s", url.getHost()).endsWith("//" + spec.kafka().bootstrap());
+        assertThat(migrator.path("depends_on").path(url.getHost()).path("required").asBoolean(true))
+                .as("the migrator waits for %s only when its profile runs it", url.getHost()).isFalse();
+        assertThat(Files.readString(COMPOSE)).as("%s says how to mount %s", name(COMPOSE), name(AVRO_SPEC))
+                .contains("# - ./" + name(AVRO_SPEC) + ":/etc/migrator/spec.yaml:ro");
     }
 
     @Test

@@ -1,5 +1,8 @@
 package dev.cdcmigrator.sink;
 
+import dev.cdcmigrator.avro.RegistryConfig;
+import dev.cdcmigrator.avro.SchemaRegistryClient;
+import dev.cdcmigrator.avro.V2AvroReader;
 import dev.cdcmigrator.common.KafkaClients;
 import dev.cdcmigrator.common.Topics;
 import dev.cdcmigrator.common.spec.Spec;
@@ -7,6 +10,7 @@ import dev.cdcmigrator.common.spec.TargetSpec;
 import dev.cdcmigrator.sink.internal.RowLevelSecurity;
 import dev.cdcmigrator.sink.internal.SinkLoop;
 import dev.cdcmigrator.sink.internal.SinkMeters;
+import dev.cdcmigrator.sink.internal.V2Decoder;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.util.Map;
@@ -27,7 +31,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The running sink stage: consumes the v2 topics (read_committed) and applies them to the target, one transaction
  * per batch with the consumed offsets stored in the target's state schema. Before consuming, it creates the state
- * schema and, when the spec sets {@code tenancy.rowLevelSecurity}, the tenant policies on the v2 tables.
+ * schema and, when the spec sets {@code tenancy.rowLevelSecurity}, the tenant policies on the v2 tables. It reads
+ * JSON and, with {@code kafka.schemaRegistry} in the spec, Avro v2 records, each in the schema it was written with.
  */
 public final class Sink implements AutoCloseable {
 
@@ -79,10 +84,18 @@ public final class Sink implements AutoCloseable {
                 topics.sinkGroup(), topics.allV2(spec),
                 new KafkaConsumer<>(consumer, new ByteArrayDeserializer(), new ByteArrayDeserializer()),
                 new KafkaProducer<>(producer, new ByteArraySerializer(), new ByteArraySerializer()),
-                topics.deadLetters(), new SinkMeters(registry, sources), RowLevelSecurity.of(spec));
+                topics.deadLetters(), new SinkMeters(registry, sources), RowLevelSecurity.of(spec), decoder(spec));
         Sink sink = new Sink(loop);
         sink.thread.start();
         return sink;
+    }
+
+    /** Reads JSON v2 records, and Avro ones when the spec names a schema registry (whatever its v2Format is now). */
+    private static V2Decoder decoder(Spec spec) {
+        if (spec.kafka().schemaRegistry() == null) {
+            return new V2Decoder(null);
+        }
+        return new V2Decoder(new V2AvroReader(new SchemaRegistryClient(RegistryConfig.from(spec.kafka().schemaRegistry().clientConfigs()))));
     }
 
     /** Whether the sink is connected and consuming. */

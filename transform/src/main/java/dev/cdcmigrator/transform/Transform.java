@@ -3,7 +3,11 @@ package dev.cdcmigrator.transform;
 import dev.cdcmigrator.common.KafkaClients;
 import dev.cdcmigrator.common.Topics;
 import dev.cdcmigrator.common.spec.Spec;
+import dev.cdcmigrator.common.spec.V2Format;
+import dev.cdcmigrator.transform.internal.AvroV2Serializers;
 import dev.cdcmigrator.transform.internal.SchemaChangedException;
+import dev.cdcmigrator.transform.internal.V2DeadLetterHandler;
+import dev.cdcmigrator.transform.internal.V2TopicUnwritableError;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -31,7 +35,9 @@ public final class Transform implements AutoCloseable {
     }
 
     /**
-     * Starts the transform.
+     * Starts the transform. With {@code kafka.v2Format: avro} it first reads the columns of the v2 tables from the
+     * target (their Avro schemas derive from them) and fails if one is missing; the schemas are registered in
+     * {@code kafka.schemaRegistry} by the first record that needs them.
      *
      * @param spec the migration spec
      * @param bootstrapServers the Kafka cluster
@@ -52,14 +58,27 @@ public final class Transform implements AutoCloseable {
         props.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG), 16 * 1024 * 1024);
         // Kafka 5.0's default, taken now: the same error handling for global state as for the stream threads.
         props.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_GLOBAL_ENABLED_CONFIG, true);
+        V2Serializers v2 = V2Serializers.json();
+        if (spec.kafka().v2Format() == V2Format.AVRO) {
+            v2 = AvroV2Serializers.of(spec);
+            // A value the Avro schema cannot hold becomes a dead letter (as the sink does with rows the target refuses).
+            props.putAll(V2DeadLetterHandler.settings(topics.deadLetters(), registry));
+        }
         props.putAll(KafkaClients.streamsOverrides(spec));
         props.putAll(overrides);
-        KafkaStreams streams = new KafkaStreams(TransformTopology.build(spec, registry), props);
+        KafkaStreams streams = new KafkaStreams(TransformTopology.build(spec, registry, v2), props);
         Transform transform = new Transform(streams);
         streams.setUncaughtExceptionHandler(e -> {
             Throwable cause = e;
-            while (cause != null && !(cause instanceof SchemaChangedException)) {
+            // Both are expected stops with their own instructions: a v1 column the spec needs was dropped, or the Avro
+            // v2 topics cannot be written (the registry refused a schema, naming the subject, or is out of reach).
+            while (cause != null && !(cause instanceof SchemaChangedException) && !(cause instanceof V2TopicUnwritableError)) {
                 cause = cause.getCause();
+            }
+            if (cause instanceof V2TopicUnwritableError) {
+                cause = new IllegalStateException("transform stopped: " + cause.getMessage() + ". Nothing after the last"
+                        + " committed change was written (exactly-once); restart the transform once this is fixed: it"
+                        + " resumes from there", cause);
             }
             if (cause != null) {
                 // An expected stop with its own instructions: no stack trace to bury them.

@@ -33,6 +33,10 @@ import org.apache.kafka.streams.state.Stores;
  * source {@code lookups-<v1 table>} on its lookup topic and the stores {@code lookup-rows-}, {@code lookup-links-} and
  * {@code held-<v1 table>}; a lookup table has a sink {@code lookup-<lookup table>-for-<dependent>} per dependent
  * table, writing to every partition of the dependent's lookup topic.
+ *
+ * <p>The v2 sink nodes write the spec's {@code kafka.v2Format} with the {@link V2Serializers} they are given:
+ * {@link V2Serializers#json()} by default; Avro ones need a registry client and the v2 tables' columns, which
+ * {@link Transform#start} obtains, so that building stays free of I/O.
  */
 public final class TransformTopology {
 
@@ -51,8 +55,26 @@ public final class TransformTopology {
         compile(spec);
     }
 
-    /** Builds the topology for {@code spec}; {@code registry} receives the transform's meters. */
+    /**
+     * Builds the topology for a spec whose v2 topics are JSON; {@code registry} receives the transform's meters.
+     *
+     * @throws IllegalArgumentException if the spec says {@code v2Format: avro}: use {@link #build(Spec, MeterRegistry, V2Serializers)}
+     */
     public static Topology build(Spec spec, MeterRegistry registry) {
+        return build(spec, registry, V2Serializers.json());
+    }
+
+    /**
+     * Builds the topology for {@code spec}, its v2 sink nodes writing with {@code serializers}; {@code registry} receives the
+     * transform's meters.
+     *
+     * @throws IllegalArgumentException if {@code serializers} write another format than the spec's {@code kafka.v2Format}
+     */
+    public static Topology build(Spec spec, MeterRegistry registry, V2Serializers serializers) {
+        if (serializers.format() != spec.kafka().v2Format()) {
+            throw new IllegalArgumentException("the spec's v2 topics are " + spec.kafka().v2Format().text()
+                    + " but the v2 serializers write " + serializers.format().text());
+        }
         Topics topics = new Topics(spec);
         Map<String, TableMapping> mappings = compile(spec);
         Topology topology = new Topology();
@@ -100,7 +122,8 @@ public final class TransformTopology {
             });
             mapping.v2Tables().forEach(v2 -> v2SinkParents.computeIfAbsent(v2, k -> new LinkedHashSet<>()).add(processor));
         }
-        v2SinkParents.forEach((v2, parents) -> topology.addSink("v2-" + v2, topics.v2(v2), out, out, parents.toArray(String[]::new)));
+        v2SinkParents.forEach((table, parents) -> topology.addSink("v2-" + table, topics.v2(table), serializers.key(table),
+                serializers.value(table), serializers.partitioner(), parents.toArray(String[]::new)));
         topology.addSink(DEAD_LETTERS, topics.deadLetters(), out, out,
                 mappings.keySet().stream().map(v1 -> "map-" + v1).toArray(String[]::new));
         return topology;

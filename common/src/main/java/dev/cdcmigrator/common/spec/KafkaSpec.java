@@ -14,17 +14,20 @@ import java.util.regex.Pattern;
  * @param producer settings for its producers (capture's, the sink's dead letters)
  * @param consumer settings for its consumers (the sink)
  * @param streams settings for the transform's Kafka Streams application
+ * @param v2Format how the transform writes the v2 topics: {@link V2Format#JSON} (default) or {@link V2Format#AVRO}
+ * @param schemaRegistry the registry of Avro v2 topics: required with {@code v2Format: avro}; with {@code json} the
+ *                       sink still uses it to read Avro records already in the v2 topics (a format switched mid-way)
  */
 public record KafkaSpec(String bootstrap, String topicPrefix, Integer partitions, Short replicationFactor,
                         Map<String, Object> client, Map<String, Object> producer, Map<String, Object> consumer,
-                        Map<String, Object> streams) {
+                        Map<String, Object> streams, V2Format v2Format, SchemaRegistrySpec schemaRegistry) {
 
     public static final String EMBEDDED = "embedded";
 
     // Lower case only: the prefix also names the replication slot, which PostgreSQL restricts to [a-z0-9_].
     private static final Pattern PREFIX = Pattern.compile("[a-z][a-z0-9_]{0,39}");
 
-    static final KafkaSpec DEFAULT = new KafkaSpec(null, null, null, null, null, null, null, null);
+    static final KafkaSpec DEFAULT = new KafkaSpec(null, null, null, null, null, null, null, null, null, null);
 
     public KafkaSpec {
         bootstrap = bootstrap == null ? EMBEDDED : Identifiers.requireText(bootstrap, "bootstrap");
@@ -45,11 +48,15 @@ public record KafkaSpec(String bootstrap, String topicPrefix, Integer partitions
         producer = Settings.of(producer, "producer");
         consumer = Settings.of(consumer, "consumer");
         streams = Settings.of(streams, "streams");
+        v2Format = v2Format == null ? V2Format.JSON : v2Format;
+        if (v2Format == V2Format.AVRO && schemaRegistry == null) {
+            throw new IllegalArgumentException("v2Format avro needs schemaRegistry: { url: ... } (where the v2 topics' Avro schemas are registered)");
+        }
     }
 
     /** Kafka without pass-through settings. */
     public KafkaSpec(String bootstrap, String topicPrefix, Integer partitions, Short replicationFactor) {
-        this(bootstrap, topicPrefix, partitions, replicationFactor, null, null, null, null);
+        this(bootstrap, topicPrefix, partitions, replicationFactor, null, null, null, null, null, null);
     }
 
     /** Whether the in-process broker is meant. */

@@ -34,6 +34,25 @@ class EffectiveConfigurationTest {
                 .contains("\"snapshot.fetch.size\":\"10240\"")
                 .contains("\"schema\":\"public\"")
                 .contains("\"stateSchema\":\"migrator_state\"")
-                .contains("\"topicPrefix\":\"migrator\"");
+                .contains("\"topicPrefix\":\"migrator\"")
+                .contains("\"v2Format\":\"json\"");
+    }
+
+    @Test
+    void masksTheSchemaRegistrysCredentials() {
+        Spec spec = new SpecParser(name -> Map.of("PW", "hunter2").get(name)).parse("""
+                version: 1
+                source: { url: "jdbc:postgresql://v1/app", user: u }
+                target: { url: "jdbc:postgresql://v2/app", user: u }
+                kafka:
+                  v2Format: avro
+                  schemaRegistry: { url: "http://r:8081", basicAuth: { user: svc, password: "${env:PW}" } }
+                tables:
+                  users: { columns: { id: { from: id } } }
+                """, "s.yaml");
+
+        assertThat(EffectiveConfiguration.of(spec)).doesNotContain("hunter2")
+                .contains("\"v2Format\":\"avro\"")
+                .contains("\"schemaRegistry\":{\"url\":\"http://r:8081\",\"basicAuth\":{\"user\":\"svc\",\"password\":\"****\"},\"settings\":{}}");
     }
 }

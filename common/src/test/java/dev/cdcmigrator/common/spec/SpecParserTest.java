@@ -255,4 +255,84 @@ class SpecParserTest {
         assertThatThrownBy(() -> parser.parse(TENANTS.replace("holdSeconds: 30", "holdSecs: 30"), "spec.yaml"))
                 .hasMessageStartingWith("spec.yaml: tenancy.holdSecs: unknown key 'holdSecs'");
     }
+
+    private static final String AVRO = VALID.replace("kafka: { bootstrap: \"k1:9092,k2:9092\", topicPrefix: keiko, partitions: 6 }", """
+            kafka:
+              bootstrap: "k1:9092"
+              v2Format: avro
+              schemaRegistry:
+                url: "https://registry-a:8081, https://registry-b:8081/ccompat"
+                basicAuth: { user: svc-migrator, password: "${env:REGISTRY_PASSWORD}" }
+                settings: { normalize.schemas: true, http.read.timeout.ms: 5000 }""");
+
+    private final SpecParser avroParser = new SpecParser(name -> Map.of("V1_PASSWORD", "s3cret", "REGISTRY_PASSWORD", "r3g").get(name));
+
+    @Test
+    void v2TopicsAreJsonUnlessTheSpecChoosesAvroWithARegistry() {
+        assertThat(parser.parse(VALID, "spec.yaml").kafka().v2Format()).isEqualTo(V2Format.JSON);
+        assertThat(parser.parse(VALID, "spec.yaml").kafka().schemaRegistry()).isNull();
+
+        KafkaSpec kafka = avroParser.parse(AVRO, "spec.yaml").kafka();
+
+        assertThat(kafka.v2Format()).isEqualTo(V2Format.AVRO);
+        assertThat(kafka.schemaRegistry().urls()).containsExactly("https://registry-a:8081", "https://registry-b:8081/ccompat");
+        assertThat(kafka.schemaRegistry().basicAuth()).isEqualTo(new SchemaRegistrySpec.BasicAuth("svc-migrator", "r3g"));
+        assertThat(kafka.schemaRegistry().clientConfigs()).containsExactly(
+                Map.entry("schema.registry.url", "https://registry-a:8081,https://registry-b:8081/ccompat"),
+                Map.entry("basic.auth.credentials.source", "USER_INFO"),
+                Map.entry("basic.auth.user.info", "svc-migrator:r3g"),
+                Map.entry("normalize.schemas", "true"),
+                Map.entry("http.read.timeout.ms", "5000"));
+        assertThat(kafka.schemaRegistry().toString()).doesNotContain("r3g");
+        // A registry without v2Format avro is allowed: the sink reads Avro records a format switch left in the topics.
+        KafkaSpec switchedBack = avroParser.parse(AVRO.replace("v2Format: avro", "v2Format: json"), "spec.yaml").kafka();
+        assertThat(switchedBack.v2Format()).isEqualTo(V2Format.JSON);
+        assertThat(switchedBack.schemaRegistry().urls()).hasSize(2);
+        assertThat(avroParser.parse(AVRO.replace(
+                "basicAuth: { user: svc-migrator, password: \"${env:REGISTRY_PASSWORD}\" }",
+                "settings: { bearer.auth.credentials.source: STATIC_TOKEN, bearer.auth.token: \"${env:REGISTRY_PASSWORD}\" }")
+                .replace("\n    settings: { normalize.schemas: true, http.read.timeout.ms: 5000 }", ""), "spec.yaml")
+                .kafka().schemaRegistry().clientConfigs()).containsExactly(
+                Map.entry("schema.registry.url", "https://registry-a:8081,https://registry-b:8081/ccompat"),
+                Map.entry("bearer.auth.credentials.source", "STATIC_TOKEN"),
+                Map.entry("bearer.auth.token", "r3g"));
+    }
+
+    @Test
+    void v2FormatAndRegistryErrorsNameTheirPath() {
+        assertThatThrownBy(() -> avroParser.parse(AVRO.replace("v2Format: avro", "v2Format: Avro"), "spec.yaml"))
+                .isInstanceOf(SpecException.class)
+                .hasMessage("spec.yaml: kafka.v2Format: v2Format must be json or avro, was 'Avro'");
+        assertThatThrownBy(() -> avroParser.parse(AVRO.replaceAll("(?s)\n  schemaRegistry:.*5000 }", ""), "spec.yaml"))
+                .hasMessage("spec.yaml: kafka: v2Format avro needs schemaRegistry: { url: ... } (where the v2 topics' Avro schemas are registered)");
+        assertThatThrownBy(() -> avroParser.parse(AVRO.replace("url: \"https", "urls: \"https"), "spec.yaml"))
+                .hasMessage("spec.yaml: kafka.schemaRegistry.urls: unknown key 'urls' (expected one of: basicAuth, settings, url)");
+        assertThatThrownBy(() -> avroParser.parse(AVRO.replace("password: \"${env:REG", "pass: \"${env:REG"), "spec.yaml"))
+                .hasMessage("spec.yaml: kafka.schemaRegistry.basicAuth.pass: unknown key 'pass' (expected one of: password, user)");
+        assertThatThrownBy(() -> parser.parse(AVRO, "spec.yaml"))
+                .hasMessage("spec.yaml: kafka.schemaRegistry.basicAuth.password: environment variable REGISTRY_PASSWORD is not set");
+        assertThatThrownBy(() -> avroParser.parse(AVRO.replace(", password: \"${env:REGISTRY_PASSWORD}\"", ""), "spec.yaml"))
+                .hasMessage("spec.yaml: kafka.schemaRegistry.basicAuth: password is required with user");
+        assertThatThrownBy(() -> avroParser.parse(AVRO.replace("https://registry-a:8081", "https://svc:pw@registry-a:8081"), "spec.yaml"))
+                .hasMessage("spec.yaml: kafka.schemaRegistry: url 'https://registry-a...' carries credentials;"
+                        + " give them as basicAuth: { user: ..., password: ... } so that they stay out of logs");
+        assertThatThrownBy(() -> avroParser.parse(AVRO.replace("https://registry-a:8081", "registry-a:8081"), "spec.yaml"))
+                .hasMessage("spec.yaml: kafka.schemaRegistry: url 'registry-a:8081' must be http://host[:port][/path] or https://...;"
+                        + " several are separated by commas");
+        assertThatThrownBy(() -> avroParser.parse(AVRO.replace("normalize.schemas: true", "use.latest.version: true"), "spec.yaml"))
+                .hasMessage("spec.yaml: kafka.schemaRegistry: unknown setting 'use.latest.version' (expected one of: auto.register.schemas,"
+                        + " bearer.auth.credentials.source, bearer.auth.token, http.connect.timeout.ms, http.read.timeout.ms,"
+                        + " max.schemas.per.subject, normalize.schemas)");
+        assertThatThrownBy(() -> avroParser.parse(AVRO.replace("normalize.schemas: true", "basic.auth.user.info: \"a:b\""), "spec.yaml"))
+                .hasMessage("spec.yaml: kafka.schemaRegistry: setting basic.auth.user.info: use schemaRegistry.basicAuth instead");
+        assertThatThrownBy(() -> avroParser.parse(AVRO.replace("normalize.schemas: true", "normalize.schemas: yes please"), "spec.yaml"))
+                .hasMessage("spec.yaml: kafka.schemaRegistry: setting normalize.schemas must be true or false, was 'yes please'");
+        assertThatThrownBy(() -> avroParser.parse(AVRO.replace("5000", "0"), "spec.yaml"))
+                .hasMessage("spec.yaml: kafka.schemaRegistry: setting http.read.timeout.ms must be a whole number from 1 to 2147483647, was '0'");
+        assertThatThrownBy(() -> avroParser.parse(AVRO.replace("normalize.schemas: true", "bearer.auth.token: t"), "spec.yaml"))
+                .hasMessage("spec.yaml: kafka.schemaRegistry: settings bearer.auth.credentials.source and bearer.auth.token go together");
+        assertThatThrownBy(() -> avroParser.parse(AVRO.replace("normalize.schemas: true",
+                "bearer.auth.credentials.source: STATIC_TOKEN, bearer.auth.token: t"), "spec.yaml"))
+                .hasMessage("spec.yaml: kafka.schemaRegistry: use basicAuth or a bearer token (settings bearer.auth.*), not both");
+    }
 }

@@ -1,8 +1,10 @@
 package dev.cdcmigrator.sink.internal;
 
+import dev.cdcmigrator.avro.SchemaRegistryException;
 import dev.cdcmigrator.common.event.DeadLetter;
 import dev.cdcmigrator.common.event.Op;
 import dev.cdcmigrator.common.event.V2Change;
+import dev.cdcmigrator.common.serde.Json;
 import dev.cdcmigrator.common.serde.JsonSerde;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
@@ -62,6 +64,7 @@ public final class SinkLoop implements Runnable {
     private final BatchWriter writer;
     private final SinkMeters meters;
     private final RowLevelSecurity rowLevelSecurity;
+    private final V2Decoder decoder;
     /** The last known lag (end offset minus position) of each assigned partition; only the sink thread uses it. */
     private final Map<TopicPartition, Long> partitionLag = new HashMap<>();
     private final CountDownLatch stopping = new CountDownLatch(1);
@@ -70,7 +73,7 @@ public final class SinkLoop implements Runnable {
 
     public SinkLoop(Target target, String group, Collection<String> topics, Consumer<byte[], byte[]> consumer,
                     Producer<byte[], byte[]> deadLetterProducer, String deadLetterTopic, SinkMeters meters,
-                    RowLevelSecurity rowLevelSecurity) {
+                    RowLevelSecurity rowLevelSecurity, V2Decoder decoder) {
         this.target = target;
         this.consumer = consumer;
         this.deadLetterProducer = deadLetterProducer;
@@ -80,6 +83,7 @@ public final class SinkLoop implements Runnable {
         this.writer = new BatchWriter(target.schema());
         this.meters = meters;
         this.rowLevelSecurity = rowLevelSecurity;
+        this.decoder = decoder;
     }
 
     /** Whether the loop has connected and is consuming. */
@@ -144,6 +148,17 @@ public final class SinkLoop implements Runnable {
                 }
                 consumer.commitAsync(toCommit(nextOffsets(records)), null);
                 return;
+            } catch (SchemaRegistryException e) {
+                rollbackQuietly();
+                if (!V2Decoder.isTransient(e)) {
+                    throw new IllegalStateException("sink cannot read the Avro v2 records: " + e.getMessage(), e);
+                }
+                meters.retried();
+                LOGGER.warn("schema registry unavailable, retrying the batch in {} ms: {}", backoff.toMillis(), e.getMessage());
+                if (stopping.await(backoff.toMillis(), TimeUnit.MILLISECONDS)) {
+                    throw new InterruptedException("stopped while the schema registry was unavailable; the batch was not applied");
+                }
+                backoff = backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : backoff.multipliedBy(2);
             } catch (SQLException e) {
                 rollbackQuietly();
                 if (!Retry.isTransient(e)) {
@@ -232,7 +247,7 @@ public final class SinkLoop implements Runnable {
                 }
                 nextOffsets.put(tp, record.offset() + 1);
                 try {
-                    V2Change change = V2.deserialize(record.topic(), record.value());
+                    V2Change change = decoder.decode(record.topic(), record.value());
                     String row = change.table() + change.key();
                     reduced.remove(row);
                     reduced.put(row, new PendingChange(change, record));
@@ -240,6 +255,9 @@ public final class SinkLoop implements Runnable {
                     if (change.source() != null) {
                         oldestSourceTsMs.merge(change.table(), change.source().tsMs(), Math::min);
                     }
+                } catch (SchemaRegistryException | IllegalStateException e) {
+                    // Not this record's fault: the batch is retried or the sink stops (applyWithRetry, run).
+                    throw e;
                 } catch (RuntimeException e) {
                     undecodable.add(deadLetter(record, tableOf(record.topic()), "not a v2 change: " + e.getMessage()));
                 }
@@ -261,8 +279,7 @@ public final class SinkLoop implements Runnable {
             connection.rollback();
             LOGGER.info("batch refused ({}); applying row by row to isolate the rejected rows", describe(e));
             for (BatchWriter.Rejected r : writer.applyIsolating(connection, changes)) {
-                V2Change c = r.pending().change();
-                deadLetters.add(deadLetter(r.pending().record(), c.table(), r.reason()));
+                deadLetters.add(refused(r.pending(), r.reason()));
                 rejected.add(r.pending());
             }
         }
@@ -321,6 +338,26 @@ public final class SinkLoop implements Runnable {
                 throw new SQLException("cannot write dead letters to " + deadLetterTopic + ": " + e.getCause(), "08000", e);
             }
         }
+    }
+
+    /**
+     * A row the target refused. From an Avro record the letter keeps the change as JSON, as a JSON record would be:
+     * Avro binary is not text, and {@code migrator dlq list} shows the row to a person.
+     */
+    private DeadLetter refused(PendingChange pending, String reason) {
+        ConsumerRecord<byte[], byte[]> record = pending.record();
+        V2Change change = pending.change();
+        if (!V2Decoder.isAvro(record.value())) {
+            return deadLetter(record, change.table(), reason);
+        }
+        byte[] key;
+        try {
+            key = Json.MAPPER.writeValueAsBytes(change.key());
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return DeadLetter.of("sink", record.topic(), record.partition(), record.offset(), change.table(), key, null, reason,
+                V2.serialize(record.topic(), change));
     }
 
     private DeadLetter deadLetter(ConsumerRecord<byte[], byte[]> record, String table, String reason) {

@@ -1,4 +1,4 @@
-package dev.cdcmigrator.avro;
+package dev.cdcmigrator.testkit;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -34,15 +34,17 @@ import org.apache.avro.SchemaCompatibility;
  * (default BACKWARD). Every request is recorded, so tests can compare what two clients send.
  *
  * <p>No real registry runs here (Confluent's is not on Maven Central; Apicurio publishes only a Quarkus module jar,
- * not a runnable server; Karapace is Python and not packaged by Debian), hence this.
+ * not a runnable server; Karapace is Python and not packaged by Debian), hence this. It lives in the testkit because
+ * the avro module's tests and the pipeline's end-to-end test ({@code AvroPipelineIT}) share it; docker-compose.yml
+ * runs a real registry.
  */
-final class RegistryStandIn implements AutoCloseable {
+public final class RegistryStandIn implements AutoCloseable {
 
     /** A recorded request; header names lower-case. */
-    record Request(String method, String path, String query, Map<String, String> headers, String body) {
+    public record Request(String method, String path, String query, Map<String, String> headers, String body) {
 
         /** Method, path and query, e.g. {@code POST /subjects/t-value/versions?normalize=false}. */
-        String line() {
+        public String line() {
             return method + " " + path + (query == null ? "" : "?" + query);
         }
     }
@@ -75,12 +77,12 @@ final class RegistryStandIn implements AutoCloseable {
     }
 
     /** A stand-in without authentication. */
-    static RegistryStandIn start() {
+    public static RegistryStandIn start() {
         return start(null, null);
     }
 
     /** A stand-in that answers 401 unless a request has HTTP basic credentials {@code user:password}. */
-    static RegistryStandIn start(String user, String password) {
+    public static RegistryStandIn start(String user, String password) {
         try {
             return new RegistryStandIn(user, password);
         } catch (IOException e) {
@@ -88,27 +90,27 @@ final class RegistryStandIn implements AutoCloseable {
         }
     }
 
-    String url() {
+    public String url() {
         return "http://127.0.0.1:" + server.getAddress().getPort();
     }
 
-    List<Request> requests() {
+    public List<Request> requests() {
         return List.copyOf(requests);
     }
 
-    void clearRequests() {
+    public void clearRequests() {
         requests.clear();
     }
 
-    synchronized void compatibility(String subject, String level) {
+    public synchronized void compatibility(String subject, String level) {
         compatibility.put(subject, level);
     }
 
-    synchronized List<Integer> versions(String subject) {
+    public synchronized List<Integer> versions(String subject) {
         return List.copyOf(subjects.getOrDefault(subject, List.of()));
     }
 
-    synchronized Schema schema(int id) {
+    public synchronized Schema schema(int id) {
         return schemas.get(id - 1);
     }
 
