@@ -287,7 +287,8 @@ public final class ChunkedTable {
         List<String> copied = new ArrayList<>();
         for (String column : v2Key) {
             ColumnSpec spec = mapping.columns().get(column);
-            if (spec.from() == null || spec.map() != null || !v1Columns.containsKey(spec.from())
+            // A dimension column (not a mapped one) in the key is no copy of a v1 key column.
+            if (spec == null || spec.from() == null || spec.map() != null || !v1Columns.containsKey(spec.from())
                     || !sortAlike(v1Columns.get(spec.from()), v2Columns.get(column))) {
                 return List.of();
             }
