@@ -39,6 +39,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Random;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
@@ -478,6 +479,43 @@ class FaultInjectionIT {
         log("done in " + seconds(started));
     }
 
+    /**
+     * Poison rows (a value v2 refuses: a CHECK constraint v1 does not have) committed three times during the load, each
+     * between ordinary rows of the same v1 transaction, so that it lands in the middle of a sink batch: each poison row
+     * is dead-lettered with PostgreSQL's message, every other row is applied.
+     */
+    @Test
+    @Timeout(value = 4, unit = TimeUnit.MINUTES)
+    void poisonRowsInTheMiddleOfBatchesAreDeadLetteredAndTheRestApplied(TestInfo test) throws Exception {
+        long started = System.nanoTime();
+        Target v2 = sharedTarget();
+        setUp(test, 8008, v2, TestKafka.bootstrapServers());
+        v2.execute("ALTER TABLE documents ADD CONSTRAINT no_poison CHECK (heading IS DISTINCT FROM 'poison')");
+        Spec spec = new SpecParser().parse(specFile);
+
+        workload.start();
+        Pipeline pipeline = Pipeline.start(spec, dir.resolve("data"), 0, registry);
+        cleanup.add(pipeline);
+        awaitRunning(pipeline, Duration.ofSeconds(90));
+        Set<Long> poisoned = new TreeSet<>();
+        for (int i = 1; i <= 3; i++) {
+            TimeUnit.MILLISECONDS.sleep(500 + faults.nextInt(1500));
+            long poison = 900_000_000L + i * 10;
+            StringBuilder sql = new StringBuilder("INSERT INTO docs (id, version, title, body, tags) VALUES ");
+            for (long id = poison - 5; id <= poison + 5; id++) {
+                sql.append(id == poison - 5 ? "" : ", ").append("(").append(id).append(", 1, '")
+                        .append(id == poison ? "poison" : "ordinary").append("', 'body ").append(id).append("', '[]')");
+            }
+            pg.execute(v1, sql.toString());
+            poisoned.add(poison);
+            log("poison " + i + ": doc " + poison + " between 10 ordinary rows in one transaction; "
+                    + workload.committed() + " v1 transactions so far");
+        }
+        TimeUnit.MILLISECONDS.sleep(1000 + faults.nextInt(1500));
+        finish(v2, () -> assertThat(pipeline.failure()).isEmpty(), poisoned);
+        log("done in " + seconds(started));
+    }
+
     // ---- common steps ------------------------------------------------------------------------------------------
 
     private void setUp(TestInfo test, long defaultSeed, Target v2, String bootstrap) throws SQLException {
@@ -524,6 +562,11 @@ class FaultInjectionIT {
      * and the dead letters.
      */
     private void finish(Target v2, ThrowingRunnable pipelineAlive) throws Exception {
+        finish(v2, pipelineAlive, Set.of());
+    }
+
+    /** As {@link #finish(Target, ThrowingRunnable)}, where each of the {@code poisoned} v1 rows is a dead letter instead. */
+    private void finish(Target v2, ThrowingRunnable pipelineAlive, Set<Long> poisoned) throws Exception {
         workload.stop();
         log("workload stopped: " + workload.summary());
         long waiting = System.nanoTime();
@@ -532,7 +575,8 @@ class FaultInjectionIT {
         pipelineAlive.run();
         assertThat(wait.exit()).as("cutover wait: %s", wait).isZero();
 
-        List<List<String>> expected = pg.rows(v1, V1_ROWS);
+        List<List<String>> expected = pg.rows(v1, V1_ROWS).stream()
+                .filter(row -> !poisoned.contains(Long.parseLong(row.get(0)))).toList();
         List<List<String>> actual = v2.rows(V2_ROWS);
         List<String> differences = differences(expected, actual);
         List<List<String>> regressions = v2.rows("SELECT doc_id, op, high_water, new_version, at FROM version_regressions ORDER BY at");
@@ -562,7 +606,12 @@ class FaultInjectionIT {
 
         CliRun dlq = CliRun.of("dlq", "list", "--spec", specFile.toString());
         assertThat(dlq.exit()).as(dlq.toString()).isZero();
-        assertThat(dlq.out()).as("dead letters (seed %d)", workload.seed()).startsWith("0 dead letters in " + prefix + ".dlq");
+        List<String> letters = dlq.out().lines().filter(l -> l.startsWith("dlq=")).toList();
+        assertThat(letters).as("dead letters (seed %d)", workload.seed()).hasSize(poisoned.size());
+        for (long id : poisoned) {
+            assertThat(letters).as("the dead letter of poison row %d", id).anySatisfy(l -> assertThat(l)
+                    .contains("stage=sink table=documents", "key={\"doc_id\":" + id + "}", "no_poison"));
+        }
 
         // The faults happened under the load this test is about: large TOASTed bodies, kept by updates.
         assertThat(workload.counted("updates keeping a large body")).as(workload.summary()).isPositive();
