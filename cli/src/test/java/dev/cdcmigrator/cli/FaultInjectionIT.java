@@ -500,7 +500,7 @@ class FaultInjectionIT {
         Set<Long> poisoned = new TreeSet<>();
         for (int i = 1; i <= 3; i++) {
             TimeUnit.MILLISECONDS.sleep(500 + faults.nextInt(1500));
-            long poison = 900_000_000L + i * 10;
+            long poison = 900_000_000L + i * 100;
             StringBuilder sql = new StringBuilder("INSERT INTO docs (id, version, title, body, tags) VALUES ");
             for (long id = poison - 5; id <= poison + 5; id++) {
                 sql.append(id == poison - 5 ? "" : ", ").append("(").append(id).append(", 1, '")
