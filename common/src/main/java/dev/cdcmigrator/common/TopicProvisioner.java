@@ -20,6 +20,8 @@ public final class TopicProvisioner {
     /** Records up to this size are accepted (TOASTed rows exceed Kafka's default of 1 MB). */
     public static final int MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
+    private static final java.time.Duration LEADER_TIMEOUT = java.time.Duration.ofSeconds(30);
+
     private TopicProvisioner() {
     }
 
@@ -61,6 +63,40 @@ public final class TopicProvisioner {
             if (!(e.getCause() instanceof TopicExistsException)) {
                 throw new IllegalStateException("cannot create topics " + missing.stream().map(NewTopic::name).toList()
                         + ": " + e.getCause().getMessage(), e.getCause());
+            }
+        }
+        awaitLeaders(admin, missing.stream().map(NewTopic::name).toList());
+    }
+
+    /**
+     * Waits until every partition of the new topics has a leader. A send to a partition still without one is
+     * refused (NOT_LEADER_OR_FOLLOWER) and retried; an idempotent producer with several requests in flight may then
+     * see a later batch appended first, and the retried one never fits the sequence again.
+     */
+    private static void awaitLeaders(Admin admin, List<String> topics) {
+        long deadline = System.nanoTime() + LEADER_TIMEOUT.toNanos();
+        while (true) {
+            try {
+                boolean led = admin.describeTopics(topics).allTopicNames().get().values().stream()
+                        .allMatch(d -> d.partitions().stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty()));
+                if (led) {
+                    return;
+                }
+            } catch (ExecutionException e) {
+                // Just created: the broker may not know them yet.
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for the new topics' leaders", e);
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("the new topics " + topics + " have no leader for every partition after "
+                        + LEADER_TIMEOUT.toSeconds() + " s");
+            }
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for the new topics' leaders", e);
             }
         }
     }

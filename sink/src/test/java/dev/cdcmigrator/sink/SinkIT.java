@@ -544,6 +544,9 @@ class SinkIT {
         props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         props.put(ProducerConfig.ACKS_CONFIG, "all");
         props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        // The topics were just created: a first send can meet NOT_LEADER_OR_FOLLOWER, and with several requests in
+        // flight a later batch is appended before the retried first one, whose sequence then never fits again.
+        props.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 1);
         if (transactional) {
             props.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, prefix + "-test-" + UUID.randomUUID());
         }
