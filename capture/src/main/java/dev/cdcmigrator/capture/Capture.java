@@ -154,6 +154,8 @@ public final class Capture implements AutoCloseable {
         p.setProperty("postgres_text.type", dev.cdcmigrator.capture.internal.PostgresTextConverter.class.getName());
         // The delete event carries the key; a tombstone after it would add nothing the transform uses.
         p.setProperty("tombstones.on.delete", "false");
+        // Debezium skips truncates by default; the transform deletes the rows a truncated table produced.
+        p.setProperty("skipped.operations", "none");
         p.setProperty("converter.schemas.enable", "true");
         return p;
     }

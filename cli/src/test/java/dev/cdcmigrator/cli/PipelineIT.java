@@ -20,6 +20,7 @@ import java.util.EnumSet;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.io.TempDir;
@@ -121,6 +122,21 @@ class PipelineIT {
         assertThat(pg.rows(v2, "SELECT count(*) FROM accounts WHERE account_id IN (5, 10, 11, 12)")).containsExactly(List.of("0"));
         assertThat(pg.rows(v2, "SELECT signed_up_at = '2025-06-30 23:59:59.999999+00' FROM accounts WHERE account_id = 101"))
                 .containsExactly(List.of("t"));
+    }
+
+    /** A TRUNCATE on v1 deletes every v2 row of the table (in every partition); what is inserted after it stays. */
+    @Test
+    void aTruncateOnV1EmptiesTheV2TableOfItsRows(@TempDir Path dataDir) {
+        pipelines.add(Pipeline.start(spec(), dataDir, 0, new SimpleMeterRegistry()));
+        awaitConverged(Duration.ofMinutes(2));
+
+        pg.execute(v1, """
+                TRUNCATE tasks;
+                INSERT INTO tasks VALUES (5001, 1, 'after the truncate', true), (5002, 2, 'also after', false);
+                """);
+        awaitConverged(Duration.ofMinutes(2));
+        assertThat(pg.rows(v2, TASKS_V2)).hasSize(2);
+        assertThat(pg.rows(v2, ACCOUNTS_V2)).hasSize(100);
     }
 
     private void awaitConverged(Duration timeout) {

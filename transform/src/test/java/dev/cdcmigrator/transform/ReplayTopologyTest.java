@@ -149,6 +149,23 @@ class ReplayTopologyTest {
         assertThat(registry.get("migrator.transform.snapshot.swept.rows").tags("table", "items").counter().count()).isEqualTo(1.0);
     }
 
+    /** A v1 TRUNCATE deletes every row applied before it; replayed, it spares the rows inserted after it. */
+    @Test
+    void aTruncateDeletesEveryRowAppliedBeforeIt() {
+        change("c", 1, 1, 110, 100L);
+        change("c", 2, 2, 120, 100L);
+        change("d", 2, null, 130, 100L);
+        change("c", 3, 3, 140, 100L);
+        raw.pipeInput(null, items.change("t", null, null, 210, 200L));
+        change("c", 4, 4, 310, 300L);
+        // capture restarts from an older offset: the truncate and a change before it come again
+        change("c", 3, 3, 140, 100L);
+        raw.pipeInput(null, items.change("t", null, null, 210, 200L));
+
+        assertThat(out()).containsExactly("c{\"id\":1,\"v\":1}", "c{\"id\":2,\"v\":2}", "d{\"id\":2}", "c{\"id\":3,\"v\":3}",
+                "d{\"id\":1}", "d{\"id\":3}", "c{\"id\":4,\"v\":4}");
+    }
+
     private void snapshotCompleted(long snapshotLsn) {
         RecordHeaders headers = new RecordHeaders();
         headers.add(SnapshotCompleted.HEADER, SnapshotCompleted.TYPE);

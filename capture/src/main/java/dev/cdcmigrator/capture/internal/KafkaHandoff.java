@@ -64,6 +64,14 @@ public final class KafkaHandoff implements DebeziumEngine.ChangeConsumer<ChangeE
             if (record.destination().startsWith(heartbeatTopicPrefix)) {
                 continue;
             }
+            if (isTruncate(record)) {
+                // A truncate has no key, so it would land in one partition; every transform task holds some of the
+                // table's rows, so every partition gets it.
+                for (PartitionInfo partition : producer.partitionsFor(record.destination())) {
+                    acks.add(producer.send(new ProducerRecord<>(record.destination(), partition.partition(), null, record.value())));
+                }
+                continue;
+            }
             acks.add(producer.send(new ProducerRecord<>(record.destination(), record.key(), record.value())));
             Long snapshotLsn = lastSnapshotRead(record);
             if (snapshotLsn != null) {
@@ -95,18 +103,28 @@ public final class KafkaHandoff implements DebeziumEngine.ChangeConsumer<ChangeE
 
     /** The snapshot's LSN if {@code record} is the last read of an initial snapshot, else null. */
     private static Long lastSnapshotRead(ChangeEvent<byte[], byte[]> record) {
-        // The converted bytes would have to be parsed to see this; the engine's event keeps the Connect record.
-        if (!(record instanceof EmbeddedEngineChangeEvent<?, ?, ?> event)) {
-            throw new IllegalStateException("Debezium handed capture a " + record.getClass().getName()
-                    + " instead of an EmbeddedEngineChangeEvent; capture cannot see where the snapshot ends");
-        }
-        SourceRecord source = event.sourceRecord();
-        if (!(source.value() instanceof Struct value) || value.schema().field("source") == null) {
+        Struct value = envelope(record);
+        if (value == null || value.schema().field("source") == null) {
             return null;
         }
         Struct info = value.getStruct("source");
         Object snapshot = info.schema().field("snapshot") == null ? null : info.get("snapshot");
         return "last".equals(snapshot) ? info.getInt64("lsn") : null;
+    }
+
+    private static boolean isTruncate(ChangeEvent<byte[], byte[]> record) {
+        Struct value = envelope(record);
+        return value != null && value.schema().field("op") != null && "t".equals(value.get("op"));
+    }
+
+    /** The change event's Connect value: the converted bytes would have to be parsed, the engine's event keeps it. */
+    private static Struct envelope(ChangeEvent<byte[], byte[]> record) {
+        if (!(record instanceof EmbeddedEngineChangeEvent<?, ?, ?> event)) {
+            throw new IllegalStateException("Debezium handed capture a " + record.getClass().getName()
+                    + " instead of an EmbeddedEngineChangeEvent; capture cannot read its envelope");
+        }
+        SourceRecord source = event.sourceRecord();
+        return source.value() instanceof Struct value ? value : null;
     }
 
     private void markSnapshotCompleted(long snapshotLsn, List<Future<RecordMetadata>> acks) {

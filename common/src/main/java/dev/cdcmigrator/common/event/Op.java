@@ -12,7 +12,9 @@ public enum Op {
     /** An update. */
     UPDATE("u"),
     /** A delete. */
-    DELETE("d");
+    DELETE("d"),
+    /** A truncate of the whole v1 table (raw topics only: the transform turns it into deletes). */
+    TRUNCATE("t");
 
     private final String code;
 
@@ -25,7 +27,7 @@ public enum Op {
         return code;
     }
 
-    /** The op for a Debezium code; throws IllegalArgumentException naming the code if it is none of r, c, u, d. */
+    /** The op for a Debezium code; throws IllegalArgumentException naming the code if it is none of r, c, u, d, t. */
     @JsonCreator
     public static Op fromCode(String code) {
         for (Op op : values()) {
@@ -33,6 +35,6 @@ public enum Op {
                 return op;
             }
         }
-        throw new IllegalArgumentException("unknown change op '" + code + "' (expected r, c, u or d)");
+        throw new IllegalArgumentException("unknown change op '" + code + "' (expected r, c, u, d or t)");
     }
 }

@@ -220,6 +220,10 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
                 saveState(new TaskState(Math.max(state.epoch(), change.source().snapshot() ? change.source().lsn() : 0),
                         change.jsonColumns(), state.columnTypes(), specFingerprint));
             }
+            if (change.op() == Op.TRUNCATE) {
+                truncate(change.source(), record.timestamp());
+                return;
+            }
             JsonNode v1Key = RawChange.key(record.key());
             if (change.op() != Op.DELETE) {
                 checkColumns(change, v1Key);
@@ -542,6 +546,24 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
         }
         saveState(state.withEpoch(snapshotLsn));
         StreamPosition superseded = StreamPosition.snapshotAt(snapshotLsn);
+        int gone = sweep(superseded, new SourcePosition(v1QualifiedTable, snapshotLsn, null, null, marker.tsMs(), false), timestamp);
+        swept.increment(gone);
+        LOGGER.info("snapshot at LSN {} complete for table {}: {} rows it did not read deleted from v2", snapshotLsn, v1Table, gone);
+    }
+
+    /** A TRUNCATE on v1: every row applied before it is deleted from v2 (a replayed truncate finds only newer rows). */
+    private void truncate(SourcePosition source, long timestamp) {
+        int gone = sweep(StreamPosition.of(source, state.epoch()), source, timestamp);
+        LOGGER.info("v1 TRUNCATE of table {} at LSN {}: {} rows deleted from v2", v1Table, source.lsn(), gone);
+    }
+
+    /**
+     * Deletes from v2 the rows of every stored v1 row whose last change is older than {@code before}, keeping a
+     * tombstone at {@code before}, and forgets the rows waiting from before it.
+     *
+     * @return how many rows were deleted
+     */
+    private int sweep(StreamPosition before, SourcePosition source, long timestamp) {
         List<KeyValue<Bytes, StoredImage>> gone = new ArrayList<>();
         try (KeyValueIterator<Bytes, byte[]> all = images.all()) {
             while (all.hasNext()) {
@@ -550,7 +572,7 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
                     continue;
                 }
                 StoredImage image = StoredImage.read(entry.value);
-                if (image.row() != null && image.position().compareTo(superseded) < 0) {
+                if (image.row() != null && image.position().compareTo(before) < 0) {
                     gone.add(KeyValue.pair(entry.key, image));
                 }
             }
@@ -559,28 +581,26 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
             List<Bytes> stale = new ArrayList<>();
             try (KeyValueIterator<Bytes, byte[]> all = held.all()) {
                 all.forEachRemaining(entry -> {
-                    if (HELD.deserialize(null, entry.value).position().compareTo(superseded) < 0) {
+                    if (HELD.deserialize(null, entry.value).position().compareTo(before) < 0) {
                         stale.add(entry.key);
                     }
                 });
             }
             stale.forEach(held::delete);
         }
-        SourcePosition source = new SourcePosition(v1QualifiedTable, snapshotLsn, null, null, marker.tsMs(), false);
         for (KeyValue<Bytes, StoredImage> entry : gone) {
             try {
                 JsonNode v1Key = Json.MAPPER.readTree(entry.key.get());
                 RawChange delete = new RawChange(Op.DELETE, entry.value.row(), null, source, state.jsonColumns());
                 TableMapping.Result result = mapping.map(delete, v1Key, entry.value.row(), entry.value.dimensions(), JsonNodeFactory.instance.objectNode());
+                sendLookupChange(v1Key, entry.value.row(), null, before, source, timestamp);
                 forward(result.changes(), timestamp);
-                sendLookupChange(v1Key, entry.value.row(), null, superseded, source, timestamp);
             } catch (IOException e) {
                 throw new UncheckedIOException("unreadable image store key in " + wiring.images(), e);
             }
-            images.put(entry.key, new StoredImage(superseded, null).bytes());
-            swept.increment();
+            images.put(entry.key, new StoredImage(before, null).bytes());
         }
-        LOGGER.info("snapshot at LSN {} complete for table {}: {} rows it did not read deleted from v2", snapshotLsn, v1Table, gone.size());
+        return gone.size();
     }
 
     private void saveState(TaskState next) {
