@@ -1,10 +1,8 @@
 package dev.cdcmigrator.common.spec;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -27,27 +25,10 @@ public record ColumnSpec(String from, String expr, JsonNode value, String java,
                          Map<String, JsonNode> map, JsonNode otherwise, Boolean nonDeterministic) {
 
     public ColumnSpec {
-        List<String> sources = new ArrayList<>();
-        if (from != null) {
-            Identifiers.requireValid(from, "a v1 column name");
-            sources.add("from");
-        }
-        if (expr != null) {
-            Identifiers.requireText(expr, "expr");
-            sources.add("expr");
-        }
-        if (value != null) {
-            sources.add("value");
-        }
         if (java != null) {
             Identifiers.requireText(java, "java");
-            sources.add("java");
         }
-        if (sources.size() != 1) {
-            throw new IllegalArgumentException(sources.isEmpty()
-                    ? "a column needs one of from, expr, value or java"
-                    : "a column takes only one of from, expr, value or java, not " + String.join(" and ", sources));
-        }
+        Identifiers.requireOneSource("a column", from, expr, value, Collections.singletonMap("java", java));
         if (otherwise != null && map == null) {
             throw new IllegalArgumentException("otherwise is only meaningful with map");
         }

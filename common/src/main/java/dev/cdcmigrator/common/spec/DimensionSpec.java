@@ -3,6 +3,7 @@ package dev.cdcmigrator.common.spec;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 
@@ -89,26 +90,7 @@ public record DimensionSpec(String column, String from, String expr, JsonNode va
         if (column != null) {
             Identifiers.requireValid(column, "a v2 column name");
         }
-        List<String> sources = new ArrayList<>();
-        if (from != null) {
-            Identifiers.requireValid(from, "a v1 column name");
-            sources.add("from");
-        }
-        if (expr != null) {
-            Identifiers.requireText(expr, "expr");
-            sources.add("expr");
-        }
-        if (value != null) {
-            sources.add("value");
-        }
-        if (lookup != null) {
-            sources.add("lookup");
-        }
-        if (sources.size() != 1) {
-            throw new IllegalArgumentException(sources.isEmpty()
-                    ? "a dimension needs one of from, expr, value or lookup"
-                    : "a dimension takes only one of from, expr, value or lookup, not " + String.join(" and ", sources));
-        }
+        Identifiers.requireOneSource("a dimension", from, expr, value, Collections.singletonMap("lookup", lookup));
     }
 
     /** The v2 column this dimension fills, given its kind. */

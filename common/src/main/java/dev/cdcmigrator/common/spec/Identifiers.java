@@ -28,4 +28,36 @@ final class Identifiers {
         }
         return value;
     }
+
+    /**
+     * Checks the sources a column or dimension names: {@code from} a valid column name, {@code expr} non-blank, and
+     * exactly one of them and {@code others} (by key, in the order to list them) given.
+     *
+     * @param what "a column", "a dimension": names the thing in the message
+     */
+    static void requireOneSource(String what, String from, String expr, Object value, java.util.Map<String, Object> others) {
+        java.util.List<String> given = new java.util.ArrayList<>();
+        if (from != null) {
+            requireValid(from, "a v1 column name");
+            given.add("from");
+        }
+        if (expr != null) {
+            requireText(expr, "expr");
+            given.add("expr");
+        }
+        if (value != null) {
+            given.add("value");
+        }
+        others.forEach((key, other) -> {
+            if (other != null) {
+                given.add(key);
+            }
+        });
+        if (given.size() != 1) {
+            String keys = "from, expr, value or " + String.join(" or ", others.keySet());
+            throw new IllegalArgumentException(given.isEmpty()
+                    ? what + " needs one of " + keys
+                    : what + " takes only one of " + keys + ", not " + String.join(" and ", given));
+        }
+    }
 }
