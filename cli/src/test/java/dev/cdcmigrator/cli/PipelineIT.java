@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.cdcmigrator.cli.internal.Pipeline;
+import dev.cdcmigrator.common.Topics;
 import dev.cdcmigrator.common.spec.Spec;
 import dev.cdcmigrator.common.spec.SpecParser;
 import dev.cdcmigrator.testkit.PostgresServer;
@@ -18,6 +19,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.ConsumerGroupDescription;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -90,6 +95,11 @@ class PipelineIT {
         awaitConverged(Duration.ofMinutes(2));
         assertThat(pg.rows(v2, ACCOUNTS_V2)).hasSize(100);
         assertThat(pg.rows(v2, TASKS_V2)).hasSize(200);
+        if (shape == Shape.SEPARATE_STAGES) {
+            // The backfill may be applied before the second sink's join is through: the streamed changes that
+            // follow must find both sinks holding partitions.
+            awaitSinkMembersWithPartitions(spec, 2);
+        }
 
         pg.execute(v1, """
                 INSERT INTO users VALUES (101, 'late user', 'late@example.com', '2025-06-30 23:59:59.999999+00', 99999999.99);
@@ -137,6 +147,17 @@ class PipelineIT {
         awaitConverged(Duration.ofMinutes(2));
         assertThat(pg.rows(v2, TASKS_V2)).hasSize(2);
         assertThat(pg.rows(v2, ACCOUNTS_V2)).hasSize(100);
+    }
+
+    private static void awaitSinkMembersWithPartitions(Spec spec, int members) {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, TestKafka.bootstrapServers()))) {
+            String group = new Topics(spec).sinkGroup();
+            await().atMost(Duration.ofMinutes(1)).pollInterval(Duration.ofMillis(200)).until(() -> {
+                ConsumerGroupDescription description = admin.describeConsumerGroups(List.of(group)).describedGroups().get(group).get();
+                return description.members().size() == members
+                        && description.members().stream().allMatch(m -> !m.assignment().topicPartitions().isEmpty());
+            });
+        }
     }
 
     private void awaitConverged(Duration timeout) {
