@@ -64,16 +64,15 @@ public final class KafkaHandoff implements DebeziumEngine.ChangeConsumer<ChangeE
             if (record.destination().startsWith(heartbeatTopicPrefix)) {
                 continue;
             }
-            if (isTruncate(record)) {
+            Struct envelope = envelope(record);
+            if (isTruncate(envelope)) {
                 // A truncate has no key, so it would land in one partition; every transform task holds some of the
                 // table's rows, so every partition gets it.
-                for (PartitionInfo partition : producer.partitionsFor(record.destination())) {
-                    acks.add(producer.send(new ProducerRecord<>(record.destination(), partition.partition(), null, record.value())));
-                }
+                sendToEveryPartition(record.destination(), record.value(), new RecordHeaders(), acks);
                 continue;
             }
             acks.add(producer.send(new ProducerRecord<>(record.destination(), record.key(), record.value())));
-            Long snapshotLsn = lastSnapshotRead(record);
+            Long snapshotLsn = lastSnapshotRead(envelope);
             if (snapshotLsn != null) {
                 markSnapshotCompleted(snapshotLsn, acks);
             }
@@ -101,9 +100,8 @@ public final class KafkaHandoff implements DebeziumEngine.ChangeConsumer<ChangeE
         committer.markBatchFinished();
     }
 
-    /** The snapshot's LSN if {@code record} is the last read of an initial snapshot, else null. */
-    private static Long lastSnapshotRead(ChangeEvent<byte[], byte[]> record) {
-        Struct value = envelope(record);
+    /** The snapshot's LSN if {@code value} is the last read of an initial snapshot, else null. */
+    private static Long lastSnapshotRead(Struct value) {
         if (value == null || value.schema().field("source") == null) {
             return null;
         }
@@ -112,8 +110,7 @@ public final class KafkaHandoff implements DebeziumEngine.ChangeConsumer<ChangeE
         return "last".equals(snapshot) ? info.getInt64("lsn") : null;
     }
 
-    private static boolean isTruncate(ChangeEvent<byte[], byte[]> record) {
-        Struct value = envelope(record);
+    private static boolean isTruncate(Struct value) {
         return value != null && value.schema().field("op") != null && "t".equals(value.get("op"));
     }
 
@@ -129,15 +126,21 @@ public final class KafkaHandoff implements DebeziumEngine.ChangeConsumer<ChangeE
 
     private void markSnapshotCompleted(long snapshotLsn, List<Future<RecordMetadata>> acks) {
         byte[] value = MARKER.serialize(null, new SnapshotCompleted(snapshotLsn, System.currentTimeMillis()));
+        RecordHeaders headers = new RecordHeaders();
+        headers.add(new RecordHeader(SnapshotCompleted.HEADER, SnapshotCompleted.TYPE));
         int partitions = 0;
         for (String topic : rawTopics) {
-            for (PartitionInfo partition : producer.partitionsFor(topic)) {
-                RecordHeaders headers = new RecordHeaders();
-                headers.add(new RecordHeader(SnapshotCompleted.HEADER, SnapshotCompleted.TYPE));
-                acks.add(producer.send(new ProducerRecord<>(topic, partition.partition(), null, null, value, headers)));
-                partitions++;
-            }
+            partitions += sendToEveryPartition(topic, value, headers, acks);
         }
         LOGGER.info("initial snapshot completed at LSN {}; marked {} partitions of {} raw topics", snapshotLsn, partitions, rawTopics.size());
+    }
+
+    /** Sends a keyless record to every partition of {@code topic}; returns how many partitions that was. */
+    private int sendToEveryPartition(String topic, byte[] value, RecordHeaders headers, List<Future<RecordMetadata>> acks) {
+        List<PartitionInfo> partitions = producer.partitionsFor(topic);
+        for (PartitionInfo partition : partitions) {
+            acks.add(producer.send(new ProducerRecord<>(topic, partition.partition(), null, null, value, headers)));
+        }
+        return partitions.size();
     }
 }
