@@ -13,6 +13,7 @@ import io.debezium.engine.format.JsonByteArray;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.ExecutorService;
@@ -104,6 +105,53 @@ public final class Capture implements AutoCloseable {
         return capture;
     }
 
+    /**
+     * Whether capture has published anything past an initial snapshot: Debezium then streams on from its offsets, and
+     * no backfill is needed (or allowed) before it.
+     */
+    public static boolean streamedBefore(Spec spec, String bootstrapServers) {
+        Topics topics = new Topics(spec);
+        return SnapshotGuard.lastOffset(topics.captureOffsets(), topics.rawPrefix(), bootstrapServers)
+                .filter(SnapshotGuard::streamsOn).isPresent();
+    }
+
+    /**
+     * Creates what capture needs on v1 before a replication slot can exist: the heartbeat table and the publication of
+     * every table capture reads (as Debezium would create it), so that a slot made before Debezium starts decodes
+     * from its first position on.
+     */
+    public static void prepareSource(Spec spec) {
+        Heartbeats.createIfAbsent(spec);
+        Topics topics = new Topics(spec);
+        String tables = publishedTables(spec).stream()
+                .map(t -> '"' + spec.source().schema() + "\".\"" + t + '"').collect(Collectors.joining(", "));
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection(spec.source().url(), spec.source().user(), spec.source().password());
+             java.sql.PreparedStatement exists = c.prepareStatement("SELECT 1 FROM pg_publication WHERE pubname = ?")) {
+            exists.setString(1, topics.slot());
+            try (java.sql.ResultSet rs = exists.executeQuery()) {
+                if (rs.next()) {
+                    return;
+                }
+            }
+            try (java.sql.Statement st = c.createStatement()) {
+                st.execute("CREATE PUBLICATION \"" + topics.slot() + "\" FOR TABLE " + tables);
+            }
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException("capture cannot create publication " + topics.slot() + " on v1: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The v1 tables capture reads, in the order Debezium snapshots them: lookup tables first (rows whose dimensions
+     * look up a table not read yet would otherwise wait for it in the transform), then the rest and the heartbeat table.
+     */
+    public static List<String> publishedTables(Spec spec) {
+        java.util.Set<String> tables = new java.util.LinkedHashSet<>(spec.lookupTables().keySet());
+        tables.addAll(spec.capturedTables());
+        tables.add(new Topics(spec).heartbeatTable());
+        return List.copyOf(tables);
+    }
+
     /** The Debezium settings derived from the spec (before overrides). */
     static Properties debeziumProperties(Spec spec, String bootstrapServers) {
         Topics topics = new Topics(spec);
@@ -127,12 +175,7 @@ public final class Capture implements AutoCloseable {
         p.setProperty("slot.name", topics.slot());
         p.setProperty("publication.name", topics.slot());
         p.setProperty("publication.autocreate.mode", "filtered");
-        // Lookup tables first: Debezium snapshots tables in the include list's order, and rows whose dimensions look up
-        // a table not read yet would otherwise wait for it in the transform.
-        java.util.Set<String> tables = new java.util.LinkedHashSet<>(spec.lookupTables().keySet());
-        tables.addAll(spec.capturedTables());
-        tables.add(topics.heartbeatTable());
-        p.setProperty("table.include.list", tables.stream()
+        p.setProperty("table.include.list", publishedTables(spec).stream()
                 // Schema and table names are plain identifiers (the spec checks), so only the dot needs escaping.
                 .map(t -> spec.source().schema() + "\\." + t)
                 .collect(Collectors.joining(",")));

@@ -1,6 +1,9 @@
 package dev.cdcmigrator.capture.internal;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.cdcmigrator.common.event.RawPartitions;
 import dev.cdcmigrator.common.event.SnapshotCompleted;
+import dev.cdcmigrator.common.serde.Json;
 import dev.cdcmigrator.common.serde.JsonSerde;
 import io.debezium.embedded.EmbeddedEngineChangeEvent;
 import io.debezium.engine.ChangeEvent;
@@ -19,6 +22,7 @@ import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.header.internals.RecordHeader;
 import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.connect.data.Field;
 import org.apache.kafka.connect.data.Struct;
 import org.apache.kafka.connect.source.SourceRecord;
 import org.slf4j.Logger;
@@ -40,6 +44,7 @@ public final class KafkaHandoff implements DebeziumEngine.ChangeConsumer<ChangeE
     private final String heartbeatTopicPrefix;
     private final List<String> rawTopics;
     private final Map<String, Counter> published = new HashMap<>();
+    private final Map<String, Integer> partitionCounts = new HashMap<>();
 
     /**
      * @param producer sends to Kafka
@@ -71,7 +76,7 @@ public final class KafkaHandoff implements DebeziumEngine.ChangeConsumer<ChangeE
                 sendToEveryPartition(record.destination(), record.value(), new RecordHeaders(), acks);
                 continue;
             }
-            acks.add(producer.send(new ProducerRecord<>(record.destination(), record.key(), record.value())));
+            acks.add(producer.send(new ProducerRecord<>(record.destination(), partition(record), record.key(), record.value())));
             Long snapshotLsn = lastSnapshotRead(envelope);
             if (snapshotLsn != null) {
                 markSnapshotCompleted(snapshotLsn, acks);
@@ -112,6 +117,26 @@ public final class KafkaHandoff implements DebeziumEngine.ChangeConsumer<ChangeE
 
     private static boolean isTruncate(Struct value) {
         return value != null && value.schema().field("op") != null && "t".equals(value.get("op"));
+    }
+
+    /**
+     * The raw partition of the event's row, from its key's column values (see {@link RawPartitions}); null (Kafka's
+     * choice) for a row without a key.
+     */
+    private Integer partition(ChangeEvent<byte[], byte[]> record) {
+        if (!(((EmbeddedEngineChangeEvent<?, ?, ?>) record).sourceRecord().key() instanceof Struct key)) {
+            return null;
+        }
+        ObjectNode values = Json.MAPPER.createObjectNode();
+        for (Field field : key.schema().fields()) {
+            Object value = key.get(field);
+            values.set(field.name(), Json.MAPPER.valueToTree(value instanceof java.nio.ByteBuffer buffer ? buffer.array() : value));
+        }
+        return RawPartitions.of(values, partitionCount(record.destination()));
+    }
+
+    private int partitionCount(String topic) {
+        return partitionCounts.computeIfAbsent(topic, t -> producer.partitionsFor(t).size());
     }
 
     /** The change event's Connect value: the converted bytes would have to be parsed, the engine's event keeps it. */

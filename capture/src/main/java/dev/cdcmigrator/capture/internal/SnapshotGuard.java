@@ -53,8 +53,7 @@ public final class SnapshotGuard {
         Optional<JsonNode> offset = lastOffset(offsetsTopic, server, bootstrapServers);
         // Debezium (snapshot.mode initial) snapshots when there is no offset, or when the offset is from a snapshot
         // it did not complete; anything else resumes streaming from the slot, which must then be kept.
-        if (offset.isPresent() && !offset.get().path("snapshot_completed").isBoolean()
-                || offset.isPresent() && offset.get().path("snapshot_completed").asBoolean()) {
+        if (offset.filter(SnapshotGuard::streamsOn).isPresent()) {
             return;
         }
         try (Connection c = DriverManager.getConnection(url, user, password);
@@ -82,8 +81,13 @@ public final class SnapshotGuard {
         }
     }
 
+    /** Whether Debezium, restarted with this committed offset, streams on from it rather than snapshot again. */
+    public static boolean streamsOn(JsonNode offset) {
+        return !offset.path("snapshot_completed").isBoolean() || offset.path("snapshot_completed").asBoolean();
+    }
+
     /** The newest committed offset of {@code server}, if any. */
-    static Optional<JsonNode> lastOffset(String topic, String server, String bootstrapServers) {
+    public static Optional<JsonNode> lastOffset(String topic, String server, String bootstrapServers) {
         try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(Map.of(
                 ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
                 ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",

@@ -1,6 +1,8 @@
 package dev.cdcmigrator.cli.internal;
 
+import dev.cdcmigrator.backfill.CopyBackfill;
 import dev.cdcmigrator.capture.Capture;
+import dev.cdcmigrator.common.spec.BackfillSpec;
 import dev.cdcmigrator.common.KafkaClients;
 import dev.cdcmigrator.common.TopicProvisioner;
 import dev.cdcmigrator.common.spec.Spec;
@@ -79,7 +81,9 @@ public final class Pipeline implements AutoCloseable {
                         registry, Map.of())));
             }
             if (which.contains(Stage.CAPTURE)) {
-                pipeline.stages.add(RunningStage.of(Capture.start(spec, pipeline.bootstrapServers, registry, Map.of(), Map.of())));
+                pipeline.stages.add(spec.backfill().mode() == BackfillSpec.Mode.COPY
+                        ? RunningStage.of(CopyBackfill.start(spec, pipeline.bootstrapServers, registry, Map.of(), Map.of()))
+                        : RunningStage.of(Capture.start(spec, pipeline.bootstrapServers, registry, Map.of(), Map.of())));
             }
             pipeline.stages.forEach(stage -> registerStageMeters(registry, stage));
             pipeline.monitor = LagMonitor.start(spec, pipeline.bootstrapServers, registry);

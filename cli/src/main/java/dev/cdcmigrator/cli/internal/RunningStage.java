@@ -1,5 +1,6 @@
 package dev.cdcmigrator.cli.internal;
 
+import dev.cdcmigrator.backfill.CopyBackfill;
 import dev.cdcmigrator.capture.Capture;
 import dev.cdcmigrator.sink.Sink;
 import dev.cdcmigrator.transform.Transform;
@@ -41,6 +42,30 @@ interface RunningStage {
 
             public String starting() {
                 return "connecting to v1, creating the slot";
+            }
+
+            public void close(Duration timeout) {
+                capture.close(timeout);
+            }
+        };
+    }
+
+    static RunningStage of(CopyBackfill capture) {
+        return new RunningStage() {
+            public String name() {
+                return "capture";
+            }
+
+            public boolean running() {
+                return capture.running();
+            }
+
+            public Optional<String> failure() {
+                return Optional.ofNullable(capture.failure()).map(Throwable::getMessage);
+            }
+
+            public String starting() {
+                return capture.starting();
             }
 
             public void close(Duration timeout) {

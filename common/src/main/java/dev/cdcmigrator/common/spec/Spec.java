@@ -14,9 +14,10 @@ import java.util.Objects;
  * @param tables mapped v1 tables by v1 table name (unqualified, in {@code source.schema})
  * @param debezium Debezium connector and engine settings that replace the migrator's (e.g. {@code snapshot.fetch.size})
  * @param tenancy settings for the tables' isolation dimensions
+ * @param backfill how the rows already in v1 reach v2
  */
 public record Spec(int version, SourceSpec source, TargetSpec target, KafkaSpec kafka, Map<String, TableSpec> tables,
-                   Map<String, Object> debezium, TenancySpec tenancy) {
+                   Map<String, Object> debezium, TenancySpec tenancy, BackfillSpec backfill) {
 
     public static final int CURRENT_VERSION = 1;
 
@@ -34,6 +35,7 @@ public record Spec(int version, SourceSpec source, TargetSpec target, KafkaSpec 
         tables = Map.copyOf(tables);
         debezium = Settings.of(debezium, "debezium");
         tenancy = tenancy == null ? TenancySpec.DEFAULT : tenancy;
+        backfill = backfill == null ? BackfillSpec.DEFAULT : backfill;
         for (Map.Entry<String, TableSpec> table : tables.entrySet()) {
             for (DimensionSpec dimension : table.getValue().dimensions().values()) {
                 if (dimension.lookup() != null && dimension.lookup().table().equals(table.getKey())) {
@@ -43,9 +45,9 @@ public record Spec(int version, SourceSpec source, TargetSpec target, KafkaSpec 
         }
     }
 
-    /** A spec without Debezium or tenancy settings. */
+    /** A spec without Debezium, tenancy or backfill settings. */
     public Spec(int version, SourceSpec source, TargetSpec target, KafkaSpec kafka, Map<String, TableSpec> tables) {
-        this(version, source, target, kafka, tables, null, null);
+        this(version, source, target, kafka, tables, null, null, null);
     }
 
     /**

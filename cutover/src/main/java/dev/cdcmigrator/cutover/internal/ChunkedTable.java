@@ -242,7 +242,7 @@ public final class ChunkedTable {
      * Reads the columns a table's dimensions look up from every row of a lookup table, keyed as the dimensions find
      * them: table, NUL, the primary key value in wire form. Held in memory, as each transform task holds them.
      */
-    private static void loadLookupRows(Connection v1, String schema, String table, Set<String> columns,
+    public static void loadLookupRows(Connection v1, String schema, String table, Set<String> columns,
                                        Map<String, ObjectNode> into) throws SQLException {
         Map<String, Catalog.Column> all = columnsOf(v1, schema, table, "v1 lookup");
         List<String> primaryKey = Catalog.primaryKey(v1, schema, table);
@@ -271,7 +271,8 @@ public final class ChunkedTable {
         }
     }
 
-    private static Map<String, Catalog.Column> columnsOf(Connection c, String schema, String table, String which)
+    /** The live columns of a table, in column order; names the table when it does not exist. */
+    public static Map<String, Catalog.Column> columnsOf(Connection c, String schema, String table, String which)
             throws SQLException {
         Catalog.Relation relation = Catalog.relation(c, schema, table).filter(Catalog.Relation::isTable)
                 .orElseThrow(() -> new IllegalStateException(which + " table " + schema + "." + table + " does not exist"));

@@ -42,6 +42,14 @@ public final class Snapshot implements AutoCloseable {
 
     /** Starts a transaction on {@code connection} that sees exactly this snapshot; returns the connection. */
     public Connection share(Connection connection) throws SQLException {
+        return join(connection, id);
+    }
+
+    /**
+     * Starts a transaction on {@code connection} that sees exactly the exported snapshot {@code id} (from
+     * {@code pg_export_snapshot} or a replication slot's creation); returns the connection, or closes it on failure.
+     */
+    public static Connection join(Connection connection, String id) throws SQLException {
         try {
             readOnlyRepeatableRead(connection);
             try (Statement st = connection.createStatement()) {

@@ -3,6 +3,7 @@ package dev.cdcmigrator.transform.internal;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.cdcmigrator.common.event.BackfilledRow;
 import dev.cdcmigrator.common.serde.Json;
 import java.io.IOException;
 import java.util.Arrays;
@@ -62,8 +63,11 @@ final class Envelopes {
         }
     }
 
-    /** An envelope read: its schema's facts (null without a schema) and its payload (null without one). */
-    record Envelope(Schema schema, JsonNode payload) {
+    /**
+     * An envelope read: its schema's facts (null without a schema) and its payload (null without one); or a row the
+     * copy backfill sent ({@link dev.cdcmigrator.common.event.BackfilledRow}, null otherwise).
+     */
+    record Envelope(Schema schema, JsonNode payload, JsonNode backfilled) {
     }
 
     private static final int MAX_SCHEMAS = 4096;
@@ -83,6 +87,7 @@ final class Envelopes {
     static Envelope read(byte[] bytes) {
         Schema schema = null;
         JsonNode payload = null;
+        JsonNode backfilled = null;
         try (JsonParser parser = Json.MAPPER.createParser(bytes)) {
             if (parser.nextToken() != JsonToken.START_OBJECT) {
                 throw new MappingException(null, "not a JSON object");
@@ -97,6 +102,8 @@ final class Envelopes {
                     schema = schema(bytes, start, end);
                 } else if ("payload".equals(name)) {
                     payload = Json.MAPPER.readTree(parser);
+                } else if (BackfilledRow.FIELD.equals(name)) {
+                    backfilled = Json.MAPPER.readTree(parser);
                 } else {
                     parser.skipChildren();
                 }
@@ -104,7 +111,7 @@ final class Envelopes {
         } catch (IOException e) {
             throw new MappingException(null, "not JSON: " + e.getMessage());
         }
-        return new Envelope(schema, payload);
+        return new Envelope(schema, payload, backfilled);
     }
 
     private static Schema schema(byte[] bytes, int start, int end) throws IOException {

@@ -71,11 +71,25 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
      * @param jsonColumns the json/jsonb columns of the table as last seen, needed to map a stored image without its event
      * @param columnTypes the types of the columns the spec needs, as first seen since the table's spec last changed
      * @param specFingerprint identifies the table's spec those types were learned under
+     * @param recopied this table's key ranges the copy backfill took from a newer snapshot than the epoch's
      */
-    record TaskState(long epoch, Set<String> jsonColumns, Map<String, String> columnTypes, String specFingerprint) {
+    record TaskState(long epoch, Set<String> jsonColumns, Map<String, String> columnTypes, String specFingerprint,
+                     List<SnapshotCompleted.Recopied> recopied) {
 
-        TaskState withEpoch(long next) {
-            return new TaskState(next, jsonColumns, columnTypes, specFingerprint);
+        TaskState {
+            recopied = recopied == null ? List.of() : List.copyOf(recopied);
+        }
+
+        TaskState(long epoch, Set<String> jsonColumns, Map<String, String> columnTypes, String specFingerprint) {
+            this(epoch, jsonColumns, columnTypes, specFingerprint, List.of());
+        }
+
+        TaskState withEpoch(long next, List<SnapshotCompleted.Recopied> nextRecopied) {
+            return new TaskState(next, jsonColumns, columnTypes, specFingerprint, nextRecopied);
+        }
+
+        TaskState withTypes(Set<String> nextJsonColumns, Map<String, String> nextColumnTypes) {
+            return new TaskState(epoch, nextJsonColumns, nextColumnTypes, specFingerprint, recopied);
         }
     }
 
@@ -189,7 +203,7 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
         TaskState known = stored == null ? null : TASK_STATE.deserialize(null, stored);
         this.state = known == null ? new TaskState(0, Set.of(), Map.of(), specFingerprint)
                 : known.specFingerprint().equals(specFingerprint) ? known
-                : new TaskState(known.epoch(), known.jsonColumns(), Map.of(), specFingerprint);
+                : new TaskState(known.epoch(), known.jsonColumns(), Map.of(), specFingerprint, known.recopied());
         if (wiring.lookupTopic() != null) {
             this.lookupRows = context.getStateStore(wiring.lookupRows());
             this.links = context.getStateStore(wiring.links());
@@ -214,11 +228,13 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
             applyLookup(LOOKUP.deserialize(meta.topic(), record.value()), record.timestamp());
             return;
         }
+        boolean applied = false;
         try {
             RawChange change = RawChange.parse(record.value());
+            applied = change.applied();
             if (change.source().snapshot() && change.source().lsn() > state.epoch() || !change.jsonColumns().equals(state.jsonColumns())) {
                 saveState(new TaskState(Math.max(state.epoch(), change.source().snapshot() ? change.source().lsn() : 0),
-                        change.jsonColumns(), state.columnTypes(), specFingerprint));
+                        change.jsonColumns(), state.columnTypes(), specFingerprint, state.recopied()));
             }
             if (change.op() == Op.TRUNCATE) {
                 truncate(change.source(), record.timestamp());
@@ -234,7 +250,7 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
             HeldRow waiting = heldRow(imageKey);
             StreamPosition position = StreamPosition.of(change.source(), state.epoch());
             StreamPosition last = waiting != null ? waiting.position() : previous == null ? null : previous.position();
-            if (last != null && position.replayOf(last)) {
+            if (last != null && position.replayOf(last) || recopied(change.source(), v1Key)) {
                 // Capture is at-least-once: after a crash it re-reads changes this row has already been through.
                 duplicates.increment();
                 return;
@@ -248,7 +264,8 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
             }
             ObjectNode newest = waiting != null ? waiting.image() : previous == null ? null : previous.row();
             ObjectNode image = mapping.fillUnchangedToast(change.after(), newest);
-            RawChange filled = new RawChange(change.op(), change.before(), image, change.source(), change.jsonColumns());
+            RawChange filled = new RawChange(change.op(), change.before(), image, change.source(), change.jsonColumns(),
+                    change.columnTypes(), change.applied());
             if (dimensions.isEmpty()) {
                 apply(filled, v1Key, imageKey, previous, position, JsonNodeFactory.instance.objectNode(), record.timestamp());
                 return;
@@ -274,11 +291,40 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
             apply(filled, v1Key, imageKey, previous, position, resolution.values(), record.timestamp());
         } catch (SchemaChangedException e) {
             throw e;
-        } catch (MappingException e) {
-            deadLetter(meta.topic(), meta.partition(), meta.offset(), record.key(), record.value(), record.timestamp(), e.column(), e.getMessage());
-        } catch (IOException | RuntimeException e) {
-            deadLetter(meta.topic(), meta.partition(), meta.offset(), record.key(), record.value(), record.timestamp(), null, e.toString());
+        } catch (RuntimeException | IOException e) {
+            if (applied) {
+                // The backfill mapped this row with the same code, failed the same way and sent the dead letter.
+                LOGGER.debug("table={}: backfilled row not mapped: {}", v1Table, e.getMessage());
+                return;
+            }
+            deadLetterFailure(meta, record, e);
         }
+    }
+
+    private void deadLetterFailure(RecordMetadata meta, Record<byte[], byte[]> record, Exception failure) {
+        if (failure instanceof MappingException e) {
+            deadLetter(meta.topic(), meta.partition(), meta.offset(), record.key(), record.value(), record.timestamp(), e.column(), e.getMessage());
+        } else {
+            deadLetter(meta.topic(), meta.partition(), meta.offset(), record.key(), record.value(), record.timestamp(), null, failure.toString());
+        }
+    }
+
+    /**
+     * Whether a streamed change is already in v2 because the copy backfill took its row's key range from a snapshot
+     * that sees the change's transaction (a backfill resumed after a crash; see {@link SnapshotCompleted#recopied()}).
+     */
+    private boolean recopied(SourcePosition source, JsonNode v1Key) {
+        if (state.recopied().isEmpty() || source.snapshot() || source.txId() == null) {
+            return false;
+        }
+        Long integerKey = v1Key.size() == 1 && v1Key.elements().next().canConvertToExactIntegral()
+                ? v1Key.elements().next().longValue() : null;
+        for (SnapshotCompleted.Recopied range : state.recopied()) {
+            if (range.holds(integerKey) && range.sees(source.txId())) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
@@ -313,7 +359,7 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
             }
         }
         if (learned != null) {
-            saveState(new TaskState(state.epoch(), state.jsonColumns(), learned, specFingerprint));
+            saveState(state.withTypes(state.jsonColumns(), learned));
         }
     }
 
@@ -328,7 +374,9 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
         ObjectNode values = dimensionValues == null ? JsonNodeFactory.instance.objectNode() : dimensionValues;
         TableMapping.Result result = mapping.map(change, v1Key, previousRow, previousDimensions, values);
         sendLookupChange(v1Key, previousRow, result.image(), position, change.source(), timestamp);
-        forward(result.changes(), timestamp);
+        if (!change.applied()) {
+            forward(result.changes(), timestamp);
+        }
         images.put(imageKey, new StoredImage(position, result.image(), result.image() == null ? JsonNodeFactory.instance.objectNode() : values).bytes());
         mapped.increment();
     }
@@ -544,7 +592,8 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
                     snapshotLsn, state.epoch(), v1Table);
             return;
         }
-        saveState(state.withEpoch(snapshotLsn));
+        List<SnapshotCompleted.Recopied> recopied = marker.recopied().stream().filter(r -> r.table().equals(v1QualifiedTable)).toList();
+        saveState(state.withEpoch(snapshotLsn, snapshotLsn == state.epoch() && recopied.isEmpty() ? state.recopied() : recopied));
         StreamPosition superseded = StreamPosition.snapshotAt(snapshotLsn);
         int gone = sweep(superseded, new SourcePosition(v1QualifiedTable, snapshotLsn, null, null, marker.tsMs(), false), timestamp);
         swept.increment(gone);

@@ -2,6 +2,7 @@ package dev.cdcmigrator.transform.internal;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.cdcmigrator.common.event.BackfilledRow;
 import dev.cdcmigrator.common.event.Op;
 import dev.cdcmigrator.common.event.SourcePosition;
 import dev.cdcmigrator.common.serde.Json;
@@ -19,18 +20,22 @@ import java.util.Set;
  * @param jsonColumns the columns of type json or jsonb (their values are JSON text)
  * @param columnTypes the type of each column of the row as the change describes it (Connect type, then the semantic
  *                    type's name after a slash when there is one), to tell when v1 retyped a column
+ * @param applied a row the copy backfill already wrote to v2: the transform keeps its image but writes nothing
  */
 public record RawChange(Op op, ObjectNode before, ObjectNode after, SourcePosition source, Set<String> jsonColumns,
-                        Map<String, String> columnTypes) {
+                        Map<String, String> columnTypes, boolean applied) {
 
     /** A change whose column types are not known (made by the transform itself). */
     public RawChange(Op op, ObjectNode before, ObjectNode after, SourcePosition source, Set<String> jsonColumns) {
-        this(op, before, after, source, jsonColumns, Map.of());
+        this(op, before, after, source, jsonColumns, Map.of(), false);
     }
 
     /** Parses a raw topic record value; throws MappingException when it is not a Debezium change envelope. */
     public static RawChange parse(byte[] value) {
         Envelopes.Envelope envelope = Envelopes.read(value);
+        if (envelope.backfilled() != null) {
+            return backfilled(envelope.backfilled());
+        }
         JsonNode payload = envelope.payload();
         if (envelope.schema() == null || payload == null || !payload.isObject() || !payload.path("op").isTextual()) {
             throw new MappingException(null, "not a Debezium change envelope with schema and payload"
@@ -57,7 +62,23 @@ public record RawChange(Op op, ObjectNode before, ObjectNode after, SourcePositi
                 DebeziumValues.decodeRow(payload.get("after"), schema.after()),
                 position,
                 row.jsonColumns(),
-                row.columnTypes());
+                row.columnTypes(),
+                false);
+    }
+
+    /** A row the copy backfill read, as a snapshot read of the slot's snapshot (see {@link BackfilledRow}). */
+    private static RawChange backfilled(JsonNode tree) {
+        BackfilledRow row;
+        try {
+            row = Json.MAPPER.treeToValue(tree, BackfilledRow.class);
+        } catch (IOException | IllegalArgumentException e) {
+            throw new MappingException(null, "not a backfilled row: " + e.getMessage());
+        }
+        if (row.row() == null) {
+            throw new MappingException(null, "a backfilled row without its row");
+        }
+        SourcePosition position = new SourcePosition(row.table(), row.snapshotLsn(), null, null, 0, true);
+        return new RawChange(Op.READ, null, row.row(), position, Set.copyOf(row.jsonColumns()), Map.of(), row.applied());
     }
 
     /** Decodes a raw topic record key (Debezium's key envelope) to the v1 key's column values. */

@@ -1,0 +1,237 @@
+package dev.cdcmigrator.backfill.internal;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.cdcmigrator.common.Topics;
+import dev.cdcmigrator.common.event.BackfilledRow;
+import dev.cdcmigrator.common.event.DeadLetter;
+import dev.cdcmigrator.common.event.RawPartitions;
+import dev.cdcmigrator.common.event.SnapshotCompleted;
+import dev.cdcmigrator.common.serde.Json;
+import dev.cdcmigrator.common.spec.Spec;
+import dev.cdcmigrator.cutover.internal.Catalog;
+import dev.cdcmigrator.cutover.internal.ChunkedTable;
+import dev.cdcmigrator.cutover.internal.Connections;
+import dev.cdcmigrator.cutover.internal.WireRows;
+import dev.cdcmigrator.transform.RowMapper;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Future;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.postgresql.PGConnection;
+
+/**
+ * The copy of one v1 table: how its rows are read (in the transform's wire form), mapped (the transform's own code),
+ * written to v2 (COPY) and announced to the transform (a {@link BackfilledRow} per row on the row's raw partition).
+ */
+public final class TableCopy {
+
+    /** Key types whose wire values hash to the same raw partition as capture's key values (see {@link RawPartitions}). */
+    private static final Set<String> KEY_TYPES = Set.of("int2", "int4", "int8", "text", "varchar", "uuid");
+    private static final Set<String> INTEGER_KEYS = Set.of("int2", "int4", "int8");
+
+    private final Spec spec;
+    private final String table;
+    private final String qualified;
+    private final String rawTopic;
+    private final int partitions;
+    private final List<String> primaryKey;
+    private final boolean integerKey;
+    private final WireRows wire;
+    private final RowMapper mapper;
+    private final Map<String, Set<String>> arrayColumns;
+
+    private TableCopy(Spec spec, String table, String rawTopic, int partitions, List<String> primaryKey, boolean integerKey,
+                      WireRows wire, RowMapper mapper, Map<String, Set<String>> arrayColumns) {
+        this.spec = spec;
+        this.table = table;
+        this.qualified = Connections.quote(spec.source().schema()) + "." + Connections.quote(table);
+        this.rawTopic = rawTopic;
+        this.partitions = partitions;
+        this.primaryKey = primaryKey;
+        this.integerKey = integerKey;
+        this.wire = wire;
+        this.mapper = mapper;
+        this.arrayColumns = arrayColumns;
+    }
+
+    /**
+     * Plans the copy of {@code table} from what {@code v1} (inside the copy's snapshot) and {@code v2} show.
+     *
+     * @param partitions the raw topic's partition count
+     * @throws IllegalStateException naming the table and column when the copy cannot take it
+     */
+    public static TableCopy plan(Spec spec, String table, Connection v1, Connection v2, int partitions) throws SQLException {
+        String schema = spec.source().schema();
+        Map<String, Catalog.Column> columns = ChunkedTable.columnsOf(v1, schema, table, "v1");
+        List<String> primaryKey = Catalog.primaryKey(v1, schema, table);
+        if (primaryKey.isEmpty()) {
+            throw new IllegalStateException("backfill.mode copy needs a primary key on v1 table " + schema + "." + table
+                    + "; use backfill.mode debezium");
+        }
+        for (String column : primaryKey) {
+            String type = columns.get(column).baseType();
+            if (!KEY_TYPES.contains(type)) {
+                throw new IllegalStateException("backfill.mode copy takes primary keys of types " + KEY_TYPES + "; v1 table "
+                        + schema + "." + table + " has key column " + column + " of type " + type + "; use backfill.mode debezium");
+            }
+        }
+        boolean integerKey = primaryKey.size() == 1 && INTEGER_KEYS.contains(columns.get(primaryKey.get(0)).baseType());
+        WireRows wire = WireRows.of(columns);
+        RowMapper mapper = null;
+        Map<String, Set<String>> arrays = new HashMap<>();
+        if (spec.tables().containsKey(table)) {
+            Map<String, ObjectNode> lookupRows = new HashMap<>();
+            mapper = new RowMapper(spec, table, primaryKey, wire.jsonColumns(), (t, value) -> lookupRows.get(t + '\u0000' + value));
+            for (Map.Entry<String, Set<String>> lookup : mapper.lookupColumns().entrySet()) {
+                ChunkedTable.loadLookupRows(v1, schema, lookup.getKey(), lookup.getValue(), lookupRows);
+            }
+            for (var mapping : spec.tables().get(table).mappings()) {
+                arrays.computeIfAbsent(mapping.v2Table(table), t -> arrayColumnsOf(v2, spec.target().schema(), t));
+            }
+        }
+        return new TableCopy(spec, table, new Topics(spec).raw(table), partitions, primaryKey, integerKey, wire, mapper, arrays);
+    }
+
+    private static Set<String> arrayColumnsOf(Connection v2, String schema, String table) {
+        try {
+            Set<String> arrays = new HashSet<>();
+            for (Catalog.Column column : ChunkedTable.columnsOf(v2, schema, table, "v2").values()) {
+                if (column.elementType() != null) {
+                    arrays.add(column.name());
+                }
+            }
+            return arrays;
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot read the columns of v2 table " + schema + "." + table + ": " + e.getMessage(), e);
+        }
+    }
+
+    public String table() {
+        return table;
+    }
+
+    /** Cuts the table into chunks of about {@code chunkRows} rows: key ranges for a one-integer-column key, else one. */
+    public List<Progress.Chunk> chunks(Connection v1, int chunkRows) throws SQLException {
+        if (!integerKey) {
+            return List.of(new Progress.Chunk(table, 0, null, null, false));
+        }
+        String key = Connections.quote(primaryKey.get(0));
+        List<Long> bounds = new ArrayList<>();
+        try (PreparedStatement ps = v1.prepareStatement("SELECT k FROM (SELECT " + key + " AS k, row_number() OVER (ORDER BY "
+                + key + ") AS n FROM " + qualified + ") s WHERE n % ? = 0 ORDER BY n")) {
+            ps.setLong(1, chunkRows);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    bounds.add(rs.getLong(1));
+                }
+            }
+        }
+        List<Progress.Chunk> chunks = new ArrayList<>();
+        for (int i = 0; i <= bounds.size(); i++) {
+            chunks.add(new Progress.Chunk(table, i, i == 0 ? null : bounds.get(i - 1), i == bounds.size() ? null : bounds.get(i), false));
+        }
+        return chunks;
+    }
+
+    /** What copying a chunk did. */
+    public record Copied(long rows, long deadLettered) {
+    }
+
+    /**
+     * Copies one chunk: reads its rows from {@code v1} (inside the snapshot), sends their {@link BackfilledRow}s and
+     * the dead letters of rows the spec cannot map, waits until Kafka holds them, then writes the v2 rows with COPY
+     * and marks the chunk copied in {@code v2}'s transaction, which the caller commits.
+     *
+     * @param slotLsn the slot's consistent point
+     * @param recopied the snapshot when newer than the slot's, else null
+     */
+    public Copied copy(Progress.Chunk chunk, Connection v1, Connection v2, Producer<byte[], byte[]> producer, long slotLsn,
+                       SnapshotCompleted.Recopied recopied, Progress progress, String slot)
+            throws SQLException, IOException, InterruptedException {
+        Map<String, CopyText> copies = new LinkedHashMap<>();
+        List<Future<RecordMetadata>> acks = new ArrayList<>();
+        String deadLetters = new Topics(spec).deadLetters();
+        String source = spec.source().schema() + "." + table;
+        List<String> jsonColumns = List.copyOf(wire.jsonColumns());
+        long rows = 0;
+        long dead = 0;
+        String where = (chunk.after() == null ? "" : " AND " + Connections.quote(primaryKey.get(0)) + " > " + chunk.after())
+                + (chunk.upTo() == null ? "" : " AND " + Connections.quote(primaryKey.get(0)) + " <= " + chunk.upTo());
+        try (PreparedStatement ps = v1.prepareStatement("SELECT " + wire.selectList() + " FROM " + qualified + " WHERE true" + where)) {
+            ps.setFetchSize(10_000);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    ObjectNode row = wire.read(rs);
+                    ObjectNode key = Json.MAPPER.createObjectNode();
+                    primaryKey.forEach(column -> key.set(column, row.get(column)));
+                    int partition = RawPartitions.of(key, partitions);
+                    byte[] keyBytes = Json.MAPPER.writeValueAsBytes(Map.of("payload", key));
+                    BackfilledRow seed = new BackfilledRow(source, slotLsn, true, jsonColumns, row);
+                    try {
+                        if (mapper != null) {
+                            for (RowMapper.V2Row v2Row : mapper.map(row)) {
+                                copies.computeIfAbsent(v2Row.table(), t -> new CopyText(fieldNames(v2Row.values()),
+                                        arrayColumns.getOrDefault(t, Set.of()))).add(v2Row.values());
+                            }
+                        }
+                        acks.add(producer.send(new ProducerRecord<>(rawTopic, partition, keyBytes, value(seed))));
+                        rows++;
+                    } catch (RowMapper.UnmappableRowException e) {
+                        DeadLetter letter = DeadLetter.of("backfill", rawTopic, partition, -1, table, keyBytes, e.column(),
+                                e.getMessage(), value(seed.unapplied()));
+                        acks.add(producer.send(new ProducerRecord<>(deadLetters, keyBytes, Json.MAPPER.writeValueAsBytes(letter))));
+                        dead++;
+                    }
+                }
+            }
+        }
+        producer.flush();
+        for (Future<RecordMetadata> ack : acks) {
+            try {
+                ack.get();
+            } catch (java.util.concurrent.ExecutionException e) {
+                throw new IllegalStateException("Kafka refused a backfilled row of " + source + ": " + e.getCause().getMessage(), e.getCause());
+            }
+        }
+        PGConnection pg = v2.unwrap(PGConnection.class);
+        for (Map.Entry<String, CopyText> copy : copies.entrySet()) {
+            String target = Connections.quote(spec.target().schema()) + "." + Connections.quote(copy.getKey());
+            String columns = String.join(", ", copy.getValue().columns().stream().map(Connections::quote).toList());
+            try {
+                pg.getCopyAPI().copyIn("COPY " + target + " (" + columns + ") FROM STDIN", new ByteArrayInputStream(copy.getValue().bytes()));
+            } catch (SQLException e) {
+                throw new SQLException("copying chunk " + chunk.index() + " of v1 table " + source + " (keys " + range(chunk)
+                        + ") into v2 table " + target + " failed: " + e.getMessage(), e.getSQLState(), e);
+            }
+        }
+        progress.copied(v2, slot, chunk, rows, recopied);
+        return new Copied(rows, dead);
+    }
+
+    private static String range(Progress.Chunk chunk) {
+        return (chunk.after() == null ? "(" : "(" + chunk.after()) + ", " + (chunk.upTo() == null ? ")" : chunk.upTo() + "]");
+    }
+
+    private static List<String> fieldNames(ObjectNode values) {
+        List<String> names = new ArrayList<>();
+        values.fieldNames().forEachRemaining(names::add);
+        return names;
+    }
+
+    private static byte[] value(BackfilledRow row) throws IOException {
+        return Json.MAPPER.writeValueAsBytes(Map.of(BackfilledRow.FIELD, row));
+    }
+}

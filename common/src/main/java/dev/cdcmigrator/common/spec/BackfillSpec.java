@@ -1,0 +1,49 @@
+package dev.cdcmigrator.common.spec;
+
+/**
+ * How the rows already in v1 when the migration starts reach v2.
+ *
+ * @param mode {@link Mode#DEBEZIUM} (default): Debezium's initial snapshot, every row through Kafka, the transform and
+ *             the sink; {@link Mode#COPY}: copied straight from the snapshot exported with the replication slot,
+ *             mapped in-process by the same spec code and written with COPY, in parallel key-range chunks that
+ *             resume after a crash
+ * @param parallelism copy mode: chunks copied at once; default 2
+ * @param chunkRows copy mode: rows per chunk (tables whose key is one integer column; others are one chunk); default
+ *                  50,000
+ */
+public record BackfillSpec(Mode mode, Integer parallelism, Integer chunkRows) {
+
+    /** How the backfill runs. */
+    public enum Mode {
+        DEBEZIUM, COPY;
+
+        @com.fasterxml.jackson.annotation.JsonCreator
+        public static Mode of(String text) {
+            for (Mode mode : values()) {
+                if (mode.name().equalsIgnoreCase(text)) {
+                    return mode;
+                }
+            }
+            throw new IllegalArgumentException("mode must be debezium or copy, was '" + text + "'");
+        }
+
+        @com.fasterxml.jackson.annotation.JsonValue
+        public String text() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    public static final BackfillSpec DEFAULT = new BackfillSpec(null, null, null);
+
+    public BackfillSpec {
+        mode = mode == null ? Mode.DEBEZIUM : mode;
+        parallelism = parallelism == null ? 2 : parallelism;
+        if (parallelism < 1) {
+            throw new IllegalArgumentException("parallelism must be at least 1, was " + parallelism);
+        }
+        chunkRows = chunkRows == null ? 50_000 : chunkRows;
+        if (chunkRows < 1) {
+            throw new IllegalArgumentException("chunkRows must be at least 1, was " + chunkRows);
+        }
+    }
+}
