@@ -103,11 +103,7 @@ public final class CopyBackfill {
         CopyBackfill backfill = new CopyBackfill(spec, bootstrapServers, registry);
         backfill.main.execute(() -> {
             try {
-                if (Capture.streamedBefore(spec, bootstrapServers)) {
-                    LOGGER.info("backfill: capture already streams (offsets committed); nothing to copy");
-                } else {
-                    backfill.copy(producerOverrides);
-                }
+                backfill.copy(producerOverrides);
                 if (backfill.stopping) {
                     return;
                 }
@@ -171,9 +167,15 @@ public final class CopyBackfill {
             progress.ensure(v2);
             Optional<Progress.Run> run = progress.run(v2, slot);
             Optional<Boolean> slotActive = slotActive(v1);
-            if (run.isPresent() && run.get().completed() && slotActive.isPresent()) {
+            boolean streamed = Capture.streamedBefore(spec, bootstrapServers);
+            if (slotActive.isPresent() && (streamed || run.isPresent() && run.get().completed())) {
                 LOGGER.info("backfill: completed earlier for slot {}", slot);
                 return;
+            }
+            if (streamed) {
+                throw new IllegalStateException("replication slot " + slot + " is gone, but capture had streamed from it;"
+                        + " the changes since then are lost to the migrator. Empty the v2 tables, run migrator cleanup,"
+                        + " then start again");
             }
             boolean resume = run.isPresent() && slotActive.isPresent();
             if (!resume) {

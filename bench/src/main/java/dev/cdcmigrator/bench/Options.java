@@ -7,7 +7,7 @@ import java.util.List;
 record Options(long rows, int loadSeconds, int clients, int ratedSeconds, int ratedRate, long markerIntervalMillis,
                int catchUpTimeoutSeconds, int backfillTimeoutSeconds, boolean runNative, boolean runPipeline,
                boolean runJmh, boolean profile, Path report, Path workDir, boolean keep, String command,
-               String loadAverageAtStart) {
+               String loadAverageAtStart, String backfillMode) {
 
     static final String USAGE = """
             Usage: bench/run [options]
@@ -19,6 +19,7 @@ record Options(long rows, int loadSeconds, int clients, int ratedSeconds, int ra
               --marker-interval-ms M a marker row every M ms during the load (default 1000)
               --catchup-timeout S    give up waiting for the target after S s past the load's end (default 300)
               --backfill-timeout S   give up waiting for the initial copy after S s (default 900)
+              --backfill MODE        the spec's backfill.mode: copy (default) or debezium
               --no-native | --no-pipeline | --no-jmh   leave a part out
               --jmh                  only the JMH benchmark of the transform hot path
               --no-profile           no JFR sampling of the pipeline JVM
@@ -44,6 +45,7 @@ record Options(long rows, int loadSeconds, int clients, int ratedSeconds, int ra
         Path work = null;
         boolean keep = false;
         String command = null;
+        String backfillMode = "copy";
         for (int i = 0; i < args.size(); i++) {
             String a = args.get(i);
             switch (a) {
@@ -55,6 +57,7 @@ record Options(long rows, int loadSeconds, int clients, int ratedSeconds, int ra
                 case "--marker-interval-ms" -> marker = Long.parseLong(args.get(++i));
                 case "--catchup-timeout" -> catchUp = Integer.parseInt(args.get(++i));
                 case "--backfill-timeout" -> backfill = Integer.parseInt(args.get(++i));
+                case "--backfill" -> backfillMode = args.get(++i);
                 case "--no-native" -> nat = false;
                 case "--no-pipeline" -> pipe = false;
                 case "--no-jmh" -> jmh = false;
@@ -79,7 +82,7 @@ record Options(long rows, int loadSeconds, int clients, int ratedSeconds, int ra
             command = "java dev.cdcmigrator.bench.Benchmark " + String.join(" ", args);
         }
         return new Options(rows, load, clients, rated, rate, marker, catchUp, backfill, nat, pipe, jmh, profile, report,
-                work, keep, command, Report.loadAverage());
+                work, keep, command, Report.loadAverage(), backfillMode);
     }
 
     static final class UsageException extends RuntimeException {

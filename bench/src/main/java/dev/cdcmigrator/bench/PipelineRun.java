@@ -74,7 +74,8 @@ final class PipelineRun {
                 Progress.say("pipeline: loaded %,d rows into v1 in %.1f s", o.rows(), loadSeconds);
                 Db.exec(t, Workload.V2_TASKS + Workload.MARKER_APPLIED);
             }
-            Map<String, String> env = Map.of("BENCH_V1_URL", v1.jdbcUrl(Db.DATABASE), "BENCH_V2_URL", v2.jdbcUrl(Db.DATABASE));
+            Map<String, String> env = Map.of("BENCH_V1_URL", v1.jdbcUrl(Db.DATABASE), "BENCH_V2_URL", v2.jdbcUrl(Db.DATABASE),
+                    "BENCH_BACKFILL", o.backfillMode());
             Spec spec = new SpecParser(env::get).parse(specYaml(), "bench/tasks-spec.yaml");
             SimpleMeterRegistry registry = new SimpleMeterRegistry();
 
@@ -96,7 +97,7 @@ final class PipelineRun {
                 long nextReport = System.nanoTime() + 10_000_000_000L;
                 try (Connection t = Db.connect(v2)) {
                     while (System.nanoTime() < deadline) {
-                        double applied = applied(registry, "tasks");
+                        double applied = applied(registry, "tasks") + copied(registry, "tasks");
                         long now = System.nanoTime();
                         if (Double.isNaN(firstRow) && applied > 0) {
                             firstRow = (now - started) / 1e9;
@@ -174,6 +175,13 @@ final class PipelineRun {
     }
 
     /** v2 row changes the sink committed (all tables when {@code table} is null). */
+    /** Rows the copy backfill wrote (backfill.mode copy; the sink applies none of them). */
+    static double copied(MeterRegistry registry, String table) {
+        return registry.find("migrator.backfill.rows").tag("outcome", "copied").counters().stream()
+                .filter(c -> table.equals(c.getId().getTag("table")))
+                .mapToDouble(Counter::count).sum();
+    }
+
     static double applied(MeterRegistry registry, String table) {
         return registry.find("migrator.sink.rows.applied").counters().stream()
                 .filter(c -> table == null || table.equals(c.getId().getTag("table")))

@@ -1,0 +1,208 @@
+package dev.cdcmigrator.transform;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.cdcmigrator.common.event.BackfilledRow;
+import dev.cdcmigrator.common.event.DeadLetter;
+import dev.cdcmigrator.common.event.Op;
+import dev.cdcmigrator.common.event.SnapshotCompleted;
+import dev.cdcmigrator.common.event.SnapshotCompleted.Recopied;
+import dev.cdcmigrator.common.event.V2Change;
+import dev.cdcmigrator.common.serde.Json;
+import dev.cdcmigrator.common.serde.JsonSerde;
+import dev.cdcmigrator.common.spec.SpecParser;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.test.TestRecord;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The copy backfill sends each v1 row to the raw topic before any streamed change: the transform keeps its image and
+ * position as for a snapshot read, writes nothing for a row the backfill already applied to v2, and skips the streamed
+ * changes a recopied key range already holds.
+ */
+class BackfillTopologyTest {
+
+    private static final JsonSerde<V2Change> V2 = JsonSerde.of(V2Change.class);
+    private static final JsonSerde<DeadLetter> DEAD = JsonSerde.of(DeadLetter.class);
+    private static final String TABLE = "public.docs";
+    private static final long SNAPSHOT_LSN = 1000;
+    private static final String UNAVAILABLE = "__debezium_unavailable_value";
+
+    private final DebeziumEnvelopes docs = new DebeziumEnvelopes("docs")
+            .column("id", "int64").column("body", "string").column("n", "int32").column("status", "string");
+    private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    private TopologyTestDriver driver;
+    private TestInputTopic<byte[], byte[]> raw;
+    private TestOutputTopic<byte[], byte[]> v2;
+    private TestOutputTopic<byte[], byte[]> dlq;
+
+    @BeforeEach
+    void start() {
+        var spec = new SpecParser(n -> null).parse("""
+                version: 1
+                source: { url: "jdbc:postgresql://v1/app", user: u }
+                target: { url: "jdbc:postgresql://v2/app", user: u }
+                kafka: { topicPrefix: app }
+                tables:
+                  docs:
+                    columns:
+                      id: { from: id }
+                      body: { from: body }
+                      n: { from: n }
+                      status: { from: status, map: { open: o, done: d } }
+                """, "t.yaml");
+        Properties props = new Properties();
+        props.put(StreamsConfig.APPLICATION_ID_CONFIG, "backfill-test");
+        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+        driver = new TopologyTestDriver(TransformTopology.build(spec, registry), props);
+        raw = driver.createInputTopic("app.raw.public.docs", new ByteArraySerializer(), new ByteArraySerializer());
+        v2 = driver.createOutputTopic("app.v2.docs", new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        dlq = driver.createOutputTopic("app.dlq", new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    }
+
+    @AfterEach
+    void stop() {
+        driver.close();
+    }
+
+    @Test
+    void anAppliedBackfilledRowWritesNothingButItsImageFillsALaterUnchangedToastedValue() {
+        backfill(1, "long text 1", 1, "open", true);
+        backfill(2, "long text 2", 1, "done", true);
+        assertThat(v2.isEmpty()).isTrue();
+
+        // the marker after the backfill must not take the backfilled rows for rows the snapshot did not read
+        snapshotCompleted(List.of());
+        assertThat(v2.isEmpty()).isTrue();
+
+        streamed("u", 1, UNAVAILABLE, 2, "open", 1110, 1100L, 750);
+
+        List<V2Change> out = v2Changes();
+        assertThat(summary(out)).containsExactly("u {\"id\":1} {\"id\":1,\"body\":\"long text 1\",\"n\":2,\"status\":\"o\"}");
+        assertThat(deadLetters()).isEmpty();
+        assertThat(registry.get("migrator.transform.snapshot.swept.rows").tags("table", "docs").counter().count()).isZero();
+    }
+
+    @Test
+    void anUnappliedBackfilledRowIsWrittenLikeASnapshotRead() {
+        backfill(7, "replayed", 3, "done", false);
+
+        List<V2Change> out = v2Changes();
+        assertThat(summary(out)).containsExactly("r {\"id\":7} {\"id\":7,\"body\":\"replayed\",\"n\":3,\"status\":\"d\"}");
+        assertThat(out.get(0).op()).isEqualTo(Op.READ);
+        assertThat(out.get(0).source().snapshot()).isTrue();
+        assertThat(out.get(0).source().lsn()).isEqualTo(SNAPSHOT_LSN);
+        assertThat(deadLetters()).isEmpty();
+    }
+
+    @Test
+    void anAppliedBackfilledRowTheSpecCannotMapIsNeitherWrittenNorDeadLettered() {
+        backfill(1, "b", 1, "weird", true);
+
+        assertThat(v2.isEmpty()).isTrue();
+        assertThat(deadLetters()).isEmpty();
+
+        // the same row not applied (a replayed dead letter) does fail to map, and is dead-lettered
+        backfill(2, "b", 1, "weird", false);
+
+        assertThat(v2.isEmpty()).isTrue();
+        assertThat(deadLetters()).singleElement().satisfies(d -> {
+            assertThat(d.column()).isEqualTo("status");
+            assertThat(d.reason()).contains("is not in its map");
+        });
+    }
+
+    @Test
+    void streamedChangesARecopiedRangeAlreadyHoldsAreDropped() {
+        for (long id = 1; id <= 4; id++) {
+            backfill(id, "b" + id, 0, "open", true);
+        }
+        snapshotCompleted(List.of(new Recopied(TABLE, 2L, 4L, 100, 110, List.of(105L))));
+        assertThat(v2.isEmpty()).isTrue();
+
+        // transaction 101: seen by the recopy's snapshot; id 3 is in the recopied range (2, 4], id 1 is not
+        streamed("u", 3, "b3", 1, "open", 1110, 1100L, 101);
+        streamed("u", 1, "b1", 1, "open", 1120, 1100L, 101);
+        // transaction 105: in progress when the recopy's snapshot was taken
+        streamed("u", 3, "b3", 2, "done", 1210, 1200L, 105);
+        // transaction 120: at or after the snapshot's xmax
+        streamed("u", 4, UNAVAILABLE, 3, "open", 1310, 1300L, 120);
+
+        assertThat(summary(v2Changes())).containsExactly(
+                "u {\"id\":1} {\"id\":1,\"body\":\"b1\",\"n\":1,\"status\":\"o\"}",
+                "u {\"id\":3} {\"id\":3,\"body\":\"b3\",\"n\":2,\"status\":\"d\"}",
+                "u {\"id\":4} {\"id\":4,\"body\":\"b4\",\"n\":3,\"status\":\"o\"}");
+        assertThat(registry.get("migrator.transform.records").tags("table", "docs", "outcome", "duplicate").counter().count())
+                .isEqualTo(1.0);
+        assertThat(deadLetters()).isEmpty();
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+
+    private void backfill(long id, String body, int n, String status, boolean applied) {
+        ObjectNode row = Json.MAPPER.createObjectNode().put("id", id).put("body", body).put("n", n).put("status", status);
+        BackfilledRow backfilled = new BackfilledRow(TABLE, SNAPSHOT_LSN, applied, List.of(), row);
+        raw.pipeInput(bytes(Map.of("payload", Map.of("id", id))), bytes(Map.of(BackfilledRow.FIELD, backfilled)));
+    }
+
+    /** A streamed change made by transaction {@code txId}. */
+    private void streamed(String op, long id, String body, int n, String status, long lsn, Long lastCommitLsn, long txId) {
+        Map<String, Object> row = new LinkedHashMap<>();
+        row.put("id", id);
+        row.put("body", body);
+        row.put("n", n);
+        row.put("status", status);
+        byte[] envelope = docs.change(op, null, row, lsn, lastCommitLsn);
+        try {
+            ObjectNode tree = (ObjectNode) Json.MAPPER.readTree(envelope);
+            ((ObjectNode) tree.path("payload").path("source")).put("txId", txId);
+            envelope = Json.MAPPER.writeValueAsBytes(tree);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        raw.pipeInput(docs.key("id", id), envelope);
+    }
+
+    private void snapshotCompleted(List<Recopied> recopied) {
+        RecordHeaders headers = new RecordHeaders();
+        headers.add(SnapshotCompleted.HEADER, SnapshotCompleted.TYPE);
+        byte[] value = JsonSerde.of(SnapshotCompleted.class).serialize(null, new SnapshotCompleted(SNAPSHOT_LSN, 0, recopied));
+        raw.pipeInput(new TestRecord<>(null, value, headers));
+    }
+
+    private List<V2Change> v2Changes() {
+        return v2.readValuesToList().stream().map(b -> V2.deserialize(null, b)).toList();
+    }
+
+    private List<DeadLetter> deadLetters() {
+        return dlq.readValuesToList().stream().map(b -> DEAD.deserialize(null, b)).toList();
+    }
+
+    private static List<String> summary(List<V2Change> changes) {
+        return changes.stream().map(c -> c.op().code() + " " + c.key() + (c.after() == null ? "" : " " + c.after())).toList();
+    }
+
+    private static byte[] bytes(Object value) {
+        try {
+            return Json.MAPPER.writeValueAsBytes(value);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
