@@ -204,7 +204,7 @@ public final class CopyBackfill {
                 SnapshotCompleted.Recopied recopied = null;
                 if (resume) {
                     slotLsn = run.get().slotLsn();
-                    recopied = snapshotOf(snapshot.name());
+                    recopied = snapshotOf(snapshot);
                     LOGGER.info("backfill: resuming for slot {} (consistent point {}) from a new snapshot", slot, slotLsn);
                 } else {
                     slotLsn = snapshot.lsn();
@@ -278,7 +278,8 @@ public final class CopyBackfill {
         try (Connection v1 = Snapshot.join(source("migrator-backfill-copy"), snapshot); Connection v2 = target("migrator-backfill-copy")) {
             v2.setAutoCommit(false);
             SnapshotCompleted.Recopied range = recopied == null ? null : new SnapshotCompleted.Recopied(
-                    spec.source().schema() + "." + chunk.table(), chunk.after(), chunk.upTo(), recopied.xmin(), recopied.xmax(), recopied.inProgress());
+                    spec.source().schema() + "." + chunk.table(), chunk.after(), chunk.upTo(), recopied.xmin(), recopied.xmax(), recopied.inProgress(),
+                    recopied.copiedLsn());
             TableCopy.Copied copied = table.copy(chunk, v1, v2, producer, slotLsn, range, progress, slot);
             if (stopping || Thread.currentThread().isInterrupted()) {
                 v2.rollback();
@@ -301,14 +302,14 @@ public final class CopyBackfill {
     }
 
     /** The snapshot's transaction bounds, which the transform compares the streamed changes' transaction ids with. */
-    private SnapshotCompleted.Recopied snapshotOf(String snapshot) throws SQLException {
-        try (Connection reader = Snapshot.join(source("migrator-backfill-plan"), snapshot);
+    private SnapshotCompleted.Recopied snapshotOf(ExportedSnapshot snapshot) throws SQLException {
+        try (Connection reader = Snapshot.join(source("migrator-backfill-plan"), snapshot.name());
              Statement st = reader.createStatement();
              ResultSet rs = st.executeQuery("SELECT pg_snapshot_xmin(s)::text::bigint, pg_snapshot_xmax(s)::text::bigint,"
                      + " array(SELECT x::text::bigint FROM pg_snapshot_xip(s) x) FROM pg_current_snapshot() s")) {
             rs.next();
             Long[] xip = (Long[]) rs.getArray(3).getArray();
-            return new SnapshotCompleted.Recopied("", null, null, rs.getLong(1), rs.getLong(2), List.of(xip));
+            return new SnapshotCompleted.Recopied("", null, null, rs.getLong(1), rs.getLong(2), List.of(xip), snapshot.lsn());
         }
     }
 

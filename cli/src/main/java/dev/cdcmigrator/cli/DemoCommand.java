@@ -3,6 +3,7 @@ package dev.cdcmigrator.cli;
 import dev.cdcmigrator.cli.internal.HttpEndpoints;
 import dev.cdcmigrator.cli.internal.LoadGenerator;
 import dev.cdcmigrator.cli.internal.Pipeline;
+import dev.cdcmigrator.cli.internal.StatusScreen;
 import dev.cdcmigrator.cli.internal.PrometheusMetrics;
 import dev.cdcmigrator.common.spec.KafkaSpec;
 import dev.cdcmigrator.common.spec.Spec;
@@ -113,11 +114,14 @@ final class DemoCommand implements Callable<Integer> {
                 out.printf("   metrics: %s  (lag, latency, backfill progress; also /health and /ready)%n", http.url("/metrics"));
                 out.flush();
                 long loadStarted = System.nanoTime();
+                // Redrawn in place on a terminal; as a block every 5 s in a log.
+                StatusScreen screen = new StatusScreen(out, registry, System.console() != null, 5);
                 try (LoadGenerator load = LoadGenerator.start(v1.jdbcUrl(DATABASE), v1.user(), "", rate)) {
                     while (seconds(loadStarted) < loadSeconds) {
                         Thread.sleep(1000);
-                        progress(out, started, v1, v2, pipeline, load.changes());
+                        progress(screen, started, v1, v2, pipeline, load.changes());
                     }
+                    screen.release();
                     load.close();
                     out.printf("4. Load stopped after %,d changes; migrator cutover wait:%n", load.changes());
                     out.flush();
@@ -129,7 +133,8 @@ final class DemoCommand implements Callable<Integer> {
                 } catch (CaughtUp.BehindException e) {
                     out.println("   not caught up: " + e.getMessage() + pipeline.failure().map(f -> "; a stage failed: " + f).orElse(""));
                 }
-                progress(out, started, v1, v2, pipeline, -1);
+                new StatusScreen(out, registry, false, 1).refresh(seconds(started), tableRows(v1, v2), -1,
+                        pipeline.running() ? "caught up" : "not running: " + pipeline.notReady().orElse(""));
                 List<TableComparison> result = Verifier.verify(spec, Verifier.Options.defaults());
                 out.println("5. Verify (v1 through the spec's mapping against v2, in key ranges):");
                 int exit = VerifyCommand.print(result, out);
@@ -173,15 +178,18 @@ final class DemoCommand implements Callable<Integer> {
         }
     }
 
-    private static void progress(PrintWriter out, long started, LocalPostgres v1, LocalPostgres v2, Pipeline pipeline, long loadChanges)
-            throws SQLException {
+    private static void progress(StatusScreen screen, long started, LocalPostgres v1, LocalPostgres v2, Pipeline pipeline,
+                                 long loadChanges) throws SQLException {
+        screen.refresh(seconds(started), tableRows(v1, v2), loadChanges,
+                pipeline.running() ? "streaming" : pipeline.notReady().orElse("starting"));
+    }
+
+    private static List<StatusScreen.TableRows> tableRows(LocalPostgres v1, LocalPostgres v2) throws SQLException {
         long[] source = counts(v1);
         long[] target = counts(v2);
-        out.printf("   [%3.0fs] v2/v1 rows: users %,d/%,d  agents %,d/%,d  tasks %,d/%,d%s%s%n", seconds(started),
-                target[0], source[0], target[1], source[1], target[2], source[2],
-                loadChanges >= 0 ? String.format("  | load: %,d changes", loadChanges) : "",
-                pipeline.running() ? "" : "  | starting");
-        out.flush();
+        return List.of(new StatusScreen.TableRows("users", source[0], target[0]),
+                new StatusScreen.TableRows("agents", source[1], target[1]),
+                new StatusScreen.TableRows("tasks", source[2], target[2]));
     }
 
     private static long[] counts(LocalPostgres pg) throws SQLException {

@@ -21,6 +21,10 @@ class DemoIT {
         assertThat(out.toString())
                 .contains("2. Loaded Keiko v1: 1,000 users, 200 agents, 5,000 tasks")
                 .containsPattern("4\\. Load stopped after [1-9][0-9,]* changes")
+                // The status screen: a backfill bar per table, throughput and lag.
+                .containsPattern("tasks +\\[#{30}\\] 100%  [0-9,]+ of [0-9,]+ rows in v2")
+                .containsPattern("throughput: backfill copied [0-9,-]+ rows/s, sink applied [0-9,-]+ rows/s")
+                .containsPattern("lag: slot [0-9.]+ [kM]?B, transform [0-9,]+ records, sink [0-9.,]+ s behind, latency p50 ")
                 .contains("users <- users: 1,000 rows in v1, 1,000 in v2, 1 range: identical")
                 .contains("agents <- agents: 200 rows in v1, 200 in v2, 1 range: identical")
                 .containsPattern("tasks <- tasks: [0-9,]+ rows in v1, [0-9,]+ in v2, [0-9]+ ranges?: identical")

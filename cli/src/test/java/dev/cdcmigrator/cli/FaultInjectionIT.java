@@ -118,6 +118,10 @@ class FaultInjectionIT {
 
     private String name;
     private String v1;
+    /** The spec's backfill section (empty: the default) and SQL run on v2 after its schema, set by a test before setUp. */
+    private String backfill = "";
+    private String v2Extra = "";
+    private Target target;
     private String prefix;
     private String bootstrap;
     private Path specFile;
@@ -215,6 +219,35 @@ class FaultInjectionIT {
                 List.of(KillPoint.DURING_BACKFILL, KillPoint.WHILE_STREAMING, KillPoint.WHILE_STREAMING));
     }
 
+    /**
+     * The whole pipeline with {@code backfill.mode: copy} killed with SIGKILL twice in the middle of the copy (each
+     * time once some chunks are copied and others are not; every COPY takes at least 0.2 s here so that the kills land
+     * there), then once while streaming. Each restart copies the chunks not copied yet, from a newer snapshot, while the
+     * workload keeps changing rows of both kinds; the transform must skip exactly the streamed changes those chunks
+     * already hold, and no chunk may be copied twice.
+     */
+    @Test
+    @Timeout(value = 4, unit = TimeUnit.MINUTES)
+    void theWholePipelineKilledHardTwiceDuringTheCopyBackfill(TestInfo test) throws Exception {
+        backfill = "backfill: { mode: copy, chunkRows: 50, parallelism: 2 }\n";
+        v2Extra = """
+                CREATE FUNCTION slow_copy() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                  IF current_setting('application_name') = 'migrator-backfill-copy' THEN PERFORM pg_sleep(0.2); END IF;
+                  RETURN NULL;
+                END $$;
+                CREATE TRIGGER slow_copy AFTER INSERT ON documents FOR EACH STATEMENT EXECUTE FUNCTION slow_copy();
+                """;
+        killAndRestart(test, 1010, Optional.empty(), List.of(KillPoint.DURING_COPY, KillPoint.DURING_COPY, KillPoint.WHILE_STREAMING));
+        Target v2 = target;
+        assertThat(v2.rows("SELECT count(*) FILTER (WHERE copied_at IS NULL), count(*) FILTER (WHERE snapshot_xmin IS NOT NULL)"
+                + " FROM " + spec().target().stateSchema() + ".backfill_chunks").get(0))
+                .as("chunks not copied, chunks copied from a resumed run's snapshot").satisfies(counts -> {
+                    assertThat(counts.get(0)).isEqualTo("0");
+                    assertThat(Integer.parseInt(counts.get(1))).isPositive();
+                });
+    }
+
     /** When a kill hits. */
     private enum KillPoint {
         /** As soon as capture has published snapshot reads: a restart of capture takes the snapshot again. */
@@ -229,6 +262,8 @@ class FaultInjectionIT {
          * work: the transform committed the offsets of some raw records, or the sink applied some rows.
          */
         DURING_BACKFILL,
+        /** With {@code backfill.mode: copy}: once the copy has copied some chunks and not all. */
+        DURING_COPY,
         /** 0.5-2.5 s after capture committed the offset of a streamed change, every child being ready. */
         WHILE_STREAMING
     }
@@ -312,6 +347,17 @@ class FaultInjectionIT {
                     });
                 }
                 return "just after the snapshot, with streamed changes published";
+            }
+            case DURING_COPY -> {
+                int before = copiedChunks(v2)[0];
+                await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(50)).until(() -> {
+                    alive.run();
+                    int[] now = copiedChunks(v2);
+                    // At least one chunk copied by this run, and some left.
+                    return now[0] > before && now[0] < now[1];
+                });
+                int[] now = copiedChunks(v2);
+                return "during the copy backfill (" + now[0] + " of " + now[1] + " chunks copied)";
             }
             case DURING_BACKFILL -> {
                 if (killed.equals("transform")) {
@@ -532,12 +578,14 @@ class FaultInjectionIT {
         workload.createAndLoad(ROWS, LARGE_ROWS, MAX_LARGE_BYTES);
         cleanup.add(() -> workload.stop());
         log("loaded v1 in " + seconds(loading));
-        v2.execute(V2_SCHEMA);
+        v2.execute(V2_SCHEMA + v2Extra);
+        target = v2;
         String yaml = """
                 version: 1
                 source: { url: "%s", user: "%s", password: "%s" }
                 target: { url: "%s", user: "%s", password: "%s" }
                 kafka: { bootstrap: "%s", topicPrefix: %s, partitions: 3 }
+                """ + backfill + """
                 tables:
                   docs:
                     into: documents
@@ -906,6 +954,16 @@ class FaultInjectionIT {
                 }
             }
         }
+    }
+
+    /** The copy backfill's chunks: how many are copied, and how many there are (0 and 0 before it planned them). */
+    private int[] copiedChunks(Target v2) throws SQLException {
+        String chunks = spec().target().stateSchema() + ".backfill_chunks";
+        if (v2.rows("SELECT to_regclass('" + chunks + "') IS NULL").get(0).get(0).equals("t")) {
+            return new int[] {0, 0};
+        }
+        List<String> counts = v2.rows("SELECT count(copied_at), count(*) FROM " + chunks).get(0);
+        return new int[] {Integer.parseInt(counts.get(0)), Integer.parseInt(counts.get(1))};
     }
 
     private Spec spec() {

@@ -133,7 +133,7 @@ class BackfillTopologyTest {
         for (long id = 1; id <= 4; id++) {
             backfill(id, "b" + id, 0, "open", true);
         }
-        snapshotCompleted(List.of(new Recopied(TABLE, 2L, 4L, 100, 110, List.of(105L))));
+        snapshotCompleted(List.of(new Recopied(TABLE, 2L, 4L, 100, 110, List.of(105L), SNAPSHOT_LSN)));
         assertThat(v2.isEmpty()).isTrue();
 
         // transaction 101: seen by the recopy's snapshot; id 3 is in the recopied range (2, 4], id 1 is not
@@ -153,11 +153,36 @@ class BackfillTopologyTest {
         assertThat(deadLetters()).isEmpty();
     }
 
+    @Test
+    void aDeleteTheRecopySawForgetsTheImageAnInterruptedCopySentButNotTheRecopiedOne() {
+        long recopiedAt = 2000;
+        // id 2: sent by a copy interrupted before its chunk committed; id 3: sent again by the resumed copy.
+        backfill(2, "b2", 0, "open", true, SNAPSHOT_LSN);
+        backfill(3, "b3", 0, "open", true, SNAPSHOT_LSN);
+        backfill(3, "b3", 0, "open", true, recopiedAt);
+        snapshotCompleted(List.of(new Recopied(TABLE, 1L, 4L, 100, 110, List.of(), recopiedAt)));
+
+        // Deletes by transaction 101, which the resumed copy's snapshot saw: id 2 was gone when it read, id 3 deleted
+        // and inserted again before it.
+        streamedDelete(2, 1110, 1100L, 101);
+        streamedDelete(3, 1120, 1100L, 101);
+        // Later updates leaving the TOASTed body unchanged: id 3's image is the resumed copy's; id 2 has none now.
+        streamed("u", 3, UNAVAILABLE, 1, "open", 1210, 1200L, 120);
+        streamed("u", 2, UNAVAILABLE, 1, "open", 1220, 1200L, 120);
+
+        assertThat(summary(v2Changes())).containsExactly("u {\"id\":3} {\"id\":3,\"body\":\"b3\",\"n\":1,\"status\":\"o\"}");
+        assertThat(deadLetters()).singleElement().satisfies(d -> assertThat(d.column()).isEqualTo("body"));
+    }
+
     // ------------------------------------------------------------------------------------------------------------
 
     private void backfill(long id, String body, int n, String status, boolean applied) {
+        backfill(id, body, n, status, applied, SNAPSHOT_LSN);
+    }
+
+    private void backfill(long id, String body, int n, String status, boolean applied, long copiedLsn) {
         ObjectNode row = Json.MAPPER.createObjectNode().put("id", id).put("body", body).put("n", n).put("status", status);
-        BackfilledRow backfilled = new BackfilledRow(TABLE, SNAPSHOT_LSN, applied, List.of(), row);
+        BackfilledRow backfilled = new BackfilledRow(TABLE, SNAPSHOT_LSN, copiedLsn, applied, List.of(), row);
         raw.pipeInput(bytes(Map.of("payload", Map.of("id", id))), bytes(Map.of(BackfilledRow.FIELD, backfilled)));
     }
 
@@ -168,7 +193,14 @@ class BackfillTopologyTest {
         row.put("body", body);
         row.put("n", n);
         row.put("status", status);
-        byte[] envelope = docs.change(op, null, row, lsn, lastCommitLsn);
+        pipeWithTxId(id, docs.change(op, null, row, lsn, lastCommitLsn), txId);
+    }
+
+    private void streamedDelete(long id, long lsn, Long lastCommitLsn, long txId) {
+        pipeWithTxId(id, docs.change("d", Map.of("id", id), null, lsn, lastCommitLsn), txId);
+    }
+
+    private void pipeWithTxId(long id, byte[] envelope, long txId) {
         try {
             ObjectNode tree = (ObjectNode) Json.MAPPER.readTree(envelope);
             ((ObjectNode) tree.path("payload").path("source")).put("txId", txId);

@@ -60,7 +60,7 @@ public final class Progress {
                     + " started_at timestamptz NOT NULL DEFAULT now(), completed_at timestamptz)");
             st.execute("CREATE TABLE IF NOT EXISTS " + chunks + " (slot text NOT NULL, v1_table text NOT NULL, chunk int NOT NULL,"
                     + " after_key bigint, up_to_key bigint, rows bigint, copied_at timestamptz,"
-                    + " snapshot_xmin bigint, snapshot_xmax bigint, snapshot_xip bigint[], PRIMARY KEY (slot, v1_table, chunk))");
+                    + " snapshot_xmin bigint, snapshot_xmax bigint, snapshot_xip bigint[], snapshot_lsn bigint, PRIMARY KEY (slot, v1_table, chunk))");
         }
     }
 
@@ -137,14 +137,15 @@ public final class Progress {
      */
     public void copied(Connection v2, String slot, Chunk chunk, long rows, SnapshotCompleted.Recopied snapshot) throws SQLException {
         try (PreparedStatement ps = v2.prepareStatement("UPDATE " + chunks + " SET rows = ?, copied_at = now(), snapshot_xmin = ?,"
-                + " snapshot_xmax = ?, snapshot_xip = ? WHERE slot = ? AND v1_table = ? AND chunk = ? AND copied_at IS NULL")) {
+                + " snapshot_xmax = ?, snapshot_xip = ?, snapshot_lsn = ? WHERE slot = ? AND v1_table = ? AND chunk = ? AND copied_at IS NULL")) {
             ps.setLong(1, rows);
             ps.setObject(2, snapshot == null ? null : snapshot.xmin(), Types.BIGINT);
             ps.setObject(3, snapshot == null ? null : snapshot.xmax(), Types.BIGINT);
             ps.setArray(4, snapshot == null ? null : v2.createArrayOf("bigint", snapshot.inProgress().toArray()));
-            ps.setString(5, slot);
-            ps.setString(6, chunk.table());
-            ps.setInt(7, chunk.index());
+            ps.setObject(5, snapshot == null ? null : snapshot.copiedLsn(), Types.BIGINT);
+            ps.setString(6, slot);
+            ps.setString(7, chunk.table());
+            ps.setInt(8, chunk.index());
             if (ps.executeUpdate() != 1) {
                 throw new IllegalStateException("chunk " + chunk.index() + " of " + chunk.table() + " was copied twice (another"
                         + " backfill of slot " + slot + " running?)");
@@ -155,7 +156,7 @@ public final class Progress {
     /** The chunks copied from a newer snapshot than the slot's, as the transform needs them (see {@link SnapshotCompleted}). */
     public List<SnapshotCompleted.Recopied> recopied(Connection v2, String slot, String sourceSchema) throws SQLException {
         List<SnapshotCompleted.Recopied> found = new ArrayList<>();
-        try (PreparedStatement ps = v2.prepareStatement("SELECT v1_table, after_key, up_to_key, snapshot_xmin, snapshot_xmax, snapshot_xip FROM "
+        try (PreparedStatement ps = v2.prepareStatement("SELECT v1_table, after_key, up_to_key, snapshot_xmin, snapshot_xmax, snapshot_xip, snapshot_lsn FROM "
                 + chunks + " WHERE slot = ? AND snapshot_xmin IS NOT NULL ORDER BY v1_table, chunk")) {
             ps.setString(1, slot);
             try (ResultSet rs = ps.executeQuery()) {
@@ -163,7 +164,7 @@ public final class Progress {
                     Array xip = rs.getArray(6);
                     List<Long> inProgress = xip == null ? List.of() : Arrays.stream((Long[]) xip.getArray()).toList();
                     found.add(new SnapshotCompleted.Recopied(sourceSchema + "." + rs.getString(1), (Long) rs.getObject(2),
-                            (Long) rs.getObject(3), rs.getLong(4), rs.getLong(5), inProgress));
+                            (Long) rs.getObject(3), rs.getLong(4), rs.getLong(5), inProgress, rs.getLong(7)));
                 }
             }
         }

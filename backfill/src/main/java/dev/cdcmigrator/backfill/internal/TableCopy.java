@@ -166,6 +166,7 @@ public final class TableCopy {
         String deadLetters = new Topics(spec).deadLetters();
         String source = spec.source().schema() + "." + table;
         List<String> jsonColumns = List.copyOf(wire.jsonColumns());
+        long copiedLsn = recopied == null ? slotLsn : recopied.copiedLsn();
         long rows = 0;
         long dead = 0;
         String where = (chunk.after() == null ? "" : " AND " + Connections.quote(primaryKey.get(0)) + " > " + chunk.after())
@@ -179,7 +180,7 @@ public final class TableCopy {
                     primaryKey.forEach(column -> key.set(column, row.get(column)));
                     int partition = RawPartitions.of(key, partitions);
                     byte[] keyBytes = Json.MAPPER.writeValueAsBytes(Map.of("payload", key));
-                    BackfilledRow seed = new BackfilledRow(source, slotLsn, true, jsonColumns, row);
+                    BackfilledRow seed = new BackfilledRow(source, slotLsn, copiedLsn, true, jsonColumns, row);
                     try {
                         if (mapper != null) {
                             for (RowMapper.V2Row v2Row : mapper.map(row)) {

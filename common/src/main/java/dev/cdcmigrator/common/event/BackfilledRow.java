@@ -10,13 +10,16 @@ import java.util.List;
  * fill unchanged TOASTed values from and the position they are ordered against.
  *
  * @param table the v1 table, schema-qualified
- * @param snapshotLsn the replication slot's consistent point, which the copy's snapshot belongs to
+ * @param snapshotLsn the replication slot's consistent point: the epoch of the copy
+ * @param copiedLsn the consistent point of the slot whose snapshot the row was read from: {@code snapshotLsn}, or a
+ *                  later one when a resumed copy read it from a new snapshot (a row read again supersedes the earlier
+ *                  read)
  * @param applied true when the backfill wrote the row's v2 rows itself (the transform then writes nothing for it);
  *                false in a dead letter, so that replaying it maps and writes the row
  * @param jsonColumns the row's json and jsonb columns
  * @param row the row in the transform's wire form (as {@code migrator verify} reads it)
  */
-public record BackfilledRow(String table, long snapshotLsn, boolean applied, List<String> jsonColumns, ObjectNode row) {
+public record BackfilledRow(String table, long snapshotLsn, long copiedLsn, boolean applied, List<String> jsonColumns, ObjectNode row) {
 
     /** The one field of the record value that holds this. */
     public static final String FIELD = "backfill";
@@ -27,6 +30,6 @@ public record BackfilledRow(String table, long snapshotLsn, boolean applied, Lis
 
     /** This row as a dead letter's value: replayed, the transform maps it and writes its v2 rows. */
     public BackfilledRow unapplied() {
-        return new BackfilledRow(table, snapshotLsn, false, jsonColumns, row);
+        return new BackfilledRow(table, snapshotLsn, copiedLsn, false, jsonColumns, row);
     }
 }

@@ -32,8 +32,10 @@ public record SnapshotCompleted(long snapshotLsn, long tsMs, List<Recopied> reco
      * @param xmin the snapshot's xmin (64-bit transaction id): every older transaction is visible
      * @param xmax the snapshot's xmax: no transaction from this one on is visible
      * @param inProgress transactions between xmin and xmax the snapshot does not see
+     * @param copiedLsn the consistent point of the (temporary) slot whose snapshot it is: the rows copied from it carry
+     *                  it ({@link BackfilledRow#copiedLsn()}), rows sent by a copy interrupted before an older one
      */
-    public record Recopied(String table, Long after, Long upTo, long xmin, long xmax, List<Long> inProgress) {
+    public record Recopied(String table, Long after, Long upTo, long xmin, long xmax, List<Long> inProgress, long copiedLsn) {
 
         public Recopied {
             inProgress = inProgress == null ? List.of() : List.copyOf(inProgress);

@@ -7,7 +7,8 @@ package dev.cdcmigrator.common.event;
  * @param lsn the WAL position of the change
  * @param lastCommitLsn the commit LSN of the last transaction before this change's one (Debezium's
  *                      {@code sequence[0]}); with {@code lsn} it orders changes in commit order, which {@code lsn}
- *                      alone does not (transactions interleave in the WAL); null for snapshot reads
+ *                      alone does not (transactions interleave in the WAL); for a snapshot read null, or for a row the
+ *                      copy backfill read again from a newer snapshot after a crash, that snapshot's consistent point
  * @param txId the v1 transaction id, null for snapshot reads
  * @param tsMs when the change was committed on v1 (ms since the epoch)
  * @param snapshot whether the change was read by the initial snapshot

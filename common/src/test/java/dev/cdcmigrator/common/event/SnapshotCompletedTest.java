@@ -11,7 +11,7 @@ class SnapshotCompletedTest {
 
     @Test
     void aRecopiedSnapshotSeesExactlyTheTransactionsCommittedBeforeIt() {
-        SnapshotCompleted.Recopied snapshot = new SnapshotCompleted.Recopied("public.t", null, null, EPOCH + 100, EPOCH + 110, List.of(EPOCH + 104));
+        SnapshotCompleted.Recopied snapshot = new SnapshotCompleted.Recopied("public.t", null, null, EPOCH + 100, EPOCH + 110, List.of(EPOCH + 104), 0);
         assertThat(snapshot.sees(99)).isTrue();
         assertThat(snapshot.sees(103)).isTrue();
         assertThat(snapshot.sees(104)).as("in progress when it was taken").isFalse();
@@ -21,19 +21,19 @@ class SnapshotCompletedTest {
 
     @Test
     void transactionIdsAreReadAcrossTheirWraparound() {
-        SnapshotCompleted.Recopied snapshot = new SnapshotCompleted.Recopied("public.t", null, null, EPOCH + 2, EPOCH + 5, List.of());
+        SnapshotCompleted.Recopied snapshot = new SnapshotCompleted.Recopied("public.t", null, null, EPOCH + 2, EPOCH + 5, List.of(), 0);
         assertThat(snapshot.sees(0xFFFF_FFF0L)).as("just before the epoch turned").isTrue();
         assertThat(snapshot.sees(7)).isFalse();
     }
 
     @Test
     void aRangeHoldsTheIntegerKeysAboveItsLowerAndUpToItsUpperBound() {
-        SnapshotCompleted.Recopied range = new SnapshotCompleted.Recopied("public.t", 10L, 20L, 1, 2, List.of());
+        SnapshotCompleted.Recopied range = new SnapshotCompleted.Recopied("public.t", 10L, 20L, 1, 2, List.of(), 0);
         assertThat(range.holds(10L)).isFalse();
         assertThat(range.holds(11L)).isTrue();
         assertThat(range.holds(20L)).isTrue();
         assertThat(range.holds(21L)).isFalse();
         assertThat(range.holds(null)).isFalse();
-        assertThat(new SnapshotCompleted.Recopied("public.t", null, null, 1, 2, List.of()).holds(null)).as("a whole table").isTrue();
+        assertThat(new SnapshotCompleted.Recopied("public.t", null, null, 1, 2, List.of(), 0).holds(null)).as("a whole table").isTrue();
     }
 }

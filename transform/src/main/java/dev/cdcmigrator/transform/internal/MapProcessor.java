@@ -250,9 +250,21 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
             HeldRow waiting = heldRow(imageKey);
             StreamPosition position = StreamPosition.of(change.source(), state.epoch());
             StreamPosition last = waiting != null ? waiting.position() : previous == null ? null : previous.position();
-            if (last != null && position.replayOf(last) || recopied(change.source(), v1Key)) {
+            if (last != null && position.replayOf(last)) {
                 // Capture is at-least-once: after a crash it re-reads changes this row has already been through.
                 duplicates.increment();
+                return;
+            }
+            SnapshotCompleted.Recopied recopied = recopied(change.source(), v1Key);
+            if (recopied != null) {
+                duplicates.increment();
+                if (change.op() == Op.DELETE && previous != null && previous.row() != null && previous.position().snapshot()
+                        && previous.position().lsn() < recopied.copiedLsn()) {
+                    // The resumed copy's snapshot saw this delete and copied nothing for the row: the image was sent by
+                    // a copy interrupted before its chunk committed, and must not outlive the row.
+                    sendLookupChange(v1Key, previous.row(), null, position, change.source(), record.timestamp());
+                    images.put(imageKey, new StoredImage(position, null).bytes());
+                }
                 return;
             }
             if (change.op() == Op.DELETE) {
@@ -310,21 +322,21 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
     }
 
     /**
-     * Whether a streamed change is already in v2 because the copy backfill took its row's key range from a snapshot
+     * The recopied range, if a streamed change is already in v2 because the copy backfill took its row's key range from a snapshot
      * that sees the change's transaction (a backfill resumed after a crash; see {@link SnapshotCompleted#recopied()}).
      */
-    private boolean recopied(SourcePosition source, JsonNode v1Key) {
+    private SnapshotCompleted.Recopied recopied(SourcePosition source, JsonNode v1Key) {
         if (state.recopied().isEmpty() || source.snapshot() || source.txId() == null) {
-            return false;
+            return null;
         }
         Long integerKey = v1Key.size() == 1 && v1Key.elements().next().canConvertToExactIntegral()
                 ? v1Key.elements().next().longValue() : null;
         for (SnapshotCompleted.Recopied range : state.recopied()) {
             if (range.holds(integerKey) && range.sees(source.txId())) {
-                return true;
+                return range;
             }
         }
-        return false;
+        return null;
     }
 
     /**

@@ -77,7 +77,7 @@ public record RawChange(Op op, ObjectNode before, ObjectNode after, SourcePositi
         if (row.row() == null) {
             throw new MappingException(null, "a backfilled row without its row");
         }
-        SourcePosition position = new SourcePosition(row.table(), row.snapshotLsn(), null, null, 0, true);
+        SourcePosition position = new SourcePosition(row.table(), row.snapshotLsn(), row.copiedLsn(), null, 0, true);
         return new RawChange(Op.READ, null, row.row(), position, Set.copyOf(row.jsonColumns()), Map.of(), row.applied());
     }
 

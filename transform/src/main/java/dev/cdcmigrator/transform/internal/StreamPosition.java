@@ -20,7 +20,9 @@ record StreamPosition(long epoch, long lastCommitLsn, long lsn) implements Compa
      */
     static StreamPosition of(SourcePosition source, long epoch) {
         if (source.snapshot()) {
-            return snapshotAt(source.lsn());
+            // A row read again by a resumed copy supersedes its earlier read, within the same epoch.
+            long read = source.lastCommitLsn() == null ? source.lsn() : Math.max(source.lsn(), source.lastCommitLsn());
+            return new StreamPosition(source.lsn(), -1, read);
         }
         return new StreamPosition(epoch, source.lastCommitLsn() == null ? 0 : source.lastCommitLsn(), source.lsn());
     }
