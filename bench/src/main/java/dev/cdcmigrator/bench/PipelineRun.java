@@ -95,14 +95,23 @@ final class PipelineRun {
                 boolean done = false;
                 long deadline = started + o.backfillTimeoutSeconds() * 1_000_000_000L;
                 long nextReport = System.nanoTime() + 10_000_000_000L;
-                try (Connection t = Db.connect(v2)) {
+                double v2Complete = Double.NaN;
+                try (Connection t = Db.connect(v2);
+                     org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
+                             Map.of("bootstrap.servers", pipeline.bootstrapServers()))) {
                     while (System.nanoTime() < deadline) {
                         double applied = applied(registry, "tasks") + copied(registry, "tasks");
                         long now = System.nanoTime();
                         if (Double.isNaN(firstRow) && applied > 0) {
                             firstRow = (now - started) / 1e9;
                         }
-                        if (applied >= o.rows() && Db.queryLong(t, "SELECT count(*) FROM tasks") >= o.rows()) {
+                        if (Double.isNaN(v2Complete) && applied >= o.rows() && Db.queryLong(t, "SELECT count(*) FROM tasks") >= o.rows()) {
+                            v2Complete = (now - started) / 1e9;
+                            Progress.say("pipeline: v2 holds every row after %.1f s; waiting for the transform to finish the raw records", v2Complete);
+                        }
+                        // Done once the transform has also worked through every raw record (with the copy backfill it
+                        // takes in the copied rows' images after v2 already holds them) and capture streams.
+                        if (!Double.isNaN(v2Complete) && pipeline.running() && transformBehind(admin, spec) == 0) {
                             backfill = (now - started) / 1e9;
                             done = true;
                             break;
@@ -175,6 +184,26 @@ final class PipelineRun {
     }
 
     /** v2 row changes the sink committed (all tables when {@code table} is null). */
+    /** Raw records the transform has not committed yet, over every partition of every raw topic. */
+    private static long transformBehind(org.apache.kafka.clients.admin.Admin admin, Spec spec) throws Exception {
+        dev.cdcmigrator.common.Topics topics = new dev.cdcmigrator.common.Topics(spec);
+        Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.consumer.OffsetAndMetadata> committed =
+                admin.listConsumerGroupOffsets(topics.transformApplicationId()).partitionsToOffsetAndMetadata().get();
+        Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> latest = new java.util.HashMap<>();
+        for (String table : spec.capturedTables()) {
+            String topic = topics.raw(table);
+            admin.describeTopics(java.util.List.of(topic)).allTopicNames().get().get(topic).partitions()
+                    .forEach(p -> latest.put(new org.apache.kafka.common.TopicPartition(topic, p.partition()),
+                            org.apache.kafka.clients.admin.OffsetSpec.latest()));
+        }
+        long behind = 0;
+        for (var end : admin.listOffsets(latest).all().get().entrySet()) {
+            var done = committed.get(end.getKey());
+            behind += Math.max(0, end.getValue().offset() - (done == null ? 0 : done.offset()));
+        }
+        return behind;
+    }
+
     /** Rows the copy backfill wrote (backfill.mode copy; the sink applies none of them). */
     static double copied(MeterRegistry registry, String table) {
         return registry.find("migrator.backfill.rows").tag("outcome", "copied").counters().stream()

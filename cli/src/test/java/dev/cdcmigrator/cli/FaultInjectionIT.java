@@ -580,7 +580,7 @@ class FaultInjectionIT {
         log("loaded v1 in " + seconds(loading));
         v2.execute(V2_SCHEMA + v2Extra);
         target = v2;
-        String yaml = """
+        String yaml = ("""
                 version: 1
                 source: { url: "%s", user: "%s", password: "%s" }
                 target: { url: "%s", user: "%s", password: "%s" }
@@ -595,7 +595,7 @@ class FaultInjectionIT {
                       heading: { from: title }
                       content: { from: body }
                       labels: { from: tags }
-                """.formatted(pg.jdbcUrl(v1), pg.user(), pg.password(), v2.url(), v2.user(), v2.password(), bootstrap, prefix);
+                """).formatted(pg.jdbcUrl(v1), pg.user(), pg.password(), v2.url(), v2.user(), v2.password(), bootstrap, prefix);
         try {
             specFile = Files.writeString(dir.resolve("spec.yaml"), yaml);
         } catch (IOException e) {
