@@ -55,6 +55,10 @@ public final class StatusScreen {
      * @param state what the pipeline does ("starting", "running", ...)
      */
     public void refresh(double seconds, List<TableRows> tables, long loadChanges, String state) {
+        if (!redraw && refreshes++ % every != 0) {
+            return;
+        }
+        // Rates over the time since the last block drawn: the backfill's rows count per chunk, in steps.
         long now = System.nanoTime();
         double copied = sum("migrator.backfill.rows", Map.of("outcome", "copied"));
         double applied = sum("migrator.sink.rows.applied", Map.of());
@@ -66,9 +70,6 @@ public final class StatusScreen {
         lastApplied = applied;
         lastLoad = Math.max(loadChanges, 0);
         lastNanos = now;
-        if (!redraw && refreshes++ % every != 0) {
-            return;
-        }
         StringBuilder block = new StringBuilder();
         block.append(String.format("   [%4.0fs] %s%n", seconds, state));
         int width = tables.stream().mapToInt(t -> t.table().length()).max().orElse(5);

@@ -9,7 +9,7 @@ package dev.cdcmigrator.common.spec;
  *             resume after a crash
  * @param parallelism copy mode: chunks copied at once; default 2
  * @param chunkRows copy mode: rows per chunk (tables whose key is one integer column; others are one chunk); default
- *                  50,000
+ *                  10,000
  */
 public record BackfillSpec(Mode mode, Integer parallelism, Integer chunkRows) {
 
@@ -41,7 +41,7 @@ public record BackfillSpec(Mode mode, Integer parallelism, Integer chunkRows) {
         if (parallelism < 1) {
             throw new IllegalArgumentException("parallelism must be at least 1, was " + parallelism);
         }
-        chunkRows = chunkRows == null ? 50_000 : chunkRows;
+        chunkRows = chunkRows == null ? 10_000 : chunkRows;
         if (chunkRows < 1) {
             throw new IllegalArgumentException("chunkRows must be at least 1, was " + chunkRows);
         }

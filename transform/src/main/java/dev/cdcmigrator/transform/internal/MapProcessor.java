@@ -384,11 +384,16 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
         ObjectNode previousRow = previous == null ? null : previous.row();
         ObjectNode previousDimensions = previous == null ? JsonNodeFactory.instance.objectNode() : previous.dimensions();
         ObjectNode values = dimensionValues == null ? JsonNodeFactory.instance.objectNode() : dimensionValues;
+        if (change.applied()) {
+            // The backfill wrote this row's v2 rows with the same mapping: only its image and position are kept.
+            sendLookupChange(v1Key, previousRow, change.after(), position, change.source(), timestamp);
+            images.put(imageKey, new StoredImage(position, change.after(), values).bytes());
+            mapped.increment();
+            return;
+        }
         TableMapping.Result result = mapping.map(change, v1Key, previousRow, previousDimensions, values);
         sendLookupChange(v1Key, previousRow, result.image(), position, change.source(), timestamp);
-        if (!change.applied()) {
-            forward(result.changes(), timestamp);
-        }
+        forward(result.changes(), timestamp);
         images.put(imageKey, new StoredImage(position, result.image(), result.image() == null ? JsonNodeFactory.instance.objectNode() : values).bytes());
         mapped.increment();
     }
