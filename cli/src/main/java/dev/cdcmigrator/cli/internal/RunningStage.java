@@ -6,6 +6,9 @@ import dev.cdcmigrator.sink.Sink;
 import dev.cdcmigrator.transform.Transform;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
 import org.apache.kafka.streams.KafkaStreams;
 
 /** One running stage, seen the same way whichever it is: for readiness, failure, meters and shutdown. */
@@ -27,49 +30,35 @@ interface RunningStage {
     void close(Duration timeout);
 
     static RunningStage of(Capture capture) {
-        return new RunningStage() {
-            public String name() {
-                return "capture";
-            }
-
-            public boolean running() {
-                return capture.running();
-            }
-
-            public Optional<String> failure() {
-                return Optional.ofNullable(capture.failure()).map(Throwable::getMessage);
-            }
-
-            public String starting() {
-                return "connecting to v1, creating the slot";
-            }
-
-            public void close(Duration timeout) {
-                capture.close(timeout);
-            }
-        };
+        return capture(capture::running, capture::failure, () -> "connecting to v1, creating the slot", capture::close);
     }
 
+    /** Capture with the copy backfill first: not running until the copy is done and Debezium streams. */
     static RunningStage of(CopyBackfill capture) {
+        return capture(capture::running, capture::failure, capture::starting, capture::close);
+    }
+
+    private static RunningStage capture(BooleanSupplier running, Supplier<Throwable> failure, Supplier<String> starting,
+                                        Consumer<Duration> close) {
         return new RunningStage() {
             public String name() {
                 return "capture";
             }
 
             public boolean running() {
-                return capture.running();
+                return running.getAsBoolean();
             }
 
             public Optional<String> failure() {
-                return Optional.ofNullable(capture.failure()).map(Throwable::getMessage);
+                return Optional.ofNullable(failure.get()).map(Throwable::getMessage);
             }
 
             public String starting() {
-                return capture.starting();
+                return starting.get();
             }
 
             public void close(Duration timeout) {
-                capture.close(timeout);
+                close.accept(timeout);
             }
         };
     }
