@@ -84,12 +84,9 @@ public final class CopyBackfill {
         this.registry = registry;
         this.progress = new Progress(spec.target().stateSchema());
         this.slot = new Topics(spec).slot();
-        Gauge.builder("migrator.backfill.chunks", chunksDone, AtomicInteger::get)
+        Map.of("done", chunksDone, "planned", chunksPlanned).forEach((state, count) -> Gauge.builder("migrator.backfill.chunks", count, AtomicInteger::get)
                 .description("Chunks the copy backfill has copied (done, including those of an earlier run) of those planned")
-                .baseUnit("chunks").tag("state", "done").strongReference(true).register(registry);
-        Gauge.builder("migrator.backfill.chunks", chunksPlanned, AtomicInteger::get)
-                .description("Chunks the copy backfill has copied (done, including those of an earlier run) of those planned")
-                .baseUnit("chunks").tag("state", "planned").strongReference(true).register(registry);
+                .baseUnit("chunks").tag("state", state).strongReference(true).register(registry));
     }
 
     /**
