@@ -83,14 +83,23 @@ final class Markers implements AutoCloseable {
         }
     }
 
-    /** Latencies in ms of the given markers as the target recorded them; markers not (yet) applied are left out. */
+    /** Latencies in ms of the given markers as the target recorded them, ascending; markers not (yet) applied are left out. */
     static List<Double> latenciesMillis(Connection target, List<Integer> markerIds) throws SQLException {
+        return latenciesMillis(target, markerIds, "1");
+    }
+
+    /** The same in the order the markers were written, to see when in a phase the slow ones were. */
+    static List<Double> latenciesInOrder(Connection target, List<Integer> markerIds) throws SQLException {
+        return latenciesMillis(target, markerIds, "id");
+    }
+
+    private static List<Double> latenciesMillis(Connection target, List<Integer> markerIds, String order) throws SQLException {
         List<Double> out = new ArrayList<>();
         if (markerIds.isEmpty()) {
             return out;
         }
         try (PreparedStatement st = target.prepareStatement(
-                "SELECT extract(epoch FROM applied_at - at) * 1000 FROM marker_applied WHERE id = ANY (?) ORDER BY 1")) {
+                "SELECT extract(epoch FROM applied_at - at) * 1000 FROM marker_applied WHERE id = ANY (?) ORDER BY " + order)) {
             st.setArray(1, target.createArrayOf("int4", markerIds.toArray()));
             try (ResultSet rs = st.executeQuery()) {
                 while (rs.next()) {

@@ -164,6 +164,8 @@ final class StreamingPhase {
                     catchUp, r.applyChangesPerSecond(), r.p(50), r.p(99), latencies.size(), ids.size(), targetCpu,
                     jvm0 == null ? "" : String.format(", pipeline JVM CPU %.1f s", r.pipelineCpuSeconds()),
                     verified ? "matches" : "DIFFERS");
+            Progress.say("%s: marker latencies in the order written (ms): %s", label, Markers.latenciesInOrder(tgt, ids).stream()
+                    .map(ms -> String.format("%.0f", ms)).collect(java.util.stream.Collectors.joining(" ")));
             if (jvm0 != null) {
                 Progress.say("%s: busiest threads (CPU-s): %s", label, busiest(r.threadCpu(), 25));
             }

@@ -186,7 +186,7 @@ public final class Capture implements AutoCloseable {
         p.setProperty("snapshot.mode", "initial");
         // Debezium sleeps this long whenever its queue is empty, so a change arriving just after a check waits for
         // it: at the default of 500 ms that was most of the pipeline's latency (docs/benchmarks.md).
-        p.setProperty("poll.interval.ms", "50");
+        p.setProperty("poll.interval.ms", "10");
         // Encodings the transform turns back into PostgreSQL text input without losing precision.
         p.setProperty("decimal.handling.mode", "string");
         p.setProperty("time.precision.mode", "adaptive_time_microseconds");

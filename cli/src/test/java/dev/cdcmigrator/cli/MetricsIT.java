@@ -147,6 +147,8 @@ class MetricsIT {
             assertThat(sum(m, "migrator_sink_latency_seconds_sum", "table", "tasks")).isPositive();
             assertThat(sum(m, "migrator_transform_records_total", "table", "users", "outcome", "mapped")).isGreaterThanOrEqualTo(transformedBefore + 65);
             assertThat(sum(m, "migrator_capture_records_total")).isGreaterThanOrEqualTo(capturedBefore + 1065);
+            // The images the transform keeps live in RocksDB, charged to the one bounded cache.
+            assertThat(sum(m, "migrator_transform_state_memory_bytes")).isPositive().isLessThanOrEqualTo(128.0 * 1024 * 1024);
         });
         awaitCaughtUp();
         String after = scrape();

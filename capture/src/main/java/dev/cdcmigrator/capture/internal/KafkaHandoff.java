@@ -130,7 +130,16 @@ public final class KafkaHandoff implements DebeziumEngine.ChangeConsumer<ChangeE
         ObjectNode values = Json.MAPPER.createObjectNode();
         for (Field field : key.schema().fields()) {
             Object value = key.get(field);
-            values.set(field.name(), Json.MAPPER.valueToTree(value instanceof java.nio.ByteBuffer buffer ? buffer.array() : value));
+            // The usual key types directly: valueToTree goes through a serializer lookup and a token buffer per call.
+            if (value instanceof Long l) {
+                values.put(field.name(), l);
+            } else if (value instanceof Integer i) {
+                values.put(field.name(), i);
+            } else if (value instanceof String text) {
+                values.put(field.name(), text);
+            } else {
+                values.set(field.name(), Json.MAPPER.valueToTree(value instanceof java.nio.ByteBuffer buffer ? buffer.array() : value));
+            }
         }
         return RawPartitions.of(values, partitionCount(record.destination()));
     }
