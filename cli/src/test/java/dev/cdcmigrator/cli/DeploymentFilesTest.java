@@ -571,7 +571,7 @@ class DeploymentFilesTest {
         boolean inMeters = false;
         for (String line : doc.split("\n")) {
             if (line.startsWith("#")) {
-                inMeters = line.matches("#+\\s+The meters\\s*");
+                inMeters = line.matches("#+\\s+The meters\\s*") || line.startsWith("### The copy backfill's meters");
                 continue;
             }
             if (inMeters && line.startsWith("|")) {

@@ -113,8 +113,9 @@ class MetricsIT {
         awaitCaughtUp();
 
         String metrics = scrape();
-        assertThat(documentedNames()).hasSizeGreaterThanOrEqualTo(12).allSatisfy(name ->
-                assertThat(metrics).as("/metrics serves %s", name).containsPattern("(?m)^(# TYPE )?" + Pattern.quote(name) + "[{ ]"));
+        List<String> everyMode = documentedNames(false);
+        everyMode.removeAll(documentedNames(true));
+        assertThat(everyMode).hasSizeGreaterThanOrEqualTo(12).allSatisfy(name -> assertServed(metrics, name));
         for (String stage : List.of("capture", "transform", "sink")) {
             assertThat(sum(metrics, "migrator_stage_running", "stage", stage)).as(stage).isEqualTo(1);
             assertThat(sum(metrics, "migrator_stage_errors_total", "stage", stage, "outcome", "failed")).as(stage).isZero();
@@ -157,6 +158,32 @@ class MetricsIT {
     }
 
     @Test
+    void theCopyBackfillsMetersCountItsRowsAndChunks(@TempDir Path dataDir) throws Exception {
+        started.set(Pipeline.start(spec(pg.jdbcUrl(v2), "copy"), dataDir, 0, registry));
+        await().atMost(DEADLINE).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
+            assertThat(started.get().failure()).isEmpty();
+            assertThat(get("/ready").statusCode()).isEqualTo(200);
+        });
+        awaitCaughtUp();
+
+        String metrics = scrape();
+        assertThat(documentedNames(true)).containsExactly("migrator_backfill_chunks", "migrator_backfill_rows_total")
+                .allSatisfy(name -> assertServed(metrics, name));
+        assertThat(sum(metrics, "migrator_backfill_rows_total", "table", "users", "outcome", "copied")).isEqualTo(100);
+        assertThat(sum(metrics, "migrator_backfill_rows_total", "table", "tasks", "outcome", "copied")).isEqualTo(200);
+        assertThat(sum(metrics, "migrator_backfill_rows_total", "outcome", "dead_lettered")).isZero();
+        assertThat(sum(metrics, "migrator_backfill_chunks", "state", "done")).isPositive()
+                .isEqualTo(sum(metrics, "migrator_backfill_chunks", "state", "planned"));
+        assertThat(sum(metrics, "migrator_sink_snapshot_rows_applied_total")).as("the copy writes v2 itself").isZero();
+        assertThat(sum(metrics, "migrator_stage_running", "stage", "capture")).isEqualTo(1);
+
+        pg.execute(v1, "INSERT INTO users SELECT g, 'late ' || g FROM generate_series(101, 110) g");
+        awaitCaughtUp();
+        assertThat(sum(scrape(), "migrator_backfill_rows_total", "table", "users", "outcome", "copied"))
+                .as("streamed rows are not copied rows").isEqualTo(100);
+    }
+
+    @Test
     void readyNamesTheStageThatFailed(@TempDir Path dataDir) throws Exception {
         // A target database that does not exist: the sink cannot connect and stops (not a passing error).
         String missing = pg.jdbcUrl(v2).replace(v2, v2 + "_missing");
@@ -196,9 +223,21 @@ class MetricsIT {
         });
     }
 
-    /** Every Prometheus metric name docs/metrics.md gives in backticks. */
-    private static List<String> documentedNames() throws IOException {
+    private static void assertServed(String metrics, String name) {
+        assertThat(metrics).as("/metrics serves %s", name).containsPattern("(?m)^(# TYPE )?" + Pattern.quote(name) + "[{ ]");
+    }
+
+    /**
+     * Every Prometheus metric name docs/metrics.md gives in backticks; with {@code copyOnly}, those its section on the
+     * copy backfill's meters documents (served only with {@code backfill.mode: copy}).
+     */
+    private static List<String> documentedNames(boolean copyOnly) throws IOException {
         String doc = Files.readString(Path.of(System.getProperty("user.dir")).resolveSibling("docs").resolve("metrics.md"));
+        if (copyOnly) {
+            int section = doc.indexOf("### The copy backfill's meters");
+            assertThat(section).as("docs/metrics.md has the copy backfill's section").isPositive();
+            doc = doc.substring(section, doc.indexOf("\n## ", section));
+        }
         TreeSet<String> names = new TreeSet<>();
         Matcher m = Pattern.compile("`(migrator_[a-z_]+)`").matcher(doc);
         while (m.find()) {
@@ -256,12 +295,17 @@ class MetricsIT {
     }
 
     private Spec spec(String targetUrl) {
+        return spec(targetUrl, "debezium");
+    }
+
+    private Spec spec(String targetUrl, String backfillMode) {
         String prefix = "metrics_" + v1.substring(v1.lastIndexOf('_') + 1);
         return new SpecParser().parse("""
                 version: 1
                 source: { url: "%s", user: "%s", password: "%s" }
                 target: { url: "%s", user: "%s", password: "%s" }
                 kafka: { bootstrap: "%s", topicPrefix: %s, partitions: 3 }
+                backfill: { mode: %s }
                 tenancy: { metricsPerTenant: true, holdSeconds: 0 }
                 tables:
                   users:
@@ -277,6 +321,6 @@ class MetricsIT {
                       owner_id: { from: user_id }
                       title: { from: title }
                 """.formatted(pg.jdbcUrl(v1), pg.user(), pg.password(), targetUrl, pg.user(), pg.password(),
-                TestKafka.bootstrapServers(), prefix), "metrics.yaml");
+                TestKafka.bootstrapServers(), prefix, backfillMode), "metrics.yaml");
     }
 }
