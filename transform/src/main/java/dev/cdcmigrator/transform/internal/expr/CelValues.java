@@ -53,7 +53,7 @@ final class CelValues {
             }
             return map;
         }
-        Map<String, Object> map = new HashMap<>(Math.max(4, columns.length * 4 / 3 + 1));
+        Map<String, Object> map = new LinkedHashMap<>(Math.max(4, columns.length * 4 / 3 + 1));
         for (String column : columns) {
             JsonNode value = row.get(column);
             // Absent stays absent, so row.x still fails with "no such key" and has(row.x) is still false.
