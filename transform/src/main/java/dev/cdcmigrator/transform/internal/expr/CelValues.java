@@ -21,7 +21,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -53,6 +52,8 @@ final class CelValues {
             }
             return map;
         }
+        // Linked: the runtime iterates the row map on every row.x access, and starting a HashMap's iterator scans its
+        // empty buckets first (45% of an expression's time in a profile of the benchmark's priority expression).
         Map<String, Object> map = new LinkedHashMap<>(Math.max(4, columns.length * 4 / 3 + 1));
         for (String column : columns) {
             JsonNode value = row.get(column);
