@@ -167,6 +167,27 @@ class ExpressionTest {
             assertThat(eval("cel.bind(p, row.params, p.a + p.b)", "{'params': {'a': 1, 'b': 2}}"))
                     .isEqualTo(json("3"));
         }
+
+        @Test
+        void jsonbObjectsAreCelMapsInEveryUse() {
+            // Rows and jsonb objects reach CEL as already-normalized values (CelMap); they must still be maps to
+            // equality, type(), size(), `in`, keys and comprehensions, nested ones included.
+            String row = "{'params': {'a': 1, 'b': 2.5, 'deep': {'x': [1, {'y': true}]}}}";
+            assertThat(eval("row.params == {'a': 1, 'b': 2.5, 'deep': {'x': [1, {'y': true}]}}", row)).isEqualTo(json("true"));
+            assertThat(eval("{'a': 1, 'b': 2.5, 'deep': {'x': [1, {'y': true}]}} == row.params", row)).isEqualTo(json("true"));
+            assertThat(eval("row.params == {'a': 1}", row)).isEqualTo(json("false"));
+            assertThat(eval("row.params.deep == {'x': [1.0, {'y': true}]}", row)).isEqualTo(json("true"));
+            assertThat(eval("type(row.params) == map && type(row.params.deep.x[1]) == map", row)).isEqualTo(json("true"));
+            assertThat(eval("size(row.params.deep) + size(row.params)", row)).isEqualTo(json("4"));
+            assertThat(eval("'deep' in row.params && !('z' in row.params.deep)", row)).isEqualTo(json("true"));
+            assertThat(eval("row.params.deep.x[1].y && row.params['a'] == 1", row)).isEqualTo(json("true"));
+            assertThat(eval("row.params.map(k, k)", row)).isEqualTo(json("['a', 'b', 'deep']"));
+            assertThat(eval("row.params.exists(k, row.params[k] == 2.5)", row)).isEqualTo(json("true"));
+            assertThat(eval("[row.params.deep, row.params.deep.x[1]]", row)).isEqualTo(json("[{'x': [1, {'y': true}]}, {'y': true}]"));
+            assertThat(eval("row.params.deep.?x.orValue([]).size() + (has(row.params.deep.z) ? 1 : 0)", row)).isEqualTo(json("2"));
+            assertThatThrownBy(() -> eval("row.params.deep.z", row)).isInstanceOf(ExpressionException.class)
+                    .hasMessageContaining("'z'");
+        }
     }
 
     @Nested
