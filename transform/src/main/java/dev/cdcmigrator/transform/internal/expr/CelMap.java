@@ -6,7 +6,6 @@ import dev.cel.common.types.SimpleType;
 import dev.cel.common.values.CelValue;
 import dev.cel.common.values.SelectableValue;
 import java.util.Collection;
-import java.util.Collections;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -27,9 +26,13 @@ final class CelMap extends CelValue implements SelectableValue<String>, Map<Stri
 
     private final Map<String, Object> values;
 
-    /** @param values column or key to CEL value, in the order to keep; not copied, so not to be changed after */
+    /**
+     * @param values column or key to CEL value, in the order to keep; neither copied nor wrapped (the runtime iterates
+     *     {@link #value()}, and an unmodifiable view allocates a wrapper per entry on every pass), so not to be changed
+     *     after
+     */
     CelMap(Map<String, Object> values) {
-        this.values = Collections.unmodifiableMap(values);
+        this.values = values;
     }
 
     @Override
