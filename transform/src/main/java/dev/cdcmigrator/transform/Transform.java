@@ -73,10 +73,13 @@ public final class Transform implements AutoCloseable {
         }
         props.putAll(KafkaClients.streamsOverrides(spec));
         props.putAll(overrides);
-        Gauge.builder("migrator.transform.state.memory", BoundedRocksDb::usage)
-                .description("Off-heap memory of the transform's state stores (RocksDB block cache and memtables, shared by"
-                        + " every store up to " + BoundedRocksDb.TOTAL_BYTES / (1024 * 1024) + " MiB)")
-                .baseUnit("bytes").register(registry);
+        if (BoundedRocksDb.class.equals(props.get(StreamsConfig.ROCKSDB_CONFIG_SETTER_CLASS_CONFIG))) {
+            // Only the shared cache can be measured; a spec's own config setter sizes memory its own way.
+            Gauge.builder("migrator.transform.state.memory", BoundedRocksDb::usage)
+                    .description("Off-heap memory of the transform's state stores (RocksDB block cache and memtables, shared"
+                            + " by every store up to " + BoundedRocksDb.TOTAL_BYTES / (1024 * 1024) + " MiB)")
+                    .baseUnit("bytes").register(registry);
+        }
         KafkaStreams streams = new KafkaStreams(TransformTopology.build(spec, registry, v2), props);
         Transform transform = new Transform(streams);
         streams.setUncaughtExceptionHandler(e -> {
