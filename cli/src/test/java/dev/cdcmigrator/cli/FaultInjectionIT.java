@@ -805,7 +805,14 @@ class FaultInjectionIT {
             long xid = Long.parseLong(rows.get(0).get(0));
             long xmax = Long.parseLong(rows.get(0).get(1));
             long full = (xmax & ~0xFFFF_FFFFL) | xid;
-            return OptionalLong.of(full > xmax ? full - (1L << 32) : full);
+            // The 64-bit id nearest to xmax with these low 32 bits. The xid may be a little newer than the snapshot
+            // (pg_stat_activity is read after the query's snapshot is taken), which is not a wraparound.
+            if (full > xmax + (1L << 31)) {
+                full -= 1L << 32;
+            } else if (full < xmax - (1L << 31)) {
+                full += 1L << 32;
+            }
+            return OptionalLong.of(full);
         }
 
         /** Lets the blocked transaction go on. */
