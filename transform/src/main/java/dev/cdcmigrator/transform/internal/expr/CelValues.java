@@ -44,8 +44,8 @@ final class CelValues {
      * read no others (fewer conversions).
      */
     static Map<String, Object> toCelRow(ObjectNode row, String[] columns) {
-        // Ordered: the expression may return the row (or iterate it) as a whole.
         if (columns == null) {
+            // Ordered: the expression may return the row (or iterate it) as a whole.
             Map<String, Object> map = new LinkedHashMap<>(Math.max(4, row.size() * 4 / 3 + 1));
             for (Map.Entry<String, JsonNode> field : row.properties()) {
                 map.put(field.getKey(), toCelColumn(field.getKey(), field.getValue()));
