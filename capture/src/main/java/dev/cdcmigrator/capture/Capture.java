@@ -7,9 +7,10 @@ import dev.cdcmigrator.common.KafkaClients;
 import dev.cdcmigrator.common.Topics;
 import dev.cdcmigrator.common.spec.JdbcUrl;
 import dev.cdcmigrator.common.spec.Spec;
-import io.debezium.engine.ChangeEvent;
+import io.debezium.embedded.Connect;
 import io.debezium.engine.DebeziumEngine;
-import io.debezium.engine.format.JsonByteArray;
+import io.debezium.engine.format.ChangeEventFormat;
+import io.debezium.engine.RecordChangeEvent;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.time.Duration;
@@ -25,6 +26,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.connect.source.SourceRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,7 +39,7 @@ public final class Capture implements AutoCloseable {
 
     private static final Logger LOGGER = LoggerFactory.getLogger(Capture.class);
 
-    private final DebeziumEngine<ChangeEvent<byte[], byte[]>> engine;
+    private final DebeziumEngine<RecordChangeEvent<SourceRecord>> engine;
     private final Producer<byte[], byte[]> producer;
     private final ExecutorService executor = Executors.newSingleThreadExecutor(r -> new Thread(r, "migrator-capture"));
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
@@ -65,7 +67,7 @@ public final class Capture implements AutoCloseable {
         producerProps.putAll(KafkaClients.producerOverrides(spec));
         producerProps.putAll(producerOverrides);
         this.producer = new KafkaProducer<>(producerProps, new ByteArraySerializer(), new ByteArraySerializer());
-        this.engine = DebeziumEngine.create(JsonByteArray.class)
+        this.engine = DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
                 .using(props)
                 .using(new DebeziumEngine.ConnectorCallback() {
                     @Override
@@ -84,7 +86,7 @@ public final class Capture implements AutoCloseable {
                     }
                 })
                 .notifying(new KafkaHandoff(producer, registry, props.getProperty("topic.heartbeat.prefix", "__debezium-heartbeat"),
-                        spec.capturedTables().stream().map(new Topics(spec)::raw).toList()))
+                        spec.capturedTables().stream().map(new Topics(spec)::raw).toList(), converterConfig(props)))
                 .build();
     }
 
@@ -202,6 +204,12 @@ public final class Capture implements AutoCloseable {
         p.setProperty("skipped.operations", "none");
         p.setProperty("converter.schemas.enable", "true");
         return p;
+    }
+
+    /** Debezium's {@code converter.} properties without the prefix: what its JSON converter would be configured with. */
+    private static Map<String, String> converterConfig(Properties props) {
+        return props.stringPropertyNames().stream().filter(name -> name.startsWith("converter."))
+                .collect(Collectors.toMap(name -> name.substring("converter.".length()), props::getProperty));
     }
 
     /** Whether capture has finished starting and reads changes (snapshot or streaming). */

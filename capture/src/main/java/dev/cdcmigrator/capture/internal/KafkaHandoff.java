@@ -5,9 +5,8 @@ import dev.cdcmigrator.common.event.RawPartitions;
 import dev.cdcmigrator.common.event.SnapshotCompleted;
 import dev.cdcmigrator.common.serde.Json;
 import dev.cdcmigrator.common.serde.JsonSerde;
-import io.debezium.embedded.EmbeddedEngineChangeEvent;
-import io.debezium.engine.ChangeEvent;
 import io.debezium.engine.DebeziumEngine;
+import io.debezium.engine.RecordChangeEvent;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.ArrayList;
@@ -29,12 +28,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Hands Debezium's batches to Kafka: send every record, wait until Kafka acknowledged all of them, and only then
+ * Hands Debezium's batches to Kafka, in Debezium's JSON with schemas ({@link DebeziumJson}): send every record, wait until Kafka acknowledged all of them, and only then
  * mark them processed, so that Debezium's offsets never run ahead of what Kafka holds. Right after the last read of
  * an initial snapshot it writes a {@link SnapshotCompleted} marker to every partition of every raw topic, in the same
  * batch, so the markers are durable before any offset past the snapshot is committed.
  */
-public final class KafkaHandoff implements DebeziumEngine.ChangeConsumer<ChangeEvent<byte[], byte[]>> {
+public final class KafkaHandoff implements DebeziumEngine.ChangeConsumer<RecordChangeEvent<SourceRecord>> {
 
     private static final Logger LOGGER = LoggerFactory.getLogger(KafkaHandoff.class);
     private static final JsonSerde<SnapshotCompleted> MARKER = JsonSerde.of(SnapshotCompleted.class);
@@ -43,6 +42,8 @@ public final class KafkaHandoff implements DebeziumEngine.ChangeConsumer<ChangeE
     private final MeterRegistry registry;
     private final String heartbeatTopicPrefix;
     private final List<String> rawTopics;
+    private final DebeziumJson keyJson;
+    private final DebeziumJson valueJson;
     private final Map<String, Counter> published = new HashMap<>();
     private final Map<String, Integer> partitionCounts = new HashMap<>();
 
@@ -52,31 +53,38 @@ public final class KafkaHandoff implements DebeziumEngine.ChangeConsumer<ChangeE
      * @param heartbeatTopicPrefix Debezium's heartbeat records go to topics starting with this; they only carry an
      *                             offset for Debezium to commit, so they are marked processed without being published
      * @param rawTopics the raw topics the transform reads, which receive the snapshot-completed markers
+     * @param converterConfig Debezium's {@code converter.} settings without the prefix, as its JSON converter would get
+     *                        them
      */
     public KafkaHandoff(Producer<byte[], byte[]> producer, MeterRegistry registry, String heartbeatTopicPrefix,
-                        List<String> rawTopics) {
+                        List<String> rawTopics, Map<String, ?> converterConfig) {
         this.producer = producer;
         this.registry = registry;
         this.heartbeatTopicPrefix = heartbeatTopicPrefix;
         this.rawTopics = List.copyOf(rawTopics);
+        this.keyJson = new DebeziumJson(converterConfig, true);
+        this.valueJson = new DebeziumJson(converterConfig, false);
     }
 
     @Override
-    public void handleBatch(List<ChangeEvent<byte[], byte[]>> records,
-                            DebeziumEngine.RecordCommitter<ChangeEvent<byte[], byte[]>> committer) throws InterruptedException {
+    public void handleBatch(List<RecordChangeEvent<SourceRecord>> records,
+                            DebeziumEngine.RecordCommitter<RecordChangeEvent<SourceRecord>> committer) throws InterruptedException {
         List<Future<RecordMetadata>> acks = new ArrayList<>(records.size());
-        for (ChangeEvent<byte[], byte[]> record : records) {
-            if (record.destination().startsWith(heartbeatTopicPrefix)) {
+        for (RecordChangeEvent<SourceRecord> event : records) {
+            SourceRecord record = event.record();
+            if (record.topic().startsWith(heartbeatTopicPrefix)) {
                 continue;
             }
-            Struct envelope = envelope(record);
+            Struct envelope = record.value() instanceof Struct value ? value : null;
+            byte[] value = valueJson.write(record.topic(), record.valueSchema(), record.value());
             if (isTruncate(envelope)) {
                 // A truncate has no key, so it would land in one partition; every transform task holds some of the
                 // table's rows, so every partition gets it.
-                sendToEveryPartition(record.destination(), record.value(), new RecordHeaders(), acks);
+                sendToEveryPartition(record.topic(), value, new RecordHeaders(), acks);
                 continue;
             }
-            acks.add(producer.send(new ProducerRecord<>(record.destination(), partition(record), record.key(), record.value())));
+            byte[] key = keyJson.write(record.topic(), record.keySchema(), record.key());
+            acks.add(producer.send(new ProducerRecord<>(record.topic(), partition(record), key, value)));
             Long snapshotLsn = lastSnapshotRead(envelope);
             if (snapshotLsn != null) {
                 markSnapshotCompleted(snapshotLsn, acks);
@@ -91,12 +99,13 @@ public final class KafkaHandoff implements DebeziumEngine.ChangeConsumer<ChangeE
                 throw new IllegalStateException("Kafka refused a change record: " + e.getCause().getMessage(), e.getCause());
             }
         }
-        for (ChangeEvent<byte[], byte[]> record : records) {
-            committer.markProcessed(record);
-            if (record.destination().startsWith(heartbeatTopicPrefix)) {
+        for (RecordChangeEvent<SourceRecord> event : records) {
+            committer.markProcessed(event);
+            String destination = event.record().topic();
+            if (destination.startsWith(heartbeatTopicPrefix)) {
                 continue;
             }
-            published.computeIfAbsent(record.destination(), topic -> Counter.builder("migrator.capture.records")
+            published.computeIfAbsent(destination, topic -> Counter.builder("migrator.capture.records")
                     .description("v1 change records published to Kafka by capture")
                     .baseUnit("records")
                     .tag("topic", topic)
@@ -123,8 +132,8 @@ public final class KafkaHandoff implements DebeziumEngine.ChangeConsumer<ChangeE
      * The raw partition of the event's row, from its key's column values (see {@link RawPartitions}); null (Kafka's
      * choice) for a row without a key.
      */
-    private Integer partition(ChangeEvent<byte[], byte[]> record) {
-        if (!(((EmbeddedEngineChangeEvent<?, ?, ?>) record).sourceRecord().key() instanceof Struct key)) {
+    private Integer partition(SourceRecord record) {
+        if (!(record.key() instanceof Struct key)) {
             return null;
         }
         ObjectNode values = Json.MAPPER.createObjectNode();
@@ -141,21 +150,11 @@ public final class KafkaHandoff implements DebeziumEngine.ChangeConsumer<ChangeE
                 values.set(field.name(), Json.MAPPER.valueToTree(value instanceof java.nio.ByteBuffer buffer ? buffer.array() : value));
             }
         }
-        return RawPartitions.of(values, partitionCount(record.destination()));
+        return RawPartitions.of(values, partitionCount(record.topic()));
     }
 
     private int partitionCount(String topic) {
         return partitionCounts.computeIfAbsent(topic, t -> producer.partitionsFor(t).size());
-    }
-
-    /** The change event's Connect value: the converted bytes would have to be parsed, the engine's event keeps it. */
-    private static Struct envelope(ChangeEvent<byte[], byte[]> record) {
-        if (!(record instanceof EmbeddedEngineChangeEvent<?, ?, ?> event)) {
-            throw new IllegalStateException("Debezium handed capture a " + record.getClass().getName()
-                    + " instead of an EmbeddedEngineChangeEvent; capture cannot read its envelope");
-        }
-        SourceRecord source = event.sourceRecord();
-        return source.value() instanceof Struct value ? value : null;
     }
 
     private void markSnapshotCompleted(long snapshotLsn, List<Future<RecordMetadata>> acks) {

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.cdcmigrator.common.event.BackfilledRow;
 import dev.cdcmigrator.common.serde.Json;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
@@ -17,7 +18,9 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * Reads Debezium's JSON envelopes ({@code {"schema": ..., "payload": ...}}). The schema is most of an envelope's bytes
  * (3.2 of 4 KB for a typical update) and the same for every change of a table, so it is parsed once per distinct
- * schema: for the others the parser only skips over it and recognises its bytes. The payload is read as a tree.
+ * schema. An envelope as Debezium's converter writes it (schema first, then payload, no whitespace) whose schema bytes
+ * are known is recognised by comparing bytes, without tokenizing the schema; any other layout is tokenized, its schema
+ * recognised by its bytes. The payload is read as a tree.
  */
 final class Envelopes {
 
@@ -71,7 +74,11 @@ final class Envelopes {
     }
 
     private static final int MAX_SCHEMAS = 4096;
+    private static final byte[] HEAD = "{\"schema\":".getBytes(StandardCharsets.UTF_8);
+    private static final byte[] MIDDLE = ",\"payload\":".getBytes(StandardCharsets.UTF_8);
     private static final Map<Integer, Cached[]> SCHEMAS = new ConcurrentHashMap<>();
+    /** Every schema in {@link #SCHEMAS}, for the comparison of an envelope's bytes; replaced, never changed. */
+    private static volatile Cached[] allSchemas = new Cached[0];
 
     private record Cached(byte[] bytes, Schema schema) {
     }
@@ -85,6 +92,34 @@ final class Envelopes {
      * @throws MappingException when the bytes are not a JSON object
      */
     static Envelope read(byte[] bytes) {
+        Envelope direct = readKnownLayout(bytes);
+        return direct != null ? direct : readAnyLayout(bytes);
+    }
+
+    /** The envelope if it is {@code {"schema":<known schema>,"payload":<one JSON value>}} exactly, else null. */
+    private static Envelope readKnownLayout(byte[] bytes) {
+        if (!Arrays.equals(bytes, 0, Math.min(HEAD.length, bytes.length), HEAD, 0, HEAD.length) || bytes[bytes.length - 1] != '}') {
+            return null;
+        }
+        for (Cached cached : allSchemas) {
+            int schemaEnd = HEAD.length + cached.bytes().length;
+            int payloadStart = schemaEnd + MIDDLE.length;
+            if (payloadStart < bytes.length && bytes[schemaEnd] == ','
+                    && Arrays.equals(bytes, HEAD.length, schemaEnd, cached.bytes(), 0, cached.bytes().length)
+                    && Arrays.equals(bytes, schemaEnd, payloadStart, MIDDLE, 0, MIDDLE.length)) {
+                try (JsonParser parser = Json.MAPPER.createParser(bytes, payloadStart, bytes.length - 1 - payloadStart)) {
+                    JsonNode payload = Json.MAPPER.readTree(parser);
+                    // Anything after the payload's value is not this layout; the general reader decides what it is.
+                    return parser.nextToken() == null ? new Envelope(cached.schema(), payload, null) : null;
+                } catch (IOException e) {
+                    return null;
+                }
+            }
+        }
+        return null;
+    }
+
+    private static Envelope readAnyLayout(byte[] bytes) {
         Schema schema = null;
         JsonNode payload = null;
         JsonNode backfilled = null;
@@ -128,16 +163,22 @@ final class Envelopes {
             }
         }
         Schema parsed = Schema.of(Json.MAPPER.readTree(bytes, start, end - start));
-        if (SCHEMAS.size() >= MAX_SCHEMAS) {
-            // Far more distinct schemas than tables means something unusual; forgetting them costs only time.
-            SCHEMAS.clear();
-        }
         Cached entry = new Cached(Arrays.copyOfRange(bytes, start, end), parsed);
-        SCHEMAS.merge(hash, new Cached[] {entry}, (a, b) -> {
-            Cached[] both = Arrays.copyOf(a, a.length + 1);
-            both[a.length] = entry;
-            return both;
-        });
+        synchronized (SCHEMAS) {
+            if (SCHEMAS.size() >= MAX_SCHEMAS) {
+                // Far more distinct schemas than tables means something unusual; forgetting them costs only time.
+                SCHEMAS.clear();
+                allSchemas = new Cached[0];
+            }
+            SCHEMAS.merge(hash, new Cached[] {entry}, (a, b) -> {
+                Cached[] both = Arrays.copyOf(a, a.length + 1);
+                both[a.length] = entry;
+                return both;
+            });
+            Cached[] all = Arrays.copyOf(allSchemas, allSchemas.length + 1);
+            all[allSchemas.length] = entry;
+            allSchemas = all;
+        }
         return parsed;
     }
 }
