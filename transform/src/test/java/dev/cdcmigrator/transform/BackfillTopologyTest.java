@@ -174,6 +174,34 @@ class BackfillTopologyTest {
         assertThat(deadLetters()).singleElement().satisfies(d -> assertThat(d.column()).isEqualTo("body"));
     }
 
+    @Test
+    void everyRowOfABatchIsKeptOnItsOwnAndARowThatFailsTakesOnlyItselfToTheDeadLetters() {
+        raw.pipeInput(null, bytes(Map.of(BackfilledRow.FIELD, List.of(
+                row(1, "long text 1", 1, "open", true, SNAPSHOT_LSN),
+                row(2, "b", 1, "weird", true, SNAPSHOT_LSN),
+                row(3, "long text 3", 1, "done", true, SNAPSHOT_LSN)))));
+        assertThat(v2.isEmpty()).isTrue();
+        assertThat(deadLetters()).isEmpty();
+
+        streamed("u", 1, UNAVAILABLE, 2, "open", 1110, 1100L, 750);
+        streamed("u", 3, UNAVAILABLE, 2, "open", 1120, 1100L, 750);
+        assertThat(summary(v2Changes())).containsExactly(
+                "u {\"id\":1} {\"id\":1,\"body\":\"long text 1\",\"n\":2,\"status\":\"o\"}",
+                "u {\"id\":3} {\"id\":3,\"body\":\"long text 3\",\"n\":2,\"status\":\"o\"}");
+
+        // Replayed dead letters are not applied: the row that cannot be mapped is dead-lettered alone, with its key,
+        // and replaying that letter is a batch of only that row.
+        raw.pipeInput(null, bytes(Map.of(BackfilledRow.FIELD, List.of(
+                row(4, "b", 1, "weird", false, SNAPSHOT_LSN),
+                row(5, "five", 1, "done", false, SNAPSHOT_LSN)))));
+        assertThat(summary(v2Changes())).containsExactly("r {\"id\":5} {\"id\":5,\"body\":\"five\",\"n\":1,\"status\":\"d\"}");
+        DeadLetter letter = deadLetters().get(0);
+        assertThat(letter.column()).isEqualTo("status");
+        assertThat(letter.key()).isEqualTo(Json.MAPPER.valueToTree(Map.of("payload", Map.of("id", 4))));
+        assertThat(letter.record().path(BackfilledRow.FIELD)).hasSize(1);
+        assertThat(letter.record().path(BackfilledRow.FIELD).path(0).path("row").path("id").asLong()).isEqualTo(4);
+    }
+
     // ------------------------------------------------------------------------------------------------------------
 
     private void backfill(long id, String body, int n, String status, boolean applied) {
@@ -181,9 +209,12 @@ class BackfillTopologyTest {
     }
 
     private void backfill(long id, String body, int n, String status, boolean applied, long copiedLsn) {
+        raw.pipeInput(null, bytes(Map.of(BackfilledRow.FIELD, List.of(row(id, body, n, status, applied, copiedLsn)))));
+    }
+
+    private static BackfilledRow row(long id, String body, int n, String status, boolean applied, long copiedLsn) {
         ObjectNode row = Json.MAPPER.createObjectNode().put("id", id).put("body", body).put("n", n).put("status", status);
-        BackfilledRow backfilled = new BackfilledRow(TABLE, SNAPSHOT_LSN, copiedLsn, applied, List.of(), row);
-        raw.pipeInput(bytes(Map.of("payload", Map.of("id", id))), bytes(Map.of(BackfilledRow.FIELD, backfilled)));
+        return new BackfilledRow(TABLE, SNAPSHOT_LSN, copiedLsn, applied, List.of(), Json.MAPPER.createObjectNode().put("id", id), row);
     }
 
     /** A streamed change made by transaction {@code txId}. */

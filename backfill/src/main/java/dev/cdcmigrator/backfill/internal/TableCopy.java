@@ -14,7 +14,9 @@ import dev.cdcmigrator.cutover.internal.Connections;
 import dev.cdcmigrator.cutover.internal.WireRows;
 import dev.cdcmigrator.transform.RowMapper;
 import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -34,9 +36,16 @@ import org.postgresql.PGConnection;
 
 /**
  * The copy of one v1 table: how its rows are read (in the transform's wire form), mapped (the transform's own code),
- * written to v2 (COPY) and announced to the transform (a {@link BackfilledRow} per row on the row's raw partition).
+ * written to v2 (COPY) and announced to the transform (a {@link BackfilledRow} per row, in batches per raw partition).
  */
 public final class TableCopy {
+
+    /**
+     * A batch record is sent once it holds this many bytes of rows: per-record costs (the broker, Kafka Streams'
+     * processing and commits) were most of the transform's work on the backfill when every row was its own record,
+     * and a quarter of the broker's default maximum leaves room for a large row.
+     */
+    private static final int BATCH_BYTES = 256 * 1024;
 
     /** Key types whose wire values hash to the same raw partition as capture's key values (see {@link RawPartitions}). */
     private static final Set<String> KEY_TYPES = Set.of("int2", "int4", "int8", "text", "varchar", "uuid");
@@ -167,6 +176,7 @@ public final class TableCopy {
         String source = spec.source().schema() + "." + table;
         List<String> jsonColumns = List.copyOf(wire.jsonColumns());
         long copiedLsn = recopied == null ? slotLsn : recopied.copiedLsn();
+        Map<Integer, Batch> batches = new HashMap<>();
         long rows = 0;
         long dead = 0;
         String where = (chunk.after() == null ? "" : " AND " + Connections.quote(primaryKey.get(0)) + " > " + chunk.after())
@@ -179,8 +189,7 @@ public final class TableCopy {
                     ObjectNode key = Json.MAPPER.createObjectNode();
                     primaryKey.forEach(column -> key.set(column, row.get(column)));
                     int partition = RawPartitions.of(key, partitions);
-                    byte[] keyBytes = Json.MAPPER.writeValueAsBytes(Map.of("payload", key));
-                    BackfilledRow seed = new BackfilledRow(source, slotLsn, copiedLsn, true, jsonColumns, row);
+                    BackfilledRow seed = new BackfilledRow(source, slotLsn, copiedLsn, true, jsonColumns, key, row);
                     try {
                         if (mapper != null) {
                             for (RowMapper.V2Row v2Row : mapper.map(row)) {
@@ -188,17 +197,24 @@ public final class TableCopy {
                                         arrayColumns.getOrDefault(t, Set.of()))).add(v2Row.values());
                             }
                         }
-                        acks.add(producer.send(new ProducerRecord<>(rawTopic, partition, keyBytes, value(seed))));
+                        Batch batch = batches.computeIfAbsent(partition, p -> new Batch());
+                        if (batch.add(Json.MAPPER.writeValueAsBytes(seed)) >= BATCH_BYTES) {
+                            acks.add(producer.send(new ProducerRecord<>(rawTopic, partition, null, batches.remove(partition).value())));
+                        }
                         rows++;
                     } catch (RowMapper.UnmappableRowException e) {
+                        byte[] keyBytes = Json.MAPPER.writeValueAsBytes(Map.of("payload", key));
+                        Batch alone = new Batch();
+                        alone.add(Json.MAPPER.writeValueAsBytes(seed.unapplied()));
                         DeadLetter letter = DeadLetter.of("backfill", rawTopic, partition, -1, table, keyBytes, e.column(),
-                                e.getMessage(), value(seed.unapplied()));
+                                e.getMessage(), alone.value());
                         acks.add(producer.send(new ProducerRecord<>(deadLetters, keyBytes, Json.MAPPER.writeValueAsBytes(letter))));
                         dead++;
                     }
                 }
             }
         }
+        batches.forEach((partition, batch) -> acks.add(producer.send(new ProducerRecord<>(rawTopic, partition, null, batch.value()))));
         producer.flush();
         for (Future<RecordMetadata> ack : acks) {
             try {
@@ -232,7 +248,29 @@ public final class TableCopy {
         return names;
     }
 
-    private static byte[] value(BackfilledRow row) throws IOException {
-        return Json.MAPPER.writeValueAsBytes(Map.of(BackfilledRow.FIELD, row));
+    /** The serialized rows of one batch record ({@code {"backfill": [...]}}), written as they come. */
+    private static final class Batch {
+
+        private static final byte[] HEAD = ("{\"" + BackfilledRow.FIELD + "\":[").getBytes(StandardCharsets.UTF_8);
+
+        private final ByteArrayOutputStream bytes = new ByteArrayOutputStream(BATCH_BYTES / 4);
+
+        Batch() {
+            bytes.writeBytes(HEAD);
+        }
+
+        /** Adds a serialized row; returns the batch's size. */
+        int add(byte[] row) {
+            if (bytes.size() > HEAD.length) {
+                bytes.write(',');
+            }
+            bytes.writeBytes(row);
+            return bytes.size();
+        }
+
+        byte[] value() {
+            bytes.writeBytes("]}".getBytes(StandardCharsets.UTF_8));
+            return bytes.toByteArray();
+        }
     }
 }

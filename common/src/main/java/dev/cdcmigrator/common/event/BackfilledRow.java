@@ -4,10 +4,11 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.List;
 
 /**
- * A v1 row the copy backfill read, sent to the table's raw topic (value {@code {"backfill": <this>}}, keyed by
- * {@code {"payload": <key columns>}} on the partition {@link RawPartitions} names) before any streamed change. The
- * transform keeps its image and position as for a snapshot read, so that later changes of the row find the image they
- * fill unchanged TOASTed values from and the position they are ordered against.
+ * A v1 row the copy backfill read, sent to the table's raw topic before any streamed change, in a batch of rows of the
+ * same raw partition ({@link RawPartitions}): the record's value is {@code {"backfill": [<row>, ...]}} and it has no
+ * key (each row carries its own). The transform keeps each row's image and position as for a snapshot read, so that
+ * later changes of the row find the image they fill unchanged TOASTed values from and the position they are ordered
+ * against. A dead letter holds a batch of one row.
  *
  * @param table the v1 table, schema-qualified
  * @param snapshotLsn the replication slot's consistent point: the epoch of the copy
@@ -17,11 +18,13 @@ import java.util.List;
  * @param applied true when the backfill wrote the row's v2 rows itself (the transform then writes nothing for it);
  *                false in a dead letter, so that replaying it maps and writes the row
  * @param jsonColumns the row's json and jsonb columns
+ * @param key the row's primary key columns, in key order, in wire form
  * @param row the row in the transform's wire form (as {@code migrator verify} reads it)
  */
-public record BackfilledRow(String table, long snapshotLsn, long copiedLsn, boolean applied, List<String> jsonColumns, ObjectNode row) {
+public record BackfilledRow(String table, long snapshotLsn, long copiedLsn, boolean applied, List<String> jsonColumns,
+                            ObjectNode key, ObjectNode row) {
 
-    /** The one field of the record value that holds this. */
+    /** The one field of the record value, holding the batch's rows. */
     public static final String FIELD = "backfill";
 
     public BackfilledRow {
@@ -30,6 +33,6 @@ public record BackfilledRow(String table, long snapshotLsn, long copiedLsn, bool
 
     /** This row as a dead letter's value: replayed, the transform maps it and writes its v2 rows. */
     public BackfilledRow unapplied() {
-        return new BackfilledRow(table, snapshotLsn, copiedLsn, false, jsonColumns, row);
+        return new BackfilledRow(table, snapshotLsn, copiedLsn, false, jsonColumns, key, row);
     }
 }

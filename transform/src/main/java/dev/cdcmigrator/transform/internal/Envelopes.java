@@ -67,7 +67,7 @@ final class Envelopes {
     }
 
     /**
-     * An envelope read: its schema's facts (null without a schema) and its payload (null without one); or a row the
+     * An envelope read: its schema's facts (null without a schema) and its payload (null without one); or the rows the
      * copy backfill sent ({@link dev.cdcmigrator.common.event.BackfilledRow}, null otherwise).
      */
     record Envelope(Schema schema, JsonNode payload, JsonNode backfilled) {

@@ -228,96 +228,111 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
             applyLookup(LOOKUP.deserialize(meta.topic(), record.value()), record.timestamp());
             return;
         }
-        boolean applied = false;
+        List<RawChange.Keyed> changes;
         try {
-            RawChange change = RawChange.parse(record.value());
-            applied = change.applied();
-            if (change.source().snapshot() && change.source().lsn() > state.epoch() || !change.jsonColumns().equals(state.jsonColumns())) {
-                saveState(new TaskState(Math.max(state.epoch(), change.source().snapshot() ? change.source().lsn() : 0),
-                        change.jsonColumns(), state.columnTypes(), specFingerprint, state.recopied()));
-            }
-            if (change.op() == Op.TRUNCATE) {
-                truncate(change.source(), record.timestamp());
-                return;
-            }
-            JsonNode v1Key = RawChange.key(record.key());
-            if (change.op() != Op.DELETE) {
-                checkColumns(change, v1Key);
-            }
-            Bytes imageKey = Bytes.wrap(Json.MAPPER.writeValueAsBytes(v1Key));
-            byte[] stored = images.get(imageKey);
-            StoredImage previous = stored == null ? null : StoredImage.read(stored);
-            HeldRow waiting = heldRow(imageKey);
-            StreamPosition position = StreamPosition.of(change.source(), state.epoch());
-            StreamPosition last = waiting != null ? waiting.position() : previous == null ? null : previous.position();
-            if (last != null && position.replayOf(last)) {
-                // Capture is at-least-once: after a crash it re-reads changes this row has already been through.
-                duplicates.increment();
-                return;
-            }
-            SnapshotCompleted.Recopied recopied = recopied(change.source(), v1Key);
-            if (recopied != null) {
-                duplicates.increment();
-                if (change.op() == Op.DELETE && previous != null && previous.row() != null && previous.position().snapshot()
-                        && previous.position().lsn() < recopied.copiedLsn()) {
-                    // The resumed copy's snapshot saw this delete and copied nothing for the row: the image was sent by
-                    // a copy interrupted before its chunk committed, and must not outlive the row.
-                    sendLookupChange(v1Key, previous.row(), null, position, change.source(), record.timestamp());
-                    images.put(imageKey, new StoredImage(position, null).bytes());
+            changes = RawChange.parse(record.key(), record.value());
+        } catch (MappingException e) {
+            deadLetterFailure(meta, record.key(), record.value(), record.timestamp(), e);
+            return;
+        }
+        for (RawChange.Keyed keyed : changes) {
+            try {
+                process(keyed, meta, record);
+            } catch (SchemaChangedException e) {
+                throw e;
+            } catch (RuntimeException | IOException e) {
+                if (keyed.change().applied()) {
+                    // The backfill mapped this row with the same code, failed the same way and sent the dead letter.
+                    LOGGER.debug("table={}: backfilled row not mapped: {}", v1Table, e.getMessage());
+                    continue;
                 }
-                return;
+                deadLetterFailure(meta, keyed.key(record.key()), keyed.value(record.value()), record.timestamp(), e);
             }
-            if (change.op() == Op.DELETE) {
-                if (waiting != null) {
-                    held.delete(imageKey);
-                }
-                apply(change, v1Key, imageKey, previous, position, null, record.timestamp());
-                return;
-            }
-            ObjectNode newest = waiting != null ? waiting.image() : previous == null ? null : previous.row();
-            ObjectNode image = mapping.fillUnchangedToast(change.after(), newest);
-            RawChange filled = new RawChange(change.op(), change.before(), image, change.source(), change.jsonColumns(),
-                    change.columnTypes(), change.applied());
-            if (dimensions.isEmpty()) {
-                apply(filled, v1Key, imageKey, previous, position, JsonNodeFactory.instance.objectNode(), record.timestamp());
-                return;
-            }
-            link(imageKey, image);
-            Dimensions.Resolution resolution = resolve(image, tenancy.holdSeconds() == 0);
-            if (resolution.waiting()) {
-                hold(imageKey, new HeldRow(change.op(), image, change.source(), position,
-                        waiting != null ? waiting.sinceMs() : System.currentTimeMillis(),
-                        meta.topic(), meta.partition(), meta.offset(), record.key(), record.value()), resolution);
-                return;
-            }
-            if (waiting != null) {
-                held.delete(imageKey);
-            }
-            if (resolution.unresolved() != null) {
-                deadLetter(meta.topic(), meta.partition(), meta.offset(), record.key(), record.value(), record.timestamp(),
-                        resolution.unresolvedColumn(), resolution.unresolved());
-                countDimensions("dead_lettered", null);
-                return;
-            }
-            countDimensions(resolution.defaulted().isEmpty() ? "tagged" : "defaulted", resolution.values());
-            apply(filled, v1Key, imageKey, previous, position, resolution.values(), record.timestamp());
-        } catch (SchemaChangedException e) {
-            throw e;
-        } catch (RuntimeException | IOException e) {
-            if (applied) {
-                // The backfill mapped this row with the same code, failed the same way and sent the dead letter.
-                LOGGER.debug("table={}: backfilled row not mapped: {}", v1Table, e.getMessage());
-                return;
-            }
-            deadLetterFailure(meta, record, e);
         }
     }
 
-    private void deadLetterFailure(RecordMetadata meta, Record<byte[], byte[]> record, Exception failure) {
+    /**
+     * Processes one change of the record (a batch of backfilled rows holds several); what it holds or dead-letters is
+     * that change alone.
+     */
+    private void process(RawChange.Keyed keyed, RecordMetadata meta, Record<byte[], byte[]> record) throws IOException {
+        RawChange change = keyed.change();
+        JsonNode v1Key = keyed.v1Key();
+        if (change.source().snapshot() && change.source().lsn() > state.epoch() || !change.jsonColumns().equals(state.jsonColumns())) {
+            saveState(new TaskState(Math.max(state.epoch(), change.source().snapshot() ? change.source().lsn() : 0),
+                    change.jsonColumns(), state.columnTypes(), specFingerprint, state.recopied()));
+        }
+        if (change.op() == Op.TRUNCATE) {
+            truncate(change.source(), record.timestamp());
+            return;
+        }
+        if (change.op() != Op.DELETE) {
+            checkColumns(change, v1Key);
+        }
+        Bytes imageKey = Bytes.wrap(Json.MAPPER.writeValueAsBytes(v1Key));
+        byte[] stored = images.get(imageKey);
+        StoredImage previous = stored == null ? null : StoredImage.read(stored);
+        HeldRow waiting = heldRow(imageKey);
+        StreamPosition position = StreamPosition.of(change.source(), state.epoch());
+        StreamPosition last = waiting != null ? waiting.position() : previous == null ? null : previous.position();
+        if (last != null && position.replayOf(last)) {
+            // Capture is at-least-once: after a crash it re-reads changes this row has already been through.
+            duplicates.increment();
+            return;
+        }
+        SnapshotCompleted.Recopied recopied = recopied(change.source(), v1Key);
+        if (recopied != null) {
+            duplicates.increment();
+            if (change.op() == Op.DELETE && previous != null && previous.row() != null && previous.position().snapshot()
+                    && previous.position().lsn() < recopied.copiedLsn()) {
+                // The resumed copy's snapshot saw this delete and copied nothing for the row: the image was sent by
+                // a copy interrupted before its chunk committed, and must not outlive the row.
+                sendLookupChange(v1Key, previous.row(), null, position, change.source(), record.timestamp());
+                images.put(imageKey, new StoredImage(position, null).bytes());
+            }
+            return;
+        }
+        if (change.op() == Op.DELETE) {
+            if (waiting != null) {
+                held.delete(imageKey);
+            }
+            apply(change, v1Key, imageKey, previous, position, null, record.timestamp());
+            return;
+        }
+        ObjectNode newest = waiting != null ? waiting.image() : previous == null ? null : previous.row();
+        ObjectNode image = mapping.fillUnchangedToast(change.after(), newest);
+        RawChange filled = new RawChange(change.op(), change.before(), image, change.source(), change.jsonColumns(),
+                change.columnTypes(), change.applied());
+        if (dimensions.isEmpty()) {
+            apply(filled, v1Key, imageKey, previous, position, JsonNodeFactory.instance.objectNode(), record.timestamp());
+            return;
+        }
+        link(imageKey, image);
+        Dimensions.Resolution resolution = resolve(image, tenancy.holdSeconds() == 0);
+        if (resolution.waiting()) {
+            hold(imageKey, new HeldRow(change.op(), image, change.source(), position,
+                    waiting != null ? waiting.sinceMs() : System.currentTimeMillis(),
+                    meta.topic(), meta.partition(), meta.offset(), keyed.key(record.key()), keyed.value(record.value())), resolution);
+            return;
+        }
+        if (waiting != null) {
+            held.delete(imageKey);
+        }
+        if (resolution.unresolved() != null) {
+            deadLetter(meta.topic(), meta.partition(), meta.offset(), keyed.key(record.key()), keyed.value(record.value()),
+                    record.timestamp(), resolution.unresolvedColumn(), resolution.unresolved());
+            countDimensions("dead_lettered", null);
+            return;
+        }
+        countDimensions(resolution.defaulted().isEmpty() ? "tagged" : "defaulted", resolution.values());
+        apply(filled, v1Key, imageKey, previous, position, resolution.values(), record.timestamp());
+    }
+
+    private void deadLetterFailure(RecordMetadata meta, byte[] key, byte[] value, long timestamp, Exception failure) {
         if (failure instanceof MappingException e) {
-            deadLetter(meta.topic(), meta.partition(), meta.offset(), record.key(), record.value(), record.timestamp(), e.column(), e.getMessage());
+            deadLetter(meta.topic(), meta.partition(), meta.offset(), key, value, timestamp, e.column(), e.getMessage());
         } else {
-            deadLetter(meta.topic(), meta.partition(), meta.offset(), record.key(), record.value(), record.timestamp(), null, failure.toString());
+            deadLetter(meta.topic(), meta.partition(), meta.offset(), key, value, timestamp, null, failure.toString());
         }
     }
 

@@ -7,6 +7,9 @@ import dev.cdcmigrator.common.event.Op;
 import dev.cdcmigrator.common.event.SourcePosition;
 import dev.cdcmigrator.common.serde.Json;
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -30,12 +33,53 @@ public record RawChange(Op op, ObjectNode before, ObjectNode after, SourcePositi
         this(op, before, after, source, jsonColumns, Map.of(), false);
     }
 
-    /** Parses a raw topic record value; throws MappingException when it is not a Debezium change envelope. */
-    public static RawChange parse(byte[] value) {
+    /**
+     * A change with its row's v1 key column values (null for a truncate, which has no row).
+     *
+     * @param backfilled the row as the copy backfill sent it, null for a Debezium change
+     */
+    public record Keyed(JsonNode v1Key, RawChange change, JsonNode backfilled) {
+
+        /** The record key of this change alone: the record's, or for a backfilled row Debezium's key envelope of it. */
+        public byte[] key(byte[] recordKey) {
+            return backfilled == null ? recordKey : bytes(Map.of("payload", v1Key));
+        }
+
+        /** The record value of this change alone: the record's, or for a backfilled row a batch of only that row. */
+        public byte[] value(byte[] recordValue) {
+            return backfilled == null ? recordValue : bytes(Map.of(BackfilledRow.FIELD, List.of(backfilled)));
+        }
+
+        private static byte[] bytes(Object value) {
+            try {
+                return Json.MAPPER.writeValueAsBytes(value);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    }
+
+    /**
+     * Parses a raw topic record: one Debezium change (its v1 key from the record's key), or a batch of rows the copy
+     * backfill read (each with its own key).
+     *
+     * @throws MappingException when it is neither
+     */
+    public static List<Keyed> parse(byte[] key, byte[] value) {
         Envelopes.Envelope envelope = Envelopes.read(value);
         if (envelope.backfilled() != null) {
             return backfilled(envelope.backfilled());
         }
+        RawChange change = change(envelope);
+        return List.of(new Keyed(change.op() == Op.TRUNCATE ? null : key(key), change, null));
+    }
+
+    /** Parses a Debezium change envelope; throws MappingException when it is not one. */
+    public static RawChange parse(byte[] value) {
+        return change(Envelopes.read(value));
+    }
+
+    private static RawChange change(Envelopes.Envelope envelope) {
         JsonNode payload = envelope.payload();
         if (envelope.schema() == null || payload == null || !payload.isObject() || !payload.path("op").isTextual()) {
             throw new MappingException(null, "not a Debezium change envelope with schema and payload"
@@ -66,19 +110,27 @@ public record RawChange(Op op, ObjectNode before, ObjectNode after, SourcePositi
                 false);
     }
 
-    /** A row the copy backfill read, as a snapshot read of the slot's snapshot (see {@link BackfilledRow}). */
-    private static RawChange backfilled(JsonNode tree) {
-        BackfilledRow row;
-        try {
-            row = Json.MAPPER.treeToValue(tree, BackfilledRow.class);
-        } catch (IOException | IllegalArgumentException e) {
-            throw new MappingException(null, "not a backfilled row: " + e.getMessage());
+    /** Rows the copy backfill read, each as a snapshot read of the slot's snapshot (see {@link BackfilledRow}). */
+    private static List<Keyed> backfilled(JsonNode batch) {
+        if (!batch.isArray()) {
+            throw new MappingException(null, "not a batch of backfilled rows: " + BackfilledRow.FIELD + " is not an array");
         }
-        if (row.row() == null) {
-            throw new MappingException(null, "a backfilled row without its row");
+        List<Keyed> rows = new ArrayList<>(batch.size());
+        for (JsonNode tree : batch) {
+            BackfilledRow row;
+            try {
+                row = Json.MAPPER.treeToValue(tree, BackfilledRow.class);
+            } catch (IOException | IllegalArgumentException e) {
+                throw new MappingException(null, "not a backfilled row: " + e.getMessage());
+            }
+            if (row.row() == null || row.key() == null || row.key().isEmpty()) {
+                throw new MappingException(null, "a backfilled row without its " + (row.row() == null ? "row" : "key"));
+            }
+            SourcePosition position = new SourcePosition(row.table(), row.snapshotLsn(), row.copiedLsn(), null, 0, true);
+            rows.add(new Keyed(row.key(), new RawChange(Op.READ, null, row.row(), position, Set.copyOf(row.jsonColumns()),
+                    Map.of(), row.applied()), tree));
         }
-        SourcePosition position = new SourcePosition(row.table(), row.snapshotLsn(), row.copiedLsn(), null, 0, true);
-        return new RawChange(Op.READ, null, row.row(), position, Set.copyOf(row.jsonColumns()), Map.of(), row.applied());
+        return rows;
     }
 
     /** Decodes a raw topic record key (Debezium's key envelope) to the v1 key's column values. */
