@@ -11,6 +11,7 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -70,7 +71,7 @@ final class Envelopes {
      * An envelope read: its schema's facts (null without a schema) and its payload (null without one); or the rows the
      * copy backfill sent ({@link dev.cdcmigrator.common.event.BackfilledRow}, null otherwise).
      */
-    record Envelope(Schema schema, JsonNode payload, JsonNode backfilled) {
+    record Envelope(Schema schema, JsonNode payload, List<BackfilledRow> backfilled) {
     }
 
     private static final int MAX_SCHEMAS = 4096;
@@ -122,7 +123,7 @@ final class Envelopes {
     private static Envelope readAnyLayout(byte[] bytes) {
         Schema schema = null;
         JsonNode payload = null;
-        JsonNode backfilled = null;
+        List<BackfilledRow> backfilled = null;
         try (JsonParser parser = Json.MAPPER.createParser(bytes)) {
             if (parser.nextToken() != JsonToken.START_OBJECT) {
                 throw new MappingException(null, "not a JSON object");
@@ -138,7 +139,7 @@ final class Envelopes {
                 } else if ("payload".equals(name)) {
                     payload = Json.MAPPER.readTree(parser);
                 } else if (BackfilledRow.FIELD.equals(name)) {
-                    backfilled = Json.MAPPER.readTree(parser);
+                    backfilled = backfilled(parser);
                 } else {
                     parser.skipChildren();
                 }
@@ -147,6 +148,16 @@ final class Envelopes {
             throw new MappingException(null, "not JSON: " + e.getMessage());
         }
         return new Envelope(schema, payload, backfilled);
+    }
+
+    /** The rows straight from the parser: a tree first would be converted to the records again, a copy per row. */
+    private static List<BackfilledRow> backfilled(JsonParser parser) {
+        try {
+            BackfilledRow[] rows = Json.MAPPER.readValue(parser, BackfilledRow[].class);
+            return rows == null ? null : Arrays.asList(rows);
+        } catch (IOException e) {
+            throw new MappingException(null, "not a batch of backfilled rows: " + e.getMessage());
+        }
     }
 
     private static Schema schema(byte[] bytes, int start, int end) throws IOException {

@@ -300,7 +300,8 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
             return;
         }
         ObjectNode newest = waiting != null ? waiting.image() : previous == null ? null : previous.row();
-        ObjectNode image = mapping.fillUnchangedToast(change.after(), newest);
+        // A read (Debezium's snapshot or the copy) selected the row, so it has every value: nothing to fill.
+        ObjectNode image = change.op() == Op.READ ? change.after() : mapping.fillUnchangedToast(change.after(), newest);
         RawChange filled = new RawChange(change.op(), change.before(), image, change.source(), change.jsonColumns(),
                 change.columnTypes(), change.applied());
         if (dimensions.isEmpty()) {

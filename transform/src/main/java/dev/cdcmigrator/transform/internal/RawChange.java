@@ -38,7 +38,7 @@ public record RawChange(Op op, ObjectNode before, ObjectNode after, SourcePositi
      *
      * @param backfilled the row as the copy backfill sent it, null for a Debezium change
      */
-    public record Keyed(JsonNode v1Key, RawChange change, JsonNode backfilled) {
+    public record Keyed(JsonNode v1Key, RawChange change, BackfilledRow backfilled) {
 
         /** The record key of this change alone: the record's, or for a backfilled row Debezium's key envelope of it. */
         public byte[] key(byte[] recordKey) {
@@ -111,24 +111,15 @@ public record RawChange(Op op, ObjectNode before, ObjectNode after, SourcePositi
     }
 
     /** Rows the copy backfill read, each as a snapshot read of the slot's snapshot (see {@link BackfilledRow}). */
-    private static List<Keyed> backfilled(JsonNode batch) {
-        if (!batch.isArray()) {
-            throw new MappingException(null, "not a batch of backfilled rows: " + BackfilledRow.FIELD + " is not an array");
-        }
+    private static List<Keyed> backfilled(List<BackfilledRow> batch) {
         List<Keyed> rows = new ArrayList<>(batch.size());
-        for (JsonNode tree : batch) {
-            BackfilledRow row;
-            try {
-                row = Json.MAPPER.treeToValue(tree, BackfilledRow.class);
-            } catch (IOException | IllegalArgumentException e) {
-                throw new MappingException(null, "not a backfilled row: " + e.getMessage());
-            }
-            if (row.row() == null || row.key() == null || row.key().isEmpty()) {
-                throw new MappingException(null, "a backfilled row without its " + (row.row() == null ? "row" : "key"));
+        for (BackfilledRow row : batch) {
+            if (row == null || row.row() == null || row.key() == null || row.key().isEmpty()) {
+                throw new MappingException(null, "a backfilled row without its " + (row == null || row.row() == null ? "row" : "key"));
             }
             SourcePosition position = new SourcePosition(row.table(), row.snapshotLsn(), row.copiedLsn(), null, 0, true);
             rows.add(new Keyed(row.key(), new RawChange(Op.READ, null, row.row(), position, Set.copyOf(row.jsonColumns()),
-                    Map.of(), row.applied()), tree));
+                    Map.of(), row.applied()), row));
         }
         return rows;
     }
