@@ -72,27 +72,24 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
      * @param columnTypes the types of the columns the spec needs, as first seen since the table's spec last changed
      * @param specFingerprint identifies the table's spec those types were learned under
      * @param recopied this table's key ranges the copy backfill took from a newer snapshot than the epoch's
-     * @param rowsBeforeEpoch whether the stores held any row (image or waiting row) when the epoch began; when not,
-     *                        its snapshot-completed marker has nothing older to sweep. Null when not known (a state
-     *                        written before this was kept): the marker sweeps
      */
     record TaskState(long epoch, Set<String> jsonColumns, Map<String, String> columnTypes, String specFingerprint,
-                     List<SnapshotCompleted.Recopied> recopied, Boolean rowsBeforeEpoch) {
+                     List<SnapshotCompleted.Recopied> recopied) {
 
         TaskState {
             recopied = recopied == null ? List.of() : List.copyOf(recopied);
         }
 
         TaskState(long epoch, Set<String> jsonColumns, Map<String, String> columnTypes, String specFingerprint) {
-            this(epoch, jsonColumns, columnTypes, specFingerprint, List.of(), null);
+            this(epoch, jsonColumns, columnTypes, specFingerprint, List.of());
         }
 
-        TaskState withEpoch(long next, List<SnapshotCompleted.Recopied> nextRecopied, Boolean nextRowsBeforeEpoch) {
-            return new TaskState(next, jsonColumns, columnTypes, specFingerprint, nextRecopied, nextRowsBeforeEpoch);
+        TaskState withEpoch(long next, List<SnapshotCompleted.Recopied> nextRecopied) {
+            return new TaskState(next, jsonColumns, columnTypes, specFingerprint, nextRecopied);
         }
 
         TaskState withTypes(Set<String> nextJsonColumns, Map<String, String> nextColumnTypes) {
-            return new TaskState(epoch, nextJsonColumns, nextColumnTypes, specFingerprint, recopied, rowsBeforeEpoch);
+            return new TaskState(epoch, nextJsonColumns, nextColumnTypes, specFingerprint, recopied);
         }
     }
 
@@ -206,7 +203,7 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
         TaskState known = stored == null ? null : TASK_STATE.deserialize(null, stored);
         this.state = known == null ? new TaskState(0, Set.of(), Map.of(), specFingerprint)
                 : known.specFingerprint().equals(specFingerprint) ? known
-                : new TaskState(known.epoch(), known.jsonColumns(), Map.of(), specFingerprint, known.recopied(), known.rowsBeforeEpoch());
+                : new TaskState(known.epoch(), known.jsonColumns(), Map.of(), specFingerprint, known.recopied());
         if (wiring.lookupTopic() != null) {
             this.lookupRows = context.getStateStore(wiring.lookupRows());
             this.links = context.getStateStore(wiring.links());
@@ -261,10 +258,9 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
     private void process(RawChange.Keyed keyed, RecordMetadata meta, Record<byte[], byte[]> record) throws IOException {
         RawChange change = keyed.change();
         JsonNode v1Key = keyed.v1Key();
-        boolean newEpoch = change.source().snapshot() && change.source().lsn() > state.epoch();
-        if (newEpoch || !change.jsonColumns().equals(state.jsonColumns())) {
-            saveState(new TaskState(newEpoch ? change.source().lsn() : state.epoch(), change.jsonColumns(), state.columnTypes(),
-                    specFingerprint, state.recopied(), newEpoch ? Boolean.valueOf(storesHoldRows()) : state.rowsBeforeEpoch()));
+        if (change.source().snapshot() && change.source().lsn() > state.epoch() || !change.jsonColumns().equals(state.jsonColumns())) {
+            saveState(new TaskState(Math.max(state.epoch(), change.source().snapshot() ? change.source().lsn() : 0),
+                    change.jsonColumns(), state.columnTypes(), specFingerprint, state.recopied()));
         }
         if (change.op() == Op.TRUNCATE) {
             truncate(change.source(), record.timestamp());
@@ -620,8 +616,7 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
     /**
      * Ends the snapshot at {@code marker} on this partition: every stored row not read by it (and not changed since)
      * no longer existed on v1 when it was taken, so the v2 rows it produced are deleted, and rows still waiting from
-     * before it are forgotten. When the stores held no row as the snapshot's epoch began (a first snapshot, or a copy
-     * backfill), nothing can be older than it, and the store is not read.
+     * before it are forgotten. On a first snapshot the store holds nothing older, and this finds nothing.
      */
     private void completeSnapshot(SnapshotCompleted marker, long timestamp) {
         long snapshotLsn = marker.snapshotLsn();
@@ -631,36 +626,11 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
             return;
         }
         List<SnapshotCompleted.Recopied> recopied = marker.recopied().stream().filter(r -> r.table().equals(v1QualifiedTable)).toList();
-        boolean newEpoch = snapshotLsn > state.epoch();
-        saveState(state.withEpoch(snapshotLsn, !newEpoch && recopied.isEmpty() ? state.recopied() : recopied,
-                newEpoch ? Boolean.valueOf(storesHoldRows()) : state.rowsBeforeEpoch()));
-        if (Boolean.FALSE.equals(state.rowsBeforeEpoch())) {
-            // Every stored row came in this snapshot's epoch, so none is older than it: the sweep would read every
-            // image of the table (tens of seconds per partition at millions of rows) to find nothing.
-            LOGGER.info("snapshot at LSN {} complete for table {}: nothing stored before it", snapshotLsn, v1Table);
-            return;
-        }
+        saveState(state.withEpoch(snapshotLsn, snapshotLsn == state.epoch() && recopied.isEmpty() ? state.recopied() : recopied));
         StreamPosition superseded = StreamPosition.snapshotAt(snapshotLsn);
         int gone = sweep(superseded, new SourcePosition(v1QualifiedTable, snapshotLsn, null, null, marker.tsMs(), false), timestamp);
         swept.increment(gone);
         LOGGER.info("snapshot at LSN {} complete for table {}: {} rows it did not read deleted from v2", snapshotLsn, v1Table, gone);
-    }
-
-    /** Whether the image store holds any v1 row (the task's state aside) or a row waits for a lookup row. */
-    private boolean storesHoldRows() {
-        try (KeyValueIterator<Bytes, byte[]> all = images.all()) {
-            while (all.hasNext()) {
-                if (!all.next().key.equals(TASK_STATE_KEY)) {
-                    return true;
-                }
-            }
-        }
-        if (held == null) {
-            return false;
-        }
-        try (KeyValueIterator<Bytes, byte[]> waiting = held.all()) {
-            return waiting.hasNext();
-        }
     }
 
     /** A TRUNCATE on v1: every row applied before it is deleted from v2 (a replayed truncate finds only newer rows). */
