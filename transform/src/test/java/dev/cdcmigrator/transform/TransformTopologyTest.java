@@ -178,6 +178,21 @@ class TransformTopologyTest {
     }
 
     @Test
+    void aValueItsSchemaCannotDecodeIsDeadLetteredNamingItsColumnAndTheRestGoesOn() {
+        DebeziumEnvelopes dated = new DebeziumEnvelopes("users")
+                .column("id", "int64").column("name", "string").column("created_at", "int32:io.debezium.time.Date")
+                .column("note", "string");
+        rawUsers.pipeInput(users.key("id", 6), dated.change("c", null, row(6, "f", Long.MAX_VALUE), 600));
+        rawUsers.pipeInput(users.key("id", 7), users.change("c", null, row(7, "g", 0L), 700));
+
+        DeadLetter letter = DEAD.deserialize(null, deadLetters.readValue());
+        assertThat(letter.column()).isEqualTo("created_at");
+        assertThat(letter.reason()).startsWith("column created_at: " + Long.MAX_VALUE + " is not a value of Debezium's io.debezium.time.Date");
+        assertThat(deadLetters.isEmpty()).isTrue();
+        assertThat(accounts.readKeyValuesToList()).hasSize(1);
+    }
+
+    @Test
     void anUnmappedKeyColumnIsDeadLetteredWithAFix() {
         Spec noKeyMapping = new SpecParser(name -> null).parse("""
                 version: 1

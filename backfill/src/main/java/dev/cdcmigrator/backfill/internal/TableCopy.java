@@ -204,10 +204,8 @@ public final class TableCopy {
                         rows++;
                     } catch (RowMapper.UnmappableRowException e) {
                         byte[] keyBytes = Json.MAPPER.writeValueAsBytes(Map.of("payload", key));
-                        Batch alone = new Batch();
-                        alone.add(Json.MAPPER.writeValueAsBytes(seed.unapplied()));
                         DeadLetter letter = DeadLetter.of("backfill", rawTopic, partition, -1, table, keyBytes, e.column(),
-                                e.getMessage(), alone.value());
+                                e.getMessage(), BackfilledRow.recordValue(List.of(seed.unapplied())));
                         acks.add(producer.send(new ProducerRecord<>(deadLetters, keyBytes, Json.MAPPER.writeValueAsBytes(letter))));
                         dead++;
                     }

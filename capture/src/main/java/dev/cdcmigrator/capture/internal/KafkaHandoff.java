@@ -28,10 +28,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Hands Debezium's batches to Kafka, in Debezium's JSON with schemas ({@link DebeziumJson}): send every record, wait until Kafka acknowledged all of them, and only then
- * mark them processed, so that Debezium's offsets never run ahead of what Kafka holds. Right after the last read of
- * an initial snapshot it writes a {@link SnapshotCompleted} marker to every partition of every raw topic, in the same
- * batch, so the markers are durable before any offset past the snapshot is committed.
+ * Hands Debezium's batches to Kafka, in Debezium's JSON with schemas ({@link DebeziumJson}): send every record, wait
+ * until Kafka acknowledged all of them, and only then mark them processed, so that Debezium's offsets never run ahead
+ * of what Kafka holds. Right after the last read of an initial snapshot it writes a {@link SnapshotCompleted} marker to
+ * every partition of every raw topic, in the same batch, so the markers are durable before any offset past the
+ * snapshot is committed.
  */
 public final class KafkaHandoff implements DebeziumEngine.ChangeConsumer<RecordChangeEvent<SourceRecord>> {
 

@@ -1,7 +1,11 @@
 package dev.cdcmigrator.common.event;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.cdcmigrator.common.serde.Json;
+import java.io.UncheckedIOException;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A v1 row the copy backfill read, sent to the table's raw topic before any streamed change, in a batch of rows of the
@@ -29,6 +33,15 @@ public record BackfilledRow(String table, long snapshotLsn, long copiedLsn, bool
 
     public BackfilledRow {
         jsonColumns = jsonColumns == null ? List.of() : List.copyOf(jsonColumns);
+    }
+
+    /** The raw record value holding {@code rows}: {@code {"backfill": [...]}}. */
+    public static byte[] recordValue(List<BackfilledRow> rows) {
+        try {
+            return Json.MAPPER.writeValueAsBytes(Map.of(FIELD, rows));
+        } catch (JsonProcessingException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /** This row as a dead letter's value: replayed, the transform maps it and writes its v2 rows. */

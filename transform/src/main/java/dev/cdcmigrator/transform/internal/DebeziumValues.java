@@ -43,7 +43,13 @@ final class DebeziumValues {
         Iterator<Map.Entry<String, JsonNode>> fields = row.fields();
         while (fields.hasNext()) {
             Map.Entry<String, JsonNode> field = fields.next();
-            decoded.set(field.getKey(), decode(field.getValue(), schema.semanticTypes().getOrDefault(field.getKey(), "")));
+            String semanticType = schema.semanticTypes().getOrDefault(field.getKey(), "");
+            try {
+                decoded.set(field.getKey(), decode(field.getValue(), semanticType));
+            } catch (RuntimeException e) {
+                throw new MappingException(field.getKey(), "column " + field.getKey() + ": " + field.getValue()
+                        + " is not a value of Debezium's " + semanticType + ": " + e.getMessage());
+            }
         }
         return decoded;
     }

@@ -231,7 +231,7 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
         List<RawChange.Keyed> changes;
         try {
             changes = RawChange.parse(record.key(), record.value());
-        } catch (MappingException e) {
+        } catch (RuntimeException e) {
             deadLetterFailure(meta, record.key(), record.value(), record.timestamp(), e);
             return;
         }

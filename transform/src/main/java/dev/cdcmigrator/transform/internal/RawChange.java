@@ -42,20 +42,19 @@ public record RawChange(Op op, ObjectNode before, ObjectNode after, SourcePositi
 
         /** The record key of this change alone: the record's, or for a backfilled row Debezium's key envelope of it. */
         public byte[] key(byte[] recordKey) {
-            return backfilled == null ? recordKey : bytes(Map.of("payload", v1Key));
+            if (backfilled == null) {
+                return recordKey;
+            }
+            try {
+                return Json.MAPPER.writeValueAsBytes(Map.of("payload", v1Key));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
         }
 
         /** The record value of this change alone: the record's, or for a backfilled row a batch of only that row. */
         public byte[] value(byte[] recordValue) {
-            return backfilled == null ? recordValue : bytes(Map.of(BackfilledRow.FIELD, List.of(backfilled)));
-        }
-
-        private static byte[] bytes(Object value) {
-            try {
-                return Json.MAPPER.writeValueAsBytes(value);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
+            return backfilled == null ? recordValue : BackfilledRow.recordValue(List.of(backfilled));
         }
     }
 
