@@ -15,7 +15,7 @@ final class NativeRun {
             + "id::text || '|' || coalesce(status, '') || '|' || coalesce(updated_at::text, ''), 0)), 0) FROM tasks";
 
     record Result(double loadSeconds, double syncSeconds, double firstRowSeconds, double syncTargetCpuSeconds,
-                  double syncSourceCpuSeconds, boolean syncVerified, StreamingPhase.Result rated,
+                  double syncSourceCpuSeconds, boolean syncVerified, StreamingPhase.Result warmup, StreamingPhase.Result rated,
                   StreamingPhase.Result full, long peakTargetPssKb) {
 
         double syncRowsPerSecond(long rows) {
@@ -84,15 +84,15 @@ final class NativeRun {
                     o.rows(), syncSeconds, o.rows() / syncSeconds, firstRow, syncTgtCpu, syncSrcCpu, syncVerified ? "matches" : "DIFFERS");
 
             StreamingPhase.Setup setup = new StreamingPhase.Setup(src, tgt, tgtProcs, srcProcs, null, CHECKSUM, CHECKSUM,
-                    null, Optional::empty, work, o.rows(), o.clients(), o.markerIntervalMillis(), o.catchUpTimeoutSeconds());
-            StreamingPhase.Result rated = o.ratedSeconds() > 0
-                    ? StreamingPhase.run(setup, "native " + o.ratedRate() + "/s", o.ratedSeconds(), o.ratedRate()) : null;
+                    null, null, Optional::empty, work, o.rows(), o.clients(), o.markerIntervalMillis(), o.catchUpTimeoutSeconds());
+            StreamingPhase.Result warmup = StreamingPhase.warmup(setup, o, "native");
+            StreamingPhase.Result rated = StreamingPhase.rated(setup, o, "native");
             StreamingPhase.Result full = StreamingPhase.run(setup, "native full speed", o.loadSeconds(), 0);
             sampler.unwatch(tgtProcs);
             try (Connection t = Db.connect(tgt)) {
                 Db.exec(t, "DROP SUBSCRIPTION bench_sub");
             }
-            return new Result(loadSeconds, syncSeconds, firstRow, syncTgtCpu, syncSrcCpu, syncVerified, rated, full,
+            return new Result(loadSeconds, syncSeconds, firstRow, syncTgtCpu, syncSrcCpu, syncVerified, warmup, rated, full,
                     tgtProcs.peakPssKb());
         }
     }

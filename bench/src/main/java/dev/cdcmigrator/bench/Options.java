@@ -4,7 +4,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 /** The command line of {@link Benchmark}. */
-record Options(long rows, int loadSeconds, int clients, int ratedSeconds, int ratedRate, long markerIntervalMillis,
+record Options(long rows, int loadSeconds, int clients, int warmupSeconds, int ratedSeconds, int ratedRate, long markerIntervalMillis,
                int catchUpTimeoutSeconds, int backfillTimeoutSeconds, boolean runNative, boolean runPipeline,
                boolean runJmh, boolean profile, Path report, Path workDir, boolean keep, String command,
                String loadAverageAtStart, String backfillMode) {
@@ -14,7 +14,10 @@ record Options(long rows, int loadSeconds, int clients, int ratedSeconds, int ra
               --rows N               v1 tasks rows loaded before replication starts (default 1000000)
               --load-seconds S       seconds of the full-speed pgbench mix (default 60)
               --clients C            pgbench clients (default 4)
-              --rated-seconds S      seconds of the rate-limited phase before it, 0 to skip (default 20)
+              --warmup-seconds S     seconds at the rated rate right after the initial copy, reported on their own
+                                     rows and not in the rated phase's figures (the JIT compiles the streaming
+                                     paths then), 0 to skip (default 10)
+              --rated-seconds S      seconds of the rate-limited phase before the full-speed one, 0 to skip (default 20)
               --rated-rate R         its rate in changes/s (default 1000)
               --marker-interval-ms M a marker row every M ms during the load (default 1000)
               --catchup-timeout S    give up waiting for the target after S s past the load's end (default 300)
@@ -32,6 +35,7 @@ record Options(long rows, int loadSeconds, int clients, int ratedSeconds, int ra
         long rows = 1_000_000;
         int load = 60;
         int clients = 4;
+        int warmup = 10;
         int rated = 20;
         int rate = 1000;
         long marker = 1000;
@@ -52,6 +56,7 @@ record Options(long rows, int loadSeconds, int clients, int ratedSeconds, int ra
                 case "--rows" -> rows = Long.parseLong(args.get(++i).replace("_", "").replace(",", ""));
                 case "--load-seconds" -> load = Integer.parseInt(args.get(++i));
                 case "--clients" -> clients = Integer.parseInt(args.get(++i));
+                case "--warmup-seconds" -> warmup = Integer.parseInt(args.get(++i));
                 case "--rated-seconds" -> rated = Integer.parseInt(args.get(++i));
                 case "--rated-rate" -> rate = Integer.parseInt(args.get(++i));
                 case "--marker-interval-ms" -> marker = Long.parseLong(args.get(++i));
@@ -75,13 +80,14 @@ record Options(long rows, int loadSeconds, int clients, int ratedSeconds, int ra
                 default -> throw new UsageException("unknown option " + a);
             }
         }
-        if (rows < 1 || load < 1 || clients < 1 || rated < 0 || rate < 1 || marker < 10) {
-            throw new UsageException("--rows, --load-seconds, --clients, --rated-rate must be positive, --marker-interval-ms at least 10");
+        if (rows < 1 || load < 1 || clients < 1 || warmup < 0 || rated < 0 || rate < 1 || marker < 10) {
+            throw new UsageException("--rows, --load-seconds, --clients, --rated-rate must be positive, --warmup-seconds and "
+                    + "--rated-seconds not negative, --marker-interval-ms at least 10");
         }
         if (command == null) {
             command = "java dev.cdcmigrator.bench.Benchmark " + String.join(" ", args);
         }
-        return new Options(rows, load, clients, rated, rate, marker, catchUp, backfill, nat, pipe, jmh, profile, report,
+        return new Options(rows, load, clients, warmup, rated, rate, marker, catchUp, backfill, nat, pipe, jmh, profile, report,
                 work, keep, command, Report.loadAverage(), backfillMode);
     }
 

@@ -29,7 +29,7 @@ final class PipelineRun {
 
     record Result(double loadSeconds, double startSeconds, double firstRowSeconds, double backfillSeconds,
                   boolean backfillDone, double backfillTargetCpuSeconds, JvmStats.Snapshot backfillJvmBefore,
-                  JvmStats.Snapshot backfillJvmAfter, boolean backfillVerified, StreamingPhase.Result rated,
+                  JvmStats.Snapshot backfillJvmAfter, boolean backfillVerified, StreamingPhase.Result warmup, StreamingPhase.Result rated,
                   StreamingPhase.Result full, long peakJvmRssKb, boolean peakRssReset, long peakTargetPssKb,
                   Profile.Summary backfillProfile, Profile.Summary streamingProfile, String meters) {
 
@@ -144,17 +144,17 @@ final class PipelineRun {
                 Progress.say("pipeline: backfill busiest threads (CPU-s): %s", StreamingPhase.busiest(jvm1.threadDeltas(jvm0), 25));
 
                 StreamingPhase.Setup setup = new StreamingPhase.Setup(v1, v2, v2Procs, v1Procs, jvm, SOURCE_CHECKSUM,
-                        TARGET_CHECKSUM, () -> applied(registry, null), pipeline::failure, work, o.rows(), o.clients(),
+                        TARGET_CHECKSUM, () -> applied(registry, null), () -> stageCounts(registry), pipeline::failure, work, o.rows(), o.clients(),
                         o.markerIntervalMillis(), o.catchUpTimeoutSeconds());
-                StreamingPhase.Result rated = o.ratedSeconds() > 0
-                        ? StreamingPhase.run(setup, "pipeline " + o.ratedRate() + "/s", o.ratedSeconds(), o.ratedRate()) : null;
+                StreamingPhase.Result warmup = StreamingPhase.warmup(setup, o, "pipeline");
+                StreamingPhase.Result rated = StreamingPhase.rated(setup, o, "pipeline");
                 Profile streamingProfile = o.profile() ? Profile.start(work.resolve("streaming.jfr")) : null;
                 StreamingPhase.Result full = StreamingPhase.run(setup, "pipeline full speed", o.loadSeconds(), 0);
                 Profile.Summary streamingSummary = streamingProfile == null ? null : streamingProfile.stop();
                 long peakRss = JvmStats.peakRssKb();
                 sampler.unwatch(v2Procs);
                 return new Result(loadSeconds, startSeconds, firstRow, backfill, done, backfillV2Cpu, jvm0, jvm1,
-                        backfillVerified, rated, full, peakRss, rssReset, v2Procs.peakPssKb(), backfillSummary,
+                        backfillVerified, warmup, rated, full, peakRss, rssReset, v2Procs.peakPssKb(), backfillSummary,
                         streamingSummary, meters(registry));
             } finally {
                 long closing = System.nanoTime();
@@ -183,7 +183,6 @@ final class PipelineRun {
         return pipeline.get();
     }
 
-    /** v2 row changes the sink committed (all tables when {@code table} is null). */
     /** Raw records the transform has not committed yet, over every partition of every raw topic. */
     private static long transformBehind(org.apache.kafka.clients.admin.Admin admin, Spec spec) throws Exception {
         dev.cdcmigrator.common.Topics topics = new dev.cdcmigrator.common.Topics(spec);
@@ -211,10 +210,22 @@ final class PipelineRun {
                 .mapToDouble(Counter::count).sum();
     }
 
+    /** v2 row changes the sink committed (all tables when {@code table} is null). */
     static double applied(MeterRegistry registry, String table) {
         return registry.find("migrator.sink.rows.applied").counters().stream()
                 .filter(c -> table == null || table.equals(c.getId().getTag("table")))
                 .mapToDouble(Counter::count).sum();
+    }
+
+    /** Records each stage has handled so far, all tables together. */
+    private static String stageCounts(MeterRegistry registry) {
+        return String.format("captured %,.0f, transformed %,.0f, applied %,.0f",
+                sum(registry, "migrator.capture.records"), sum(registry, "migrator.transform.records"),
+                applied(registry, null));
+    }
+
+    private static double sum(MeterRegistry registry, String counter) {
+        return registry.find(counter).counters().stream().mapToDouble(Counter::count).sum();
     }
 
     private static String meters(MeterRegistry registry) {

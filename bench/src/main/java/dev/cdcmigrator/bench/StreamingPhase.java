@@ -26,7 +26,7 @@ final class StreamingPhase {
     /** How the two sides are reached and compared. */
     record Setup(LocalPostgres source, LocalPostgres target, ClusterProcs targetProcs, ClusterProcs sourceProcs,
                  JvmStats jvm, String sourceChecksumSql, String targetChecksumSql,
-                 DoubleSupplier sinkProgress, Supplier<Optional<String>> failure,
+                 DoubleSupplier sinkProgress, Supplier<String> stageCounts, Supplier<Optional<String>> failure,
                  Path workDir, long rows, int clients, long markerIntervalMillis, int catchUpTimeoutSeconds) {
     }
 
@@ -71,6 +71,19 @@ final class StreamingPhase {
     private StreamingPhase() {
     }
 
+    /**
+     * The warm-up right after the initial copy, at the rated rate (null if {@code --warmup-seconds 0}): the streaming
+     * paths run for the first time then, and the JIT compiles them on the same two cores.
+     */
+    static Result warmup(Setup s, Options o, String side) throws Exception {
+        return o.warmupSeconds() > 0 ? run(s, side + " warm-up " + o.ratedRate() + "/s", o.warmupSeconds(), o.ratedRate()) : null;
+    }
+
+    /** The measured phase at the rated rate (null if {@code --rated-seconds 0}). */
+    static Result rated(Setup s, Options o, String side) throws Exception {
+        return o.ratedSeconds() > 0 ? run(s, side + " " + o.ratedRate() + "/s", o.ratedSeconds(), o.ratedRate()) : null;
+    }
+
     static Result run(Setup s, String label, int seconds, int rateLimit) throws Exception {
         try (Connection src = Db.connect(s.source()); Connection tgt = Db.connect(s.target())) {
             long changesBefore = Workload.tupleChanges(src);
@@ -83,6 +96,7 @@ final class StreamingPhase {
                     rateLimit > 0 ? rateLimit + " tx/s" : "full speed", seconds, s.markerIntervalMillis());
 
             Markers markers = Markers.start(s.source(), s.markerIntervalMillis());
+            Thread stages = s.stageCounts() == null ? null : stageReporter(s, label, t0);
             Workload.PgbenchResult pg;
             try {
                 pg = Workload.pgbench(s.source(), s.workDir(), s.rows(), s.clients(), seconds, rateLimit);
@@ -143,6 +157,10 @@ final class StreamingPhase {
                     lastChangeAt = System.currentTimeMillis(); // mismatch: wait for more commits before checking again
                 }
             }
+            if (stages != null) {
+                stages.interrupt();
+                stages.join();
+            }
             double windowSeconds = (System.nanoTime() - t0) / 1e9;
             double targetCpu = s.targetProcs().cpuSeconds() - targetCpu0;
             JvmStats.Snapshot jvm1 = s.jvm() == null ? null : s.jvm().snapshot();
@@ -171,6 +189,31 @@ final class StreamingPhase {
             }
             return r;
         }
+    }
+
+    /**
+     * Every 2 s until interrupted, how far each stage got (source changes, then the pipeline's own counts), so that
+     * the stage a backlog waits in shows.
+     */
+    private static Thread stageReporter(Setup s, String label, long t0) {
+        Thread reporter = new Thread(() -> {
+            try (Connection src = Db.connect(s.source())) {
+                while (!Thread.currentThread().isInterrupted()) {
+                    Thread.sleep(2000);
+                    long changes = Db.queryLong(src, "SELECT n_tup_ins + n_tup_upd + n_tup_del FROM pg_stat_user_tables WHERE relname = 'tasks'");
+                    long walBehind = Db.queryLong(src, "SELECT coalesce(max(pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)), 0)::bigint FROM pg_replication_slots");
+                    Progress.say("%s: +%.0f s source tasks changes %,d, slot's confirmed position %,d KiB behind; %s", label,
+                            (System.nanoTime() - t0) / 1e9, changes, walBehind / 1024, s.stageCounts().get());
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (SQLException e) {
+                Progress.say("%s: stage reporter stopped: %s", label, e.getMessage());
+            }
+        }, "harness-stages");
+        reporter.setDaemon(true);
+        reporter.start();
+        return reporter;
     }
 
     static String busiest(Map<String, Long> threads, int limit) {

@@ -203,6 +203,9 @@ public final class Capture implements AutoCloseable {
         // Debezium skips truncates by default; the transform deletes the rows a truncated table produced.
         p.setProperty("skipped.operations", "none");
         p.setProperty("converter.schemas.enable", "true");
+        // Debezium puts a column's DEFAULT into its field schema, and Connect's JSON converter by default writes that
+        // default in place of a null: an explicit NULL in v1 would reach v2 as the default (KIP-581).
+        p.setProperty("converter.replace.null.with.default", "false");
         return p;
     }
 

@@ -67,7 +67,7 @@ class CaptureIT {
         v1 = pg.createDatabase("capture_it");
         prefix = "capture_it_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
         execute("""
-                CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL, qty integer);
+                CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL, qty integer DEFAULT 10);
                 INSERT INTO items VALUES (1, 'apple', 3), (2, 'pear', 5), (3, 'plum', NULL);
                 CREATE TABLE order_lines (order_id bigint, line_no integer, sku text NOT NULL, PRIMARY KEY (order_id, line_no));
                 INSERT INTO order_lines VALUES (1, 1, 'A'), (1, 2, 'B'), (2, 1, 'C');
@@ -129,7 +129,8 @@ class CaptureIT {
         rolledBack("INSERT INTO items VALUES (4, 'ghost', 0)");
         execute("INSERT INTO items VALUES (4, 'fig', 1)");
         rolledBack("UPDATE items SET name = 'rolled back' WHERE id = 4");
-        execute("UPDATE items SET qty = 2 WHERE id = 4");
+        // An explicit NULL in a column with a default stays NULL (Connect's JSON converter writes the default by default).
+        execute("UPDATE items SET qty = NULL WHERE id = 4");
         execute("DELETE FROM items WHERE id = 4");
         rolledBack("INSERT INTO items VALUES (5, 'ghost', 0)");
         execute("UPDATE order_lines SET sku = 'B2' WHERE order_id = 1 AND line_no = 2");
@@ -146,7 +147,7 @@ class CaptureIT {
         List<Event> four = items.events().stream().filter(e -> e.keyPayload().equals(json("{\"id\":4}"))).toList();
         assertThat(four).extracting(Event::op).containsExactly("c", "u", "d", "c");
         assertThat(four.get(0).after()).isEqualTo(json("{\"id\":4,\"name\":\"fig\",\"qty\":1}"));
-        assertThat(four.get(1).after()).isEqualTo(json("{\"id\":4,\"name\":\"fig\",\"qty\":2}"));
+        assertThat(four.get(1).after()).isEqualTo(json("{\"id\":4,\"name\":\"fig\",\"qty\":null}"));
         assertThat(four.get(2).before().get("id").asLong()).isEqualTo(4);
         assertThat(four.get(2).after()).isNull();
         assertThat(four.get(3).after()).isEqualTo(json("{\"id\":4,\"name\":\"fig again\",\"qty\":7}"));
