@@ -2,15 +2,19 @@ package dev.cdcmigrator.capture.internal;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.math.BigDecimal;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Map;
 import org.apache.kafka.connect.data.Decimal;
 import org.apache.kafka.connect.data.Schema;
 import org.apache.kafka.connect.data.SchemaBuilder;
 import org.apache.kafka.connect.data.Struct;
+import org.apache.kafka.connect.errors.DataException;
 import org.apache.kafka.connect.json.JsonConverter;
 import org.junit.jupiter.api.Test;
 
@@ -75,6 +79,73 @@ class DebeziumJsonTest {
             assertArrayEquals(converter.fromConnectData("t", ENVELOPE, before), values.write("t", ENVELOPE, before));
             assertArrayEquals(converter.fromConnectData("t", narrower, after), values.write("t", narrower, after));
         }
+    }
+
+    /** Every type a Debezium PostgreSQL change has with this project's settings. */
+    private static final Schema PART = SchemaBuilder.struct().name("part").optional()
+            .field("n", Schema.INT32_SCHEMA).field("label", Schema.OPTIONAL_STRING_SCHEMA).build();
+    private static final Schema PRIMITIVES = SchemaBuilder.struct().name("v1.public.all.Value").optional()
+            .field("i8", Schema.OPTIONAL_INT8_SCHEMA)
+            .field("i16", Schema.OPTIONAL_INT16_SCHEMA)
+            .field("i32", Schema.OPTIONAL_INT32_SCHEMA)
+            .field("i64", SchemaBuilder.int64().name("io.debezium.time.MicroTimestamp").optional().build())
+            .field("f32", Schema.OPTIONAL_FLOAT32_SCHEMA)
+            .field("f64", Schema.OPTIONAL_FLOAT64_SCHEMA)
+            .field("flag", Schema.OPTIONAL_BOOLEAN_SCHEMA)
+            .field("text", Schema.OPTIONAL_STRING_SCHEMA)
+            .field("bytes", Schema.OPTIONAL_BYTES_SCHEMA)
+            .field("parts", SchemaBuilder.array(PART).optional().build())
+            .field("part", PART)
+            .field("qty", SchemaBuilder.int32().optional().defaultValue(10).build())
+            .build();
+    private static final Schema ALL = SchemaBuilder.struct().name("v1.public.all.Envelope")
+            .field("before", PRIMITIVES).field("after", PRIMITIVES).field("op", Schema.STRING_SCHEMA).build();
+
+    @Test
+    void everyPrimitiveTypeArraysAndNestedStructsAreWrittenExactlyAsTheConverterWritesThemWithEitherNullSetting() {
+        ByteBuffer sliced = ByteBuffer.wrap(new byte[] {9, 8, 7, 6});
+        sliced.position(2);
+        Struct full = new Struct(PRIMITIVES).put("i8", (byte) -128).put("i16", (short) 32767).put("i32", Integer.MIN_VALUE)
+                .put("i64", Long.MAX_VALUE).put("f32", 1.1f).put("f64", -0.000123456789e-300).put("flag", true)
+                .put("text", "quote \" back \\ tab \t nl \n ctl \u0001 \u00e9\u4e2d\ud83d\ude00 </script>")
+                .put("bytes", sliced)
+                .put("parts", List.of(new Struct(PART).put("n", 1).put("label", "one"), new Struct(PART).put("n", 2)))
+                .put("part", new Struct(PART).put("n", 3).put("label", ""))
+                .put("qty", null);
+        Struct odd = new Struct(PRIMITIVES).put("f32", Float.NaN).put("f64", Double.NEGATIVE_INFINITY)
+                .put("bytes", new byte[0]).put("parts", List.of()).put("qty", 0);
+        Struct[] records = {
+            new Struct(ALL).put("before", null).put("after", full).put("op", "c"),
+            new Struct(ALL).put("before", full).put("after", odd).put("op", "u"),
+            new Struct(ALL).put("before", odd).put("after", null).put("op", "d"),
+        };
+        for (Map<String, Object> config : List.of(CONFIG, Map.<String, Object>of("schemas.enable", "true", "replace.null.with.default", "false"))) {
+            DebeziumJson values = new DebeziumJson(config, false);
+            JsonConverter converter = new JsonConverter();
+            converter.configure(config, false);
+            for (int round = 0; round < 2; round++) {
+                for (Struct record : records) {
+                    assertArrayEquals(converter.fromConnectData("t", ALL, record), values.write("t", ALL, record),
+                            () -> config + ": " + new String(values.write("t", ALL, record), StandardCharsets.UTF_8));
+                }
+            }
+            String written = new String(values.write("t", ALL, records[0]), StandardCharsets.UTF_8);
+            assertTrue(written.contains(config.containsKey("replace.null.with.default") ? "\"qty\":null" : "\"qty\":10"), written);
+        }
+    }
+
+    @Test
+    void aValueTheConverterRefusesFailsWithItsErrorAndTheNextIsWrittenWhole() {
+        DebeziumJson values = new DebeziumJson(CONFIG, false);
+        JsonConverter converter = converter(false);
+        Struct fine = new Struct(ALL).put("after", new Struct(PRIMITIVES).put("i32", 7)).put("op", "c");
+        assertArrayEquals(converter.fromConnectData("t", ALL, fine), values.write("t", ALL, fine));
+        // The required op left null, after the row was written (Struct.put checks the values put, not completeness).
+        Struct missingRequired = new Struct(ALL).put("after", new Struct(PRIMITIVES).put("i32", 1));
+        DataException expected = assertThrows(DataException.class, () -> converter.fromConnectData("t", ALL, missingRequired));
+        DataException actual = assertThrows(DataException.class, () -> values.write("t", ALL, missingRequired));
+        assertEquals(expected.getMessage(), actual.getMessage());
+        assertArrayEquals(converter.fromConnectData("t", ALL, fine), values.write("t", ALL, fine));
     }
 
     private static JsonConverter converter(boolean isKey) {
