@@ -1,6 +1,8 @@
 package dev.cdcmigrator.bench;
 
 import java.io.IOException;
+import java.lang.management.CompilationMXBean;
+import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadInfo;
 import java.lang.management.ThreadMXBean;
@@ -27,7 +29,13 @@ final class JvmStats {
     }
 
     /** CPU time of all threads seen so far, by thread id (threads that ended keep their last sample). */
-    record Snapshot(long processCpuNanos, Map<Long, ThreadCpu> threads) {
+    record Snapshot(long processCpuNanos, Map<Long, ThreadCpu> threads, long gcMillis, long gcCount, long jitMillis) {
+
+        /** GC and JIT since {@code earlier}: the larger part of the process CPU that no Java thread shows. */
+        String gcAndJit(Snapshot earlier) {
+            return String.format("GC %.1f s in %,d collections, JIT compilation %.1f s",
+                    (gcMillis - earlier.gcMillis) / 1e3, gcCount - earlier.gcCount, (jitMillis - earlier.jitMillis) / 1e3);
+        }
 
         /** CPU between {@code earlier} and this snapshot, by thread name (several threads may share one). */
         Map<String, Long> threadDeltas(Snapshot earlier) {
@@ -71,11 +79,56 @@ final class JvmStats {
                 seen.put(ids[i], new ThreadCpu(infos[i].getThreadName(), cpu));
             }
         }
+        sampleNativeThreads();
     }
+
+    /**
+     * Threads no {@link ThreadMXBean} shows, from /proc/self/task (Linux): RocksDB's flush and compaction threads, the
+     * JIT's compiler threads, the VM thread (where the serial GC runs). Kept under the negated task id with the name
+     * prefixed {@value #NATIVE_PREFIX}.
+     */
+    private void sampleNativeThreads() {
+        try (java.nio.file.DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc/self/task"))) {
+            for (Path task : tasks) {
+                String name;
+                String stat;
+                try {
+                    name = Files.readString(task.resolve("comm")).trim();
+                    if (!NATIVE_THREAD.matcher(name).lookingAt()) {
+                        continue;
+                    }
+                    stat = Files.readString(task.resolve("stat"));
+                } catch (IOException ended) {
+                    continue;
+                }
+                // After the command in parentheses: state, then 10 more fields, then utime and stime (clock ticks).
+                String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
+                long tid = Long.parseLong(task.getFileName().toString());
+                seen.put(-tid, new ThreadCpu(NATIVE_PREFIX + name, ticks * NANOS_PER_TICK));
+            }
+        } catch (IOException notLinux) {
+            // nothing to add
+        }
+    }
+
+    static final String NATIVE_PREFIX = "[native] ";
+    private static final java.util.regex.Pattern NATIVE_THREAD =
+            java.util.regex.Pattern.compile("rocksdb:|C1 CompilerThre|C2 CompilerThre|VM Thread|GC Thread|VM Periodic");
+    /** USER_HZ: 100 on every Linux this runs on. */
+    private static final long NANOS_PER_TICK = 10_000_000L;
 
     synchronized Snapshot snapshot() {
         sample();
-        return new Snapshot(processCpuNanos(), new LinkedHashMap<>(seen));
+        long gcMillis = 0;
+        long gcCount = 0;
+        for (GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
+            gcMillis += Math.max(0, gc.getCollectionTime());
+            gcCount += Math.max(0, gc.getCollectionCount());
+        }
+        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+        long jitMillis = jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : 0;
+        return new Snapshot(processCpuNanos(), new LinkedHashMap<>(seen), gcMillis, gcCount, jitMillis);
     }
 
     static long processCpuNanos() {

@@ -141,7 +141,8 @@ final class PipelineRun {
                         o.rows(), done ? "in" : "NOT DONE within", backfill, o.rows() / backfill, firstRow, backfillV2Cpu,
                         jvm1.pipelineCpuSeconds(jvm0), backfillVerified ? "matches" : "DIFFERS");
 
-                Progress.say("pipeline: backfill busiest threads (CPU-s): %s", StreamingPhase.busiest(jvm1.threadDeltas(jvm0), 25));
+                Progress.say("pipeline: backfill %s; busiest threads (CPU-s): %s", jvm1.gcAndJit(jvm0),
+                        StreamingPhase.busiest(jvm1.threadDeltas(jvm0), 25));
 
                 StreamingPhase.Setup setup = new StreamingPhase.Setup(v1, v2, v2Procs, v1Procs, jvm, SOURCE_CHECKSUM,
                         TARGET_CHECKSUM, () -> applied(registry, null), () -> stageCounts(registry), pipeline::failure, work, o.rows(), o.clients(),
@@ -217,11 +218,35 @@ final class PipelineRun {
                 .mapToDouble(Counter::count).sum();
     }
 
-    /** Records each stage has handled so far, all tables together. */
+    /**
+     * Records each stage has handled so far, all tables together, and where the transform's stream thread spends its
+     * time (Kafka Streams' thread metrics over their 30 s window, read from the platform MBean server).
+     */
     private static String stageCounts(MeterRegistry registry) {
-        return String.format("captured %,.0f, transformed %,.0f, applied %,.0f",
+        return String.format("captured %,.0f, transformed %,.0f, applied %,.0f; transform thread %s",
                 sum(registry, "migrator.capture.records"), sum(registry, "migrator.transform.records"),
-                applied(registry, null));
+                applied(registry, null), streamThreadMetrics());
+    }
+
+    private static String streamThreadMetrics() {
+        try {
+            javax.management.MBeanServer server = java.lang.management.ManagementFactory.getPlatformMBeanServer();
+            StringBuilder out = new StringBuilder();
+            for (javax.management.ObjectName name : server.queryNames(
+                    new javax.management.ObjectName("kafka.streams:type=stream-thread-metrics,*"), null)) {
+                for (javax.management.MBeanAttributeInfo attribute : server.getMBeanInfo(name).getAttributes()) {
+                    String metric = attribute.getName();
+                    if (metric.matches("(poll|process|commit|punctuate)-ratio|commit-latency-(avg|max)|commit-rate|poll-records-avg")
+                            && server.getAttribute(name, metric) instanceof Number value) {
+                        out.append(out.length() == 0 ? "" : ", ").append(metric).append(' ')
+                                .append(String.format(metric.endsWith("ratio") ? "%.2f" : "%.1f", value.doubleValue()));
+                    }
+                }
+            }
+            return out.length() == 0 ? "(no metrics)" : out.toString();
+        } catch (javax.management.JMException e) {
+            return "(metrics unreadable: " + e.getMessage() + ")";
+        }
     }
 
     private static double sum(MeterRegistry registry, String counter) {

@@ -179,8 +179,9 @@ final class Report {
     }
 
     private void whereTimeGoes(PipelineRun.Result p) {
-        line("Where the pipeline's CPU went (JVM threads by stage, from per-thread CPU time; \"JVM\" = process CPU not in any "
-                + "Java thread: GC, JIT compiler, VM):");
+        line("Where the pipeline's CPU went (threads by stage, from per-thread CPU time: Java threads from the JVM, native "
+                + "ones (RocksDB, JIT compilers, VM thread) from /proc/self/task; \"rest of the JVM\" = process CPU of no "
+                + "thread sampled, mostly compiler threads that ended between samples):");
         line("");
         line("| stage | backfill CPU-s | full-speed streaming CPU-s |");
         line("|---|---:|---:|");
@@ -193,7 +194,7 @@ final class Report {
         for (String stage : stages) {
             line("| %s | %.1f | %.1f |", stage, b.getOrDefault(stage, 0.0), s.getOrDefault(stage, 0.0));
         }
-        line("| JVM (GC, JIT, VM threads) | %.1f | %.1f |",
+        line("| rest of the JVM | %.1f | %.1f |",
                 p.backfillJvmAfter().processCpuSeconds(p.backfillJvmBefore()) - bThreads,
                 p.full().jvmAfter().processCpuSeconds(p.full().jvmBefore()) - sThreads);
         line("| target (v2) cluster | %.1f | %.1f |", p.backfillTargetCpuSeconds(), p.full().targetCpuSeconds());

@@ -14,6 +14,9 @@ final class Stages {
     static final String BROKER = "embedded Kafka broker";
     static final String OTHER = "other Java threads";
     static final String START = "start-up (Pipeline.start: broker, topics, stages)";
+    static final String ROCKSDB = "transform's RocksDB flushes and compactions (native threads)";
+    static final String JIT = "JIT compiler threads (while they lived)";
+    static final String VM = "VM thread (serial GC) and other VM threads";
 
     private Stages() {
     }
@@ -21,6 +24,15 @@ final class Stages {
     static String of(String thread) {
         if (thread == null) {
             return OTHER;
+        }
+        if (thread.startsWith(JvmStats.NATIVE_PREFIX + "rocksdb:")) {
+            return ROCKSDB;
+        }
+        if (thread.startsWith(JvmStats.NATIVE_PREFIX + "C")) {
+            return JIT;
+        }
+        if (thread.startsWith(JvmStats.NATIVE_PREFIX)) {
+            return VM;
         }
         String t = thread.toLowerCase(Locale.ROOT);
         if (t.startsWith(JvmStats.BENCH_THREAD_PREFIX) || t.equals("main")) {

@@ -185,7 +185,7 @@ final class StreamingPhase {
             Progress.say("%s: marker latencies in the order written (ms): %s", label, Markers.latenciesInOrder(tgt, ids).stream()
                     .map(ms -> String.format("%.0f", ms)).collect(java.util.stream.Collectors.joining(" ")));
             if (jvm0 != null) {
-                Progress.say("%s: busiest threads (CPU-s): %s", label, busiest(r.threadCpu(), 25));
+                Progress.say("%s: %s; busiest threads (CPU-s): %s", label, jvm1.gcAndJit(jvm0), busiest(r.threadCpu(), 25));
             }
             return r;
         }
