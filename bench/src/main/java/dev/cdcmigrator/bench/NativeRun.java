@@ -15,8 +15,8 @@ final class NativeRun {
             + "id::text || '|' || coalesce(status, '') || '|' || coalesce(updated_at::text, ''), 0)), 0) FROM tasks";
 
     record Result(double loadSeconds, double syncSeconds, double firstRowSeconds, double syncTargetCpuSeconds,
-                  double syncSourceCpuSeconds, boolean syncVerified, StreamingPhase.Result warmup, StreamingPhase.Result rated,
-                  StreamingPhase.Result full, long peakTargetPssKb) {
+                  double syncSourceCpuSeconds, boolean syncVerified, StreamingPhase.Result warmup,
+                  StreamingPhase.Result rated, StreamingPhase.Result full, long peakTargetPssKb) {
 
         double syncRowsPerSecond(long rows) {
             return rows / syncSeconds;

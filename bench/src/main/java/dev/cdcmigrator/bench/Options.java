@@ -4,7 +4,8 @@ import java.nio.file.Path;
 import java.util.List;
 
 /** The command line of {@link Benchmark}. */
-record Options(long rows, int loadSeconds, int clients, int warmupSeconds, int ratedSeconds, int ratedRate, long markerIntervalMillis,
+record Options(long rows, int loadSeconds, int clients, int warmupSeconds, int ratedSeconds, int ratedRate,
+               long markerIntervalMillis,
                int catchUpTimeoutSeconds, int backfillTimeoutSeconds, boolean runNative, boolean runPipeline,
                boolean runJmh, boolean profile, Path report, Path workDir, boolean keep, String command,
                String loadAverageAtStart, String backfillMode) {

@@ -29,8 +29,9 @@ final class PipelineRun {
 
     record Result(double loadSeconds, double startSeconds, double firstRowSeconds, double backfillSeconds,
                   boolean backfillDone, double backfillTargetCpuSeconds, JvmStats.Snapshot backfillJvmBefore,
-                  JvmStats.Snapshot backfillJvmAfter, boolean backfillVerified, StreamingPhase.Result warmup, StreamingPhase.Result rated,
-                  StreamingPhase.Result full, long peakJvmRssKb, boolean peakRssReset, long peakTargetPssKb,
+                  JvmStats.Snapshot backfillJvmAfter, boolean backfillVerified, StreamingPhase.Result warmup,
+                  StreamingPhase.Result rated, StreamingPhase.Result full,
+                  long peakJvmRssKb, boolean peakRssReset, long peakTargetPssKb,
                   Profile.Summary backfillProfile, Profile.Summary streamingProfile, String meters) {
 
         double backfillRowsPerSecond(long rows) {
@@ -145,8 +146,8 @@ final class PipelineRun {
                         StreamingPhase.busiest(jvm1.threadDeltas(jvm0), 25));
 
                 StreamingPhase.Setup setup = new StreamingPhase.Setup(v1, v2, v2Procs, v1Procs, jvm, SOURCE_CHECKSUM,
-                        TARGET_CHECKSUM, () -> applied(registry, null), () -> stageCounts(registry), pipeline::failure, work, o.rows(), o.clients(),
-                        o.markerIntervalMillis(), o.catchUpTimeoutSeconds());
+                        TARGET_CHECKSUM, () -> applied(registry, null), () -> stageCounts(registry), pipeline::failure,
+                        work, o.rows(), o.clients(), o.markerIntervalMillis(), o.catchUpTimeoutSeconds());
                 StreamingPhase.Result warmup = StreamingPhase.warmup(setup, o, "pipeline");
                 StreamingPhase.Result rated = StreamingPhase.rated(setup, o, "pipeline");
                 Profile streamingProfile = o.profile() ? Profile.start(work.resolve("streaming.jfr")) : null;
@@ -228,6 +229,9 @@ final class PipelineRun {
                 applied(registry, null), streamThreadMetrics());
     }
 
+    private static final String STREAM_THREAD_METRICS =
+            "(poll|process|commit|punctuate)-ratio|commit-latency-(avg|max)|commit-rate|poll-records-avg";
+
     private static String streamThreadMetrics() {
         try {
             javax.management.MBeanServer server = java.lang.management.ManagementFactory.getPlatformMBeanServer();
@@ -236,7 +240,7 @@ final class PipelineRun {
                     new javax.management.ObjectName("kafka.streams:type=stream-thread-metrics,*"), null)) {
                 for (javax.management.MBeanAttributeInfo attribute : server.getMBeanInfo(name).getAttributes()) {
                     String metric = attribute.getName();
-                    if (metric.matches("(poll|process|commit|punctuate)-ratio|commit-latency-(avg|max)|commit-rate|poll-records-avg")
+                    if (metric.matches(STREAM_THREAD_METRICS)
                             && server.getAttribute(name, metric) instanceof Number value) {
                         out.append(out.length() == 0 ? "" : ", ").append(metric).append(' ')
                                 .append(String.format(metric.endsWith("ratio") ? "%.2f" : "%.1f", value.doubleValue()));

@@ -50,7 +50,8 @@ final class Report {
             line("- Workload: N = %,d v1 tasks rows loaded before replication starts; then pgbench (%d clients, -M prepared): "
                             + "%s%d s at full speed of 60%% UPDATE status/updated_at of a random id, 30%% INSERT (ids from a "
                             + "sequence), 10%% DELETE of a random id; a marker row stamped with clock_timestamp() every %d ms",
-                    o.rows(), o.clients(), (o.warmupSeconds() > 0 ? o.warmupSeconds() + " s at " + o.ratedRate() + " tx/s (warm-up), " : "")
+                    o.rows(), o.clients(),
+                    (o.warmupSeconds() > 0 ? o.warmupSeconds() + " s at " + o.ratedRate() + " tx/s (warm-up), " : "")
                             + (o.ratedSeconds() > 0 ? o.ratedSeconds() + " s at " + o.ratedRate() + " tx/s, then " : ""),
                     o.loadSeconds(), o.markerIntervalMillis());
         }
@@ -156,8 +157,10 @@ final class Report {
         StreamingPhase.Result r = p.rated();
         if (r != null) {
             target("latency p50 <= 100 ms at " + o.ratedRate() + " changes/s", String.format("%,.0f ms", r.p(50)), r.p(50) <= 100);
-            target("latency p99 <= 250 ms at " + o.ratedRate() + " changes/s", String.format("%,.0f ms", r.p(99))
-                    + (p.warmup() == null ? "" : String.format(" (the warm-up before it: %,.0f ms)", p.warmup().p(99))), r.p(99) <= 250);
+            String warmup = p.warmup() == null ? ""
+                    : String.format(" (the warm-up before it: %,.0f ms)", p.warmup().p(99));
+            target("latency p99 <= 250 ms at " + o.ratedRate() + " changes/s",
+                    String.format("%,.0f ms", r.p(99)) + warmup, r.p(99) <= 250);
         } else {
             line("| latency at 1,000 changes/s | not measured (--rated-seconds 0) | - |");
         }

@@ -76,7 +76,8 @@ final class StreamingPhase {
      * paths run for the first time then, and the JIT compiles them on the same two cores.
      */
     static Result warmup(Setup s, Options o, String side) throws Exception {
-        return o.warmupSeconds() > 0 ? run(s, side + " warm-up " + o.ratedRate() + "/s", o.warmupSeconds(), o.ratedRate()) : null;
+        return o.warmupSeconds() > 0
+                ? run(s, side + " warm-up " + o.ratedRate() + "/s", o.warmupSeconds(), o.ratedRate()) : null;
     }
 
     /** The measured phase at the rated rate (null if {@code --rated-seconds 0}). */
@@ -200,8 +201,10 @@ final class StreamingPhase {
             try (Connection src = Db.connect(s.source())) {
                 while (!Thread.currentThread().isInterrupted()) {
                     Thread.sleep(2000);
-                    long changes = Db.queryLong(src, "SELECT n_tup_ins + n_tup_upd + n_tup_del FROM pg_stat_user_tables WHERE relname = 'tasks'");
-                    long walBehind = Db.queryLong(src, "SELECT coalesce(max(pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)), 0)::bigint FROM pg_replication_slots");
+                    long changes = Db.queryLong(src, "SELECT n_tup_ins + n_tup_upd + n_tup_del FROM pg_stat_user_tables"
+                            + " WHERE relname = 'tasks'");
+                    long walBehind = Db.queryLong(src, "SELECT coalesce(max(pg_wal_lsn_diff(pg_current_wal_lsn(),"
+                            + " confirmed_flush_lsn)), 0)::bigint FROM pg_replication_slots");
                     Progress.say("%s: +%.0f s source tasks changes %,d, slot's confirmed position %,d KiB behind; %s", label,
                             (System.nanoTime() - t0) / 1e9, changes, walBehind / 1024, s.stageCounts().get());
                 }

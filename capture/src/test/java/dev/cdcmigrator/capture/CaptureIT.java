@@ -129,7 +129,7 @@ class CaptureIT {
         rolledBack("INSERT INTO items VALUES (4, 'ghost', 0)");
         execute("INSERT INTO items VALUES (4, 'fig', 1)");
         rolledBack("UPDATE items SET name = 'rolled back' WHERE id = 4");
-        // An explicit NULL in a column with a default stays NULL (Connect's JSON converter writes the default by default).
+        // An explicit NULL in a column with a default stays NULL (Connect's JSON converter would write the default).
         execute("UPDATE items SET qty = NULL WHERE id = 4");
         execute("DELETE FROM items WHERE id = 4");
         rolledBack("INSERT INTO items VALUES (5, 'ghost', 0)");

@@ -119,7 +119,8 @@ class DebeziumJsonTest {
             new Struct(ALL).put("before", full).put("after", odd).put("op", "u"),
             new Struct(ALL).put("before", odd).put("after", null).put("op", "d"),
         };
-        for (Map<String, Object> config : List.of(CONFIG, Map.<String, Object>of("schemas.enable", "true", "replace.null.with.default", "false"))) {
+        Map<String, Object> nullsAsNull = Map.of("schemas.enable", "true", "replace.null.with.default", "false");
+        for (Map<String, Object> config : List.of(CONFIG, nullsAsNull)) {
             DebeziumJson values = new DebeziumJson(config, false);
             JsonConverter converter = new JsonConverter();
             converter.configure(config, false);
@@ -130,7 +131,7 @@ class DebeziumJsonTest {
                 }
             }
             String written = new String(values.write("t", ALL, records[0]), StandardCharsets.UTF_8);
-            assertTrue(written.contains(config.containsKey("replace.null.with.default") ? "\"qty\":null" : "\"qty\":10"), written);
+            assertTrue(written.contains(config == nullsAsNull ? "\"qty\":null" : "\"qty\":10"), written);
         }
     }
 
