@@ -81,9 +81,9 @@ class DebeziumJsonTest {
         }
     }
 
-    /** Every type a Debezium PostgreSQL change has with this project's settings. */
     private static final Schema PART = SchemaBuilder.struct().name("part").optional()
             .field("n", Schema.INT32_SCHEMA).field("label", Schema.OPTIONAL_STRING_SCHEMA).build();
+    /** Every type a Debezium PostgreSQL change has with this project's settings, and a column with a default. */
     private static final Schema PRIMITIVES = SchemaBuilder.struct().name("v1.public.all.Value").optional()
             .field("i8", Schema.OPTIONAL_INT8_SCHEMA)
             .field("i16", Schema.OPTIONAL_INT16_SCHEMA)
@@ -105,8 +105,8 @@ class DebeziumJsonTest {
     void everyPrimitiveTypeArraysAndNestedStructsAreWrittenExactlyAsTheConverterWritesThemWithEitherNullSetting() {
         ByteBuffer sliced = ByteBuffer.wrap(new byte[] {9, 8, 7, 6});
         sliced.position(2);
-        Struct full = new Struct(PRIMITIVES).put("i8", (byte) -128).put("i16", (short) 32767).put("i32", Integer.MIN_VALUE)
-                .put("i64", Long.MAX_VALUE).put("f32", 1.1f).put("f64", -0.000123456789e-300).put("flag", true)
+        Struct full = new Struct(PRIMITIVES).put("i8", (byte) -128).put("i16", (short) 32767)
+                .put("i32", Integer.MIN_VALUE).put("i64", Long.MAX_VALUE).put("f32", 1.1f).put("f64", -0.000123456789e-300).put("flag", true)
                 .put("text", "quote \" back \\ tab \t nl \n ctl \u0001 \u00e9\u4e2d\ud83d\ude00 </script>")
                 .put("bytes", sliced)
                 .put("parts", List.of(new Struct(PART).put("n", 1).put("label", "one"), new Struct(PART).put("n", 2)))
@@ -141,9 +141,10 @@ class DebeziumJsonTest {
         JsonConverter converter = converter(false);
         Struct fine = new Struct(ALL).put("after", new Struct(PRIMITIVES).put("i32", 7)).put("op", "c");
         assertArrayEquals(converter.fromConnectData("t", ALL, fine), values.write("t", ALL, fine));
-        // The required op left null, after the row was written (Struct.put checks the values put, not completeness).
+        // The required op left null (Struct.put checks the values put, not that every required one was).
         Struct missingRequired = new Struct(ALL).put("after", new Struct(PRIMITIVES).put("i32", 1));
-        DataException expected = assertThrows(DataException.class, () -> converter.fromConnectData("t", ALL, missingRequired));
+        DataException expected = assertThrows(DataException.class,
+                () -> converter.fromConnectData("t", ALL, missingRequired));
         DataException actual = assertThrows(DataException.class, () -> values.write("t", ALL, missingRequired));
         assertEquals(expected.getMessage(), actual.getMessage());
         assertArrayEquals(converter.fromConnectData("t", ALL, fine), values.write("t", ALL, fine));
