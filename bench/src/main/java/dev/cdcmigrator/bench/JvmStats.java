@@ -6,12 +6,14 @@ import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadInfo;
 import java.lang.management.ThreadMXBean;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.regex.Pattern;
 
 /**
  * This JVM's CPU and memory: process CPU (every thread, GC and JIT included), per-thread CPU of the Java threads
@@ -21,6 +23,13 @@ final class JvmStats {
 
     /** Threads the benchmark itself runs (markers, sampler, polling): not part of the pipeline's cost. */
     static final String BENCH_THREAD_PREFIX = "harness-";
+    /** Names of threads read from /proc/self/task (not Java threads) start with this. */
+    static final String NATIVE_PREFIX = "[native] ";
+    /** The thread names (as /proc truncates them) of those native threads that do the pipeline's work. */
+    private static final Pattern NATIVE_THREAD =
+            Pattern.compile("rocksdb:|C1 CompilerThre|C2 CompilerThre|VM Thread|GC Thread|VM Periodic");
+    /** USER_HZ: 100 on every Linux this runs on. */
+    private static final long NANOS_PER_TICK = 10_000_000L;
 
     private final ThreadMXBean threads = ManagementFactory.getThreadMXBean();
     private final Map<Long, ThreadCpu> seen = new HashMap<>();
@@ -88,7 +97,7 @@ final class JvmStats {
      * prefixed {@value #NATIVE_PREFIX}.
      */
     private void sampleNativeThreads() {
-        try (java.nio.file.DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc/self/task"))) {
+        try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc/self/task"))) {
             for (Path task : tasks) {
                 String name;
                 String stat;
@@ -111,12 +120,6 @@ final class JvmStats {
             // nothing to add
         }
     }
-
-    static final String NATIVE_PREFIX = "[native] ";
-    private static final java.util.regex.Pattern NATIVE_THREAD =
-            java.util.regex.Pattern.compile("rocksdb:|C1 CompilerThre|C2 CompilerThre|VM Thread|GC Thread|VM Periodic");
-    /** USER_HZ: 100 on every Linux this runs on. */
-    private static final long NANOS_PER_TICK = 10_000_000L;
 
     synchronized Snapshot snapshot() {
         sample();

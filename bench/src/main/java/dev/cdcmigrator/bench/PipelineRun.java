@@ -10,11 +10,16 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
+import javax.management.JMException;
+import javax.management.MBeanAttributeInfo;
+import javax.management.MBeanServer;
+import javax.management.ObjectName;
 
 /**
  * The pipeline on the same data and load: capture, transform and sink in this JVM around the embedded broker
@@ -234,11 +239,10 @@ final class PipelineRun {
 
     private static String streamThreadMetrics() {
         try {
-            javax.management.MBeanServer server = java.lang.management.ManagementFactory.getPlatformMBeanServer();
+            MBeanServer server = ManagementFactory.getPlatformMBeanServer();
             StringBuilder out = new StringBuilder();
-            for (javax.management.ObjectName name : server.queryNames(
-                    new javax.management.ObjectName("kafka.streams:type=stream-thread-metrics,*"), null)) {
-                for (javax.management.MBeanAttributeInfo attribute : server.getMBeanInfo(name).getAttributes()) {
+            for (ObjectName name : server.queryNames(new ObjectName("kafka.streams:type=stream-thread-metrics,*"), null)) {
+                for (MBeanAttributeInfo attribute : server.getMBeanInfo(name).getAttributes()) {
                     String metric = attribute.getName();
                     if (metric.matches(STREAM_THREAD_METRICS)
                             && server.getAttribute(name, metric) instanceof Number value) {
@@ -248,7 +252,7 @@ final class PipelineRun {
                 }
             }
             return out.length() == 0 ? "(no metrics)" : out.toString();
-        } catch (javax.management.JMException e) {
+        } catch (JMException e) {
             return "(metrics unreadable: " + e.getMessage() + ")";
         }
     }

@@ -28,7 +28,7 @@ final class Stages {
         if (thread.startsWith(JvmStats.NATIVE_PREFIX + "rocksdb:")) {
             return ROCKSDB;
         }
-        if (thread.startsWith(JvmStats.NATIVE_PREFIX + "C")) {
+        if (thread.startsWith(JvmStats.NATIVE_PREFIX + "C1 ") || thread.startsWith(JvmStats.NATIVE_PREFIX + "C2 ")) {
             return JIT;
         }
         if (thread.startsWith(JvmStats.NATIVE_PREFIX)) {

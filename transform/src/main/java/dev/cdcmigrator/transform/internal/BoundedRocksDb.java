@@ -50,8 +50,8 @@ public final class BoundedRocksDb implements RocksDBConfigSetter {
         // Kafka Streams' universal compaction merges as soon as four sorted runs exist. The image store of a copied
         // table is a bulk load of keys written once, flushed in small memtables (the bound above), so with four
         // runs a trigger it rewrote every image several times: 115 of the 623 CPU-s of a 10,000,000-row backfill.
-        // Merging a dozen runs at a time rewrites each about a third as often; point reads consult a bloom filter
-        // per run.
+        // Merging a dozen runs at a time took that to 63 (docs/benchmarks.md); point reads consult a bloom filter
+        // per run, so they pay little for the extra runs.
         options.setLevel0FileNumCompactionTrigger(COMPACTION_TRIGGER_RUNS);
         options.setLevel0SlowdownWritesTrigger(4 * COMPACTION_TRIGGER_RUNS);
         options.setLevel0StopWritesTrigger(6 * COMPACTION_TRIGGER_RUNS);
