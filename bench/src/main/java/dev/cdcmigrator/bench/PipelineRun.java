@@ -230,7 +230,7 @@ final class PipelineRun {
      */
     private static String stageCounts(MeterRegistry registry) {
         return String.format("captured %,.0f, transformed %,.0f, applied %,.0f; transform thread %s",
-                sum(registry, "migrator.capture.records"), sum(registry, "migrator.transform.records"),
+                sum(registry, "migrator.capture.changes"), sum(registry, "migrator.transform.records"),
                 applied(registry, null), streamThreadMetrics());
     }
 

@@ -2,6 +2,7 @@ package dev.cdcmigrator.capture;
 
 import dev.cdcmigrator.capture.internal.ClosingKafkaOffsetStore;
 import dev.cdcmigrator.capture.internal.KafkaHandoff;
+import dev.cdcmigrator.capture.internal.Publication;
 import dev.cdcmigrator.capture.internal.SnapshotGuard;
 import dev.cdcmigrator.common.KafkaClients;
 import dev.cdcmigrator.common.Topics;
@@ -48,6 +49,7 @@ public final class Capture implements AutoCloseable {
 
     private Capture(Spec spec, String bootstrapServers, MeterRegistry registry, Map<String, String> debeziumOverrides,
                     Map<String, Object> producerOverrides) {
+        Topics topics = new Topics(spec);
         Properties props = debeziumProperties(spec, bootstrapServers);
         props.putAll(KafkaClients.debeziumOverrides(spec));
         props.putAll(debeziumOverrides);
@@ -86,7 +88,8 @@ public final class Capture implements AutoCloseable {
                     }
                 })
                 .notifying(new KafkaHandoff(producer, registry, props.getProperty("topic.heartbeat.prefix", "__debezium-heartbeat"),
-                        spec.capturedTables().stream().map(new Topics(spec)::raw).toList(), converterConfig(props)))
+                        publishedTables(spec).stream().map(topics::raw).toList(),
+                        spec.capturedTables().stream().map(topics::raw).toList(), converterConfig(props)))
                 .build();
     }
 
@@ -101,7 +104,7 @@ public final class Capture implements AutoCloseable {
      */
     public static Capture start(Spec spec, String bootstrapServers, MeterRegistry registry,
                                 Map<String, String> debeziumOverrides, Map<String, Object> producerOverrides) {
-        Heartbeats.createIfAbsent(spec);
+        prepareSource(spec);
         Capture capture = new Capture(spec, bootstrapServers, registry, debeziumOverrides, producerOverrides);
         capture.executor.execute(capture.engine);
         return capture;
@@ -119,27 +122,20 @@ public final class Capture implements AutoCloseable {
 
     /**
      * Creates what capture needs on v1 before a replication slot can exist: the heartbeat table and the publication of
-     * every table capture reads (as Debezium would create it), so that a slot made before Debezium starts decodes
-     * from its first position on.
+     * every table capture reads ({@link Publication}), so that a slot made before Debezium starts decodes from its
+     * first position on. Idempotent.
+     *
+     * @throws IllegalStateException naming what is wrong and the fix, when v1 refuses or an existing publication
+     *                               cannot be used
      */
     public static void prepareSource(Spec spec) {
         Heartbeats.createIfAbsent(spec);
-        Topics topics = new Topics(spec);
-        String tables = publishedTables(spec).stream()
-                .map(t -> '"' + spec.source().schema() + "\".\"" + t + '"').collect(Collectors.joining(", "));
-        try (java.sql.Connection c = java.sql.DriverManager.getConnection(spec.source().url(), spec.source().user(), spec.source().password());
-             java.sql.PreparedStatement exists = c.prepareStatement("SELECT 1 FROM pg_publication WHERE pubname = ?")) {
-            exists.setString(1, topics.slot());
-            try (java.sql.ResultSet rs = exists.executeQuery()) {
-                if (rs.next()) {
-                    return;
-                }
-            }
-            try (java.sql.Statement st = c.createStatement()) {
-                st.execute("CREATE PUBLICATION \"" + topics.slot() + "\" FOR TABLE " + tables);
-            }
+        String publication = new Topics(spec).slot();
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection(spec.source().url(), spec.source().user(), spec.source().password())) {
+            Publication.ensure(c, publication, spec.source().schema(), publishedTables(spec));
         } catch (java.sql.SQLException e) {
-            throw new IllegalStateException("capture cannot create publication " + topics.slot() + " on v1: " + e.getMessage(), e);
+            throw new IllegalStateException("capture cannot create or narrow publication " + publication + " on v1: "
+                    + e.getMessage(), e);
         }
     }
 
@@ -176,8 +172,11 @@ public final class Capture implements AutoCloseable {
         p.setProperty("plugin.name", "pgoutput");
         p.setProperty("slot.name", topics.slot());
         p.setProperty("publication.name", topics.slot());
-        p.setProperty("publication.autocreate.mode", "filtered");
-        p.setProperty("table.include.list", publishedTables(spec).stream()
+        // Capture manages the publication (prepareSource), and Debezium filters nothing: whatever the publication
+        // sends reaches KafkaHandoff, which publishes the tables capture reads and counts and names any other, so
+        // that no change is dropped unseen (a partition reported under its own name, a table added by hand).
+        p.setProperty("publication.autocreate.mode", "disabled");
+        p.setProperty("snapshot.include.collection.list", publishedTables(spec).stream()
                 // Schema and table names are plain identifiers (the spec checks), so only the dot needs escaping.
                 .map(t -> spec.source().schema() + "\\." + t)
                 .collect(Collectors.joining(",")));

@@ -1,6 +1,7 @@
 package dev.cdcmigrator.capture;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -28,6 +29,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -232,6 +234,111 @@ class CaptureIT {
     }
 
     @Test
+    void aPartitionedTableStreamsThroughItsRootIncludingRowsMovedBetweenPartitionsAndPartitionsCreatedOrAttachedLater()
+            throws Exception {
+        execute("""
+                CREATE TABLE events (id bigint, happened_at timestamptz, kind text NOT NULL, PRIMARY KEY (id, happened_at))
+                    PARTITION BY RANGE (happened_at);
+                CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+                CREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+                INSERT INTO events VALUES (1, '2025-03-01', 'snapshot'), (2, '2026-03-01', 'snapshot');
+                """);
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        Spec spec = spec("events", "id", "happened_at", "kind");
+        Capture capture = start(spec, registry);
+        RawReader events = reader(new Topics(spec).raw("events"));
+        await("snapshot").atMost(DEADLINE).failFast("capture failed", () -> capture.failure() != null)
+                .until(() -> events.poll().size() >= 2);
+
+        execute("""
+                INSERT INTO events VALUES (3, '2025-06-01', 'streamed'), (4, '2026-06-01', 'streamed');
+                UPDATE events SET happened_at = '2026-02-01', kind = 'moved' WHERE id = 1;
+                CREATE TABLE events_2027 PARTITION OF events FOR VALUES FROM ('2027-01-01') TO ('2028-01-01');
+                INSERT INTO events VALUES (5, '2027-02-01', 'in a partition created while streaming');
+                CREATE TABLE events_2028 (LIKE events INCLUDING ALL);
+                ALTER TABLE events ATTACH PARTITION events_2028 FOR VALUES FROM ('2028-01-01') TO ('2029-01-01');
+                INSERT INTO events VALUES (6, '2028-02-01', 'in an attached partition');
+                ALTER TABLE events DETACH PARTITION events_2025;
+                UPDATE events SET kind = 'after a detach' WHERE id = 2;
+                """);
+        await("streamed changes").atMost(DEADLINE).failFast("capture failed", () -> capture.failure() != null)
+                .until(() -> events.poll().stream().anyMatch(r -> r.value() != null && r.value().contains("after a detach")));
+        events.drain();
+
+        // In commit order (the raw topic's partitions each keep their keys' order).
+        List<Event> streamed = events.events().stream().filter(e -> !e.op().equals("r"))
+                .sorted(Comparator.comparingLong(e -> e.source().get("lsn").asLong())).toList();
+        assertThat(streamed).allSatisfy(e -> assertThat(e.source().path("table").asText()).isEqualTo("events"));
+        assertThat(streamed).extracting(e -> e.op() + " " + e.keyPayload().get("id")).containsExactly(
+                "c 3", "c 4", "d 1", "c 1", "c 5", "c 6", "u 2");
+        assertThat(streamed.get(3).after().get("kind").asText()).isEqualTo("moved");
+        assertThat(streamed.get(3).keyPayload().get("happened_at").asText()).startsWith("2026-02-01");
+        assertThat(streamed.get(2).keyPayload().get("happened_at").asText()).startsWith("2025-03-01");
+        assertThat(received(registry, "unmapped")).isEmpty();
+        assertThat(received(registry, "published")).containsEntry("public.events", 2.0 + 7);
+    }
+
+    @Test
+    void aChangeOfATableTheSpecDoesNotMapIsCountedAndNamedNeverDroppedUnseen() throws Exception {
+        execute("CREATE TABLE audit_log (id bigint PRIMARY KEY, line text)");
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        Spec spec = spec();
+        Capture capture = start(spec, registry);
+        RawReader items = reader(new Topics(spec).raw("items"));
+        await("snapshot").atMost(DEADLINE).failFast("capture failed", () -> capture.failure() != null)
+                .until(() -> items.poll().size() >= 3);
+
+        // A publication changed by hand (or one that reports partitions under their own names) sends changes of a
+        // table capture does not read: whatever the reason, they are counted under the table's name.
+        execute("ALTER PUBLICATION \"" + prefix + "\" ADD TABLE audit_log");
+        execute("""
+                INSERT INTO audit_log VALUES (1, 'one'), (2, 'two');
+                UPDATE audit_log SET line = 'uno' WHERE id = 1;
+                INSERT INTO items VALUES (20, 'after the unmapped changes', 1);
+                """);
+        await("the mapped change after them").atMost(DEADLINE).failFast("capture failed", () -> capture.failure() != null)
+                .until(() -> items.poll().stream().anyMatch(r -> r.value() != null && r.value().contains("after the unmapped")));
+
+        assertThat(received(registry, "unmapped")).containsExactly(Map.entry("public.audit_log", 3.0));
+        assertThat(received(registry, "published")).containsEntry("public.items", 3.0 + 1);
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, TestKafka.bootstrapServers()))) {
+            assertThat(admin.listTopics().names().get()).noneMatch(topic -> topic.contains("audit_log"));
+        }
+    }
+
+    @Test
+    void refusesAnExistingPublicationThatWouldReportPartitionsUnderTheirOwnNames() throws Exception {
+        execute("""
+                CREATE TABLE events (id bigint, happened_at timestamptz, PRIMARY KEY (id, happened_at)) PARTITION BY RANGE (happened_at);
+                CREATE TABLE events_all PARTITION OF events DEFAULT;
+                CREATE PUBLICATION "%s" FOR TABLE events;
+                """.formatted(prefix));
+        Spec spec = spec("events", "id", "happened_at");
+
+        assertThatThrownBy(() -> start(spec, new SimpleMeterRegistry()))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("publication " + prefix + " has publish_via_partition_root = false")
+                .hasMessageContaining("public.events")
+                .hasMessageContaining("ALTER PUBLICATION \"" + prefix + "\" SET (publish_via_partition_root = true)");
+        assertThat(slotExists()).as("slot created").isFalse();
+    }
+
+    /** {@code migrator.capture.changes} of one outcome, per table. */
+    private static Map<String, Double> received(SimpleMeterRegistry registry, String outcome) {
+        return registry.find("migrator.capture.changes").tag("outcome", outcome).counters().stream()
+                .collect(Collectors.toMap(c -> c.getId().getTag("table"), c -> c.count()));
+    }
+
+    private boolean slotExists() throws SQLException {
+        try (Connection c = connect(); PreparedStatement st = c.prepareStatement("SELECT 1 FROM pg_replication_slots WHERE slot_name = ?")) {
+            st.setString(1, prefix);
+            try (ResultSet rs = st.executeQuery()) {
+                return rs.next();
+            }
+        }
+    }
+
+    @Test
     void closeLeavesNoKafkaClientThreadsBehind() {
         Spec spec = spec();
         Capture capture = start(spec);
@@ -269,6 +376,14 @@ class CaptureIT {
         Map<String, TableSpec> tables = new LinkedHashMap<>();
         tables.put("items", TableSpec.of(null, null, copies("id", "name")));
         tables.put("order_lines", TableSpec.of(null, null, copies("order_id", "line_no", "sku")));
+        return spec(tables);
+    }
+
+    private Spec spec(String table, String... columns) {
+        return spec(Map.of(table, TableSpec.of(null, null, copies(columns))));
+    }
+
+    private Spec spec(Map<String, TableSpec> tables) {
         return new Spec(Spec.CURRENT_VERSION,
                 new SourceSpec(pg.jdbcUrl(v1), pg.user(), pg.password(), null),
                 // Capture never writes v2; the target only has to be a valid spec.
@@ -278,10 +393,14 @@ class CaptureIT {
     }
 
     private Capture start(Spec spec) {
+        return start(spec, new SimpleMeterRegistry());
+    }
+
+    private Capture start(Spec spec, SimpleMeterRegistry registry) {
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, TestKafka.bootstrapServers()))) {
             TopicProvisioner.createMissing(admin, spec);
         }
-        Capture capture = Capture.start(spec, TestKafka.bootstrapServers(), new SimpleMeterRegistry(), Map.of(), Map.of());
+        Capture capture = Capture.start(spec, TestKafka.bootstrapServers(), registry, Map.of(), Map.of());
         captures.add(capture);
         return capture;
     }

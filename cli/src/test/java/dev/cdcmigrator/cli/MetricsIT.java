@@ -126,7 +126,7 @@ class MetricsIT {
         double deletedBefore = sum(metrics, "migrator_sink_rows_applied_total", "table", "accounts", "outcome", "deleted");
         double tasksBefore = sum(metrics, "migrator_sink_rows_applied_total", "table", "tasks");
         double transformedBefore = sum(metrics, "migrator_transform_records_total", "table", "users", "outcome", "mapped");
-        double capturedBefore = sum(metrics, "migrator_capture_records_total");
+        double capturedBefore = sum(metrics, "migrator_capture_changes_total", "outcome", "published");
 
         // Streaming: 50 inserts, 10 updates and 5 deletes of users; 1,000 inserted tasks.
         pg.execute(v1, """
@@ -147,7 +147,7 @@ class MetricsIT {
                     .isEqualTo(sum(m, "migrator_sink_latency_seconds_count", "table", "tasks"));
             assertThat(sum(m, "migrator_sink_latency_seconds_sum", "table", "tasks")).isPositive();
             assertThat(sum(m, "migrator_transform_records_total", "table", "users", "outcome", "mapped")).isGreaterThanOrEqualTo(transformedBefore + 65);
-            assertThat(sum(m, "migrator_capture_records_total")).isGreaterThanOrEqualTo(capturedBefore + 1065);
+            assertThat(sum(m, "migrator_capture_changes_total", "outcome", "published")).isGreaterThanOrEqualTo(capturedBefore + 1065);
             // The images the transform keeps live in RocksDB, charged to the one bounded cache.
             assertThat(sum(m, "migrator_transform_state_memory_bytes")).isPositive().isLessThanOrEqualTo(128.0 * 1024 * 1024);
         });

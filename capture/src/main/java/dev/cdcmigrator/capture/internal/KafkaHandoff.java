@@ -13,8 +13,10 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
@@ -33,19 +35,26 @@ import org.slf4j.LoggerFactory;
  * of what Kafka holds. Right after the last read of an initial snapshot it writes a {@link SnapshotCompleted} marker to
  * every partition of every raw topic, in the same batch, so the markers are durable before any offset past the
  * snapshot is committed.
+ *
+ * <p>No change is dropped unseen: each change is counted per v1 table with its outcome ({@code migrator.capture.changes},
+ * {@code outcome=published}, or {@code unmapped} for a table whose raw topic capture does not write, which is also
+ * a WARNING naming the table: at its first change and then at most once a minute).
  */
 public final class KafkaHandoff implements DebeziumEngine.ChangeConsumer<RecordChangeEvent<SourceRecord>> {
 
     private static final Logger LOGGER = LoggerFactory.getLogger(KafkaHandoff.class);
     private static final JsonSerde<SnapshotCompleted> MARKER = JsonSerde.of(SnapshotCompleted.class);
+    private static final long WARNING_INTERVAL_NANOS = TimeUnit.MINUTES.toNanos(1);
 
     private final Producer<byte[], byte[]> producer;
     private final MeterRegistry registry;
     private final String heartbeatTopicPrefix;
+    private final Set<String> publishedTopics;
     private final List<String> rawTopics;
     private final DebeziumJson keyJson;
     private final DebeziumJson valueJson;
     private final Map<String, Counter> published = new HashMap<>();
+    private final Map<String, Unmapped> unmapped = new HashMap<>();
     private final Map<String, Integer> partitionCounts = new HashMap<>();
 
     /**
@@ -53,15 +62,18 @@ public final class KafkaHandoff implements DebeziumEngine.ChangeConsumer<RecordC
      * @param registry receives the meters
      * @param heartbeatTopicPrefix Debezium's heartbeat records go to topics starting with this; they only carry an
      *                             offset for Debezium to commit, so they are marked processed without being published
+     * @param publishedTopics the raw topics of every table capture reads; a change for any other topic is counted as
+     *                        unmapped and not published
      * @param rawTopics the raw topics the transform reads, which receive the snapshot-completed markers
      * @param converterConfig Debezium's {@code converter.} settings without the prefix, as its JSON converter would get
      *                        them
      */
     public KafkaHandoff(Producer<byte[], byte[]> producer, MeterRegistry registry, String heartbeatTopicPrefix,
-                        List<String> rawTopics, Map<String, ?> converterConfig) {
+                        List<String> publishedTopics, List<String> rawTopics, Map<String, ?> converterConfig) {
         this.producer = producer;
         this.registry = registry;
         this.heartbeatTopicPrefix = heartbeatTopicPrefix;
+        this.publishedTopics = Set.copyOf(publishedTopics);
         this.rawTopics = List.copyOf(rawTopics);
         this.keyJson = new DebeziumJson(converterConfig, true);
         this.valueJson = new DebeziumJson(converterConfig, false);
@@ -77,6 +89,10 @@ public final class KafkaHandoff implements DebeziumEngine.ChangeConsumer<RecordC
                 continue;
             }
             Struct envelope = record.value() instanceof Struct value ? value : null;
+            if (!publishedTopics.contains(record.topic())) {
+                unmapped(record.topic(), envelope);
+                continue;
+            }
             byte[] value = valueJson.write(record.topic(), record.valueSchema(), record.value());
             if (isTruncate(envelope)) {
                 // A truncate has no key, so it would land in one partition; every transform task holds some of the
@@ -103,16 +119,65 @@ public final class KafkaHandoff implements DebeziumEngine.ChangeConsumer<RecordC
         for (RecordChangeEvent<SourceRecord> event : records) {
             committer.markProcessed(event);
             String destination = event.record().topic();
-            if (destination.startsWith(heartbeatTopicPrefix)) {
+            if (destination.startsWith(heartbeatTopicPrefix) || !publishedTopics.contains(destination)) {
                 continue;
             }
-            published.computeIfAbsent(destination, topic -> Counter.builder("migrator.capture.records")
-                    .description("v1 change records published to Kafka by capture")
-                    .baseUnit("records")
-                    .tag("topic", topic)
-                    .register(registry)).increment();
+            published.computeIfAbsent(destination, topic -> changes(table(topic, event.record().value() instanceof Struct v ? v : null),
+                    "published")).increment();
         }
         committer.markBatchFinished();
+    }
+
+    private Counter changes(String table, String outcome) {
+        return Counter.builder("migrator.capture.changes")
+                .description("v1 changes capture received, per v1 table: published to its raw topic, or unmapped (a"
+                        + " table capture does not read, not published)")
+                .baseUnit("changes")
+                .tag("table", table)
+                .tag("outcome", outcome)
+                .register(registry);
+    }
+
+    /**
+     * Counts a change of a table capture does not read. Only a publication changed by hand, or one reporting
+     * partitions under their own names, sends such a change: capture refuses the latter at start, so either way
+     * an operator must hear of it.
+     */
+    private void unmapped(String topic, Struct envelope) {
+        Unmapped seen = unmapped.computeIfAbsent(topic, t -> {
+            String table = table(t, envelope);
+            return new Unmapped(table, changes(table, "unmapped"));
+        });
+        seen.counter.increment();
+        long now = System.nanoTime();
+        if (seen.warnedAt == 0 || now - seen.warnedAt > WARNING_INTERVAL_NANOS) {
+            seen.warnedAt = now;
+            LOGGER.warn("capture received {} change(s) of v1 table {}, which the spec does not map: not published, so they"
+                    + " will not reach v2 (if the table should be migrated, map it in the spec; if a partition, map its"
+                    + " partitioned table and see that the publication has publish_via_partition_root = true)",
+                    (long) seen.counter.count(), seen.table);
+        }
+    }
+
+    /** The v1 table of a change, {@code schema.table}, from its source block (or the topic, without one). */
+    private static String table(String topic, Struct envelope) {
+        if (envelope != null && envelope.schema().field("source") != null) {
+            Struct source = envelope.getStruct("source");
+            return source.getString("schema") + "." + source.getString("table");
+        }
+        return topic;
+    }
+
+    /** The meter and the last warning of one unmapped table. */
+    private static final class Unmapped {
+        final String table;
+        final Counter counter;
+        long warnedAt;
+
+        Unmapped(String table, Counter counter) {
+            this.table = table;
+            this.counter = counter;
+        }
     }
 
     /** The snapshot's LSN if {@code value} is the last read of an initial snapshot, else null. */
