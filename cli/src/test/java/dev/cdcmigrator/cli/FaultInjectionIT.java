@@ -80,6 +80,9 @@ class FaultInjectionIT {
     private static final String V2_ROWS =
             "SELECT doc_id, version, heading, md5(content), octet_length(content), labels::text FROM documents ORDER BY doc_id";
     private static final List<String> COLUMNS = List.of("id", "version", "title", "md5(body)", "length(body)", "tags");
+    /** The partitioned table, the same on both sides (v2 partitioned too), with its timestamps in UTC text. */
+    private static final String EVENT_ROWS = "SELECT id, year, to_char(happened_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'),"
+            + " kind FROM events ORDER BY id, year";
 
     private static final String V2_SCHEMA = """
             CREATE TABLE documents (doc_id bigint PRIMARY KEY, version bigint NOT NULL, heading text, content text, labels jsonb);
@@ -100,7 +103,7 @@ class FaultInjectionIT {
               RETURN NULL;
             END $$;
             CREATE TRIGGER watch_version AFTER INSERT OR UPDATE ON documents FOR EACH ROW EXECUTE FUNCTION watch_version();
-            """;
+            """ + RandomWorkload.CREATE_EVENTS;
 
     private static final int ROWS = 2000;
     private static final int LARGE_ROWS = 8;
@@ -595,6 +598,12 @@ class FaultInjectionIT {
                       heading: { from: title }
                       content: { from: body }
                       labels: { from: tags }
+                  events:
+                    columns:
+                      id: { from: id }
+                      year: { from: year }
+                      happened_at: { from: happened_at }
+                      kind: { from: kind }
                 """).formatted(pg.jdbcUrl(v1), pg.user(), pg.password(), v2.url(), v2.user(), v2.password(), bootstrap, prefix);
         try {
             specFile = Files.writeString(dir.resolve("spec.yaml"), yaml);
@@ -648,6 +657,9 @@ class FaultInjectionIT {
                         String.join("\n", differences.subList(0, Math.min(30, differences.size()))))
                 .isEmpty();
         log("v2 equals v1: " + expected.size() + " rows");
+        // Rows moved between partitions are one row each, under their new key: nothing is left under the old one.
+        assertThat(v2.rows(EVENT_ROWS)).as("events in v2 against v1 (seed %d)", workload.seed())
+                .containsExactlyElementsOf(pg.rows(v1, EVENT_ROWS));
 
         assertThat(regressions)
                 .as("v2 rows whose version went down (seed %d)", workload.seed()).isEmpty();
@@ -664,6 +676,7 @@ class FaultInjectionIT {
         // The faults happened under the load this test is about: large TOASTed bodies, kept by updates.
         assertThat(workload.counted("updates keeping a large body")).as(workload.summary()).isPositive();
         assertThat(workload.counted("rolled back transactions")).as(workload.summary()).isPositive();
+        assertThat(workload.counted("events moved between partitions")).as(workload.summary()).isPositive();
     }
 
     // ---- the migrator in child JVMs ----------------------------------------------------------------------------

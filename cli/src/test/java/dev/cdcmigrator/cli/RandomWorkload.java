@@ -27,11 +27,26 @@ import java.util.function.Consumer;
  *
  * <p>{@code version} only ever grows per id, also across a delete and a re-insert of the same id, so that a v2 row
  * whose version goes down is a regression whatever the cause.
+ *
+ * <p>In the same transactions it writes the range-partitioned table {@link #CREATE_EVENTS}, keyed by {@code (id,
+ * year)} since a partitioned table's key holds its partition key: inserts, updates in place, deletes, and updates
+ * that move a row to another partition (another year), which PostgreSQL decodes as a delete and an insert under a
+ * new key. (A {@code timestamptz} partition key would keep {@code backfill.mode: copy} out of the test.)
  */
 final class RandomWorkload implements AutoCloseable {
 
     static final String CREATE_TABLE =
             "CREATE TABLE docs (id bigint PRIMARY KEY, version bigint NOT NULL, title text, body text, tags jsonb)";
+
+    static final String CREATE_EVENTS = """
+            CREATE TABLE events (id bigint, year int, happened_at timestamptz NOT NULL, kind text NOT NULL,
+                                 PRIMARY KEY (id, year)) PARTITION BY RANGE (year);
+            CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM (2025) TO (2026);
+            CREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM (2026) TO (2027);
+            CREATE TABLE events_later PARTITION OF events DEFAULT;
+            """;
+    private static final int[] EVENT_YEARS = {2025, 2026, 2027};
+    private static final int EVENTS = 300;
 
     /** Large bodies are stored out of line (TOAST) whatever their compression: random text compresses poorly. */
     static final int LARGE = 8 * 1024;
@@ -63,6 +78,9 @@ final class RandomWorkload implements AutoCloseable {
     private List<long[]> touched = new ArrayList<>();
     /** Per id, what committed transactions did to it (for the diagnosis of a divergence). */
     private final Map<Long, List<String>> history = new java.util.concurrent.ConcurrentHashMap<>();
+    /** The events that exist on v1 (committed), each with the year it is in. */
+    private final Map<Long, Integer> eventYears = new HashMap<>();
+    private long nextEventId;
 
     /**
      * @param pauseMicros the mean pause between two transactions (paces the load; a random 0-2x of it)
@@ -88,7 +106,13 @@ final class RandomWorkload implements AutoCloseable {
     void createAndLoad(int rows, int largeRows, int maxLargeBytes) throws SQLException {
         try (Connection c = connect(); Statement st = c.createStatement()) {
             st.execute(CREATE_TABLE);
+            st.execute(CREATE_EVENTS);
             c.setAutoCommit(false);
+            Pending loading = new Pending();
+            for (int i = 0; i < EVENTS; i++) {
+                insertEvent(c, loading);
+            }
+            eventYears.putAll(loading.events);
             Set<Integer> largeAt = new HashSet<>();
             while (largeAt.size() < largeRows) {
                 largeAt.add(1 + random.nextInt(rows));
@@ -210,6 +234,8 @@ final class RandomWorkload implements AutoCloseable {
         final List<Long> inserted = new ArrayList<>();
         final Map<Long, String> bodies = new HashMap<>();
         final Map<Long, Long> deleted = new HashMap<>();
+        /** Events this transaction wrote: their year, or null once deleted. */
+        final Map<Long, Integer> events = new HashMap<>();
 
         boolean touchedForDelete(long id) {
             return deleted.containsKey(id) || inserted.contains(id);
@@ -224,7 +250,9 @@ final class RandomWorkload implements AutoCloseable {
         try {
             for (int i = 0; i < operations; i++) {
                 int kind = random.nextInt(100);
-                if (kind < 20 || live.size() < 50) {
+                if (random.nextInt(5) == 0) {
+                    event(c, pending);
+                } else if (kind < 20 || live.size() < 50) {
                     insert(c, pending);
                 } else if (kind < 88) {
                     update(c, pending);
@@ -263,6 +291,13 @@ final class RandomWorkload implements AutoCloseable {
         if (operations > 1) {
             countCommitted("multi-row transactions", 1);
         }
+        pending.events.forEach((id, year) -> {
+            if (year == null) {
+                eventYears.remove(id);
+            } else {
+                eventYears.put(id, year);
+            }
+        });
         for (Map.Entry<Long, Long> d : pending.deleted.entrySet()) {
             forget(d.getKey());
             deletedVersions.put(d.getKey(), d.getValue());
@@ -391,6 +426,71 @@ final class RandomWorkload implements AutoCloseable {
             }
         }
         return null;
+    }
+
+    /** One write of the partitioned table: an insert, a move to another partition, an update in place or a delete. */
+    private void event(Connection c, Pending pending) throws SQLException {
+        List<Long> untouched = eventYears.keySet().stream().filter(id -> !pending.events.containsKey(id)).sorted().toList();
+        int kind = random.nextInt(100);
+        if (kind < 25 || untouched.size() < 20) {
+            insertEvent(c, pending);
+            return;
+        }
+        long id = untouched.get(random.nextInt(untouched.size()));
+        if (kind < 60) {
+            int year = eventYears.get(id);
+            int to = EVENT_YEARS[(indexOf(year) + 1 + random.nextInt(EVENT_YEARS.length - 1)) % EVENT_YEARS.length];
+            try (PreparedStatement st = c.prepareStatement("UPDATE events SET year = " + to + ", happened_at = "
+                    + timestamp(to) + ", kind = ? WHERE id = ?")) {
+                st.setString(1, "moved from " + year + " to " + to);
+                st.setLong(2, id);
+                st.executeUpdate();
+            }
+            pending.events.put(id, to);
+            count("events moved between partitions");
+        } else if (kind < 85) {
+            try (PreparedStatement st = c.prepareStatement("UPDATE events SET kind = ? WHERE id = ?")) {
+                st.setString(1, "updated " + random.nextInt(1000));
+                st.setLong(2, id);
+                st.executeUpdate();
+            }
+            pending.events.put(id, eventYears.get(id));
+            count("event updates");
+        } else {
+            try (PreparedStatement st = c.prepareStatement("DELETE FROM events WHERE id = ?")) {
+                st.setLong(1, id);
+                st.executeUpdate();
+            }
+            pending.events.put(id, null);
+            count("event deletes");
+        }
+    }
+
+    private void insertEvent(Connection c, Pending pending) throws SQLException {
+        long id = ++nextEventId;
+        int year = EVENT_YEARS[random.nextInt(EVENT_YEARS.length)];
+        try (PreparedStatement st = c.prepareStatement("INSERT INTO events VALUES (?, " + year + ", " + timestamp(year) + ", ?)")) {
+            st.setLong(1, id);
+            st.setString(2, "inserted in " + year);
+            st.executeUpdate();
+        }
+        pending.events.put(id, year);
+        count("event inserts");
+    }
+
+    /** A random moment of {@code year}, as SQL. */
+    private String timestamp(int year) {
+        return "make_timestamptz(" + year + ", " + (1 + random.nextInt(12)) + ", " + (1 + random.nextInt(28)) + ", "
+                + random.nextInt(24) + ", " + random.nextInt(60) + ", " + random.nextInt(60_000_000) / 1e6 + ", 'UTC')";
+    }
+
+    private static int indexOf(int year) {
+        for (int i = 0; i < EVENT_YEARS.length; i++) {
+            if (EVENT_YEARS[i] == year) {
+                return i;
+            }
+        }
+        throw new IllegalArgumentException("not an event year: " + year);
     }
 
     private void remember(long id, String body) {
