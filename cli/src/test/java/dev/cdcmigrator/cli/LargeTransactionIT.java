@@ -187,9 +187,9 @@ class LargeTransactionIT {
         assertThat(dlq.out()).as("dead letters").startsWith("0 dead letters in " + topics.deadLetters());
     }
 
-    /** What capture has published of line_items so far (snapshot reads included). */
+    /** What capture has published of v1 table items so far (snapshot reads included). */
     private double captured() {
-        return registry.find("migrator.capture.changes").tag("table", "public.line_items").tag("outcome", "published")
+        return registry.find("migrator.capture.changes").tag("table", "public.items").tag("outcome", "published")
                 .counters().stream().mapToDouble(c -> c.count()).sum();
     }
 
