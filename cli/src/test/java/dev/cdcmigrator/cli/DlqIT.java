@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.cdcmigrator.cli.internal.DeadLetters;
 import dev.cdcmigrator.common.event.DeadLetter;
+import dev.cdcmigrator.common.event.ReplayOutcome;
 import dev.cdcmigrator.common.serde.Json;
 import dev.cdcmigrator.common.serde.JsonSerde;
 import dev.cdcmigrator.testkit.TestKafka;
@@ -210,7 +210,7 @@ class DlqIT {
     @Test
     void replayByStageAndTableSendsExactlyThoseOriginalsBack() {
         int exit = run("dlq", "replay", "--spec", spec.toString(), "--bootstrap", TestKafka.bootstrapServers(),
-                "--stage", "transform", "--table", "users");
+                "--stage", "transform", "--table", "users", "--wait", "0");
 
         assertThat(exit).as("exit; out:%n%s%nerr:%n%s", out, err).isZero();
         assertReplayed(letters.get(0), letters.get(2));
@@ -221,7 +221,7 @@ class DlqIT {
     @Test
     void replayByOffsetSendsSinkAndNonJsonOriginalsBackByteForByte() {
         int exit = run("dlq", "replay", "--spec", spec.toString(), "--bootstrap", TestKafka.bootstrapServers(),
-                "--offset", letters.get(1).dlq() + "," + letters.get(4).dlq(), "--offset", letters.get(3).dlq());
+                "--offset", letters.get(1).dlq() + "," + letters.get(4).dlq(), "--offset", letters.get(3).dlq(), "--wait", "0");
 
         assertThat(exit).as("exit; out:%n%s%nerr:%n%s", out, err).isZero();
         assertReplayed(letters.get(1), letters.get(3), letters.get(4));
@@ -232,14 +232,14 @@ class DlqIT {
     void replayFiltersCombineAndABareOffsetMatchesAnyPartition() {
         // Offset 0 is users 7 (partition 0) and users 8 (partition 1); --stage sink leaves neither.
         int exit = run("dlq", "replay", "--spec", spec.toString(), "--bootstrap", TestKafka.bootstrapServers(),
-                "--offset", "0", "--stage", "sink");
+                "--offset", "0", "--stage", "sink", "--wait", "0");
 
         assertThat(exit).as("exit; err:%n%s", err).isZero();
         assertReplayed();
         assertThat(err.toString()).contains("no dead letter matching the filters at dlq offset 0");
 
         out.getBuffer().setLength(0);
-        exit = run("dlq", "replay", "--spec", spec.toString(), "--bootstrap", TestKafka.bootstrapServers(), "--offset", "0");
+        exit = run("dlq", "replay", "--spec", spec.toString(), "--bootstrap", TestKafka.bootstrapServers(), "--offset", "0", "--wait", "0");
         assertThat(exit).as("exit; err:%n%s", err).isZero();
         assertReplayed(letters.get(0), letters.get(2));
     }
@@ -330,7 +330,7 @@ class DlqIT {
         List<ConsumerRecord<byte[], byte[]>> replayed = new ArrayList<>();
         for (String topic : List.of(usersRaw, tasksRaw, accountsV2)) {
             for (ConsumerRecord<byte[], byte[]> r : readAll(topic)) {
-                if (r.headers().lastHeader(DeadLetters.REPLAYED_FROM) != null) {
+                if (r.headers().lastHeader(ReplayOutcome.REPLAYED_FROM) != null) {
                     replayed.add(r);
                 }
             }
@@ -351,7 +351,7 @@ class DlqIT {
     }
 
     private static String header(ConsumerRecord<byte[], byte[]> r) {
-        Header h = r.headers().lastHeader(DeadLetters.REPLAYED_FROM);
+        Header h = r.headers().lastHeader(ReplayOutcome.REPLAYED_FROM);
         return new String(h.value(), StandardCharsets.UTF_8);
     }
 
