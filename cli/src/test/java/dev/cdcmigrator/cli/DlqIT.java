@@ -245,6 +245,18 @@ class DlqIT {
     }
 
     @Test
+    void replayWaitsForOutcomesOnlyFromAPipelineThatReportsThem() {
+        // No pipeline of this version has run here: the replay-outcome topic does not exist.
+        int exit = run("dlq", "replay", "--spec", spec.toString(), "--bootstrap", TestKafka.bootstrapServers(),
+                "--offset", letters.get(3).dlq());
+
+        assertThat(exit).as("exit; out:%n%s%nerr:%n%s", out, err).isEqualTo(ExitCodes.FAILED);
+        assertReplayed(letters.get(3));
+        assertThat(lines(out)).last().isEqualTo("replayed 1: 0 applied, 0 superseded, 0 failed again, 1 not reported within 60 s");
+        assertThat(err.toString()).contains("the topic " + prefix + ".replays does not exist");
+    }
+
+    @Test
     void dryRunPrintsButSendsNothing() {
         int exit = run("dlq", "replay", "--spec", spec.toString(), "--bootstrap", TestKafka.bootstrapServers(), "--dry-run");
 

@@ -73,11 +73,14 @@ class DlqReplayIT {
 
         deadLetterThenOvertake(spec, "sink");
 
-        // The operator fixes v2, then replays every letter.
+        // The operator fixes v2 and replays every letter; the sink restarted in between, so what it knows of the
+        // dead-lettered rows comes from the target.
         pg.execute(v2, """
                 ALTER TABLE accounts DROP CONSTRAINT known_status,
                     ADD CONSTRAINT known_status CHECK (status IN ('active', 'closed', 'vip'));
                 """);
+        pipeline.close();
+        start(spec);
         replayAndCheck(spec);
     }
 

@@ -48,9 +48,21 @@ public record ReplayOutcome(String replayed, String stage, String table, Outcome
         return headers.lastHeader(REPLAYED_FROM) != null;
     }
 
-    /** The offset of the original of a replayed record ({@link #REPLAY_OF}), or -1 when it is not one. */
+    /**
+     * The offset of the original of a replayed record ({@link #REPLAY_OF}), or -1 when it is not one.
+     *
+     * @throws IllegalArgumentException naming the header when its value is not an offset
+     */
     public static long replayOf(Headers headers) {
         Header header = headers.lastHeader(REPLAY_OF);
-        return header == null ? -1 : Long.parseLong(new String(header.value(), StandardCharsets.UTF_8));
+        if (header == null) {
+            return -1;
+        }
+        String text = new String(header.value(), StandardCharsets.UTF_8);
+        try {
+            return Long.parseLong(text);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("header " + REPLAY_OF + " is not an offset: '" + text + "'", e);
+        }
     }
 }
