@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.DoubleSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -42,6 +43,7 @@ class DlqReplayIT {
     private String v2;
     private String prefix;
     private Pipeline pipeline;
+    private SimpleMeterRegistry registry;
 
     @BeforeEach
     void createDatabases() {
@@ -81,7 +83,7 @@ class DlqReplayIT {
                 """);
         pipeline.close();
         start(spec);
-        replayAndCheck(spec);
+        replayAndCheck(spec, () -> registry.get("migrator.sink.rows.applied").tags("table", "accounts", "outcome", "superseded").counter().count());
     }
 
     @Test
@@ -97,7 +99,7 @@ class DlqReplayIT {
         pipeline.close();
         Path fixed = spec("status: { from: status, map: { active: active, closed: closed, vip: vip } }");
         start(fixed);
-        replayAndCheck(fixed);
+        replayAndCheck(fixed, () -> registry.get("migrator.transform.records").tags("table", "users", "outcome", "superseded").counter().count());
     }
 
     /**
@@ -126,7 +128,8 @@ class DlqReplayIT {
         });
     }
 
-    private void replayAndCheck(Path spec) {
+    /** Replays every letter twice; {@code superseded} reads the meter of the stage whose letters they are. */
+    private void replayAndCheck(Path spec, DoubleSupplier superseded) {
         CliRun replay = CliRun.of("dlq", "replay", "--spec", spec.toString(), "--wait", "120");
 
         // The command has waited for every outcome; the sink's commit of what it applied follows at once.
@@ -139,11 +142,20 @@ class DlqReplayIT {
                 .as("rows deleted on v1 after their letter").containsExactly(List.of("0"));
         assertThat(replay.exit()).as(replay.toString()).isZero();
         assertThat(replay.lines()).as(replay.toString()).last().isEqualTo(REPORT);
+        assertThat(replay.lines()).as(replay.toString()).filteredOn(l -> l.startsWith("superseded by the ")).hasSize(4)
+                .allSatisfy(l -> assertThat(l).containsAnyOf("key={\"account_id\":1} ", "key={\"id\":1} ", "key={\"account_id\":3} ",
+                        "key={\"id\":3} ", "key={\"account_id\":4} ", "key={\"id\":4} ", "key={\"account_id\":11} ", "key={\"id\":11} "));
+        // The sink counts once its transaction commits, just after it reported the outcomes.
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100))
+                .untilAsserted(() -> assertThat(superseded.getAsDouble()).as("superseded meter").isEqualTo(4));
 
         // Replaying the same letters again changes nothing: each is now older than what its row has.
         CliRun again = CliRun.of("dlq", "replay", "--spec", spec.toString(), "--wait", "120");
         assertThat(again.exit()).as(again.toString()).isZero();
         assertThat(again.lines()).as(again.toString()).last().isEqualTo("replayed 8: 0 applied, 8 superseded, 0 failed again");
+        // The sink counts once its transaction commits, just after it reported the outcomes.
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100))
+                .untilAsserted(() -> assertThat(superseded.getAsDouble()).as("superseded meter").isEqualTo(12));
         assertThat(pg.rows(v2, V2_ROWS)).isEqualTo(pg.rows(v1, V1_ROWS));
     }
 
@@ -158,7 +170,8 @@ class DlqReplayIT {
     }
 
     private void start(Path spec) {
-        pipeline = Pipeline.start(new SpecParser().parse(spec), dir.resolve("data"), 0, new SimpleMeterRegistry());
+        registry = new SimpleMeterRegistry();
+        pipeline = Pipeline.start(new SpecParser().parse(spec), dir.resolve("data"), 0, registry);
         await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(200))
                 .until(() -> pipeline.failure().isPresent() || pipeline.running());
         assertThat(pipeline.failure()).isEmpty();
