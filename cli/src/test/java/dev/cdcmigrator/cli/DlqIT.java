@@ -302,6 +302,10 @@ class DlqIT {
                 .isEqualTo(ExitCodes.USAGE);
         assertThat(err.toString()).contains("'x/1' is not N or P/N");
 
+        assertThat(run("dlq", "replay", "--spec", spec.toString(), "--bootstrap", TestKafka.bootstrapServers(), "--wait", "-1"))
+                .isEqualTo(ExitCodes.USAGE);
+        assertThat(err.toString()).contains("--wait must not be negative, was -1");
+
         Path bad = dir.resolve("bad.yaml");
         Files.writeString(bad, "version: 1\nsource: { url: nope }\n");
         err.getBuffer().setLength(0);
