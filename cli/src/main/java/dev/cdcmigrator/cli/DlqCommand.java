@@ -7,6 +7,8 @@ import dev.cdcmigrator.cli.internal.DeadLetters.Entry;
 import dev.cdcmigrator.common.KafkaClients;
 import dev.cdcmigrator.common.Topics;
 import dev.cdcmigrator.common.event.DeadLetter;
+import dev.cdcmigrator.common.event.ReplayOutcome;
+import dev.cdcmigrator.common.event.ReplayOutcome.Outcome;
 import dev.cdcmigrator.common.serde.Json;
 import dev.cdcmigrator.common.spec.Spec;
 import dev.cdcmigrator.common.spec.SpecParser;
@@ -14,6 +16,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -22,6 +25,7 @@ import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.apache.kafka.common.TopicPartition;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -40,12 +44,13 @@ import picocli.CommandLine.Spec.Target;
                 + "partition and offset it was read from, and why it failed.",
             "",
             "Replay sends a letter's original record (same key, same value) back to the topic it was read from, with the "
-                + "header " + DeadLetters.REPLAYED_FROM + " = <dlq topic>/<partition>/<offset>. Kafka topics are append-only: "
+                + "header " + ReplayOutcome.REPLAYED_FROM + " = <dlq topic>/<partition>/<offset>. Kafka topics are append-only: "
                 + "a replayed letter stays in the dead-letter topic, so `list` keeps showing it, and a letter that fails "
                 + "again is dead-lettered again as a new letter.",
             "",
-            "Fix the spec or the data before replaying. A replayed change is applied as a new change: replaying an old "
-                + "change of a row that has changed since brings the old row image back.",
+            "Fix the spec or the data before replaying. A replayed change takes its original place in its row's order: "
+                + "it is applied only when its row has had no newer change since; a change its row has moved past (updated "
+                + "or deleted on v1 after it) is superseded and changes nothing, so no row goes back in time.",
             "",
             "Neither command joins a consumer group or commits offsets, so they never disturb a running pipeline.",
             ""})
@@ -79,7 +84,7 @@ final class DlqCommand implements Callable<Integer> {
             }
             Spec parsed = new SpecParser().parse(spec);
             return new DeadLetters(KafkaClients.common(parsed, KafkaAddress.resolve(parsed, bootstrap, commandLine)),
-                    new Topics(parsed).deadLetters(),
+                    new Topics(parsed).deadLetters(), new Topics(parsed).replayOutcomes(),
                     Duration.ofSeconds(timeoutSeconds));
         }
     }
@@ -191,9 +196,15 @@ final class DlqCommand implements Callable<Integer> {
                 "Send dead letters' original records back to the topics they were read from.",
                 "",
                 "The transform's go to their raw topic, the sink's to their v2 topic, into the partition they were read "
-                    + "from, with the same key and value and the header " + DeadLetters.REPLAYED_FROM
-                    + " = <dlq topic>/<partition>/<offset>. Waits until Kafka acknowledged every record (idempotent "
-                    + "producer, acks=all).",
+                    + "from, with the same key and value and the headers " + ReplayOutcome.REPLAYED_FROM
+                    + " = <dlq topic>/<partition>/<offset> and " + ReplayOutcome.REPLAY_OF + " = <original offset>. Waits "
+                    + "until Kafka acknowledged every record (idempotent producer, acks=all).",
+                "",
+                "Then waits (--wait) until the running pipeline has reported what it made of each: applied (newer than "
+                    + "anything its row had), superseded (its row changed on v1 after it: dropped, so the row does not go "
+                    + "back in time), failed again (a new dead letter), or held (the transform waits for the lookup row its "
+                    + "tenant needs). Prints one line per letter and a last line 'replayed N: A applied, S superseded, "
+                    + "F failed again'. Exits 1 when an outcome did not arrive in time (is the pipeline running?).",
                 "",
                 "The filters combine: a letter must match each one given; without any, every dead letter is replayed. "
                     + "Nothing is removed from the dead-letter topic, so a letter replayed twice is sent twice: select by "
@@ -224,8 +235,16 @@ final class DlqCommand implements Callable<Integer> {
         @Option(names = "--dry-run", description = "Print what would be replayed; send nothing.")
         boolean dryRun;
 
+        @Option(names = "--wait", paramLabel = "SECONDS", defaultValue = "60",
+                description = "Wait at most this long for the outcomes of the replayed letters (default: ${DEFAULT-VALUE}; "
+                    + "0: do not wait, print only what was sent).")
+        int waitSeconds;
+
         @Override
         public Integer call() {
+            if (waitSeconds < 0) {
+                throw new ParameterException(command.commandLine(), "--wait must not be negative, was " + waitSeconds);
+            }
             List<long[]> positions = positions();
             DeadLetters dlq = kafka.open(command.commandLine());
             PrintWriter out = command.commandLine().getOut();
@@ -276,19 +295,75 @@ final class DlqCommand implements Callable<Integer> {
                 out.flush();
                 return ExitCodes.OK;
             }
-            int[] replayed = new int[1];
+            Map<TopicPartition, Long> outcomesFrom = waitSeconds > 0 ? dlq.outcomesEnd() : Map.of();
+            List<DeadLetters.Replayed> replayed = new ArrayList<>();
             try {
                 dlq.replay(selected, partitionCounts, r -> {
-                    replayed[0]++;
+                    replayed.add(r);
                     out.println("replayed " + describe(r.entry()) + " -> " + r.topic() + "/" + r.partition() + "/" + r.offset());
                 });
             } finally {
                 out.flush();
             }
-            out.println("replayed " + replayed[0] + " of " + total[0] + " dead letters in " + dlq.topic()
-                    + " (header " + DeadLetters.REPLAYED_FROM + ")");
+            if (waitSeconds == 0) {
+                out.println("replayed " + replayed.size() + " of " + total[0] + " dead letters in " + dlq.topic()
+                        + " (header " + ReplayOutcome.REPLAYED_FROM + ")");
+                out.flush();
+                return ExitCodes.OK;
+            }
+            return reportOutcomes(dlq, replayed, outcomesFrom, out, err);
+        }
+
+        /** Waits for the outcome of every replayed letter, prints them and the counts. */
+        private int reportOutcomes(DeadLetters dlq, List<DeadLetters.Replayed> replayed, Map<TopicPartition, Long> from,
+                                   PrintWriter out, PrintWriter err) {
+            Set<String> ids = new LinkedHashSet<>();
+            replayed.forEach(r -> ids.add(r.id()));
+            Map<String, ReplayOutcome> outcomes = dlq.awaitOutcomes(from, ids, Duration.ofSeconds(waitSeconds));
+            Map<Outcome, Integer> counts = new EnumMap<>(Outcome.class);
+            for (Outcome o : Outcome.values()) {
+                counts.put(o, 0);
+            }
+            int missing = 0;
+            for (DeadLetters.Replayed r : replayed) {
+                ReplayOutcome outcome = outcomes.get(r.id());
+                if (outcome == null) {
+                    missing++;
+                    out.println("no outcome " + describe(r.entry()));
+                } else {
+                    counts.merge(outcome.outcome(), 1, Integer::sum);
+                    out.println(label(outcome.outcome()) + " by the " + outcome.stage() + " " + describe(r.entry()));
+                }
+            }
+            String summary = "replayed " + replayed.size() + ": " + counts.get(Outcome.APPLIED) + " applied, "
+                    + counts.get(Outcome.SUPERSEDED) + " superseded, " + counts.get(Outcome.FAILED_AGAIN) + " failed again";
+            if (counts.get(Outcome.HELD) > 0) {
+                summary += ", " + counts.get(Outcome.HELD) + " held for a lookup row";
+            }
+            if (missing > 0) {
+                summary += ", " + missing + " not reported within " + waitSeconds + " s";
+            }
+            out.println(summary);
             out.flush();
-            return ExitCodes.OK;
+            if (missing == 0) {
+                return ExitCodes.OK;
+            }
+            err.println(from.isEmpty()
+                    ? "no outcome: the topic " + dlq.outcomeTopic() + " does not exist; start the pipeline (migrator run, or its "
+                        + "transform and sink) of this version and replay again"
+                    : "no outcome within " + waitSeconds + " s for " + missing + " replayed letters: is the pipeline running "
+                        + "(migrator run, or its transform and sink)? Their outcomes will still be reported when it processes them");
+            err.flush();
+            return ExitCodes.FAILED;
+        }
+
+        private static String label(Outcome outcome) {
+            return switch (outcome) {
+                case APPLIED -> "applied";
+                case SUPERSEDED -> "superseded";
+                case HELD -> "held";
+                case FAILED_AGAIN -> "failed again";
+            };
         }
 
         private static String describe(Entry e) {

@@ -12,7 +12,7 @@ import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.errors.TopicExistsException;
 
 /**
- * Creates the raw, lookup, v2 and dead-letter topics of a spec before any stage starts, so that Kafka Streams never starts
+ * Creates the raw, lookup, v2, dead-letter and replay-outcome topics of a spec before any stage starts, so that Kafka Streams never starts
  * on a missing source topic and every topic gets the migrator's partitions and size limit rather than broker defaults.
  */
 public final class TopicProvisioner {
@@ -41,6 +41,7 @@ public final class TopicProvisioner {
         wanted.addAll(topics.allV2(spec));
         wanted.addAll(topics.allLookups(spec));
         wanted.add(topics.deadLetters());
+        wanted.add(topics.replayOutcomes());
         List<NewTopic> missing = new java.util.ArrayList<>(wanted.stream()
                 .filter(t -> !existing.contains(t))
                 .map(t -> new NewTopic(t, spec.kafka().partitions(), spec.kafka().replicationFactor())

@@ -35,6 +35,11 @@ public final class Topics {
         return prefix + ".dlq";
     }
 
+    /** Where the stages report what became of each replayed dead letter ({@code ReplayOutcome}). */
+    public String replayOutcomes() {
+        return prefix + ".replays";
+    }
+
     /** Where capture's Debezium offsets live. */
     public String captureOffsets() {
         return prefix + ".capture.offsets";

@@ -301,6 +301,7 @@ public final class Cleanup implements AutoCloseable {
         exact.addAll(names.allLookups(spec));
         exact.add(names.heartbeat());
         exact.add(names.deadLetters());
+        exact.add(names.replayOutcomes());
         exact.add(names.captureOffsets());
         String internal = names.transformApplicationId() + "-";
         String rawPrefix = names.rawPrefix() + ".";

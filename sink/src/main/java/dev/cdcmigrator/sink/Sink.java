@@ -84,7 +84,7 @@ public final class Sink implements AutoCloseable {
                 topics.sinkGroup(), topics.allV2(spec),
                 new KafkaConsumer<>(consumer, new ByteArrayDeserializer(), new ByteArrayDeserializer()),
                 new KafkaProducer<>(producer, new ByteArraySerializer(), new ByteArraySerializer()),
-                topics.deadLetters(), new SinkMeters(registry, sources), RowLevelSecurity.of(spec), decoder(spec));
+                topics.deadLetters(), topics.replayOutcomes(), new SinkMeters(registry, sources), RowLevelSecurity.of(spec), decoder(spec));
         Sink sink = new Sink(loop);
         sink.thread.start();
         return sink;

@@ -32,7 +32,8 @@ import org.apache.kafka.streams.state.Stores;
  * {@code v2-<v2 table>}; and the sink {@code dead-letters}. A table whose dimensions look up other tables also has the
  * source {@code lookups-<v1 table>} on its lookup topic and the stores {@code lookup-rows-}, {@code lookup-links-} and
  * {@code held-<v1 table>}; a lookup table has a sink {@code lookup-<lookup table>-for-<dependent>} per dependent
- * table, writing to every partition of the dependent's lookup topic.
+ * table, writing to every partition of the dependent's lookup topic; and the sink {@code replay-outcomes}, where a
+ * map processor reports what became of each dead letter {@code migrator dlq replay} sent back.
  *
  * <p>The v2 sink nodes write the spec's {@code kafka.v2Format} with the {@link V2Serializers} they are given:
  * {@link V2Serializers#json()} by default; Avro ones need a registry client and the v2 tables' columns, which
@@ -42,6 +43,8 @@ public final class TransformTopology {
 
     /** Name of the sink node writing the dead-letter topic. */
     public static final String DEAD_LETTERS = "dead-letters";
+    /** Name of the sink node writing the replay-outcome topic. */
+    public static final String REPLAY_OUTCOMES = "replay-outcomes";
 
     private TransformTopology() {
     }
@@ -96,7 +99,7 @@ public final class TransformTopology {
             MapProcessor.Wiring wiring = new MapProcessor.Wiring("images-" + v1,
                     readsLookups ? "lookup-rows-" + v1 : null, readsLookups ? "lookup-links-" + v1 : null,
                     readsLookups ? "held-" + v1 : null, readsLookups ? topics.lookups(v1) : null,
-                    v2 -> "v2-" + v2, DEAD_LETTERS, lookupChildren);
+                    v2 -> "v2-" + v2, DEAD_LETTERS, REPLAY_OUTCOMES, lookupChildren);
 
             topology.addSource("raw-" + v1, in, in, topics.raw(v1));
             List<String> parents = new ArrayList<>(List.of("raw-" + v1));
@@ -124,8 +127,9 @@ public final class TransformTopology {
         }
         v2SinkParents.forEach((table, parents) -> topology.addSink("v2-" + table, topics.v2(table), serializers.key(table),
                 serializers.value(table), serializers.partitioner(), parents.toArray(String[]::new)));
-        topology.addSink(DEAD_LETTERS, topics.deadLetters(), out, out,
-                mappings.keySet().stream().map(v1 -> "map-" + v1).toArray(String[]::new));
+        String[] processors = mappings.keySet().stream().map(v1 -> "map-" + v1).toArray(String[]::new);
+        topology.addSink(DEAD_LETTERS, topics.deadLetters(), out, out, processors);
+        topology.addSink(REPLAY_OUTCOMES, topics.replayOutcomes(), out, out, processors);
         return topology;
     }
 

@@ -2,11 +2,14 @@ package dev.cdcmigrator.transform;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.cdcmigrator.common.event.DeadLetter;
+import dev.cdcmigrator.common.event.ReplayOutcome;
 import dev.cdcmigrator.common.event.SnapshotCompleted;
 import dev.cdcmigrator.common.event.V2Change;
 import dev.cdcmigrator.common.serde.JsonSerde;
 import dev.cdcmigrator.common.spec.SpecParser;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -33,6 +36,7 @@ class ReplayTopologyTest {
     private TopologyTestDriver driver;
     private TestInputTopic<byte[], byte[]> raw;
     private TestOutputTopic<byte[], byte[]> v2;
+    private TestOutputTopic<byte[], byte[]> outcomes;
 
     @BeforeEach
     void start() {
@@ -50,6 +54,7 @@ class ReplayTopologyTest {
         driver = new TopologyTestDriver(TransformTopology.build(spec, registry), props);
         raw = driver.createInputTopic("app.raw.public.items", new ByteArraySerializer(), new ByteArraySerializer());
         v2 = driver.createOutputTopic("app.v2.items", new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        outcomes = driver.createOutputTopic("app.replays", new ByteArrayDeserializer(), new ByteArrayDeserializer());
     }
 
     @AfterEach
@@ -181,6 +186,57 @@ class ReplayTopologyTest {
 
         assertThat(out()).containsExactly("c{\"id\":1,\"v\":1}", "c{\"id\":2,\"v\":2}", "d{\"id\":2}", "c{\"id\":3,\"v\":3}",
                 "d{\"id\":1}", "d{\"id\":3}", "c{\"id\":4,\"v\":4}");
+    }
+
+    /**
+     * Issue 16: a dead letter replayed by {@code migrator dlq replay} is ordered like any change. One its row has moved
+     * past since (updated, deleted) is dropped and reported as superseded, never applied over the newer state; one that
+     * is still its row's newest change is applied; one that fails again is a new dead letter. Each reports its outcome
+     * under the position it was replayed to; changes that are not replays report nothing.
+     */
+    @Test
+    void aReplayedDeadLetterIsAppliedOnlyWhenItIsNewerThanItsRowAndItsOutcomeIsReported() {
+        change("c", 1, 1, 110, 100L);
+        change("c", 2, 2, 120, 100L);
+        // the dead-lettered changes were at LSN 160 (row 1) and 170 (row 2); row 1 was deleted and row 2 updated later
+        change("d", 1, null, 210, 200L);
+        change("u", 2, 3, 220, 200L);
+        change("c", 3, 3, 230, 200L);
+        assertThat(out()).hasSize(5);
+        assertThat(outcomes.isEmpty()).isTrue();
+
+        replayed(1, 7, 160, 150L, "app.dlq/0/0");
+        replayed(2, 8, 170, 150L, "app.dlq/0/1");
+        replayed(3, 9, 310, 300L, "app.dlq/0/2");
+        RecordHeaders headers = replayHeaders("app.dlq/0/3");
+        raw.pipeInput(new TestRecord<>(items.key("id", 4), "not JSON".getBytes(StandardCharsets.UTF_8), headers));
+
+        assertThat(out()).containsExactly("u{\"id\":3,\"v\":9}");
+        assertThat(outcomes.readValuesToList().stream().map(b -> JsonSerde.of(ReplayOutcome.class).deserialize(null, b)))
+                .containsExactly(
+                        new ReplayOutcome("app.raw.public.items/0/5", "transform", "items", ReplayOutcome.Outcome.SUPERSEDED),
+                        new ReplayOutcome("app.raw.public.items/0/6", "transform", "items", ReplayOutcome.Outcome.SUPERSEDED),
+                        new ReplayOutcome("app.raw.public.items/0/7", "transform", "items", ReplayOutcome.Outcome.APPLIED),
+                        new ReplayOutcome("app.raw.public.items/0/8", "transform", "items", ReplayOutcome.Outcome.FAILED_AGAIN));
+        assertThat(registry.get("migrator.transform.records").tags("table", "items", "outcome", "superseded").counter().count())
+                .isEqualTo(2.0);
+        assertThat(duplicates()).isZero();
+        TestOutputTopic<byte[], byte[]> dlq = driver.createOutputTopic("app.dlq", new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        assertThat(dlq.readValuesToList()).singleElement()
+                .satisfies(b -> assertThat(JsonSerde.of(DeadLetter.class).deserialize(null, b).offset()).isEqualTo(8));
+    }
+
+    private void replayed(long id, int v, long lsn, Long lastCommit, String from) {
+        Map<String, Object> row = new LinkedHashMap<>();
+        row.put("id", id);
+        row.put("v", v);
+        raw.pipeInput(new TestRecord<>(items.key("id", id), items.change("u", null, row, lsn, lastCommit), replayHeaders(from)));
+    }
+
+    private static RecordHeaders replayHeaders(String from) {
+        RecordHeaders headers = new RecordHeaders();
+        headers.add(ReplayOutcome.REPLAYED_FROM, from.getBytes(StandardCharsets.UTF_8));
+        return headers;
     }
 
     private void snapshotCompleted(long snapshotLsn) {

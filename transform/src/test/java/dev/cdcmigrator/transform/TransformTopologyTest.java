@@ -87,6 +87,7 @@ class TransformTopologyTest {
                 .contains("Sink: v2-accounts (topic: keiko.v2.accounts)")
                 .contains("Sink: v2-tasks (topic: keiko.v2.tasks)")
                 .contains("Sink: dead-letters (topic: keiko.dlq)")
+                .contains("Sink: replay-outcomes (topic: keiko.replays)")
                 .doesNotContain("KSTREAM-");
         assertThat(TransformTopology.build(SPEC, registry).describe()).isEqualTo(topology.describe());
     }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.cdcmigrator.common.TopicProvisioner;
 import dev.cdcmigrator.common.event.DeadLetter;
+import dev.cdcmigrator.common.event.ReplayOutcome;
 import dev.cdcmigrator.common.serde.Json;
 import dev.cdcmigrator.common.serde.JsonSerde;
 import java.nio.charset.StandardCharsets;
@@ -15,6 +16,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
@@ -34,15 +36,14 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
  * Reads the dead-letter topic ({@code <prefix>.dlq}) and sends dead letters' original records back to the topics they
- * came from, for {@code migrator dlq}. Reading joins no consumer group and commits nothing, so it never disturbs the
- * pipeline; replaying only appends (a Kafka topic cannot be edited), so the dead-letter topic keeps every letter.
+ * came from, for {@code migrator dlq}, then reads what the stages made of them from the replay-outcome topic
+ * ({@code <prefix>.replays}). Reading joins no consumer group and commits nothing, so it never disturbs the pipeline;
+ * replaying only appends (a Kafka topic cannot be edited), so the dead-letter topic keeps every letter.
  */
 public final class DeadLetters {
 
-    /** The header of a replayed record: {@code <dlq topic>/<partition>/<offset>} of the dead letter it came from. */
-    public static final String REPLAYED_FROM = "migrator.replayed-from";
-
     private static final JsonSerde<DeadLetter> DEAD = JsonSerde.of(DeadLetter.class);
+    private static final JsonSerde<ReplayOutcome> OUTCOME = JsonSerde.of(ReplayOutcome.class);
     private static final Duration POLL = Duration.ofMillis(200);
 
     /**
@@ -71,6 +72,11 @@ public final class DeadLetters {
      * @param offset the offset it got
      */
     public record Replayed(Entry entry, String topic, int partition, long offset) {
+
+        /** The name its outcome is reported under ({@link ReplayOutcome#replayed()}). */
+        public String id() {
+            return ReplayOutcome.id(topic, partition, offset);
+        }
     }
 
     /** Kafka did not answer within the timeout, or refused; the message says which and where. */
@@ -83,18 +89,21 @@ public final class DeadLetters {
 
     private final String bootstrap;
     private final String topic;
+    private final String outcomeTopic;
     private final Duration timeout;
     private final Map<String, Object> client;
 
     /**
      * @param client the Kafka cluster's client settings: {@code bootstrap.servers} and the spec's {@code kafka.client}
      * @param topic the dead-letter topic
+     * @param outcomeTopic the replay-outcome topic
      * @param timeout how long to wait for Kafka at each step before giving up
      */
-    public DeadLetters(Map<String, Object> client, String topic, Duration timeout) {
+    public DeadLetters(Map<String, Object> client, String topic, String outcomeTopic, Duration timeout) {
         this.client = Map.copyOf(client);
         this.bootstrap = String.valueOf(client.get("bootstrap.servers"));
         this.topic = topic;
+        this.outcomeTopic = outcomeTopic;
         this.timeout = timeout;
     }
 
@@ -185,8 +194,8 @@ public final class DeadLetters {
 
     /**
      * Sends the original record of each entry back to the topic it was read from (to its original partition while the
-     * topic still has it), with the {@link #REPLAYED_FROM} header, through an idempotent producer with acks=all, and
-     * waits for every acknowledgement.
+     * topic still has it), with the {@link ReplayOutcome#REPLAYED_FROM} and {@link ReplayOutcome#REPLAY_OF} headers,
+     * through an idempotent producer with acks=all, and waits for every acknowledgement.
      *
      * @param entries dead letters (their {@link Entry#letter()} must not be null)
      * @param partitionCounts the partitions of each source topic ({@link #partitionCounts})
@@ -211,7 +220,8 @@ public final class DeadLetters {
                 Integer partitions = partitionCounts.get(d.topic());
                 Integer partition = partitions != null && d.partition() >= 0 && d.partition() < partitions ? d.partition() : null;
                 ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(d.topic(), partition, originalKey(e), originalValue(d));
-                record.headers().add(REPLAYED_FROM, (topic + "/" + e.position()).getBytes(StandardCharsets.UTF_8));
+                record.headers().add(ReplayOutcome.REPLAYED_FROM, (topic + "/" + e.position()).getBytes(StandardCharsets.UTF_8));
+                record.headers().add(ReplayOutcome.REPLAY_OF, Long.toString(d.offset()).getBytes(StandardCharsets.UTF_8));
                 futures.add(kafka("send the original of dead letter " + e.position(), () -> producer.send(record)));
             }
             producer.flush();
@@ -230,6 +240,62 @@ public final class DeadLetters {
                 }
                 sent.accept(new Replayed(e, meta.topic(), meta.partition(), meta.offset()));
             }
+        }
+    }
+
+    /**
+     * The end offsets of the replay-outcome topic now: the outcomes of records replayed from now on come after them.
+     * Empty when the topic does not exist (no pipeline of this version has run: nothing would report an outcome).
+     */
+    public Map<TopicPartition, Long> outcomesEnd() {
+        try (KafkaConsumer<byte[], byte[]> consumer = consumer()) {
+            List<TopicPartition> partitions = partitionsFor(consumer, outcomeTopic).stream()
+                    .map(p -> new TopicPartition(outcomeTopic, p.partition())).toList();
+            return partitions.isEmpty() ? Map.of()
+                    : kafka("read the end offsets of " + outcomeTopic, () -> consumer.endOffsets(partitions, timeout));
+        }
+    }
+
+    /** The replay-outcome topic. */
+    public String outcomeTopic() {
+        return outcomeTopic;
+    }
+
+    /**
+     * Reads the replay-outcome topic (read_committed) from {@code from} until each of {@code ids} has an outcome or
+     * {@code wait} has passed. A stage that applies a batch again after a crash reports its outcomes again; the first
+     * counts.
+     *
+     * @param from where to start in each partition of the topic ({@link #outcomesEnd()} before the replay)
+     * @param ids the {@link Replayed#id()} of the records replayed
+     * @return the outcome of each id that has one by then
+     */
+    public Map<String, ReplayOutcome> awaitOutcomes(Map<TopicPartition, Long> from, Set<String> ids, Duration wait) {
+        Map<String, ReplayOutcome> outcomes = new HashMap<>();
+        if (from.isEmpty()) {
+            return outcomes;
+        }
+        long deadline = System.nanoTime() + wait.toNanos();
+        try (KafkaConsumer<byte[], byte[]> consumer = consumer()) {
+            consumer.assign(from.keySet());
+            from.forEach(consumer::seek);
+            while (outcomes.size() < ids.size() && System.nanoTime() < deadline) {
+                for (ConsumerRecord<byte[], byte[]> record : kafka("read " + outcomeTopic, () -> consumer.poll(POLL))) {
+                    ReplayOutcome outcome = outcome(record);
+                    if (outcome != null && ids.contains(outcome.replayed())) {
+                        outcomes.putIfAbsent(outcome.replayed(), outcome);
+                    }
+                }
+            }
+        }
+        return outcomes;
+    }
+
+    private static ReplayOutcome outcome(ConsumerRecord<byte[], byte[]> record) {
+        try {
+            return record.value() == null ? null : OUTCOME.deserialize(record.topic(), record.value());
+        } catch (RuntimeException e) {
+            return null; // not an outcome: nothing a replay of this command waits for
         }
     }
 

@@ -4,7 +4,6 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.Map;
@@ -28,20 +27,9 @@ public final class OffsetStore {
 
     /** Creates the state schema and table if they do not exist (idempotent, safe to run concurrently). */
     public void createIfAbsent(Connection connection) throws SQLException {
-        try (Statement st = connection.createStatement()) {
-            st.execute("CREATE SCHEMA IF NOT EXISTS " + schema);
-            st.execute("CREATE TABLE IF NOT EXISTS " + table + " ("
-                    + "consumer_group text NOT NULL, topic text NOT NULL, partition int NOT NULL, next_offset bigint NOT NULL,"
-                    + " updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (consumer_group, topic, partition))");
-        } catch (SQLException e) {
-            // Two sinks starting at once may race on CREATE ... IF NOT EXISTS (unique_violation on the catalog).
-            if (!"23505".equals(e.getSQLState())) {
-                throw e;
-            }
-        }
-        if (!connection.getAutoCommit()) {
-            connection.commit();
-        }
+        Sql.createIfAbsent(connection, "CREATE SCHEMA IF NOT EXISTS " + schema, "CREATE TABLE IF NOT EXISTS " + table + " ("
+                + "consumer_group text NOT NULL, topic text NOT NULL, partition int NOT NULL, next_offset bigint NOT NULL,"
+                + " updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (consumer_group, topic, partition))");
     }
 
     /** The next offset to consume per partition, for the partitions that have one. */

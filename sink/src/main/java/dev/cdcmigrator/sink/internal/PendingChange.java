@@ -6,6 +6,8 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 /**
  * A v2 change waiting to be applied, with the record it came from (kept whole so a rejected row can be
  * dead-lettered as it arrived).
+ *
+ * @param position its place in its row's order: the record's offset, or for a replayed dead letter its original's
  */
-public record PendingChange(V2Change change, ConsumerRecord<byte[], byte[]> record) {
+public record PendingChange(V2Change change, ConsumerRecord<byte[], byte[]> record, long position) {
 }

@@ -3,6 +3,8 @@ package dev.cdcmigrator.sink.internal;
 import dev.cdcmigrator.avro.SchemaRegistryException;
 import dev.cdcmigrator.common.event.DeadLetter;
 import dev.cdcmigrator.common.event.Op;
+import dev.cdcmigrator.common.event.ReplayOutcome;
+import dev.cdcmigrator.common.event.ReplayOutcome.Outcome;
 import dev.cdcmigrator.common.event.V2Change;
 import dev.cdcmigrator.common.serde.Json;
 import dev.cdcmigrator.common.serde.JsonSerde;
@@ -42,13 +44,16 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The sink's consumer loop: poll, reduce by key, apply in one transaction together with the offsets, retry the
- * batch while the target is unreachable, and isolate rows the target refuses into the dead-letter topic.
+ * batch while the target is unreachable, and isolate rows the target refuses into the dead-letter topic. A dead
+ * letter replayed by {@code migrator dlq replay} is applied only when it is newer than every change applied to its row
+ * since ({@link DeadLetteredRows}); else it is superseded. Either way its outcome goes to the replay-outcome topic.
  */
 public final class SinkLoop implements Runnable {
 
     private static final Logger LOGGER = LoggerFactory.getLogger(SinkLoop.class);
     private static final JsonSerde<V2Change> V2 = JsonSerde.of(V2Change.class);
     private static final JsonSerde<DeadLetter> DEAD = JsonSerde.of(DeadLetter.class);
+    private static final JsonSerde<ReplayOutcome> OUTCOME = JsonSerde.of(ReplayOutcome.class);
     private static final Duration MAX_BACKOFF = Duration.ofSeconds(10);
 
     /** How to reach the target. */
@@ -59,8 +64,10 @@ public final class SinkLoop implements Runnable {
     private final Consumer<byte[], byte[]> consumer;
     private final Producer<byte[], byte[]> deadLetterProducer;
     private final String deadLetterTopic;
+    private final String replayOutcomeTopic;
     private final Collection<String> topics;
     private final OffsetStore offsets;
+    private final DeadLetteredRows deadLettered;
     private final BatchWriter writer;
     private final SinkMeters meters;
     private final RowLevelSecurity rowLevelSecurity;
@@ -72,14 +79,16 @@ public final class SinkLoop implements Runnable {
     private Connection connection;
 
     public SinkLoop(Target target, String group, Collection<String> topics, Consumer<byte[], byte[]> consumer,
-                    Producer<byte[], byte[]> deadLetterProducer, String deadLetterTopic, SinkMeters meters,
-                    RowLevelSecurity rowLevelSecurity, V2Decoder decoder) {
+                    Producer<byte[], byte[]> deadLetterProducer, String deadLetterTopic, String replayOutcomeTopic,
+                    SinkMeters meters, RowLevelSecurity rowLevelSecurity, V2Decoder decoder) {
         this.target = target;
         this.consumer = consumer;
         this.deadLetterProducer = deadLetterProducer;
         this.deadLetterTopic = deadLetterTopic;
+        this.replayOutcomeTopic = replayOutcomeTopic;
         this.topics = List.copyOf(topics);
         this.offsets = new OffsetStore(target.stateSchema(), group);
+        this.deadLettered = new DeadLetteredRows(target.stateSchema(), group);
         this.writer = new BatchWriter(target.schema());
         this.meters = meters;
         this.rowLevelSecurity = rowLevelSecurity;
@@ -102,6 +111,7 @@ public final class SinkLoop implements Runnable {
         try {
             connection = connectWithRetry();
             offsets.createIfAbsent(connection);
+            deadLettered.createIfAbsent(connection);
             rowLevelSecurity.apply(connection);
             consumer.subscribe(topics, new SeekToStoredOffsets());
             running = true;
@@ -138,9 +148,15 @@ public final class SinkLoop implements Runnable {
 
     private void applyWithRetry(ConsumerRecords<byte[], byte[]> records) throws InterruptedException {
         Map<TopicPartition, Long> applied = Map.of();
+        boolean reconnected = false;
         Duration backoff = Duration.ofMillis(100);
         while (true) {
             try {
+                if (reconnected) {
+                    // A commit whose acknowledgement was lost changed them too.
+                    deadLettered.load(connection, consumer.assignment());
+                    reconnected = false;
+                }
                 Batch batch = new Batch(records, applied);
                 meters.batchInFlight(batch.oldestSourceTsMs);
                 if (!batch.nextOffsets.isEmpty()) {
@@ -175,6 +191,7 @@ public final class SinkLoop implements Runnable {
                 // The commit may have succeeded with only its acknowledgement lost: what the target stored says
                 // which records of this batch it already holds.
                 applied = storedOffsets(records.partitions());
+                reconnected = true;
             }
         }
     }
@@ -229,7 +246,11 @@ public final class SinkLoop implements Runnable {
         return next;
     }
 
-    /** The records of a poll not yet in the target, reduced by key: a full row image supersedes earlier ones. */
+    /**
+     * The records of a poll not yet in the target, reduced by key: a full row image supersedes earlier ones. A replayed
+     * dead letter no newer than its row's newest change (applied before, or earlier in this batch) is set aside as
+     * superseded.
+     */
     private final class Batch {
         final Map<TopicPartition, Long> nextOffsets = new HashMap<>();
         final List<DeadLetter> undecodable = new ArrayList<>();
@@ -238,29 +259,55 @@ public final class SinkLoop implements Runnable {
         final Map<String, List<V2Change>> history = new HashMap<>();
         /** The oldest v1 commit time of each table's changes in this batch. */
         final Map<String, Long> oldestSourceTsMs = new HashMap<>();
+        /** The replayed records of this batch that are newer than their rows, by row. */
+        final Map<String, List<ConsumerRecord<byte[], byte[]>>> replays = new HashMap<>();
+        /** The replayed records of this batch their rows have moved past, with their v2 tables. */
+        final Map<ConsumerRecord<byte[], byte[]>, String> superseded = new LinkedHashMap<>();
+        /** The replayed records of this batch that are still no v2 change, dead-lettered again. */
+        final List<ConsumerRecord<byte[], byte[]>> undecodableReplays = new ArrayList<>();
 
         Batch(ConsumerRecords<byte[], byte[]> records, Map<TopicPartition, Long> alreadyApplied) {
-            for (ConsumerRecord<byte[], byte[]> record : records) {
-                TopicPartition tp = new TopicPartition(record.topic(), record.partition());
-                if (record.offset() < alreadyApplied.getOrDefault(tp, Long.MIN_VALUE)) {
-                    continue;
-                }
-                nextOffsets.put(tp, record.offset() + 1);
-                try {
-                    V2Change change = decoder.decode(record.topic(), record.value());
-                    String row = change.table() + change.key();
-                    reduced.remove(row);
-                    reduced.put(row, new PendingChange(change, record));
-                    history.computeIfAbsent(row, k -> new ArrayList<>(1)).add(change);
-                    if (change.source() != null) {
-                        oldestSourceTsMs.merge(change.table(), change.source().tsMs(), Math::min);
+            for (TopicPartition tp : records.partitions()) {
+                Map<String, Long> known = deadLettered.of(tp);
+                for (ConsumerRecord<byte[], byte[]> record : records.records(tp)) {
+                    if (record.offset() < alreadyApplied.getOrDefault(tp, Long.MIN_VALUE)) {
+                        continue;
                     }
-                } catch (SchemaRegistryException | IllegalStateException e) {
-                    // Not this record's fault: the batch is retried or the sink stops (applyWithRetry, run).
-                    throw e;
-                } catch (RuntimeException e) {
-                    undecodable.add(deadLetter(record, tableOf(record.topic()), "not a v2 change: " + e.getMessage()));
+                    nextOffsets.put(tp, record.offset() + 1);
+                    try {
+                        add(record, known);
+                    } catch (SchemaRegistryException | IllegalStateException e) {
+                        // Not this record's fault: the batch is retried or the sink stops (applyWithRetry, run).
+                        throw e;
+                    } catch (RuntimeException e) {
+                        undecodable.add(deadLetter(record, tableOf(record.topic()), "not a v2 change: " + e.getMessage()));
+                        if (ReplayOutcome.isReplay(record.headers())) {
+                            undecodableReplays.add(record);
+                        }
+                    }
                 }
+            }
+        }
+
+        private void add(ConsumerRecord<byte[], byte[]> record, Map<String, Long> known) {
+            V2Change change = decoder.decode(record.topic(), record.value());
+            String row = change.table() + change.key();
+            long replayOf = ReplayOutcome.replayOf(record.headers());
+            long position = replayOf < 0 ? record.offset() : replayOf;
+            if (replayOf >= 0) {
+                PendingChange earlier = reduced.get(row);
+                Long newest = earlier != null ? Long.valueOf(earlier.position()) : known == null ? null : known.get(row);
+                if (newest != null && position <= newest) {
+                    superseded.put(record, change.table());
+                    return;
+                }
+                replays.computeIfAbsent(row, k -> new ArrayList<>(1)).add(record);
+            }
+            reduced.remove(row);
+            reduced.put(row, new PendingChange(change, record, position));
+            history.computeIfAbsent(row, k -> new ArrayList<>(1)).add(change);
+            if (change.source() != null) {
+                oldestSourceTsMs.merge(change.table(), change.source().tsMs(), Math::min);
             }
         }
     }
@@ -283,10 +330,17 @@ public final class SinkLoop implements Runnable {
                 rejected.add(r.pending());
             }
         }
+        List<ReplayOutcome> outcomes = replayOutcomes(batch, rejected);
+        Map<TopicPartition, Map<String, Long>> rowChanges = deadLetteredRowChanges(changes, rejected);
         // Dead letters are durable before the offsets that skip their rows commit: nothing is lost on a crash here.
-        publish(deadLetters);
+        // So are the outcomes of replays: a crash before the commit applies the batch again, to the same outcomes.
+        publish(deadLetters, outcomes);
+        if (!rowChanges.isEmpty()) {
+            deadLettered.write(connection, rowChanges);
+        }
         offsets.write(connection, batch.nextOffsets);
         connection.commit();
+        deadLettered.committed(rowChanges);
         long committedAt = meters.now();
         // Counted only once committed (a batch retried after a lost connection is not counted twice), and a rejected
         // row only as dead-lettered.
@@ -313,19 +367,74 @@ public final class SinkLoop implements Runnable {
             }
         }
         undecodable.forEach(d -> meters.applied(d.table(), SinkMeters.DEAD_LETTERED));
+        batch.superseded.values().forEach(table -> meters.applied(table, SinkMeters.SUPERSEDED));
+    }
+
+    /**
+     * The rows of this batch {@link DeadLetteredRows} must learn about: those the target refused now, and those it
+     * knows that got a change applied. Without dead letters this looks at nothing.
+     */
+    private Map<TopicPartition, Map<String, Long>> deadLetteredRowChanges(Collection<PendingChange> changes,
+                                                                         Set<PendingChange> rejected) {
+        if (rejected.isEmpty() && deadLettered.isEmpty()) {
+            return Map.of();
+        }
+        Map<TopicPartition, Map<String, Long>> rowChanges = new HashMap<>();
+        for (PendingChange p : rejected) {
+            rowChanges.computeIfAbsent(partitionOf(p.record()), tp -> new HashMap<>())
+                    .put(p.change().table() + p.change().key(), DeadLetteredRows.NOTHING_APPLIED);
+        }
+        Map<TopicPartition, Map<String, Long>> knownRows = new HashMap<>();
+        for (PendingChange p : changes) {
+            TopicPartition tp = partitionOf(p.record());
+            Map<String, Long> known = knownRows.computeIfAbsent(tp, deadLettered::of);
+            String row = p.change().table() + p.change().key();
+            if (known != null && known.containsKey(row) && !rejected.contains(p)) {
+                rowChanges.computeIfAbsent(tp, k -> new HashMap<>()).put(row, p.position());
+            }
+        }
+        return rowChanges;
+    }
+
+    /** What became of each replayed record of the batch: superseded, or as its row's last change fared. */
+    private List<ReplayOutcome> replayOutcomes(Batch batch, Set<PendingChange> rejected) {
+        if (batch.replays.isEmpty() && batch.superseded.isEmpty() && batch.undecodableReplays.isEmpty()) {
+            return List.of();
+        }
+        List<ReplayOutcome> outcomes = new ArrayList<>();
+        batch.superseded.forEach((record, table) -> outcomes.add(outcome(record, table, Outcome.SUPERSEDED)));
+        batch.undecodableReplays.forEach(record -> outcomes.add(outcome(record, tableOf(record.topic()), Outcome.FAILED_AGAIN)));
+        batch.replays.forEach((row, replayed) -> {
+            PendingChange last = batch.reduced.get(row);
+            Outcome outcome = rejected.contains(last) ? Outcome.FAILED_AGAIN : Outcome.APPLIED;
+            replayed.forEach(record -> outcomes.add(outcome(record, last.change().table(), outcome)));
+        });
+        return outcomes;
+    }
+
+    private static ReplayOutcome outcome(ConsumerRecord<byte[], byte[]> record, String table, Outcome outcome) {
+        return new ReplayOutcome(ReplayOutcome.id(record.topic(), record.partition(), record.offset()), "sink", table, outcome);
+    }
+
+    private static TopicPartition partitionOf(ConsumerRecord<byte[], byte[]> record) {
+        return new TopicPartition(record.topic(), record.partition());
     }
 
     private static String unqualified(String table) {
         return table == null ? "unknown" : table.substring(table.lastIndexOf('.') + 1);
     }
 
-    private void publish(List<DeadLetter> deadLetters) throws SQLException {
+    private void publish(List<DeadLetter> deadLetters, List<ReplayOutcome> outcomes) throws SQLException {
         List<Future<RecordMetadata>> sent = new ArrayList<>();
         for (DeadLetter d : deadLetters) {
             LOGGER.warn("dead-lettered table={} topic={} partition={} offset={} key={} reason={}",
                     d.table(), d.topic(), d.partition(), d.offset(), d.key(), d.reason());
             sent.add(deadLetterProducer.send(new ProducerRecord<>(deadLetterTopic, d.key().toString().getBytes(StandardCharsets.UTF_8),
                     DEAD.serialize(deadLetterTopic, d))));
+        }
+        for (ReplayOutcome o : outcomes) {
+            sent.add(deadLetterProducer.send(new ProducerRecord<>(replayOutcomeTopic, o.replayed().getBytes(StandardCharsets.UTF_8),
+                    OUTCOME.serialize(replayOutcomeTopic, o))));
         }
         for (Future<RecordMetadata> f : sent) {
             try {
@@ -335,7 +444,8 @@ public final class SinkLoop implements Runnable {
                 throw new SQLException("interrupted while writing dead letters", "08000", e);
             } catch (ExecutionException e) {
                 // Treated like a lost target: the batch is retried, so the rows are not skipped.
-                throw new SQLException("cannot write dead letters to " + deadLetterTopic + ": " + e.getCause(), "08000", e);
+                throw new SQLException("cannot write dead letters to " + deadLetterTopic + " or replay outcomes to "
+                        + replayOutcomeTopic + ": " + e.getCause(), "08000", e);
             }
         }
     }
@@ -430,6 +540,7 @@ public final class SinkLoop implements Runnable {
             Map<TopicPartition, Long> stored;
             try {
                 stored = offsets.read(connection, partitions);
+                deadLettered.load(connection, partitions);
             } catch (SQLException e) {
                 throw new IllegalStateException("cannot read the sink offsets from the target: " + e.getMessage(), e);
             }
@@ -448,6 +559,7 @@ public final class SinkLoop implements Runnable {
         public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
             // Each batch commits its offsets with its rows, so nothing is pending at revocation.
             partitionLag.keySet().removeAll(partitions);
+            deadLettered.forget(partitions);
         }
     }
 

@@ -29,6 +29,8 @@ public final class SinkMeters {
     public static final String UPSERTED = "upserted";
     public static final String DELETED = "deleted";
     public static final String DEAD_LETTERED = "dead_lettered";
+    /** A replayed dead letter older than its row's newest applied change: not applied. */
+    public static final String SUPERSEDED = "superseded";
 
     private final MeterRegistry registry;
     private final Clock clock;
@@ -58,7 +60,7 @@ public final class SinkMeters {
         this.retried = errors("retried");
         this.failed = errors("failed");
         sources.forEach((table, v1Tables) -> {
-            for (String outcome : new String[] {UPSERTED, DELETED, DEAD_LETTERED}) {
+            for (String outcome : new String[] {UPSERTED, DELETED, DEAD_LETTERED, SUPERSEDED}) {
                 appliedCounter(table, outcome);
             }
             latencyTimer(table);

@@ -21,7 +21,7 @@ class SinkMetersTest {
     @Test
     void everySeriesOfAKnownTableExistsBeforeItsFirstEvent() {
         for (String table : List.of("accounts", "tasks")) {
-            for (String outcome : List.of("upserted", "deleted", "dead_lettered")) {
+            for (String outcome : List.of("upserted", "deleted", "dead_lettered", "superseded")) {
                 assertThat(registry.get("migrator.sink.rows.applied").tags("table", table, "outcome", outcome).counter().count()).isZero();
             }
             assertThat(registry.get("migrator.sink.latency").tag("table", table).timer().count()).isZero();

@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.cdcmigrator.common.event.DeadLetter;
 import dev.cdcmigrator.common.event.Op;
+import dev.cdcmigrator.common.event.ReplayOutcome;
+import dev.cdcmigrator.common.event.ReplayOutcome.Outcome;
 import dev.cdcmigrator.common.event.SnapshotCompleted;
 import dev.cdcmigrator.common.event.SourcePosition;
 import dev.cdcmigrator.common.event.V2Change;
@@ -41,6 +43,8 @@ import org.slf4j.LoggerFactory;
  * Maps the raw changes of one v1 table to v2 changes, keeping per v1 row the position of the last applied change and
  * the full image after it. A change not newer than that position is a replay (capture is at-least-once) and is dropped;
  * a change the spec cannot map is forwarded to the dead-letter child instead, so the pipeline goes on and nothing is lost.
+ * A dead letter replayed by {@code migrator dlq replay} is ordered the same way: one its row has moved past since is
+ * dropped as superseded, so the row does not go back in time; what became of it goes to the replay-outcome child.
  *
  * <p>An initial snapshot taken again after a crash starts a new epoch (see {@link StreamPosition}): its reads win over
  * everything stored, and at its {@link SnapshotCompleted} marker every v1 row it did not read (deleted on v1 meanwhile)
@@ -60,6 +64,7 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
     private static final JsonSerde<TaskState> TASK_STATE = JsonSerde.of(TaskState.class);
     private static final JsonSerde<LookupChange> LOOKUP = JsonSerde.of(LookupChange.class);
     private static final JsonSerde<HeldRow> HELD = JsonSerde.of(HeldRow.class);
+    private static final JsonSerde<ReplayOutcome> OUTCOME = JsonSerde.of(ReplayOutcome.class);
     /** Image keys are JSON objects, so this key, not starting with '{', cannot collide with a v1 row. */
     private static final Bytes TASK_STATE_KEY = Bytes.wrap("#task".getBytes(StandardCharsets.UTF_8));
     private static final Duration MAX_EXPIRY_CHECK = Duration.ofSeconds(10);
@@ -103,10 +108,12 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
      * @param lookupTopic the topic lookup changes for this table arrive on, null without lookup dimensions
      * @param v2Child the child node writing a v2 table, by v2 table name
      * @param deadLetterChild the child node writing the dead-letter topic
+     * @param replayOutcomeChild the child node writing the replay-outcome topic
      * @param lookupChildren per dependent table, the child node writing its lookup topic and the columns it reads
      */
     public record Wiring(String images, String lookupRows, String links, String held, String lookupTopic,
-                         Function<String, String> v2Child, String deadLetterChild, Map<String, Map.Entry<String, Set<String>>> lookupChildren) {
+                         Function<String, String> v2Child, String deadLetterChild, String replayOutcomeChild,
+                         Map<String, Map.Entry<String, Set<String>>> lookupChildren) {
     }
 
     private final String v1Table;
@@ -121,6 +128,7 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
     private final Counter mapped;
     private final Counter deadLettered;
     private final Counter duplicates;
+    private final Counter superseded;
     private final Counter swept;
     private final Map<String, Counter> dimensionOutcomes = new HashMap<>();
     private ProcessorContext<byte[], byte[]> context;
@@ -153,6 +161,7 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
         this.mapped = counter(registry, "mapped");
         this.deadLettered = counter(registry, "dead_lettered");
         this.duplicates = counter(registry, "duplicate");
+        this.superseded = counter(registry, "superseded");
         this.swept = Counter.builder("migrator.transform.snapshot.swept.rows")
                 .description("v1 rows missing from an initial snapshot taken again after a crash, whose v2 rows were deleted")
                 .baseUnit("rows")
@@ -228,16 +237,20 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
             applyLookup(LOOKUP.deserialize(meta.topic(), record.value()), record.timestamp());
             return;
         }
+        boolean replay = ReplayOutcome.isReplay(record.headers());
         List<RawChange.Keyed> changes;
         try {
             changes = RawChange.parse(record.key(), record.value());
         } catch (RuntimeException e) {
             deadLetterFailure(meta, record.key(), record.value(), record.timestamp(), e);
+            reportReplay(replay, meta, Outcome.FAILED_AGAIN, record.timestamp());
             return;
         }
+        Outcome outcome = null;
         for (RawChange.Keyed keyed : changes) {
+            Outcome one;
             try {
-                process(keyed, meta, record);
+                one = process(keyed, meta, record, replay);
             } catch (SchemaChangedException e) {
                 throw e;
             } catch (RuntimeException | IOException e) {
@@ -247,15 +260,41 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
                     continue;
                 }
                 deadLetterFailure(meta, keyed.key(record.key()), keyed.value(record.value()), record.timestamp(), e);
+                one = Outcome.FAILED_AGAIN;
             }
+            // A record of several changes (a backfill batch) reports the least settled of them.
+            outcome = outcome == null || one.ordinal() > outcome.ordinal() ? one : outcome;
         }
+        if (outcome != null) {
+            reportReplay(replay, meta, outcome, record.timestamp());
+        }
+    }
+
+    /** Tells {@code migrator dlq replay} what became of a replayed record, in the transaction of its outputs. */
+    private void reportReplay(boolean replay, RecordMetadata meta, Outcome outcome, long timestamp) {
+        if (!replay) {
+            return;
+        }
+        String id = ReplayOutcome.id(meta.topic(), meta.partition(), meta.offset());
+        context.forward(new Record<>(id.getBytes(StandardCharsets.UTF_8),
+                OUTCOME.serialize(null, new ReplayOutcome(id, "transform", v1Table, outcome)), timestamp), wiring.replayOutcomeChild());
+    }
+
+    /**
+     * A change its row has already been through: after a capture restart a duplicate; from {@code migrator dlq replay}
+     * a dead letter its row has moved past since (updated or deleted on v1 after it), superseded.
+     */
+    private Outcome dropped(boolean replay) {
+        (replay ? superseded : duplicates).increment();
+        return Outcome.SUPERSEDED;
     }
 
     /**
      * Processes one change of the record (a batch of backfilled rows holds several); what it holds or dead-letters is
      * that change alone.
      */
-    private void process(RawChange.Keyed keyed, RecordMetadata meta, Record<byte[], byte[]> record) throws IOException {
+    private Outcome process(RawChange.Keyed keyed, RecordMetadata meta, Record<byte[], byte[]> record, boolean replay)
+            throws IOException {
         RawChange change = keyed.change();
         JsonNode v1Key = keyed.v1Key();
         if (change.source().snapshot() && change.source().lsn() > state.epoch() || !change.jsonColumns().equals(state.jsonColumns())) {
@@ -264,7 +303,7 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
         }
         if (change.op() == Op.TRUNCATE) {
             truncate(change.source(), record.timestamp());
-            return;
+            return Outcome.APPLIED;
         }
         if (change.op() != Op.DELETE) {
             checkColumns(change, v1Key);
@@ -277,12 +316,10 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
         StreamPosition last = waiting != null ? waiting.position() : previous == null ? null : previous.position();
         if (last != null && position.replayOf(last)) {
             // Capture is at-least-once: after a crash it re-reads changes this row has already been through.
-            duplicates.increment();
-            return;
+            return dropped(replay);
         }
         SnapshotCompleted.Recopied recopied = recopied(change.source(), v1Key);
         if (recopied != null) {
-            duplicates.increment();
             if (change.op() == Op.DELETE && previous != null && previous.row() != null && previous.position().snapshot()
                     && previous.position().lsn() < recopied.copiedLsn()) {
                 // The resumed copy's snapshot saw this delete and copied nothing for the row: the image was sent by
@@ -290,14 +327,14 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
                 sendLookupChange(v1Key, previous.row(), null, position, change.source(), record.timestamp());
                 images.put(imageKey, new StoredImage(position, null).bytes());
             }
-            return;
+            return dropped(replay);
         }
         if (change.op() == Op.DELETE) {
             if (waiting != null) {
                 held.delete(imageKey);
             }
             apply(change, v1Key, imageKey, previous, position, null, record.timestamp());
-            return;
+            return Outcome.APPLIED;
         }
         ObjectNode newest = waiting != null ? waiting.image() : previous == null ? null : previous.row();
         // A read (Debezium's snapshot or the copy) selected the row, so it has every value: nothing to fill.
@@ -306,7 +343,7 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
                 change.columnTypes(), change.applied());
         if (dimensions.isEmpty()) {
             apply(filled, v1Key, imageKey, previous, position, JsonNodeFactory.instance.objectNode(), record.timestamp());
-            return;
+            return Outcome.APPLIED;
         }
         link(imageKey, image);
         Dimensions.Resolution resolution = resolve(image, tenancy.holdSeconds() == 0);
@@ -314,7 +351,7 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
             hold(imageKey, new HeldRow(change.op(), image, change.source(), position,
                     waiting != null ? waiting.sinceMs() : System.currentTimeMillis(),
                     meta.topic(), meta.partition(), meta.offset(), keyed.key(record.key()), keyed.value(record.value())), resolution);
-            return;
+            return Outcome.HELD;
         }
         if (waiting != null) {
             held.delete(imageKey);
@@ -323,10 +360,11 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
             deadLetter(meta.topic(), meta.partition(), meta.offset(), keyed.key(record.key()), keyed.value(record.value()),
                     record.timestamp(), resolution.unresolvedColumn(), resolution.unresolved());
             countDimensions("dead_lettered", null);
-            return;
+            return Outcome.FAILED_AGAIN;
         }
         countDimensions(resolution.defaulted().isEmpty() ? "tagged" : "defaulted", resolution.values());
         apply(filled, v1Key, imageKey, previous, position, resolution.values(), record.timestamp());
+        return Outcome.APPLIED;
     }
 
     private void deadLetterFailure(RecordMetadata meta, byte[] key, byte[] value, long timestamp, Exception failure) {
