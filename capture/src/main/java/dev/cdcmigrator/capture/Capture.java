@@ -75,7 +75,7 @@ public final class Capture implements AutoCloseable {
                     @Override
                     public void pollingStarted() {
                         streaming = true;
-                        LOGGER.info("capture started slot={} tables={}", props.getProperty("slot.name"), props.getProperty("table.include.list"));
+                        LOGGER.info("capture started slot={} tables={}", props.getProperty("slot.name"), publishedTables(spec));
                     }
                 })
                 .using((success, message, error) -> {
@@ -174,12 +174,17 @@ public final class Capture implements AutoCloseable {
         p.setProperty("publication.name", topics.slot());
         // Capture manages the publication (prepareSource), and Debezium filters nothing: whatever the publication
         // sends reaches KafkaHandoff, which publishes the tables capture reads and counts and names any other, so
-        // that no change is dropped unseen (a partition reported under its own name, a table added by hand).
+        // that no change is dropped unseen (a partition reported under its own name, a table added by hand). The
+        // include list names capture's tables first only because Debezium snapshots in its order: lookup tables
+        // first, the heartbeat table last (cutover wait relies on it: a snapshot read of the heartbeat row comes
+        // after every other read); the final ".*" lets every other table through.
         p.setProperty("publication.autocreate.mode", "disabled");
-        p.setProperty("snapshot.include.collection.list", publishedTables(spec).stream()
+        String captured = publishedTables(spec).stream()
                 // Schema and table names are plain identifiers (the spec checks), so only the dot needs escaping.
                 .map(t -> spec.source().schema() + "\\." + t)
-                .collect(Collectors.joining(",")));
+                .collect(Collectors.joining(","));
+        p.setProperty("table.include.list", captured + ",.*");
+        p.setProperty("snapshot.include.collection.list", captured);
         // An idle v1 still writes WAL (other databases, checkpoints): a periodic write to a captured table lets the
         // slot's confirmed position follow, so the slot does not hold WAL back.
         p.setProperty("heartbeat.interval.ms", "10000");

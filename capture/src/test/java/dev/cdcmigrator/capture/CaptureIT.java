@@ -114,6 +114,10 @@ class CaptureIT {
                 json("{\"id\":2,\"name\":\"pear\",\"qty\":5}"),
                 json("{\"id\":3,\"name\":\"plum\",\"qty\":null}"));
         assertThat(items.events()).allSatisfy(e -> assertThat(e.keyPayload().get("id")).isEqualTo(e.after().get("id")));
+        // The heartbeat table is snapshotted last (cutover wait relies on it): its read is the snapshot's last record.
+        RawReader heartbeat = reader(new Topics(spec).heartbeat());
+        await("the heartbeat's snapshot read").atMost(DEADLINE).until(() -> !heartbeat.poll().isEmpty());
+        assertThat(heartbeat.events().get(0).source().path("snapshot").asText()).isEqualTo("last");
 
         assertThat(lines.events()).allSatisfy(e -> {
             assertThat(e.op()).isEqualTo("r");
