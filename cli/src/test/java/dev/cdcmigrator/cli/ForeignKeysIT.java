@@ -1,6 +1,7 @@
 package dev.cdcmigrator.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.cdcmigrator.cli.internal.Pipeline;
@@ -174,6 +175,17 @@ class ForeignKeysIT {
         assertThat(pg.rows(v2, TRIGGERS)).as("every trigger enabled as before").isEqualTo(triggersBefore);
         CliRun verify = CliRun.of("verify", "--spec", specFile.toString());
         assertThat(verify.exit()).as(verify.toString()).isZero();
+
+        // v2 is the application's now: identity values follow on after sync-sequences, its triggers fire, and a
+        // row without a parent is refused.
+        CliRun sequences = CliRun.of("cutover", "sync-sequences", "--spec", specFile.toString());
+        assertThat(sequences.exit()).as(sequences.toString()).isZero();
+        execute(v2, role, "INSERT INTO rental (staff_id, amount) VALUES (10, 1)");
+        execute(v2, role, "UPDATE store SET name = 'renamed on v2' WHERE store_id = 1");
+        assertThat(pg.rows(v2, "SELECT last_update > now() - interval '1 minute' FROM store WHERE store_id = 1"))
+                .as("store_touch fired").containsExactly(List.of("t"));
+        assertThatThrownBy(() -> execute(v2, role, "INSERT INTO payment VALUES (999998, 424242, 1)"))
+                .isInstanceOf(SQLException.class).hasMessageContaining("payment_rental_id_fkey");
 
         // Enforced for good: a restarted pipeline suspends nothing, and v2 now refuses what v1's schema refuses.
         pipeline.close();

@@ -53,6 +53,64 @@ public final class TargetConstraints {
                 new TreeSet<>(spec.target().triggers()));
     }
 
+    /** A foreign key of a mapped v2 table, with its definition ({@code pg_get_constraintdef}). */
+    public record ForeignKey(String table, String name, String definition) {
+    }
+
+    /** A trigger of a mapped v2 table, with its {@code tgenabled} ({@code O}, {@code R} or {@code A}). */
+    public record Trigger(String table, String name, String enabled) {
+    }
+
+    /**
+     * What {@link #suspend} finds on v2 now.
+     *
+     * @param enforced whether {@code cutover enforce} ran, so that nothing is suspended any more
+     * @param foreignKeys what it suspends
+     * @param triggers what it suspends
+     * @param firing the triggers {@code target.triggers} keeps firing
+     * @param missing what {@code target.triggers} names and no mapped table has
+     * @param notOwned mapped tables with something to suspend that the connection's user does not own
+     */
+    public record Plan(boolean enforced, List<ForeignKey> foreignKeys, List<Trigger> triggers, List<Trigger> firing,
+                       List<String> missing, List<String> notOwned) {
+    }
+
+    /** What {@link #suspend} would do on v2 now; reads only. */
+    public Plan plan(Connection connection) throws SQLException {
+        boolean enforced = false;
+        try (PreparedStatement ps = connection.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
+            ps.setString(1, quote(state) + ".target_enforced");
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                if (rs.getBoolean(1)) {
+                    enforced = enforced(connection);
+                }
+            }
+        }
+        List<ForeignKey> keys = rows(connection, """
+                SELECT r.relname, c.conname, pg_get_constraintdef(c.oid)
+                FROM pg_constraint c JOIN pg_class r ON r.oid = c.conrelid JOIN pg_namespace n ON n.oid = r.relnamespace
+                WHERE c.contype = 'f' AND c.conparentid = 0 AND n.nspname = ? AND r.relname = ANY (?)
+                ORDER BY r.relname, c.conname""").stream().map(r -> new ForeignKey(r[0], r[1], r[2])).toList();
+        List<Trigger> all = rows(connection, """
+                SELECT r.relname, t.tgname, t.tgenabled::text
+                FROM pg_trigger t JOIN pg_class r ON r.oid = t.tgrelid JOIN pg_namespace n ON n.oid = r.relnamespace
+                WHERE NOT t.tgisinternal AND t.tgparentid = 0 AND n.nspname = ? AND r.relname = ANY (?)
+                ORDER BY r.relname, t.tgname""").stream().map(r -> new Trigger(r[0], r[1], r[2])).toList();
+        Set<String> existing = all.stream().map(t -> t.table() + "." + t.name()).collect(Collectors.toSet());
+        List<Trigger> triggers = all.stream().filter(t -> !t.enabled().equals("D") && !firing.contains(t.table() + "." + t.name())).toList();
+        Set<String> touched = new TreeSet<>();
+        keys.forEach(k -> touched.add(k.table()));
+        triggers.forEach(t -> touched.add(t.table()));
+        List<String> notOwned = rows(connection, """
+                SELECT r.relname, '', '' FROM pg_class r JOIN pg_namespace n ON n.oid = r.relnamespace
+                WHERE n.nspname = ? AND r.relname = ANY (?) AND NOT pg_has_role(r.relowner, 'USAGE')
+                ORDER BY r.relname""").stream().map(r -> r[0]).filter(touched::contains).toList();
+        return new Plan(enforced, keys, triggers,
+                all.stream().filter(t -> firing.contains(t.table() + "." + t.name())).toList(),
+                firing.stream().filter(t -> !existing.contains(t)).toList(), notOwned);
+    }
+
     /** One foreign key or trigger that {@link #enforce} handled. */
     public record Outcome(String table, String kind, String name, boolean ok, String detail) {
 
@@ -75,25 +133,31 @@ public final class TargetConstraints {
         try (Statement st = connection.createStatement()) {
             createStateTables(st);
             st.execute("SELECT pg_advisory_xact_lock(hashtext(" + literal(state + ".suspended") + "))");
-            if (enforced(connection)) {
+            Plan plan = plan(connection);
+            if (plan.enforced()) {
                 connection.commit();
+                LOGGER.info("v2: migrator cutover enforce ran; no foreign key or trigger is suspended again");
                 return;
             }
-            missingFiringTriggers(connection);
-            List<String[]> keys = foreignKeys(connection);
-            for (String[] key : keys) {
-                record(connection, "suspended_foreign_keys", key[0], key[1], key[2]);
-                alter(st, key[0], "DROP CONSTRAINT " + quote(key[1]));
+            if (!plan.missing().isEmpty()) {
+                throw new SQLException("target.triggers names " + String.join(", ", plan.missing()) + ", which no mapped"
+                        + " v2 table in schema " + schema + " has; fix: correct target.triggers (table.trigger)", "42704");
             }
-            List<String[]> triggers = triggers(connection);
-            for (String[] trigger : triggers) {
-                record(connection, "suspended_triggers", trigger[0], trigger[1], trigger[2]);
-                alter(st, trigger[0], "DISABLE TRIGGER " + quote(trigger[1]));
+            List<ForeignKey> keys = plan.foreignKeys();
+            for (ForeignKey key : keys) {
+                record(connection, "suspended_foreign_keys", key.table(), key.name(), key.definition());
+                alter(st, key.table(), "DROP CONSTRAINT " + quote(key.name()));
+            }
+            List<Trigger> triggers = plan.triggers();
+            for (Trigger trigger : triggers) {
+                record(connection, "suspended_triggers", trigger.table(), trigger.name(), trigger.enabled());
+                alter(st, trigger.table(), "DISABLE TRIGGER " + quote(trigger.name()));
             }
             connection.commit();
             if (!keys.isEmpty() || !triggers.isEmpty()) {
                 LOGGER.info("v2: suspended until migrator cutover enforce: foreign keys {}, triggers {}",
-                        keys.stream().map(k -> k[0] + "." + k[1]).toList(), triggers.stream().map(t -> t[0] + "." + t[1]).toList());
+                        keys.stream().map(k -> k.table() + "." + k.name()).toList(),
+                        triggers.stream().map(t -> t.table() + "." + t.name()).toList());
             }
         } catch (SQLException e) {
             connection.rollback();
@@ -226,45 +290,8 @@ public final class TargetConstraints {
 
     private boolean enforced(Connection connection) throws SQLException {
         try (Statement st = connection.createStatement();
-             ResultSet rs = st.executeQuery("SELECT enforced_at FROM " + quote(state) + ".target_enforced")) {
-            if (rs.next()) {
-                LOGGER.info("v2: constraints and triggers were enforced by migrator cutover enforce at {}; nothing is"
-                        + " suspended", rs.getTimestamp(1).toInstant());
-                return true;
-            }
-            return false;
-        }
-    }
-
-    /** Foreign keys declared on the mapped tables (not the copies on their partitions): table, name, definition. */
-    private List<String[]> foreignKeys(Connection connection) throws SQLException {
-        return rows(connection, """
-                SELECT r.relname, c.conname, pg_get_constraintdef(c.oid)
-                FROM pg_constraint c JOIN pg_class r ON r.oid = c.conrelid JOIN pg_namespace n ON n.oid = r.relnamespace
-                WHERE c.contype = 'f' AND c.conparentid = 0 AND n.nspname = ? AND r.relname = ANY (?)
-                ORDER BY r.relname, c.conname""");
-    }
-
-    /** Enabled user triggers of the mapped tables that the spec does not keep firing: table, name, tgenabled. */
-    private List<String[]> triggers(Connection connection) throws SQLException {
-        return rows(connection, """
-                SELECT r.relname, t.tgname, t.tgenabled::text
-                FROM pg_trigger t JOIN pg_class r ON r.oid = t.tgrelid JOIN pg_namespace n ON n.oid = r.relnamespace
-                WHERE NOT t.tgisinternal AND t.tgparentid = 0 AND t.tgenabled <> 'D'
-                  AND n.nspname = ? AND r.relname = ANY (?)
-                ORDER BY r.relname, t.tgname""").stream().filter(t -> !firing.contains(t[0] + "." + t[1])).toList();
-    }
-
-    private void missingFiringTriggers(Connection connection) throws SQLException {
-        Set<String> existing = rows(connection, """
-                SELECT r.relname, t.tgname, ''
-                FROM pg_trigger t JOIN pg_class r ON r.oid = t.tgrelid JOIN pg_namespace n ON n.oid = r.relnamespace
-                WHERE NOT t.tgisinternal AND n.nspname = ? AND r.relname = ANY (?)""").stream()
-                .map(t -> t[0] + "." + t[1]).collect(Collectors.toSet());
-        List<String> missing = firing.stream().filter(t -> !existing.contains(t)).toList();
-        if (!missing.isEmpty()) {
-            throw new SQLException("target.triggers names " + String.join(", ", missing) + ", which no mapped v2 table"
-                    + " in schema " + schema + " has; fix: correct target.triggers (table.trigger)", "42704");
+             ResultSet rs = st.executeQuery("SELECT 1 FROM " + quote(state) + ".target_enforced")) {
+            return rs.next();
         }
     }
 
