@@ -12,6 +12,7 @@ import dev.cdcmigrator.common.spec.Spec;
 import dev.cdcmigrator.cutover.UnreachableException;
 import dev.cdcmigrator.cutover.internal.Connections;
 import dev.cdcmigrator.cutover.internal.Snapshot;
+import dev.cdcmigrator.sink.TargetConstraints;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -162,6 +163,8 @@ public final class CopyBackfill {
         Capture.prepareSource(spec);
         try (Connection v1 = source("migrator-backfill"); Connection v2 = target("migrator-backfill")) {
             progress.ensure(v2);
+            // The copy writes v2 before the sink starts: v2's foreign keys and triggers must be out of its way too.
+            TargetConstraints.of(spec).suspend(v2);
             Optional<Progress.Run> run = progress.run(v2, slot);
             Optional<Boolean> slotActive = slotActive(v1);
             boolean streamed = Capture.streamedBefore(spec, bootstrapServers);

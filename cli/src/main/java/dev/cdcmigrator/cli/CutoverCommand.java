@@ -6,8 +6,11 @@ import dev.cdcmigrator.cutover.SequenceSync;
 import dev.cdcmigrator.cutover.SequenceSync.Outcome;
 import dev.cdcmigrator.cutover.SequenceSync.Result;
 import dev.cdcmigrator.cutover.UnreachableException;
+import dev.cdcmigrator.sink.TargetConstraints;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -19,7 +22,7 @@ import picocli.CommandLine.Spec.Target;
 
 /** {@code migrator cutover}: the steps that move the application from v1 to v2. */
 @Command(name = "cutover", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
-        subcommands = {CutoverWaitCommand.class, CutoverCommand.SyncSequencesCommand.class},
+        subcommands = {CutoverWaitCommand.class, CutoverCommand.SyncSequencesCommand.class, CutoverCommand.EnforceCommand.class},
         description = {"The steps of the cutover, which moves the application from v1 to v2.", ""})
 final class CutoverCommand implements Callable<Integer> {
 
@@ -111,6 +114,50 @@ final class CutoverCommand implements Callable<Integer> {
 
         private static String plural(long n, String noun) {
             return n + " " + noun + (n == 1 ? "" : "s");
+        }
+    }
+
+    /** {@code migrator cutover enforce}. */
+    @Command(name = "enforce", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
+            description = {
+                "Give v2 back the foreign keys and triggers the migration suspended, and prove them: each foreign key "
+                    + "is added back and validated against every row, each trigger enabled as it was.",
+                "",
+                "While it applies, the migrator writes each v2 table on its own, a child row often before its parent, "
+                    + "and v1's rows as they are: so before its first write it records and drops the foreign keys of "
+                    + "the mapped v2 tables and disables their triggers (all but those target.triggers names). Run "
+                    + "this once caught up (cutover wait) with writes frozen on v1, before the application writes to "
+                    + "v2; from then on the migrator suspends nothing again.",
+                "",
+                "One line per foreign key and trigger, then a summary. A foreign key that does not validate is named "
+                    + "with rows that have no parent; it stays NOT VALID (new rows are checked) until you fix those "
+                    + "rows and run this again. Exit 0 when every one is back; 1 when one is not, or v2 cannot be "
+                    + "reached.",
+                ""})
+    static final class EnforceCommand implements Callable<Integer> {
+
+        @picocli.CommandLine.Spec(Target.SELF)
+        CommandSpec command;
+
+        @Option(names = "--spec", required = true, paramLabel = "FILE", description = "The migration spec (YAML).")
+        Path spec;
+
+        @Override
+        public Integer call() throws SQLException {
+            Spec parsed = new SpecParser().parse(spec);
+            List<TargetConstraints.Outcome> outcomes;
+            try (Connection v2 = DriverManager.getConnection(parsed.target().url(), parsed.target().user(),
+                    parsed.target().password())) {
+                outcomes = TargetConstraints.of(parsed).enforce(v2);
+            }
+            PrintWriter out = command.commandLine().getOut();
+            outcomes.forEach(out::println);
+            long failed = outcomes.stream().filter(o -> !o.ok()).count();
+            out.println("cutover enforce: " + (outcomes.size() - failed) + " of " + outcomes.size() + " foreign keys and"
+                    + " triggers back" + (failed == 0 ? "; v2 is enforced" : ", " + failed + " not: fix what is named above"
+                    + " and run it again"));
+            out.flush();
+            return failed == 0 ? ExitCodes.OK : ExitCodes.FAILED;
         }
     }
 }

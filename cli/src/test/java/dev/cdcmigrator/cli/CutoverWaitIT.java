@@ -44,10 +44,17 @@ class CutoverWaitIT {
         pg.execute(v1, "CREATE TABLE items (id bigint PRIMARY KEY, v int NOT NULL);"
                 + " INSERT INTO items SELECT g, 0 FROM generate_series(1, 500) g");
         pg.execute(v2, "CREATE TABLE items (id bigint PRIMARY KEY, v int NOT NULL)");
+        // In one test the sink is made the slowest stage for the rows with v >= 1000 (about 2 s for 100 rows), so
+        // returning after capture and transform alone would be caught; a trigger it names in the spec fires.
+        pg.execute(v2, """
+                CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN IF NEW.v >= 1000 THEN PERFORM pg_sleep(0.02); END IF; RETURN NEW; END $$;
+                CREATE TRIGGER slow BEFORE INSERT OR UPDATE ON items FOR EACH ROW EXECUTE FUNCTION slow();
+                """);
         String yaml = """
                 version: 1
                 source: { url: "%s", user: "%s", password: "%s" }
-                target: { url: "%s", user: "%s", password: "%s" }
+                target: { url: "%s", user: "%s", password: "%s", triggers: [items.slow] }
                 kafka: { bootstrap: "%s", topicPrefix: %s }
                 tables:
                   items: { columns: { id: { from: id }, v: { from: v } } }
@@ -66,13 +73,7 @@ class CutoverWaitIT {
 
     @Test
     void returnsOnlyOnceEveryCommitBeforeTheCallIsInV2EvenWhileV1KeepsWriting(@TempDir Path data) throws Exception {
-        // The sink is made the slowest stage for the rows written just before the call (about 2 s for 100 rows), so
-        // returning after capture and transform alone would be caught by the checks below.
-        pg.execute(v2, """
-                CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN IF NEW.v >= 1000 THEN PERFORM pg_sleep(0.02); END IF; RETURN NEW; END $$;
-                CREATE TRIGGER slow BEFORE INSERT OR UPDATE ON items FOR EACH ROW EXECUTE FUNCTION slow();
-                """);
+        // The rows written just before the call have v >= 1000: the trigger slows the sink down for them.
         running.add(Pipeline.start(spec, data, 0, registry));
         AtomicBoolean writing = new AtomicBoolean(true);
         AtomicLong writes = new AtomicLong();

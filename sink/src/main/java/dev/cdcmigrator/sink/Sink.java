@@ -31,7 +31,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The running sink stage: consumes the v2 topics (read_committed) and applies them to the target, one transaction
  * per batch with the consumed offsets stored in the target's state schema. Before consuming, it creates the state
- * schema and, when the spec sets {@code tenancy.rowLevelSecurity}, the tenant policies on the v2 tables. It reads
+ * schema, suspends v2's foreign keys and triggers ({@link TargetConstraints}) and, when the spec sets
+ * {@code tenancy.rowLevelSecurity}, creates the tenant policies on the v2 tables. It reads
  * JSON and, with {@code kafka.schemaRegistry} in the spec, Avro v2 records, each in the schema it was written with.
  */
 public final class Sink implements AutoCloseable {
@@ -84,7 +85,8 @@ public final class Sink implements AutoCloseable {
                 topics.sinkGroup(), topics.allV2(spec),
                 new KafkaConsumer<>(consumer, new ByteArrayDeserializer(), new ByteArrayDeserializer()),
                 new KafkaProducer<>(producer, new ByteArraySerializer(), new ByteArraySerializer()),
-                topics.deadLetters(), topics.replayOutcomes(), new SinkMeters(registry, sources), RowLevelSecurity.of(spec), decoder(spec));
+                topics.deadLetters(), topics.replayOutcomes(), new SinkMeters(registry, sources), RowLevelSecurity.of(spec),
+                TargetConstraints.of(spec), decoder(spec));
         Sink sink = new Sink(loop);
         sink.thread.start();
         return sink;

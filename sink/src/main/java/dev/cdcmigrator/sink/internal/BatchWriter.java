@@ -21,13 +21,26 @@ import java.util.stream.Collectors;
 /**
  * Writes reduced v2 changes with one batched statement per table and shape: upserts as
  * {@code INSERT ... ON CONFLICT (key) DO UPDATE}, deletes by key. The caller owns the transaction.
+ *
+ * <p>A {@code GENERATED ALWAYS AS IDENTITY} column takes v1's value ({@code OVERRIDING SYSTEM VALUE}) when a row is
+ * inserted, and is left out of the update of an existing row, which PostgreSQL refuses for it ("can only be updated
+ * to DEFAULT"): an identity value is written once.
  */
 public final class BatchWriter {
 
     private final String schema;
     private final String schemaName;
-    /** Per v2 table, its columns of an array type: their values travel as JSON arrays and are bound as array literals. */
-    private final Map<String, Set<String>> arrayColumns = new HashMap<>();
+    /** Per v2 table, the columns written in a way of their own. */
+    private final Map<String, Columns> columns = new HashMap<>();
+
+    /**
+     * The columns of a v2 table written in a way of their own.
+     *
+     * @param arrays of an array type: their values travel as JSON arrays and are bound as array literals
+     * @param identityAlways {@code GENERATED ALWAYS AS IDENTITY}
+     */
+    private record Columns(Set<String> arrays, Set<String> identityAlways) {
+    }
 
     public BatchWriter(String targetSchema) {
         this.schema = Sql.quote(targetSchema);
@@ -43,12 +56,13 @@ public final class BatchWriter {
         // Keys are unique after reduction, so deletes and upserts of different rows commute and can be grouped freely.
         Map<String, List<V2Change>> groups = new LinkedHashMap<>();
         for (PendingChange p : changes) {
-            groups.computeIfAbsent(statement(p.change()), s -> new ArrayList<>()).add(p.change());
+            groups.computeIfAbsent(statement(p.change(), columns(connection, p.change().table())), s -> new ArrayList<>())
+                    .add(p.change());
         }
         for (Map.Entry<String, List<V2Change>> group : groups.entrySet()) {
             try (PreparedStatement ps = connection.prepareStatement(group.getKey())) {
                 for (V2Change change : group.getValue()) {
-                    bindAll(ps, change, arrayColumns(connection, change.table()));
+                    bindAll(ps, change, columns(connection, change.table()).arrays());
                     ps.addBatch();
                 }
                 ps.executeBatch();
@@ -64,8 +78,9 @@ public final class BatchWriter {
         List<Rejected> rejected = new ArrayList<>();
         for (PendingChange p : changes) {
             Savepoint savepoint = connection.setSavepoint();
-            try (PreparedStatement ps = connection.prepareStatement(statement(p.change()))) {
-                bindAll(ps, p.change(), arrayColumns(connection, p.change().table()));
+            Columns table = columns(connection, p.change().table());
+            try (PreparedStatement ps = connection.prepareStatement(statement(p.change(), table))) {
+                bindAll(ps, p.change(), table.arrays());
                 ps.executeUpdate();
                 connection.releaseSavepoint(savepoint);
             } catch (SQLException e) {
@@ -79,7 +94,7 @@ public final class BatchWriter {
         return rejected;
     }
 
-    private String statement(V2Change change) {
+    private String statement(V2Change change, Columns special) {
         String table = schema + "." + Sql.quote(change.table());
         List<String> key = names(change.key());
         if (change.op() == Op.DELETE) {
@@ -87,12 +102,13 @@ public final class BatchWriter {
                     + key.stream().map(c -> Sql.quote(c) + " = ?").collect(Collectors.joining(" AND "));
         }
         List<String> columns = names(change.after());
-        List<String> nonKey = columns.stream().filter(c -> !key.contains(c)).toList();
+        List<String> updated = columns.stream().filter(c -> !key.contains(c) && !special.identityAlways().contains(c)).toList();
         String placeholders = columns.stream().map(c -> "?").collect(Collectors.joining(", "));
-        String onConflict = nonKey.isEmpty() ? "DO NOTHING" : "DO UPDATE SET "
-                + nonKey.stream().map(c -> Sql.quote(c) + " = EXCLUDED." + Sql.quote(c)).collect(Collectors.joining(", "));
-        return "INSERT INTO " + table + " (" + Sql.columnList(columns) + ") VALUES (" + placeholders + ")"
-                + " ON CONFLICT (" + Sql.columnList(key) + ") " + onConflict;
+        String onConflict = updated.isEmpty() ? "DO NOTHING" : "DO UPDATE SET "
+                + updated.stream().map(c -> Sql.quote(c) + " = EXCLUDED." + Sql.quote(c)).collect(Collectors.joining(", "));
+        boolean overriding = columns.stream().anyMatch(special.identityAlways()::contains);
+        return "INSERT INTO " + table + " (" + Sql.columnList(columns) + ")" + (overriding ? " OVERRIDING SYSTEM VALUE" : "")
+                + " VALUES (" + placeholders + ") ON CONFLICT (" + Sql.columnList(key) + ") " + onConflict;
     }
 
     private static void bindAll(PreparedStatement ps, V2Change change, Set<String> arrays) throws SQLException {
@@ -104,27 +120,31 @@ public final class BatchWriter {
         }
     }
 
-    private Set<String> arrayColumns(Connection connection, String table) throws SQLException {
-        Set<String> known = arrayColumns.get(table);
+    private Columns columns(Connection connection, String table) throws SQLException {
+        Columns known = columns.get(table);
         if (known != null) {
             return known;
         }
         Set<String> arrays = new HashSet<>();
+        Set<String> identityAlways = new HashSet<>();
         try (PreparedStatement ps = connection.prepareStatement("""
-                SELECT a.attname FROM pg_attribute a
+                SELECT a.attname, t.typcategory = 'A' FROM pg_attribute a
                 JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
                 JOIN pg_type t ON t.oid = a.atttypid
-                WHERE n.nspname = ? AND c.relname = ? AND a.attnum > 0 AND NOT a.attisdropped AND t.typcategory = 'A'""")) {
+                WHERE n.nspname = ? AND c.relname = ? AND a.attnum > 0 AND NOT a.attisdropped
+                  AND (t.typcategory = 'A' OR a.attidentity = 'a')""")) {
             ps.setString(1, schemaName);
             ps.setString(2, table);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    arrays.add(rs.getString(1));
+                    // An identity column is an integer, never an array.
+                    (rs.getBoolean(2) ? arrays : identityAlways).add(rs.getString(1));
                 }
             }
         }
-        arrayColumns.put(table, arrays);
-        return arrays;
+        Columns found = new Columns(Set.copyOf(arrays), Set.copyOf(identityAlways));
+        columns.put(table, found);
+        return found;
     }
 
     private static List<String> names(ObjectNode node) {

@@ -8,6 +8,7 @@ import dev.cdcmigrator.common.event.ReplayOutcome.Outcome;
 import dev.cdcmigrator.common.event.V2Change;
 import dev.cdcmigrator.common.serde.Json;
 import dev.cdcmigrator.common.serde.JsonSerde;
+import dev.cdcmigrator.sink.TargetConstraints;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -71,6 +72,7 @@ public final class SinkLoop implements Runnable {
     private final BatchWriter writer;
     private final SinkMeters meters;
     private final RowLevelSecurity rowLevelSecurity;
+    private final TargetConstraints constraints;
     private final V2Decoder decoder;
     /** The last known lag (end offset minus position) of each assigned partition; only the sink thread uses it. */
     private final Map<TopicPartition, Long> partitionLag = new HashMap<>();
@@ -80,7 +82,7 @@ public final class SinkLoop implements Runnable {
 
     public SinkLoop(Target target, String group, Collection<String> topics, Consumer<byte[], byte[]> consumer,
                     Producer<byte[], byte[]> deadLetterProducer, String deadLetterTopic, String replayOutcomeTopic,
-                    SinkMeters meters, RowLevelSecurity rowLevelSecurity, V2Decoder decoder) {
+                    SinkMeters meters, RowLevelSecurity rowLevelSecurity, TargetConstraints constraints, V2Decoder decoder) {
         this.target = target;
         this.consumer = consumer;
         this.deadLetterProducer = deadLetterProducer;
@@ -92,6 +94,7 @@ public final class SinkLoop implements Runnable {
         this.writer = new BatchWriter(target.schema());
         this.meters = meters;
         this.rowLevelSecurity = rowLevelSecurity;
+        this.constraints = constraints;
         this.decoder = decoder;
     }
 
@@ -113,6 +116,7 @@ public final class SinkLoop implements Runnable {
             offsets.createIfAbsent(connection);
             deadLettered.createIfAbsent(connection);
             rowLevelSecurity.apply(connection);
+            constraints.suspend(connection);
             consumer.subscribe(topics, new SeekToStoredOffsets());
             running = true;
             LOGGER.info("sink started topics={} target={}", topics, target.url());
