@@ -8,6 +8,8 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
@@ -31,6 +33,7 @@ public final class TestPostgres {
     private static final String LOCAL_PASSWORD = "postgres";
 
     private static PostgresServer shared;
+    private static final List<String> CREATED = new ArrayList<>();
 
     private TestPostgres() {
     }
@@ -51,6 +54,15 @@ public final class TestPostgres {
             shared = start();
         }
         return shared;
+    }
+
+    /** The databases created since the last call, for {@link ReplicationSlotCleanup}. */
+    static List<String> takeCreatedDatabases() {
+        synchronized (CREATED) {
+            List<String> taken = List.copyOf(CREATED);
+            CREATED.clear();
+            return taken;
+        }
     }
 
     private static PostgresServer start() {
@@ -130,6 +142,9 @@ public final class TestPostgres {
                 statement.execute("CREATE DATABASE \"" + name + "\"");
             } catch (SQLException e) {
                 throw new IllegalStateException("Could not create database " + name + " on " + host + ":" + port, e);
+            }
+            synchronized (CREATED) {
+                CREATED.add(name);
             }
             return name;
         }
