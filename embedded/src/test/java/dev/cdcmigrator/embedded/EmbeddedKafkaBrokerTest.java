@@ -108,17 +108,23 @@ class EmbeddedKafkaBrokerTest {
         }
     }
 
-    /** Reads the partition from the start up to its last stable offset, so every committed record is seen. */
-    private static List<String> readCommitted(EmbeddedKafkaBroker broker) {
-        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
-                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
-                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false),
-                new StringDeserializer(), new StringDeserializer())) {
+    /**
+     * Reads the partition from the start up to its last stable offset, so every committed record is seen. The
+     * producer's commit returns before the broker has written the transaction's markers, so the last stable offset
+     * is awaited until it reaches the end of the log.
+     */
+    private static List<String> readCommitted(EmbeddedKafkaBroker broker) throws InterruptedException {
+        try (KafkaConsumer<String, String> consumer = consumer(broker, "read_committed");
+                KafkaConsumer<String, String> uncommitted = consumer(broker, "read_uncommitted")) {
             consumer.assign(Set.of(PARTITION));
             consumer.seekToBeginning(Set.of(PARTITION));
-            long end = consumer.endOffsets(Set.of(PARTITION), READ_TIMEOUT).get(PARTITION);
+            long logEnd = uncommitted.endOffsets(Set.of(PARTITION), READ_TIMEOUT).get(PARTITION);
             long deadline = System.nanoTime() + READ_TIMEOUT.toNanos();
+            long end;
+            while ((end = consumer.endOffsets(Set.of(PARTITION), READ_TIMEOUT).get(PARTITION)) < logEnd) {
+                assertThat(System.nanoTime()).as("last stable offset reaches %d before the deadline", logEnd).isLessThan(deadline);
+                TimeUnit.MILLISECONDS.sleep(20);
+            }
             List<String> values = new ArrayList<>();
             while (consumer.position(PARTITION, READ_TIMEOUT) < end) {
                 assertThat(System.nanoTime()).as("read up to offset %d before the deadline", end).isLessThan(deadline);
@@ -128,5 +134,13 @@ class EmbeddedKafkaBrokerTest {
             }
             return values;
         }
+    }
+
+    private static KafkaConsumer<String, String> consumer(EmbeddedKafkaBroker broker, String isolation) {
+        return new KafkaConsumer<>(Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
+                ConsumerConfig.ISOLATION_LEVEL_CONFIG, isolation,
+                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false),
+                new StringDeserializer(), new StringDeserializer());
     }
 }
