@@ -5,6 +5,7 @@ import dev.cdcmigrator.capture.internal.KafkaHandoff;
 import dev.cdcmigrator.capture.internal.Publication;
 import dev.cdcmigrator.capture.internal.SnapshotGuard;
 import dev.cdcmigrator.common.KafkaClients;
+import dev.cdcmigrator.common.Refusal;
 import dev.cdcmigrator.common.Topics;
 import dev.cdcmigrator.common.spec.JdbcUrl;
 import dev.cdcmigrator.common.spec.Spec;
@@ -137,6 +138,14 @@ public final class Capture implements AutoCloseable {
             throw new IllegalStateException("capture cannot create or narrow publication " + publication + " on v1: "
                     + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Why capture would refuse to start on v1 as it is now (see {@link #prepareSource}); reads only, for
+     * {@code migrator check}.
+     */
+    public static List<Refusal> sourceRefusals(Spec spec, java.sql.Connection v1) throws java.sql.SQLException {
+        return Publication.refusals(v1, new Topics(spec).slot(), spec.source().schema(), publishedTables(spec));
     }
 
     /**

@@ -42,6 +42,11 @@ public record Finding(Level level, String subject, String message, String fix) {
         return new Finding(Level.ERROR, subject, message, fix);
     }
 
+    /** A stage's refusal to start, as an ERROR. */
+    static Finding refused(dev.cdcmigrator.common.Refusal refusal) {
+        return new Finding(Level.ERROR, refusal.subject(), refusal.reason(), refusal.fix());
+    }
+
     /** One line: {@code LEVEL   subject: message; fix: fix}. */
     @Override
     public String toString() {

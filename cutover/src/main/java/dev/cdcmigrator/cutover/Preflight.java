@@ -4,11 +4,15 @@ import static dev.cdcmigrator.cutover.Finding.error;
 import static dev.cdcmigrator.cutover.Finding.ok;
 import static dev.cdcmigrator.cutover.Finding.warning;
 
+import dev.cdcmigrator.capture.Capture;
 import dev.cdcmigrator.common.Topics;
+import dev.cdcmigrator.common.event.RawPartitions;
 import dev.cdcmigrator.common.spec.ColumnSpec;
 import dev.cdcmigrator.common.spec.JdbcUrl;
 import dev.cdcmigrator.common.spec.MappingSpec;
+import dev.cdcmigrator.common.spec.BackfillSpec;
 import dev.cdcmigrator.common.spec.Spec;
+import dev.cdcmigrator.common.spec.SpecException;
 import dev.cdcmigrator.common.spec.TableSpec;
 import dev.cdcmigrator.cutover.internal.Catalog;
 import dev.cdcmigrator.cutover.internal.Catalog.Column;
@@ -16,6 +20,8 @@ import dev.cdcmigrator.cutover.internal.Catalog.Relation;
 import dev.cdcmigrator.cutover.internal.Catalog.UniqueIndex;
 import dev.cdcmigrator.cutover.internal.RowReads;
 import dev.cdcmigrator.cutover.internal.TypeRules;
+import dev.cdcmigrator.sink.TargetConstraints;
+import dev.cdcmigrator.transform.TransformTopology;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -47,15 +53,20 @@ import java.util.stream.Collectors;
  * {@code drop} does not list are a warning, SELECT is granted, it has a primary
  * key (or the spec a {@code key:}), and its REPLICA IDENTITY lets v1 keep updating and deleting once the publication
  * covers it. Under REPLICA IDENTITY DEFAULT, mapped columns that can be TOASTed (storage extended or external, except
- * varchar/char limited to {@value #SMALL_TEXT_LIMIT} characters) are a warning: an update that leaves such a value
- * unchanged does not carry it.
+ * varchar/char limited to {@value #SMALL_TEXT_LIMIT} characters) are named: an update that leaves such a value
+ * unchanged does not carry it, and the transform fills it in from the row's previous image.
  *
  * <p>Per mapping (the direct form, or each entry of {@code split}), on its v2 table: it exists in {@code target.schema}; every mapped column exists and is writable (not generated,
  * not GENERATED ALWAYS AS IDENTITY); NOT NULL columns that the spec does not map have a default; SELECT, INSERT, UPDATE
  * and DELETE are granted; the v2 key (spec {@code key:}, or the v1 primary key renamed through the mapping) is exactly
  * the columns of a primary key or unique index, the arbiter of the sink's {@code INSERT ... ON CONFLICT (key)}.
  * Per mapped column: the v1 type converts into the v2 type ({@link TypeRules}) and a nullable v1 column does not feed
- * a NOT NULL v2 column. Target: the sink can create its state schema and offsets table.
+ * a NOT NULL v2 column. Target: the sink can create its state schema and offsets table; the foreign keys and
+ * triggers it suspends while it applies ({@link TargetConstraints}), per v2 table, and the refusals of those it cannot.
+ *
+ * <p>Besides, every refusal the stages make at start is reported from the stages' own code: the spec's mappings
+ * ({@link TransformTopology#problems}), capture's publication ({@link Capture#sourceRefusals}), the copy backfill's
+ * key types ({@link RawPartitions#copyRefusal}) and the sink's suspension ({@link TargetConstraints#refusals}).
  */
 public final class Preflight {
 
@@ -76,8 +87,8 @@ public final class Preflight {
     }
 
     /**
-     * Runs every check and returns the findings in a stable order: source, target, then each table sorted by v1
-     * name (v1 side, v2 side, column types). A database that cannot be reached is one ERROR and its checks are
+     * Runs every check and returns the findings in a stable order: the spec's mappings, source, target, then each
+     * table sorted by v1 name (v1 side, v2 side, column types). A database that cannot be reached is one ERROR and its checks are
      * skipped; a check that cannot run is an ERROR naming what failed.
      */
     public static List<Finding> check(Spec spec) {
@@ -91,6 +102,9 @@ public final class Preflight {
         var target = spec.target();
         Map<String, TableSpec> tables = new TreeMap<>(spec.tables());
         Map<String, Optional<Relation>> v1Relations = new TreeMap<>();
+        for (SpecException problem : TransformTopology.problems(spec)) {
+            findings.add(error("spec " + problem.path(), problem.reason(), "correct " + problem.path() + " (docs/spec.md)"));
+        }
         try (Connection v1 = connect(SOURCE, source.jdbcUrl(), source.url(), source.user(), source.password())) {
             if (v1 != null) {
                 guarded(SOURCE, () -> {
@@ -106,6 +120,7 @@ public final class Preflight {
             try (Connection v2 = connect(TARGET, target.jdbcUrl(), target.url(), target.user(), target.password())) {
                 if (v2 != null) {
                     guarded(TARGET, () -> checkTarget(v2));
+                    guarded(TARGET, () -> checkConstraints(v2));
                 }
                 for (Map.Entry<String, TableSpec> table : tables.entrySet()) {
                     checkTable(table.getKey(), table.getValue(), v1, v1Relations.get(table.getKey()), v2);
@@ -213,6 +228,7 @@ public final class Preflight {
             checkSchemaUsage(c, user, schema);
             checkHeartbeatTable(c, user, schema);
             checkPublication(c, user, database, createInDatabase, v1Relations);
+            Capture.sourceRefusals(spec, c).forEach(refusal -> findings.add(Finding.refused(refusal)));
             boolean slotExists = checkSlot(c, database);
 
             int freeSlots = maxSlots - usedSlots;
@@ -299,10 +315,13 @@ public final class Preflight {
     private void checkPublication(Connection c, String user, String database, boolean createInDatabase,
                                   Map<String, Optional<Relation>> v1Relations) throws SQLException {
         String schema = spec.source().schema();
-        List<String> mapped = v1Relations.keySet().stream().map(t -> schema + "." + t).toList();
-        String mappedSql = v1Relations.keySet().stream().map(t -> quote(schema) + "." + quote(t))
-                .collect(Collectors.joining(", "));
-        List<String> notOwned = v1Relations.entrySet().stream()
+        List<String> read = Capture.publishedTables(spec);
+        List<String> mapped = read.stream().map(t -> schema + "." + t).toList();
+        String mappedSql = read.stream().map(t -> quote(schema) + "." + quote(t)).collect(Collectors.joining(", "));
+        Map<String, Optional<Relation>> relations = new TreeMap<>(v1Relations);
+        String heartbeat = new Topics(spec).heartbeatTable();
+        relations.put(heartbeat, Catalog.relation(c, schema, heartbeat));
+        List<String> notOwned = relations.entrySet().stream()
                 .filter(e -> e.getValue().isPresent() && !e.getValue().get().owned())
                 .map(e -> schema + "." + e.getKey()).toList();
         String p = publication;
@@ -324,39 +343,19 @@ public final class Preflight {
                                 + "PUBLICATION " + p + " FOR TABLE " + mappedSql));
                     } else {
                         findings.add(ok(SOURCE, "publication " + p + " does not exist yet; capture creates it for the "
-                                + mapped.size() + " mapped tables"));
+                                + (mapped.size() - 1) + " mapped tables and its heartbeat table"));
                     }
                     return;
                 }
-                boolean allTables = rs.getBoolean(1);
-                List<String> unpublished = new ArrayList<>();
-                if (!rs.getBoolean(2)) {
-                    unpublished.add("insert");
-                }
-                if (!rs.getBoolean(3)) {
-                    unpublished.add("update");
-                }
-                if (!rs.getBoolean(4)) {
-                    unpublished.add("delete");
-                }
                 boolean ownsPublication = rs.getBoolean(5);
-                if (!unpublished.isEmpty()) {
-                    findings.add(error(SOURCE, "publication " + p + " does not publish " + String.join(", ", unpublished)
-                            + ": capture would miss those changes", "ALTER PUBLICATION " + p
-                            + " SET (publish = 'insert, update, delete, truncate')"));
-                }
-                if (allTables) {
-                    findings.add(error(SOURCE, "publication " + p + " exists FOR ALL TABLES; capture "
-                            + "(publication.autocreate.mode=filtered) refuses a publication it cannot narrow to the "
-                            + "mapped tables", "DROP PUBLICATION " + p + " (capture then creates it for the mapped "
-                            + "tables), or choose another kafka.topicPrefix"));
-                    return;
+                if (rs.getBoolean(1)) {
+                    return; // FOR ALL TABLES: capture's refusal says what to do
                 }
                 Set<String> covered = publishedTables(c, p);
                 List<String> missing = mapped.stream().filter(t -> !covered.contains(t)).toList();
                 List<String> extra = covered.stream().filter(t -> !mapped.contains(t)).sorted().toList();
                 if (missing.isEmpty() && extra.isEmpty()) {
-                    findings.add(ok(SOURCE, "publication " + p + " exists and covers exactly the mapped tables"));
+                    findings.add(ok(SOURCE, "publication " + p + " exists and covers exactly the mapped tables and the heartbeat table"));
                     return;
                 }
                 String state = "publication " + p + " exists"
@@ -493,6 +492,34 @@ public final class Preflight {
         }
     }
 
+    /** What the sink suspends on v2 while it applies, per table, and what it would refuse to suspend. */
+    private void checkConstraints(Connection c) throws SQLException {
+        TargetConstraints constraints = TargetConstraints.of(spec);
+        TargetConstraints.Plan plan = constraints.plan(c);
+        if (plan.enforced()) {
+            findings.add(ok(TARGET, "migrator cutover enforce has run: v2's foreign keys and triggers are enforced, and "
+                    + "nothing is suspended again"));
+            return;
+        }
+        List<dev.cdcmigrator.common.Refusal> refusals = constraints.refusals(plan);
+        refusals.forEach(refusal -> findings.add(Finding.refused(refusal)));
+        Map<String, List<String>> fates = new TreeMap<>();
+        String state = spec.target().stateSchema();
+        plan.foreignKeys().forEach(key -> fates.computeIfAbsent(key.table(), t -> new ArrayList<>()).add("foreign key "
+                + key.name() + " (" + key.definition() + ") is dropped while the migrator applies (its definition kept"
+                + " in " + state + ".suspended_foreign_keys) and added back and validated by migrator cutover enforce"));
+        plan.triggers().forEach(trigger -> fates.computeIfAbsent(trigger.table(), t -> new ArrayList<>()).add("trigger "
+                + trigger.name() + " is disabled while the migrator applies, so that it does not rewrite v1's values,"
+                + " and enabled again by migrator cutover enforce"));
+        plan.firing().forEach(trigger -> fates.computeIfAbsent(trigger.table(), t -> new ArrayList<>()).add("trigger "
+                + trigger.name() + " fires on every applied row (spec target.triggers)"));
+        fates.forEach((table, fate) -> {
+            if (!plan.notOwned().containsKey(table)) {
+                findings.add(ok("v2 " + spec.target().schema() + "." + table, String.join("; ", fate)));
+            }
+        });
+    }
+
     /** Whether the current user has the privilege on the schema; empty if the schema does not exist. */
     private static Optional<Boolean> schemaPrivilege(Connection c, String schema, String privilege) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(
@@ -538,6 +565,7 @@ public final class Preflight {
         Relation relation = found.get();
         List<String> primaryKey = Catalog.primaryKey(c, schema, name);
         Map<String, Column> columns = Catalog.columns(c, relation.oid());
+        checkCopyKey(name, primaryKey, columns);
         boolean fine = true;
         if (primaryKey.size() != 1) {
             fine = false;
@@ -647,9 +675,21 @@ public final class Preflight {
         }
 
         List<String> primaryKey = Catalog.primaryKey(c, schema, name);
+        checkCopyKey(name, primaryKey, columns);
         Set<String> read = reads.wholeRow() ? columns.keySet() : reads.columns();
         checkKeyAndReplicaIdentity(name, table, relation, columns, read, primaryKey);
         return new V1Table(columns, primaryKey);
+    }
+
+    /** With {@code backfill.mode: copy}, the copy's refusal of the table's key, if it refuses it. */
+    private void checkCopyKey(String name, List<String> primaryKey, Map<String, Column> columns) {
+        if (spec.backfill().mode() != BackfillSpec.Mode.COPY) {
+            return;
+        }
+        Map<String, String> keyTypes = new java.util.LinkedHashMap<>();
+        primaryKey.forEach(column -> keyTypes.put(column, columns.get(column).baseType()));
+        RawPartitions.copyRefusal(spec.source().schema() + "." + name, keyTypes)
+                .ifPresent(refusal -> findings.add(Finding.refused(refusal)));
     }
 
     private void checkKeyAndReplicaIdentity(String name, TableSpec table, Relation relation, Map<String, Column> columns,
@@ -707,9 +747,9 @@ public final class Preflight {
                 findings.add(ok(subject, keyText + "; " + identityName(relation) + ", and no column the spec reads "
                         + "is toastable"));
             } else {
-                findings.add(warning(subject, keyText + "; " + identityName(relation) + " with toastable columns "
+                findings.add(ok(subject, keyText + "; " + identityName(relation) + " with toastable columns "
                         + String.join(", ", toastable) + ": an UPDATE that leaves a TOASTed value unchanged does not "
-                        + "carry it, and such changes are dead-lettered until the TOAST issue lands", alter + "FULL"));
+                        + "carry it, and the transform fills it in from the row's previous image"));
             }
         }
     }
@@ -771,12 +811,21 @@ public final class Preflight {
                 fine = false;
                 findings.add(error(subject + "." + v2Column, "is a generated column, which the sink cannot write (spec "
                         + columnPath + ")", "remove " + columnPath + " from the spec"));
-            } else if (column.identity() == 'a') {
-                fine = false;
-                findings.add(error(subject + "." + v2Column, "is GENERATED ALWAYS AS IDENTITY, so the sink's INSERT "
-                        + "cannot set it (spec " + columnPath + ")", "ALTER TABLE " + sql(qualified) + " ALTER COLUMN "
-                        + quote(v2Column) + " SET GENERATED BY DEFAULT"));
             }
+        }
+        List<String> identities = columns.values().stream().filter(column -> column.identity() != ' '
+                && written.containsKey(column.name())).map(column -> column.name() + (column.identity() == 'a'
+                ? " (GENERATED ALWAYS)" : " (BY DEFAULT)")).toList();
+        if (!identities.isEmpty()) {
+            findings.add(ok(subject, "identity column" + (identities.size() == 1 ? " " : "s ") + String.join(", ", identities)
+                    + ": written with v1's values (INSERT ... OVERRIDING SYSTEM VALUE); migrator cutover sync-sequences"
+                    + " moves the identity sequence past them before v2 takes writes"));
+        }
+        List<String> computed = columns.values().stream().filter(column -> column.generated()
+                && !written.containsKey(column.name())).map(Column::name).toList();
+        if (!computed.isEmpty()) {
+            findings.add(ok(subject, "generated column" + (computed.size() == 1 ? " " : "s ") + String.join(", ", computed)
+                    + ": never written, v2 computes " + (computed.size() == 1 ? "it" : "them") + " from each applied row"));
         }
         for (Column column : columns.values()) {
             if (!written.containsKey(column.name()) && column.notNull() && !column.hasDefault() && !column.generated()) {

@@ -250,18 +250,21 @@ class PreflightIT {
     }
 
     @Test
-    void toastableColumnsUnderReplicaIdentityDefaultAreAWarning() {
+    void toastableColumnsUnderReplicaIdentityDefaultAreNamedAndNeedNothing() {
         pg.execute(v1Db, "ALTER TABLE tasks REPLICA IDENTITY DEFAULT");
 
         List<Finding> findings = Preflight.check(spec(GOOD_TABLES));
 
         assertThat(only(findings, Level.ERROR)).isEmpty();
-        assertThat(only(findings, Level.WARNING)).singleElement().satisfies(f -> {
+        assertThat(only(findings, Level.WARNING)).isEmpty();
+        assertThat(findings).anySatisfy(f -> {
             assertThat(f.subject()).isEqualTo("v1 public.tasks");
-            assertThat(f.message()).contains("REPLICA IDENTITY DEFAULT with toastable columns params:",
-                    "dead-lettered until the TOAST issue lands");
-            assertThat(f.fix()).isEqualTo("ALTER TABLE public.tasks REPLICA IDENTITY FULL");
+            assertThat(f.level()).isEqualTo(Level.OK);
+            assertThat(f.message()).isEqualTo("primary key (id) keys its changes; REPLICA IDENTITY DEFAULT with toastable"
+                    + " columns params: an UPDATE that leaves a TOASTed value unchanged does not carry it, and the"
+                    + " transform fills it in from the row's previous image");
         });
+        assertThat(findings).noneSatisfy(f -> assertThat(f.toString()).contains("TOAST issue"));
         // users: varchar(100) is too small to be TOASTed.
         assertThat(findings).anySatisfy(f -> {
             assertThat(f.subject()).isEqualTo("v1 public.users");
@@ -380,8 +383,9 @@ class PreflightIT {
         assertThat(only(findings, Level.ERROR)).isEmpty();
         assertThat(only(findings, Level.WARNING)).singleElement().satisfies(f -> {
             assertThat(f.subject()).isEqualTo("source");
-            assertThat(f.message()).isEqualTo("publication " + prefix + " exists without public.tasks; capture runs "
-                    + "ALTER PUBLICATION " + prefix + " SET TABLE public.tasks, public.users");
+            assertThat(f.message()).isEqualTo("publication " + prefix + " exists without public.tasks, public." + prefix
+                    + "_heartbeat; capture runs ALTER PUBLICATION " + prefix + " SET TABLE public.tasks, public.users, public."
+                    + prefix + "_heartbeat");
         });
     }
 

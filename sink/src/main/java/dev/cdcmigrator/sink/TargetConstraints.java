@@ -1,5 +1,6 @@
 package dev.cdcmigrator.sink;
 
+import dev.cdcmigrator.common.Refusal;
 import dev.cdcmigrator.common.spec.Spec;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -8,7 +9,9 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
@@ -20,7 +23,8 @@ import org.slf4j.LoggerFactory;
  * <p>Each v2 table is applied on its own and in parallel per key, so a child row may arrive before its parent (and a
  * parent's delete before its children's); and v2's own triggers would rewrite the values v1 sent ({@code last_update
  * = now()}). So before the first row is written (by the sink or the copy backfill), {@link #suspend} records the
- * foreign keys of every mapped v2 table ({@code pg_get_constraintdef}) in the state schema and drops them, and
+ * foreign keys of every mapped v2 table, and those of other tables in the target schema that reference one
+ * ({@code pg_get_constraintdef}), in the state schema and drops them, and
  * records and disables its triggers, except those {@code target.triggers} names; all in one transaction, so a
  * definition is never dropped without its record. That needs ownership of the tables, not superuser. {@link #enforce}
  * ({@code migrator cutover enforce}) adds the foreign keys back ({@code NOT VALID}, then {@code VALIDATE CONSTRAINT}),
@@ -65,14 +69,16 @@ public final class TargetConstraints {
      * What {@link #suspend} finds on v2 now.
      *
      * @param enforced whether {@code cutover enforce} ran, so that nothing is suspended any more
-     * @param foreignKeys what it suspends
+     * @param foreignKeys what it suspends: those of the mapped v2 tables and those of other tables of the target
+     *                    schema that reference one
      * @param triggers what it suspends
      * @param firing the triggers {@code target.triggers} keeps firing
      * @param missing what {@code target.triggers} names and no mapped table has
-     * @param notOwned mapped tables with something to suspend that the connection's user does not own
+     * @param user the connection's user
+     * @param notOwned tables with something to suspend that {@code user} does not own, each with its owner
      */
     public record Plan(boolean enforced, List<ForeignKey> foreignKeys, List<Trigger> triggers, List<Trigger> firing,
-                       List<String> missing, List<String> notOwned) {
+                       List<String> missing, String user, Map<String, String> notOwned) {
     }
 
     /** What {@link #suspend} would do on v2 now; reads only. */
@@ -87,28 +93,63 @@ public final class TargetConstraints {
                 }
             }
         }
+        // A foreign key of an unmapped table onto a mapped one is in the sink's way too: deleting a parent that
+        // v1 deleted would fail on it, or cascade before v1's own deletes of the children arrive.
         List<ForeignKey> keys = rows(connection, """
+                WITH ns AS (SELECT oid FROM pg_namespace WHERE nspname = ?),
+                     mapped AS (SELECT oid FROM pg_class WHERE relnamespace = (SELECT oid FROM ns) AND relname = ANY (?))
                 SELECT r.relname, c.conname, pg_get_constraintdef(c.oid)
-                FROM pg_constraint c JOIN pg_class r ON r.oid = c.conrelid JOIN pg_namespace n ON n.oid = r.relnamespace
-                WHERE c.contype = 'f' AND c.conparentid = 0 AND n.nspname = ? AND r.relname = ANY (?)
-                ORDER BY r.relname, c.conname""").stream().map(r -> new ForeignKey(r[0], r[1], r[2])).toList();
+                FROM pg_constraint c JOIN pg_class r ON r.oid = c.conrelid
+                WHERE c.contype = 'f' AND c.conparentid = 0 AND r.relnamespace = (SELECT oid FROM ns)
+                  AND (c.conrelid IN (SELECT oid FROM mapped) OR c.confrelid IN (SELECT oid FROM mapped))
+                ORDER BY r.relname, c.conname""", tables).stream().map(r -> new ForeignKey(r[0], r[1], r[2])).toList();
         List<Trigger> all = rows(connection, """
                 SELECT r.relname, t.tgname, t.tgenabled::text
                 FROM pg_trigger t JOIN pg_class r ON r.oid = t.tgrelid JOIN pg_namespace n ON n.oid = r.relnamespace
                 WHERE NOT t.tgisinternal AND t.tgparentid = 0 AND n.nspname = ? AND r.relname = ANY (?)
-                ORDER BY r.relname, t.tgname""").stream().map(r -> new Trigger(r[0], r[1], r[2])).toList();
+                ORDER BY r.relname, t.tgname""", tables).stream().map(r -> new Trigger(r[0], r[1], r[2])).toList();
         Set<String> existing = all.stream().map(t -> t.table() + "." + t.name()).collect(Collectors.toSet());
         List<Trigger> triggers = all.stream().filter(t -> !t.enabled().equals("D") && !firing.contains(t.table() + "." + t.name())).toList();
         Set<String> touched = new TreeSet<>();
         keys.forEach(k -> touched.add(k.table()));
         triggers.forEach(t -> touched.add(t.table()));
-        List<String> notOwned = rows(connection, """
-                SELECT r.relname, '', '' FROM pg_class r JOIN pg_namespace n ON n.oid = r.relnamespace
-                WHERE n.nspname = ? AND r.relname = ANY (?) AND NOT pg_has_role(r.relowner, 'USAGE')
-                ORDER BY r.relname""").stream().map(r -> r[0]).filter(touched::contains).toList();
+        Map<String, String> notOwned = new TreeMap<>();
+        for (String[] row : rows(connection, """
+                SELECT r.relname, pg_get_userbyid(r.relowner), ''
+                FROM pg_class r JOIN pg_namespace n ON n.oid = r.relnamespace
+                WHERE n.nspname = ? AND r.relname = ANY (?) AND NOT pg_has_role(r.relowner, 'USAGE')""", touched)) {
+            notOwned.put(row[0], row[1]);
+        }
+        String user;
+        try (Statement st = connection.createStatement(); ResultSet rs = st.executeQuery("SELECT current_user")) {
+            rs.next();
+            user = rs.getString(1);
+        }
         return new Plan(enforced, keys, triggers,
                 all.stream().filter(t -> firing.contains(t.table() + "." + t.name())).toList(),
-                firing.stream().filter(t -> !existing.contains(t)).toList(), notOwned);
+                firing.stream().filter(t -> !existing.contains(t)).toList(), user, notOwned);
+    }
+
+    /**
+     * Why {@link #suspend} would refuse what {@code plan} found: a trigger {@code target.triggers} names that no mapped
+     * table has, and tables with something to suspend that the user does not own; nothing once enforced.
+     */
+    public List<Refusal> refusals(Plan plan) {
+        List<Refusal> refusals = new ArrayList<>();
+        if (plan.enforced()) {
+            return refusals;
+        }
+        if (!plan.missing().isEmpty()) {
+            refusals.add(new Refusal("spec target.triggers", "names " + String.join(", ", plan.missing()) + ", which no"
+                    + " mapped v2 table in schema " + schema + " has", "correct target.triggers: each entry is"
+                    + " <v2 table>.<trigger> of a mapped table"));
+        }
+        plan.notOwned().forEach((table, owner) -> refusals.add(new Refusal("v2 " + schema + "." + table, "user "
+                + plan.user() + " does not own it (" + owner + " does), but the migrator must suspend its foreign keys"
+                + " and triggers while it applies and restore them at migrator cutover enforce (ALTER TABLE needs"
+                + " ownership, not superuser)", "GRANT " + quoteIfNeeded(owner) + " TO " + quoteIfNeeded(plan.user())
+                + ", or run the migrator as " + owner)));
+        return refusals;
     }
 
     /** One foreign key or trigger that {@link #enforce} handled. */
@@ -139,9 +180,9 @@ public final class TargetConstraints {
                 LOGGER.info("v2: migrator cutover enforce ran; no foreign key or trigger is suspended again");
                 return;
             }
-            if (!plan.missing().isEmpty()) {
-                throw new SQLException("target.triggers names " + String.join(", ", plan.missing()) + ", which no mapped"
-                        + " v2 table in schema " + schema + " has; fix: correct target.triggers (table.trigger)", "42704");
+            List<Refusal> refusals = refusals(plan);
+            if (!refusals.isEmpty()) {
+                throw new SQLException(refusals.stream().map(Refusal::toString).collect(Collectors.joining("; and ")), "42501");
             }
             List<ForeignKey> keys = plan.foreignKeys();
             for (ForeignKey key : keys) {
@@ -295,11 +336,12 @@ public final class TargetConstraints {
         }
     }
 
-    private List<String[]> rows(Connection connection, String sql) throws SQLException {
+    /** Runs {@code sql} with the target schema and {@code names} as its parameters; the first three columns. */
+    private List<String[]> rows(Connection connection, String sql, Set<String> names) throws SQLException {
         List<String[]> rows = new ArrayList<>();
         try (PreparedStatement ps = connection.prepareStatement(sql)) {
             ps.setString(1, schema);
-            ps.setArray(2, connection.createArrayOf("text", tables.toArray()));
+            ps.setArray(2, connection.createArrayOf("text", names.toArray()));
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     rows.add(new String[] {rs.getString(1), rs.getString(2), rs.getString(3)});
@@ -376,6 +418,11 @@ public final class TargetConstraints {
 
     private static String quote(String identifier) {
         return '"' + identifier.replace("\"", "\"\"") + '"';
+    }
+
+    /** A name as SQL shows it: plain when it needs no quotes. */
+    private static String quoteIfNeeded(String identifier) {
+        return identifier.matches("[a-z_][a-z0-9_$]*") ? identifier : quote(identifier);
     }
 
     private static String literal(String text) {

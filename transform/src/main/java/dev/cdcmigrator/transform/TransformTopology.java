@@ -2,6 +2,7 @@ package dev.cdcmigrator.transform;
 
 import dev.cdcmigrator.common.Topics;
 import dev.cdcmigrator.common.spec.Spec;
+import dev.cdcmigrator.common.spec.SpecException;
 import dev.cdcmigrator.transform.internal.MapProcessor;
 import dev.cdcmigrator.transform.internal.TableMapping;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -55,7 +56,26 @@ public final class TransformTopology {
      * @throws dev.cdcmigrator.common.spec.SpecException naming the YAML path of the first problem
      */
     public static void validate(Spec spec) {
-        compile(spec);
+        List<SpecException> problems = problems(spec);
+        if (!problems.isEmpty()) {
+            throw problems.get(0);
+        }
+    }
+
+    /**
+     * Compiles every mapping of the spec, each v1 table on its own, and returns what {@link #validate} would refuse:
+     * the first problem of each table, naming its YAML path; empty when the spec builds.
+     */
+    public static List<SpecException> problems(Spec spec) {
+        List<SpecException> problems = new ArrayList<>();
+        for (String v1 : spec.tables().keySet()) {
+            try {
+                new TableMapping(v1, spec.tables().get(v1));
+            } catch (SpecException e) {
+                problems.add(e);
+            }
+        }
+        return problems;
     }
 
     /**

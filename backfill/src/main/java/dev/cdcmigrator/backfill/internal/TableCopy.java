@@ -47,8 +47,6 @@ public final class TableCopy {
      */
     private static final int BATCH_BYTES = 256 * 1024;
 
-    /** Key types whose wire values hash to the same raw partition as capture's key values (see {@link RawPartitions}). */
-    private static final Set<String> KEY_TYPES = Set.of("int2", "int4", "int8", "text", "varchar", "uuid");
     private static final Set<String> INTEGER_KEYS = Set.of("int2", "int4", "int8");
 
     private final Spec spec;
@@ -86,17 +84,11 @@ public final class TableCopy {
         String schema = spec.source().schema();
         Map<String, Catalog.Column> columns = ChunkedTable.columnsOf(v1, schema, table, "v1");
         List<String> primaryKey = Catalog.primaryKey(v1, schema, table);
-        if (primaryKey.isEmpty()) {
-            throw new IllegalStateException("backfill.mode copy needs a primary key on v1 table " + schema + "." + table
-                    + "; use backfill.mode debezium");
-        }
-        for (String column : primaryKey) {
-            String type = columns.get(column).baseType();
-            if (!KEY_TYPES.contains(type)) {
-                throw new IllegalStateException("backfill.mode copy takes primary keys of types " + KEY_TYPES + "; v1 table "
-                        + schema + "." + table + " has key column " + column + " of type " + type + "; use backfill.mode debezium");
-            }
-        }
+        Map<String, String> keyTypes = new LinkedHashMap<>();
+        primaryKey.forEach(column -> keyTypes.put(column, columns.get(column).baseType()));
+        RawPartitions.copyRefusal(schema + "." + table, keyTypes).ifPresent(refusal -> {
+            throw new IllegalStateException("backfill refuses to start: " + refusal);
+        });
         boolean integerKey = primaryKey.size() == 1 && INTEGER_KEYS.contains(columns.get(primaryKey.get(0)).baseType());
         WireRows wire = WireRows.of(columns);
         RowMapper mapper = null;

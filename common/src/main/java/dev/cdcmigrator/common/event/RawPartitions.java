@@ -3,6 +3,11 @@ package dev.cdcmigrator.common.event;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.cdcmigrator.common.serde.Json;
+import dev.cdcmigrator.common.Refusal;
+import java.util.Optional;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import org.apache.kafka.common.utils.Utils;
 
 /**
@@ -13,7 +18,32 @@ import org.apache.kafka.common.utils.Utils;
  */
 public final class RawPartitions {
 
+    /**
+     * v1 key column types ({@code pg_type.typname}) whose values the copy backfill reads in the same JSON form as
+     * Debezium's key values, so that its rows land on the same partition.
+     */
+    private static final Set<String> COPYABLE_KEY_TYPES = new TreeSet<>(Set.of("int2", "int4", "int8", "text", "varchar", "uuid"));
+
     private RawPartitions() {
+    }
+
+    /**
+     * Why {@code backfill.mode: copy} cannot copy a v1 table, if it cannot: it has no primary key, or a key column of a
+     * type whose values it would not place on capture's partition.
+     *
+     * @param table the v1 table, schema-qualified
+     * @param primaryKeyTypes its primary key columns in key order (e.g. a {@code LinkedHashMap}), each with its type name
+     */
+    public static Optional<Refusal> copyRefusal(String table, Map<String, String> primaryKeyTypes) {
+        String fix = "set backfill.mode: debezium (its snapshot takes any table)";
+        if (primaryKeyTypes.isEmpty()) {
+            return Optional.of(new Refusal("v1 " + table, "backfill.mode copy needs a primary key, and the table has"
+                    + " none (spec backfill.mode)", fix));
+        }
+        return primaryKeyTypes.entrySet().stream().filter(column -> !COPYABLE_KEY_TYPES.contains(column.getValue()))
+                .findFirst().map(column -> new Refusal("v1 " + table + "." + column.getKey(), "primary key column of type "
+                        + column.getValue() + ", which backfill.mode copy does not take (it takes " + String.join(", ",
+                        COPYABLE_KEY_TYPES) + "; spec backfill.mode)", fix));
     }
 
     /**

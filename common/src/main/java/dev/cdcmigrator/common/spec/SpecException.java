@@ -22,6 +22,11 @@ public final class SpecException extends RuntimeException {
         return new SpecException(source, path, reason, this);
     }
 
+    /** What is wrong, without the file and the path. */
+    public String reason() {
+        return reason;
+    }
+
     /** The YAML path of the offending node, e.g. {@code tables.users.columns.name.from}; empty for the document. */
     public String path() {
         return path;

@@ -1,0 +1,138 @@
+package dev.cdcmigrator.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.cdcmigrator.testkit.PostgresServer;
+import dev.cdcmigrator.testkit.TestPostgres;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.UUID;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Every refusal that {@code migrator run} makes once it has started (with {@code --no-check}, so that nothing but
+ * the stages themselves can refuse), {@code migrator check} reports beforehand as an ERROR with the same reason: real
+ * PostgreSQL v1 and v2, the embedded Kafka broker.
+ */
+class CheckRefusesWhatRunRefusesIT {
+
+    private static final String V1 = """
+            CREATE TABLE users (id bigint PRIMARY KEY, filler text);
+            CREATE TABLE events (id bigint, happened_at timestamptz, kind text, PRIMARY KEY (id, happened_at))
+                PARTITION BY RANGE (happened_at);
+            CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+            CREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+            INSERT INTO users VALUES (1, ' a '), (2, NULL);
+            INSERT INTO events VALUES (1, '2025-03-01', 'x'), (2, '2026-03-01', 'y');
+            """;
+    private static final String V2 = """
+            CREATE TABLE users (id bigint PRIMARY KEY, filler text);
+            CREATE TABLE events (id bigint, happened_at timestamptz, kind text, PRIMARY KEY (id, happened_at));
+            CREATE TABLE events_2025 (id bigint, happened_at timestamptz, kind text, PRIMARY KEY (id, happened_at));
+            CREATE TABLE notes (id bigint PRIMARY KEY, user_id bigint REFERENCES users (id));
+            """;
+    private static final String USERS = """
+              users:
+                columns:
+                  id: { from: id }
+                  filler: { from: filler }
+            """;
+    private static final String EVENTS = """
+              events:
+                columns:
+                  id: { from: id }
+                  happened_at: { from: happened_at }
+                  kind: { from: kind }
+            """;
+
+    private final PostgresServer pg = TestPostgres.shared();
+
+    /** A v1 and v2 as given, then a spec: what capture, the copy backfill, the transform or the sink refuses. */
+    record Case(String name, String v1Sql, String v2Sql, String specExtra, String tables, String phrase) {
+        @Override
+        public String toString() {
+            return name;
+        }
+    }
+
+    static Stream<Arguments> refusals() {
+        return Stream.of(
+                new Case("an expression that does not type-check", "", "", "", """
+                          users:
+                            columns:
+                              id: { from: id }
+                              filler: { expr: "row.filler == null ? null : row.filler.trim()" }
+                        """, "tables.users.columns.filler.expr"),
+                new Case("backfill.mode copy with a key it cannot take", "", "", "backfill: { mode: copy }\n",
+                        USERS + EVENTS, "happened_at: primary key column of type timestamptz"),
+                new Case("a publication that reports partitions under their own names",
+                        "CREATE PUBLICATION %p FOR TABLE users, events WITH (publish_via_partition_root = false);", "", "",
+                        USERS + EVENTS, "has publish_via_partition_root = false"),
+                new Case("a partition read next to its partitioned table", "", "", "", USERS + EVENTS + """
+                          events_2025:
+                            columns:
+                              id: { from: id }
+                              happened_at: { from: happened_at }
+                              kind: { from: kind }
+                        """, "events_2025: is a partition of public.events"),
+                new Case("a publication FOR ALL TABLES", "CREATE PUBLICATION %p FOR ALL TABLES;", "", "", USERS,
+                        "exists FOR ALL TABLES"),
+                new Case("a publication without deletes",
+                        "CREATE PUBLICATION %p FOR TABLE users WITH (publish = 'insert, update');", "", "", USERS,
+                        "does not publish delete"),
+                new Case("target.triggers naming a trigger v2 does not have", "", "", "", USERS,
+                        "spec target.triggers: names users.stamp"),
+                new Case("a v2 table with a foreign key the migrator's user does not own", "",
+                        "CREATE ROLE %p_owner; ALTER TABLE notes OWNER TO %p_owner;"
+                                + " CREATE ROLE %p_sink LOGIN; GRANT CREATE ON DATABASE %d TO %p_sink;"
+                                + " GRANT USAGE, CREATE ON SCHEMA public TO %p_sink;"
+                                + " GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO %p_sink;",
+                        "", USERS, "notes: user %p_sink does not own it (%p_owner does)"))
+                .map(Arguments::of);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("refusals")
+    void checkReportsTheRefusalThatRunMakesOnceStarted(Case c, @TempDir Path dir) throws Exception {
+        String prefix = "refuse_" + UUID.randomUUID().toString().replace("-", "").substring(0, 8);
+        String v1 = pg.createDatabase("refuse_v1");
+        String v2 = pg.createDatabase("refuse_v2");
+        pg.execute(v1, V1 + c.v1Sql().replace("%p", prefix));
+        pg.execute(v2, V2 + c.v2Sql().replace("%p", prefix).replace("%d", v2));
+        boolean ownCase = c.v2Sql().contains("%p_sink");
+        String targetUser = ownCase ? prefix + "_sink" : pg.user();
+        String triggers = c.name().startsWith("target.triggers") ? ", triggers: [users.stamp]" : "";
+        Path spec = dir.resolve("spec.yaml");
+        Files.writeString(spec, """
+                version: 1
+                source: { url: "%s", user: "%s", password: "%s" }
+                target: { url: "%s", user: "%s", password: "%s"%s }
+                kafka: { topicPrefix: %s }
+                %stables:
+                %s""".formatted(pg.jdbcUrl(v1), pg.user(), pg.password(), pg.jdbcUrl(v2), targetUser, pg.password(),
+                triggers, prefix, c.specExtra(), c.tables()));
+        String phrase = c.phrase().replace("%p", prefix);
+
+        CliRun check = CliRun.of("check", "--spec", spec.toString());
+
+        assertThat(check.exit()).as(check.toString()).isEqualTo(ExitCodes.FAILED);
+        List<String> errors = check.lines().stream().filter(l -> l.startsWith("ERROR   ") && l.contains(phrase)).toList();
+        assertThat(errors).as(check.toString()).hasSize(1);
+        String refusal = errors.get(0).substring("ERROR   ".length());
+        if (refusal.startsWith("spec tables.")) {
+            // The transform's refusal is the spec's: its path and reason, without check's fix.
+            refusal = refusal.substring("spec ".length(), refusal.indexOf("; fix: "));
+        }
+
+        CliRun run = CliRun.of("run", "--no-check", "--spec", spec.toString(), "--data-dir", dir.resolve("data").toString(),
+                "--http-port", "0", "--stop-timeout", "PT20S");
+
+        assertThat(run.exit()).as(run.toString()).isNotZero();
+        assertThat(run.err()).as(run.toString()).contains(refusal);
+    }
+}
