@@ -103,7 +103,9 @@ public final class Preflight {
         Map<String, TableSpec> tables = new TreeMap<>(spec.tables());
         Map<String, Optional<Relation>> v1Relations = new TreeMap<>();
         for (SpecException problem : TransformTopology.problems(spec)) {
-            findings.add(error("spec " + problem.path(), problem.reason(), "correct " + problem.path() + " (docs/spec.md)"));
+            // One line per finding: a compiler's message can span several.
+            findings.add(error("spec " + problem.path(), problem.reason().replaceAll("\\s*\\R\\s*", " ").strip(),
+                    "correct " + problem.path() + " (docs/spec.md)"));
         }
         try (Connection v1 = connect(SOURCE, source.jdbcUrl(), source.url(), source.user(), source.password())) {
             if (v1 != null) {
