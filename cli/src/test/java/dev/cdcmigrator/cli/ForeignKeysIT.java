@@ -101,6 +101,9 @@ class ForeignKeysIT {
             pg.execute(db, "GRANT CREATE ON DATABASE " + db + " TO " + role + "; GRANT CREATE ON SCHEMA public TO " + role);
             execute(db, role, SCHEMA);
         }
+        // A table only v2 has (the application's new feature), referencing a mapped one.
+        execute(v2, role, "CREATE TABLE rental_note (note_id int PRIMARY KEY,"
+                + " rental_id bigint NOT NULL REFERENCES rental ON DELETE CASCADE, note text)");
         execute(v1, role, """
                 BEGIN;
                 INSERT INTO store SELECT s, s * 10, 'store ' || s FROM generate_series(1, 3) s;
@@ -113,7 +116,7 @@ class ForeignKeysIT {
                 """);
         List<List<String>> constraintsBefore = pg.rows(v2, CONSTRAINTS);
         List<List<String>> triggersBefore = pg.rows(v2, TRIGGERS);
-        assertThat(constraintsBefore).hasSize(5);
+        assertThat(constraintsBefore).hasSize(6);
         assertThat(triggersBefore).hasSize(4);
 
         Path specFile = Files.writeString(dir.resolve("spec.yaml"), """
@@ -133,6 +136,18 @@ class ForeignKeysIT {
                   payment: { columns: { payment_id: { from: payment_id }, rental_id: { from: rental_id },
                                         amount: { from: amount }, last_update: { from: last_update } } }
                 """.formatted(pg.jdbcUrl(v1), role, pg.jdbcUrl(v2), role, TestKafka.bootstrapServers(), suffix, mode));
+
+        // check names each foreign key and trigger with what happens to it, and the identity and generated columns.
+        CliRun check = CliRun.of("check", "--spec", specFile.toString());
+        assertThat(check.exit()).as(check.toString()).isZero();
+        assertThat(check.lines()).as(check.toString())
+                .anyMatch(l -> l.startsWith("OK      v2 public.rental_note: foreign key rental_note_rental_id_fkey"
+                        + " (FOREIGN KEY (rental_id) REFERENCES rental(rental_id) ON DELETE CASCADE) is dropped while the"
+                        + " migrator applies"))
+                .anyMatch(l -> l.startsWith("OK      v2 public.rental: ") && l.contains("trigger rental_touch is disabled")
+                        && l.contains("foreign key rental_staff_id_fkey"))
+                .anyMatch(l -> l.startsWith("OK      v2 public.rental: identity column rental_id (GENERATED ALWAYS)"))
+                .anyMatch(l -> l.startsWith("OK      v2 public.rental: generated column amount_cents: never written"));
 
         Load load = new Load(pg.jdbcUrl(v1), role);
         Thread writer = new Thread(load, "fk-load");
@@ -164,7 +179,7 @@ class ForeignKeysIT {
         CliRun refused = CliRun.of("cutover", "enforce", "--spec", specFile.toString());
         assertThat(refused.exit()).as(refused.toString()).isEqualTo(ExitCodes.FAILED);
         assertThat(refused.out()).contains("ERROR payment: foreign key payment_rental_id_fkey does not validate",
-                "rows without a parent: (rental_id)=(424242)", "cutover enforce: 8 of 9 foreign keys and triggers back");
+                "rows without a parent: (rental_id)=(424242)", "cutover enforce: 9 of 10 foreign keys and triggers back");
         pg.execute(v2, "DELETE FROM payment WHERE payment_id = 999999");
 
         CliRun enforced = CliRun.of("cutover", "enforce", "--spec", specFile.toString());
