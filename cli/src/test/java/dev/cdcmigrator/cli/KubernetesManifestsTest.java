@@ -56,6 +56,9 @@ class KubernetesManifestsTest {
     /** The cutover Job's steps, in order (docs/runbook.md steps 6 to 8). */
     private static final List<List<String>> CUTOVER_STEPS = List.of(
             List.of("cutover", "wait"), List.of("verify"), List.of("cutover", "sync-sequences"));
+    /** The enforce Job's steps, in order (docs/runbook.md step 10). */
+    private static final List<List<String>> ENFORCE_STEPS = List.of(
+            List.of("cutover", "wait"), List.of("cutover", "enforce"), List.of("verify"));
     /** Environment variables the image itself reads (set in cli/pom.xml), allowed beside the compose ones. */
     private static final Set<String> JVM_VARIABLES = Set.of("JDK_JAVA_OPTIONS", "JAVA_TOOL_OPTIONS");
     private static final Pattern ENV_REFERENCE = Pattern.compile("\\$\\{env:([A-Za-z_][A-Za-z0-9_]*)}");
@@ -107,7 +110,8 @@ class KubernetesManifestsTest {
     void everyKustomizationListsFilesThatExistAndEveryManifestBelongsToOne() {
         List<Kustomization> kustomizations = kustomizations();
         assertThat(kustomizations.stream().map(k -> name(k.file()))).contains(
-                "deploy/kubernetes/kustomization.yaml", "deploy/kubernetes/cutover/kustomization.yaml");
+                "deploy/kubernetes/kustomization.yaml", "deploy/kubernetes/cutover/kustomization.yaml",
+                "deploy/kubernetes/enforce/kustomization.yaml");
         List<String> failures = new ArrayList<>();
         Set<Path> used = new TreeSet<>();
         for (Kustomization k : kustomizations) {
@@ -211,8 +215,8 @@ class KubernetesManifestsTest {
             }
         }
         assertThat(stagesRun).as("stages run by the Deployments").isEqualTo(new TreeSet<>(STAGES));
-        assertThat(jobSteps.values()).as("the steps of the cutover Job (init containers in order, then the container)")
-                .containsExactly(CUTOVER_STEPS);
+        assertThat(jobSteps.values()).as("the steps of the cutover and enforce Jobs (init containers in order, then the container)")
+                .containsExactlyInAnyOrder(CUTOVER_STEPS, ENFORCE_STEPS);
         assertThat(failures).as("migrator commands").isEmpty();
     }
 
