@@ -14,7 +14,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec.Target;
 
 /** {@code migrator check}: is everything in place for the spec to run? */
-@Command(name = "check", description = "Check v1, v2 and the spec before a migration: one line per finding, each "
+@Command(name = "check", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
+        description = "Check v1, v2 and the spec before a migration: one line per finding, each "
         + "problem with its fix; exit 0 unless there is an ERROR (warnings allowed).")
 final class CheckCommand implements Callable<Integer> {
 

@@ -40,9 +40,11 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec.Target;
 
 /** {@code migrator demo}: a live migration of the Keiko example that a new user can watch. */
-@Command(name = "demo", description = {
-    "A live migration of the Keiko example: starts throwaway v1 and v2 PostgreSQL databases, loads the v1 sample,",
-    "migrates it while a load keeps writing to v1, then checks that v2 holds exactly what the spec makes of v1."})
+@Command(name = "demo", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
+        description = {
+    "A live migration of the Keiko example you can watch.",
+    "Starts throwaway v1 and v2 PostgreSQL databases, loads the v1 sample, migrates it while a load keeps writing to",
+    "v1, then checks that v2 holds exactly what the spec makes of v1."})
 final class DemoCommand implements Callable<Integer> {
 
     private static final String DATABASE = "keiko";

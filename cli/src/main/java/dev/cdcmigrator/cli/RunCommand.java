@@ -29,7 +29,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code migrator run}: the whole pipeline in one process until SIGTERM or Ctrl-C. */
-@Command(name = "run", description = "Run capture, transform and sink in one process until stopped (SIGTERM or Ctrl-C:"
+@Command(name = "run", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
+        description = "Run capture, transform and sink in one process until stopped (SIGTERM or Ctrl-C:"
         + " each stage finishes its batch and commits; a second signal stops at once).")
 class RunCommand implements Callable<Integer> {
 

@@ -15,7 +15,8 @@ final class StageCommands {
     private StageCommands() {
     }
 
-    @Command(name = "capture", description = "Run only capture (one instance per v1 database) against an external Kafka,"
+    @Command(name = "capture", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
+            description = "Run only capture (one instance per v1 database) against an external Kafka,"
             + " until stopped.")
     static final class CaptureCommand extends RunCommand {
         @Override
@@ -24,7 +25,8 @@ final class StageCommands {
         }
     }
 
-    @Command(name = "transform", description = "Run only the transform against an external Kafka, until stopped;"
+    @Command(name = "transform", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
+            description = "Run only the transform against an external Kafka, until stopped;"
             + " instances of the same spec share the raw topics' partitions.")
     static final class TransformCommand extends RunCommand {
         @Override
@@ -33,7 +35,8 @@ final class StageCommands {
         }
     }
 
-    @Command(name = "sink", description = "Run only the sink against an external Kafka, until stopped; instances of the"
+    @Command(name = "sink", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
+            description = "Run only the sink against an external Kafka, until stopped; instances of the"
             + " same spec share the v2 topics' partitions.")
     static final class SinkCommand extends RunCommand {
         @Override

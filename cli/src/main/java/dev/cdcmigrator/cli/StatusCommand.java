@@ -14,9 +14,9 @@ import picocli.CommandLine.Spec.Target;
 
 /** {@code migrator status}: one screen with where every stage stands. */
 @Command(name = "status", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class, description = {
-    "Where the migration stands: per table the changes the transform and the sink have not processed yet (and the age",
-    "of the oldest), approximate rows in v1 and v2 (backfill progress), the replication slot on v1, dead letters, and",
-    "whether the cutover can go ahead. Changes behind are counted in Kafka offsets, as consumer lag is: they include",
+    "Where the migration stands, per table, and whether the cutover can go ahead.",
+    "Shows the changes the transform and the sink have not processed yet (and the age of the oldest), approximate",
+    "rows in v1 and v2 (backfill progress), the replication slot on v1 and dead letters. Changes behind are counted in Kafka offsets, as consumer lag is: they include",
     "the transform's transaction markers, so a small number may remain until the next change; 0 means caught up."})
 final class StatusCommand implements Callable<Integer> {
 
