@@ -18,7 +18,7 @@ import picocli.CommandLine.Spec.Target;
 @Command(name = "wait", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class, description = {
     "Wait until v2 reflects every v1 commit up to the WAL position taken when the command starts, stage by stage:",
     "capture (a heartbeat marker committed on v1 reaches Kafka), transform (its offsets pass the raw topics' ends),",
-    "sink (the offsets stored in v2 pass the v2 topics' ends). Exit 0 when caught up, 1 at the timeout, naming the",
+    "sink (the offsets stored in v2 pass the v2 topics' ends). Exit 0 when caught up, 4 at the timeout, naming the",
     "stage and partition still behind. v1 may keep receiving writes: later ones are not waited for."})
 final class CutoverWaitCommand implements Callable<Integer> {
 
@@ -58,7 +58,7 @@ final class CutoverWaitCommand implements Callable<Integer> {
         } catch (CaughtUp.BehindException e) {
             command.commandLine().getErr().printf("cutover wait: not caught up after %s: %s%n", timeout, e.getMessage());
             command.commandLine().getErr().flush();
-            return ExitCodes.FAILED;
+            return ExitCodes.NOT_CAUGHT_UP;
         }
     }
 }

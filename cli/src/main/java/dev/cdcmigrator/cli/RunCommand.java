@@ -61,7 +61,8 @@ class RunCommand implements Callable<Integer> {
 
     @Option(names = "--stop-timeout", paramLabel = "DURATION", defaultValue = "PT60S",
             description = "On SIGTERM or Ctrl-C, how long the stages may take to finish their batches and commit before the"
-                    + " process stops anyway (exit " + Shutdown.FORCED + "); a second signal stops at once (default: ${DEFAULT-VALUE}).")
+                    + " process stops anyway (exit 130 after Ctrl-C, 143 after SIGTERM); a second signal stops at once"
+                    + " (default: ${DEFAULT-VALUE}).")
     Duration stopTimeout;
 
     @picocli.CommandLine.Spec(picocli.CommandLine.Spec.Target.SELF)

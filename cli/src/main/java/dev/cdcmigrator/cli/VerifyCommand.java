@@ -21,7 +21,7 @@ import picocli.CommandLine.Spec.Target;
 
 /** {@code migrator verify}: does v2 hold exactly what the spec makes of v1? */
 @Command(name = "verify", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class, description = {
-    "Compare v2 with what the spec makes of v1; exit 0 only if every table matches.",
+    "Compare v2 with what the spec makes of v1; exit 0 only if every table matches, 3 if some row differs.",
     "",
     "The v1 rows go through the transform's own mapping code (expressions, maps, defaults, filters, java functions). "
         + "Each v2 table is compared in key ranges of about --chunk-rows rows: a row count and an order-independent "
@@ -70,7 +70,7 @@ final class VerifyCommand implements Callable<Integer> {
         if (json) {
             out.println(json(results));
             out.flush();
-            return matches(results) ? ExitCodes.OK : ExitCodes.FAILED;
+            return matches(results) ? ExitCodes.OK : ExitCodes.DIFFERENCES;
         }
         return print(results, out);
     }
@@ -97,7 +97,7 @@ final class VerifyCommand implements Callable<Integer> {
         long differing = results.stream().filter(r -> !r.matches()).count();
         out.println(differing == 0 ? "verify: every table matches" : "verify: " + differing + " of " + results.size() + " tables differ");
         out.flush();
-        return differing == 0 ? ExitCodes.OK : ExitCodes.FAILED;
+        return differing == 0 ? ExitCodes.OK : ExitCodes.DIFFERENCES;
     }
 
     private static String differences(TableComparison r) {

@@ -114,7 +114,7 @@ class CutoverWaitIT {
 
         CliRun result = CliRun.of("cutover", "wait", "--spec", specFile.toString(), "--timeout", "PT20S");
 
-        assertThat(result.exit()).as(result.toString()).isEqualTo(1);
+        assertThat(result.exit()).as(result.toString()).isEqualTo(ExitCodes.NOT_CAUGHT_UP);
         assertThat(result.out()).contains("  capture   caught up in").contains("  transform caught up in").doesNotContain("  sink ");
         assertThat(result.err()).containsPattern("cutover wait: not caught up after PT20S: sink is behind on "
                 + spec.kafka().topicPrefix() + "\\.v2\\.items-[0-9] \\(applied up to 0 of [0-9]+\\)");
@@ -128,7 +128,7 @@ class CutoverWaitIT {
 
         CliRun result = CliRun.of("cutover", "wait", "--spec", specFile.toString(), "--timeout", "PT5S");
 
-        assertThat(result.exit()).isEqualTo(1);
+        assertThat(result.exit()).isEqualTo(ExitCodes.NOT_CAUGHT_UP);
         assertThat(result.err()).contains("the heartbeat table \"public\".\"" + spec.kafka().topicPrefix()
                 + "_heartbeat\" does not exist: capture has not started on v1 yet");
     }

@@ -152,7 +152,7 @@ class MultiTenantIT {
         List<String> moved = pg.rows(v2, "SELECT id, tenant_id FROM tasks ORDER BY id LIMIT 1").get(0);
         pg.execute(v2, "UPDATE tasks SET tenant_id = 'nobody' WHERE id = " + moved.get(0));
         CliRun corrupted = CliRun.of("verify", "--spec", specFile.toString());
-        assertThat(corrupted.exit()).as(corrupted.toString()).isEqualTo(1);
+        assertThat(corrupted.exit()).as(corrupted.toString()).isEqualTo(ExitCodes.DIFFERENCES);
         assertThat(corrupted.out()).contains("missing in v2: tenant_id=" + moved.get(1) + ",id=" + moved.get(0),
                 "extra in v2:   tenant_id=nobody,id=" + moved.get(0));
     }

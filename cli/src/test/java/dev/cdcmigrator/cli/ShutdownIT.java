@@ -89,7 +89,24 @@ class ShutdownIT {
         process.destroy();
 
         assertThat(process.waitFor(30, TimeUnit.SECONDS)).isTrue();
-        assertThat(process.exitValue()).as(Files.readString(log)).isEqualTo(137);
+        assertThat(process.exitValue()).as(Files.readString(log)).isEqualTo(143);
+    }
+
+    @Test
+    void aSecondCtrlCStopsAtOnceWithTheExitCodeOfSigint() throws Exception {
+        interrupt();
+        await().atMost(Duration.ofSeconds(30)).until(() -> Files.readString(log).contains("SIGINT received: stopping cleanly"));
+        interrupt();
+
+        assertThat(process.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(process.exitValue()).as(Files.readString(log)).isEqualTo(130);
+    }
+
+    /** What Ctrl-C sends; the JDK's Process sends only TERM and KILL. */
+    private void interrupt() throws Exception {
+        Process kill = new ProcessBuilder("kill", "-INT", Long.toString(process.pid())).inheritIO().start();
+        assertThat(kill.waitFor(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(kill.exitValue()).isZero();
     }
 
     private String metricsBase() throws Exception {

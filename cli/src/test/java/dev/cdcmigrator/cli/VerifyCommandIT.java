@@ -143,7 +143,7 @@ class VerifyCommandIT {
         // The wire text exactly, not just the same value: a timestamp that parses alike but reads otherwise differs.
         pg.execute(v2, "UPDATE wire SET tz_text = '2024-03-01T10:34:56Z' WHERE id = 4");
         CliRun changed = CliRun.of("verify", "--spec", specFile.toString(), "--tables", "wire", "--json");
-        assertThat(changed.exit()).as("%s", changed).isEqualTo(1);
+        assertThat(changed.exit()).as("%s", changed).isEqualTo(ExitCodes.DIFFERENCES);
         JsonNode result = Json.MAPPER.readTree(changed.out());
         assertThat(result.get("matches").asBoolean()).isFalse();
         assertThat(result.get("tables")).hasSize(1);
@@ -154,7 +154,7 @@ class VerifyCommandIT {
         assertThat(wire.get("missingRows").asLong() + wire.get("extraRows").asLong() + wire.get("rejectedRows").asLong()).isZero();
 
         CliRun text = CliRun.of("verify", "--spec", specFile.toString(), "--parallelism", "1");
-        assertThat(text.exit()).as("%s", text).isEqualTo(1);
+        assertThat(text.exit()).as("%s", text).isEqualTo(ExitCodes.DIFFERENCES);
         assertThat(text.lines()).containsExactly(
                 "specials <- specials: 6 rows in v1, 6 in v2, 1 range: identical",
                 "wire <- wire: 6 rows in v1, 6 in v2, 1 range: 0 missing, 0 extra, 1 different, 0 rejected (in 1 range)",

@@ -16,9 +16,6 @@ import sun.misc.Signal;
  */
 public final class Shutdown {
 
-    /** Exit code of a forced stop: 128 + SIGKILL's number, as a shell reports a killed process. */
-    public static final int FORCED = 137;
-
     private static final Logger LOGGER = LoggerFactory.getLogger(Shutdown.class);
 
     private final CountDownLatch requested = new CountDownLatch(1);
@@ -39,6 +36,9 @@ public final class Shutdown {
     }
 
     private void signalled(Signal signal) {
+        // A forced stop exits as a shell reports a process the signal ended (130 after Ctrl-C, 143 after SIGTERM),
+        // never 137, which tooling reads as the kernel's OOM killer.
+        int forced = 128 + signal.getNumber();
         if (signals.incrementAndGet() == 1) {
             LOGGER.info("SIG{} received: stopping cleanly within {} (send it again to stop at once)", signal.getName(), deadline);
             Thread watchdog = new Thread(() -> {
@@ -48,14 +48,14 @@ public final class Shutdown {
                     return;
                 }
                 LOGGER.error("clean stop did not finish within {}: stopping at once", deadline);
-                Runtime.getRuntime().halt(FORCED);
+                Runtime.getRuntime().halt(forced);
             }, "migrator-shutdown-deadline");
             watchdog.setDaemon(true);
             watchdog.start();
             requested.countDown();
         } else {
             LOGGER.warn("SIG{} received again: stopping at once", signal.getName());
-            Runtime.getRuntime().halt(FORCED);
+            Runtime.getRuntime().halt(forced);
         }
     }
 
