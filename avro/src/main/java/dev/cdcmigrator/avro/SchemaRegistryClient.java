@@ -4,7 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.cdcmigrator.avro.internal.RegistryHttp;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
@@ -46,6 +48,18 @@ public final class SchemaRegistryClient {
     /** The settings the client was made with. */
     public RegistryConfig config() {
         return config;
+    }
+
+    /**
+     * The subjects registered ({@code GET /subjects}), which is also how {@code migrator check} proves that the
+     * registry answers with these settings.
+     *
+     * @throws SchemaRegistryException if the registry refuses (naming the status) or cannot be reached
+     */
+    public List<String> subjects() {
+        List<String> subjects = new ArrayList<>();
+        http.get("/subjects", null, null).forEach(subject -> subjects.add(subject.asText()));
+        return subjects;
     }
 
     /**

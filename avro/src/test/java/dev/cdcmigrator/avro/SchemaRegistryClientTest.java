@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.cdcmigrator.testkit.RegistryStandIn;
+import dev.cdcmigrator.testkit.Ports;
 import java.io.IOException;
 import java.math.BigDecimal;
-import java.net.ServerSocket;
 import java.util.Map;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaBuilder;
@@ -148,10 +148,7 @@ class SchemaRegistryClientTest {
 
     @Test
     void triesTheNextUrlWhenOneCannotBeReached() throws IOException {
-        int closedPort;
-        try (ServerSocket socket = new ServerSocket(0)) {
-            closedPort = socket.getLocalPort();
-        }
+        int closedPort = Ports.free();
         SchemaRegistryClient client = client(Map.of("schema.registry.url", "http://127.0.0.1:" + closedPort + "," + registry.url()));
 
         assertThat(client.register("orders-value", V1)).isEqualTo(1);
@@ -160,10 +157,7 @@ class SchemaRegistryClientTest {
 
     @Test
     void anUnreachableRegistryNamesItsUrl() throws IOException {
-        int closedPort;
-        try (ServerSocket socket = new ServerSocket(0)) {
-            closedPort = socket.getLocalPort();
-        }
+        int closedPort = Ports.free();
         SchemaRegistryClient client = SchemaRegistryClient.create(Map.of("schema.registry.url", "http://127.0.0.1:" + closedPort));
 
         assertThatThrownBy(() -> client.register("orders-value", V1))

@@ -3,6 +3,7 @@ package dev.cdcmigrator.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.cdcmigrator.testkit.PostgresServer;
+import dev.cdcmigrator.testkit.Ports;
 import dev.cdcmigrator.testkit.TestPostgres;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -89,6 +90,50 @@ class CheckCommandIT {
         assertThat(result.lines().get(result.lines().size() - 1))
                 .matches("check: 1 error, 1 warning, [0-9]+ ok: fix every ERROR before migrator run");
     }
+
+    @Test
+    void anUnreachableKafkaIsAnErrorNamingTheSettingAndTheAddress() throws Exception {
+        int port = Ports.free();
+        Files.writeString(specFile, Files.readString(specFile).replace("kafka: { topicPrefix:",
+                "kafka: { bootstrap: \"127.0.0.1:" + port + "\", topicPrefix:"));
+
+        CliRun result = CliRun.of("check", "--spec", specFile.toString());
+
+        assertThat(result.exit()).as(result.toString()).isEqualTo(ExitCodes.FAILED);
+        assertThat(result.lines()).anySatisfy(line -> assertThat(line).startsWith("ERROR   kafka: kafka.bootstrap: cannot use"
+                + " Kafka at 127.0.0.1:" + port + ": no broker accepts connections (127.0.0.1:" + port + ": Connection refused")
+                .contains("; fix: check kafka.bootstrap and kafka.client (security.protocol, sasl.*, ssl.*) in the spec"));
+    }
+
+    @Test
+    void aReachableKafkaIsReportedWithItsCluster() throws Exception {
+        Files.writeString(specFile, Files.readString(specFile).replace("kafka: { topicPrefix:",
+                "kafka: { bootstrap: \"" + dev.cdcmigrator.testkit.TestKafka.bootstrapServers() + "\", topicPrefix:"));
+
+        CliRun result = CliRun.of("check", "--spec", specFile.toString());
+
+        assertThat(result.lines()).anySatisfy(line -> assertThat(line).matches("OK      kafka: connected to Kafka at "
+                + java.util.regex.Pattern.quote(dev.cdcmigrator.testkit.TestKafka.bootstrapServers())
+                + " with the spec's kafka.client settings \\(cluster \\S+, 1 brokers\\)"));
+    }
+
+    @Test
+    void runWithoutItsChecksStillFailsWithinSecondsOnAnUnreachableKafka() throws Exception {
+        int port = Ports.free();
+        Files.writeString(specFile, Files.readString(specFile).replace("kafka: { topicPrefix:",
+                "kafka: { bootstrap: \"127.0.0.1:" + port + "\", topicPrefix:"));
+        long started = System.nanoTime();
+
+        CliRun result = CliRun.of("run", "--no-check", "--http-port", "0", "--spec", specFile.toString(),
+                "--data-dir", specFile.getParent().resolve("data").toString());
+
+        assertThat(result.exit()).as(result.toString()).isEqualTo(ExitCodes.FAILED);
+        assertThat(result.err().lines().filter(l -> l.startsWith("migrator: ")).toList()).singleElement().asString()
+                .startsWith("migrator: kafka.bootstrap: cannot use Kafka at 127.0.0.1:" + port + ": no broker accepts connections");
+        // The probe gives up on a refused connection at once, not after the clients' minute of retries.
+        assertThat(java.time.Duration.ofNanos(System.nanoTime() - started)).isLessThan(java.time.Duration.ofSeconds(30));
+    }
+
 
     @Test
     void runRunsTheSameChecksFirstAndDoesNotStartOnAnError() throws Exception {

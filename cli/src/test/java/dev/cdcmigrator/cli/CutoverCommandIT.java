@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.cdcmigrator.testkit.PostgresServer;
+import dev.cdcmigrator.testkit.Ports;
 import dev.cdcmigrator.testkit.TestKafka;
 import dev.cdcmigrator.testkit.TestPostgres;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -98,7 +98,7 @@ class CutoverCommandIT {
 
     @Test
     void syncSequencesExitsOneWhenTheTargetIsUnreachable() throws IOException {
-        int port = closedPort();
+        int port = Ports.free();
         Path unreachable = writeSpec("jdbc:postgresql://127.0.0.1:" + port + "/v2", "");
 
         CliRun result = CliRun.of("cutover", "sync-sequences", "--spec", unreachable.toString());
@@ -237,7 +237,7 @@ class CutoverCommandIT {
         assertThat(embedded.exit()).as(embedded.toString()).isEqualTo(2);
         assertThat(embedded.err()).contains("--kafka needs a Kafka cluster, but the spec says kafka.bootstrap: embedded");
 
-        int port = closedPort();
+        int port = Ports.free();
         CliRun unreachable = CliRun.of("cleanup", "--spec", specFile.toString(), "--kafka", "--bootstrap",
                 "127.0.0.1:" + port, "--timeout", "1");
 
@@ -289,11 +289,6 @@ class CutoverCommandIT {
         return file;
     }
 
-    private static int closedPort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
-    }
 
     private static Admin admin(String bootstrap) {
         Properties props = new Properties();

@@ -9,10 +9,10 @@ import dev.cdcmigrator.common.event.ReplayOutcome;
 import dev.cdcmigrator.common.serde.Json;
 import dev.cdcmigrator.common.serde.JsonSerde;
 import dev.cdcmigrator.testkit.TestKafka;
+import dev.cdcmigrator.testkit.Ports;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -319,10 +319,7 @@ class DlqIT {
 
     @Test
     void anUnreachableKafkaFailsWithinTheTimeout() throws IOException {
-        int port;
-        try (ServerSocket socket = new ServerSocket(0)) {
-            port = socket.getLocalPort();
-        }
+        int port = Ports.free();
         long started = System.nanoTime();
 
         int exit = run("dlq", "list", "--spec", spec.toString(), "--bootstrap", "127.0.0.1:" + port, "--timeout", "3");

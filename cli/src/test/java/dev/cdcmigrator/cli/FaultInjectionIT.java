@@ -10,12 +10,11 @@ import dev.cdcmigrator.common.spec.SpecParser;
 import dev.cdcmigrator.embedded.EmbeddedKafkaBroker;
 import dev.cdcmigrator.embedded.LocalPostgres;
 import dev.cdcmigrator.testkit.PostgresServer;
+import dev.cdcmigrator.testkit.Ports;
 import dev.cdcmigrator.testkit.TestKafka;
 import dev.cdcmigrator.testkit.TestPostgres;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -452,7 +451,7 @@ class FaultInjectionIT {
     @Timeout(value = 4, unit = TimeUnit.MINUTES)
     void theKafkaBrokerStoppedAndRestarted(TestInfo test) throws Exception {
         long started = System.nanoTime();
-        int port = freePort();
+        int port = Ports.free();
         Path brokerDir = dir.resolve("kafka");
         EmbeddedKafkaBroker[] broker = {EmbeddedKafkaBroker.start(brokerDir, port)};
         cleanup.add(() -> broker[0].close());
@@ -1075,11 +1074,6 @@ class FaultInjectionIT {
         }
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return socket.getLocalPort();
-        }
-    }
 
     private static String tail(Path file, int lines) {
         try {

@@ -1,8 +1,21 @@
 package dev.cdcmigrator.common;
 
 import dev.cdcmigrator.common.spec.Spec;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.DescribeClusterOptions;
+import org.apache.kafka.clients.admin.DescribeClusterResult;
 
 /**
  * The properties every Kafka client of the migrator starts from: the bootstrap servers and the spec's
@@ -41,6 +54,75 @@ public final class KafkaClients {
         Map<String, String> props = new HashMap<>();
         merged(spec.kafka().client(), spec.debezium()).forEach((k, v) -> props.put(k, v == null ? null : v.toString()));
         return props;
+    }
+
+    /**
+     * An admin client for {@code bootstrap} with the spec's {@code kafka.client} settings and {@code settings} on top,
+     * that has reached the cluster: a TCP connection to one of the bootstrap addresses, then the cluster's
+     * description, within {@code timeout}. Fails fast where a bare client would retry for a minute and log a warning
+     * per attempt.
+     *
+     * @throws KafkaUnreachableException naming the setting the address came from ({@code kafka.bootstrap}, or a
+     *     command's {@code --bootstrap}), the address, why, and the fix
+     */
+    public static Admin connectedAdmin(Spec spec, String bootstrap, Map<String, Object> settings, Duration timeout) {
+        Map<String, Object> props = common(spec, bootstrap);
+        props.putAll(settings);
+        String setting = bootstrap.equals(spec.kafka().bootstrap()) ? "kafka.bootstrap" : "--bootstrap";
+        List<String> refused = new ArrayList<>();
+        if (!anyAccepts(bootstrap, timeout, refused)) {
+            throw unreachable(setting, bootstrap, "no broker accepts connections (" + String.join("; ", refused) + ")", null);
+        }
+        Admin admin;
+        try {
+            admin = Admin.create(props);
+        } catch (RuntimeException e) {
+            throw unreachable(setting, bootstrap, "the client settings are refused: " + e.getMessage()
+                    + (e.getCause() == null ? "" : " (" + e.getCause().getMessage() + ")"), e);
+        }
+        try {
+            DescribeClusterResult cluster = admin.describeCluster(new DescribeClusterOptions().timeoutMs((int) timeout.toMillis()));
+            cluster.clusterId().get(timeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
+            return admin;
+        } catch (InterruptedException e) {
+            admin.close(Duration.ZERO);
+            Thread.currentThread().interrupt();
+            throw unreachable(setting, bootstrap, "interrupted while connecting", e);
+        } catch (ExecutionException | TimeoutException e) {
+            admin.close(Duration.ZERO);
+            // A broker took the connection but the client got no answer: most often TLS or SASL settings that do
+            // not match the listener (security.protocol PLAINTEXT against an SSL port hangs until the timeout).
+            Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
+            throw unreachable(setting, bootstrap, "no answer within " + timeout.toSeconds() + " s (" + cause.getClass().getSimpleName()
+                    + (cause.getMessage() == null ? "" : ": " + cause.getMessage()) + "; does kafka.client's "
+                    + "security.protocol match the listener?)", cause);
+        }
+    }
+
+    private static boolean anyAccepts(String bootstrap, Duration timeout, List<String> refused) {
+        int perAddress = (int) Math.max(1, Math.min(timeout.toMillis(), 5_000));
+        for (String address : bootstrap.split(",")) {
+            String trimmed = address.trim();
+            int colon = trimmed.lastIndexOf(':');
+            if (colon <= 0) {
+                refused.add(trimmed + ": not host:port");
+                continue;
+            }
+            String host = trimmed.substring(0, colon).replaceAll("^\\[|\\]$", "");
+            try (Socket socket = new Socket()) {
+                socket.connect(new InetSocketAddress(host, Integer.parseInt(trimmed.substring(colon + 1))), perAddress);
+                return true;
+            } catch (IOException | IllegalArgumentException e) {
+                refused.add(trimmed + ": " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()));
+            }
+        }
+        return false;
+    }
+
+    private static KafkaUnreachableException unreachable(String setting, String bootstrap, String why, Throwable cause) {
+        return new KafkaUnreachableException(setting + ": cannot use Kafka at " + bootstrap + ": " + why + "; fix: check "
+                + setting + " and kafka.client (security.protocol, sasl.*, ssl.*) in the spec, and that the brokers"
+                + " accept connections from here", cause);
     }
 
     private static Map<String, Object> merged(Map<String, Object> first, Map<String, Object> then) {

@@ -3,6 +3,8 @@ package dev.cdcmigrator.cutover;
 import static dev.cdcmigrator.cutover.internal.Connections.quote;
 import static dev.cdcmigrator.cutover.internal.Connections.shownName;
 
+import dev.cdcmigrator.common.KafkaClients;
+import dev.cdcmigrator.common.KafkaUnreachableException;
 import dev.cdcmigrator.common.Topics;
 import dev.cdcmigrator.common.spec.Spec;
 import dev.cdcmigrator.cutover.internal.Catalog;
@@ -21,7 +23,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Properties;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -31,7 +32,6 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.admin.DescribeClusterOptions;
 import org.apache.kafka.clients.admin.GroupListing;
 import org.apache.kafka.clients.admin.ListGroupsOptions;
 import org.apache.kafka.clients.admin.ListTopicsOptions;
@@ -189,32 +189,13 @@ public final class Cleanup implements AutoCloseable {
     }
 
     private static Admin admin(Spec spec, String bootstrap, Duration timeout) {
-        Properties props = new Properties();
-        props.putAll(dev.cdcmigrator.common.KafkaClients.common(spec, bootstrap));
-        props.put(AdminClientConfig.CLIENT_ID_CONFIG, APPLICATION);
-        props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) timeout.toMillis());
-        props.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) timeout.toMillis());
-        Admin admin;
         try {
-            admin = Admin.create(props);
-        } catch (RuntimeException e) {
-            throw new UnreachableException(UnreachableException.What.KAFKA, "cannot use Kafka at " + bootstrap + ": "
-                    + e.getMessage() + (e.getCause() == null ? "" : " (" + e.getCause().getMessage() + ")"), e);
-        }
-        try {
-            admin.describeCluster(new DescribeClusterOptions().timeoutMs((int) timeout.toMillis())).clusterId()
-                    .get(timeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
-            return admin;
-        } catch (InterruptedException e) {
-            admin.close(Duration.ZERO);
-            Thread.currentThread().interrupt();
-            throw new UnreachableException(UnreachableException.What.KAFKA, "interrupted while connecting to Kafka", e);
-        } catch (ExecutionException | TimeoutException e) {
-            admin.close(Duration.ZERO);
-            Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
-            throw new UnreachableException(UnreachableException.What.KAFKA, "Kafka at " + bootstrap
-                    + " did not answer within " + timeout.toSeconds() + " s (" + cause.getClass().getSimpleName()
-                    + (cause.getMessage() == null ? "" : ": " + cause.getMessage()) + ")", cause);
+            return KafkaClients.connectedAdmin(spec, bootstrap, Map.of(
+                    AdminClientConfig.CLIENT_ID_CONFIG, APPLICATION,
+                    AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) timeout.toMillis(),
+                    AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) timeout.toMillis()), timeout);
+        } catch (KafkaUnreachableException e) {
+            throw new UnreachableException(UnreachableException.What.KAFKA, e.getMessage(), e);
         }
     }
 

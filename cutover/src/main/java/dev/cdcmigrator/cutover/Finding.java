@@ -6,7 +6,7 @@ import java.util.Objects;
  * One result of {@link Preflight#check}: what was checked, how it stands and, unless it is fine, what to do.
  *
  * @param level how it stands
- * @param subject what was checked: {@code source}, {@code target}, {@code v1 <schema>.<table>[.<column>]} or
+ * @param subject what was checked: {@code kafka}, {@code source}, {@code target}, {@code v1 <schema>.<table>[.<column>]} or
  *     {@code v2 <schema>.<table>[.<column>]}
  * @param message what was found; names the spec path when the spec is involved
  * @param fix what the operator can do about it; empty for {@link Level#OK}

@@ -4,11 +4,16 @@ import static dev.cdcmigrator.cutover.Finding.error;
 import static dev.cdcmigrator.cutover.Finding.ok;
 import static dev.cdcmigrator.cutover.Finding.warning;
 
+import dev.cdcmigrator.avro.SchemaRegistryClient;
+import dev.cdcmigrator.avro.SchemaRegistryException;
 import dev.cdcmigrator.capture.Capture;
+import dev.cdcmigrator.common.KafkaClients;
+import dev.cdcmigrator.common.KafkaUnreachableException;
 import dev.cdcmigrator.common.Topics;
 import dev.cdcmigrator.common.event.RawPartitions;
 import dev.cdcmigrator.common.spec.ColumnSpec;
 import dev.cdcmigrator.common.spec.JdbcUrl;
+import dev.cdcmigrator.common.spec.KafkaSpec;
 import dev.cdcmigrator.common.spec.MappingSpec;
 import dev.cdcmigrator.common.spec.BackfillSpec;
 import dev.cdcmigrator.common.spec.Spec;
@@ -22,12 +27,16 @@ import dev.cdcmigrator.cutover.internal.RowReads;
 import dev.cdcmigrator.cutover.internal.TypeRules;
 import dev.cdcmigrator.sink.TargetConstraints;
 import dev.cdcmigrator.transform.TransformTopology;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.DescribeClusterResult;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -36,11 +45,16 @@ import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.ExecutionException;
 import java.util.stream.Collectors;
 
 /**
  * Checks, against the live v1 and v2 databases, everything a migration needs before it starts, and says for each
  * problem what to do. Reads only (system catalogs and settings); opens one test replication connection to v1.
+ *
+ * <p>Kafka: unless embedded, the cluster answers a client with the spec's {@code kafka.client} settings (TLS,
+ * SASL), as every stage's clients will be built; the schema registry, when the spec has one, answers with its
+ * settings.
  *
  * <p>Source: connection; {@code wal_level=logical}; REPLICATION (or superuser) and a working replication
  * connection; USAGE on {@code source.schema}; the publication {@code <topicPrefix>} (capture creates it FOR TABLE the
@@ -75,6 +89,8 @@ public final class Preflight {
 
     private static final int CONNECT_TIMEOUT_SECONDS = 10;
     private static final String SOURCE = "source";
+    private static final String KAFKA = "kafka";
+    private static final Duration KAFKA_TIMEOUT = Duration.ofSeconds(10);
     private static final String TARGET = "target";
 
     private final Spec spec;
@@ -107,6 +123,7 @@ public final class Preflight {
             findings.add(error("spec " + problem.path(), problem.reason().replaceAll("\\s*\\R\\s*", " ").strip(),
                     "correct " + problem.path() + " (docs/spec.md)"));
         }
+        checkKafka();
         try (Connection v1 = connect(SOURCE, source.jdbcUrl(), source.url(), source.user(), source.password())) {
             if (v1 != null) {
                 guarded(SOURCE, () -> {
@@ -134,6 +151,40 @@ public final class Preflight {
     }
 
     // ---- connections -------------------------------------------------------------------------------------------
+
+    /** Kafka and the schema registry, with the clients' settings from the spec, as the stages will use them. */
+    private void checkKafka() {
+        KafkaSpec kafka = spec.kafka();
+        if (kafka.embedded()) {
+            findings.add(ok(KAFKA, "kafka.bootstrap: embedded: migrator run starts its own broker (in --data-dir)"));
+        } else {
+            try (Admin admin = KafkaClients.connectedAdmin(spec, kafka.bootstrap(), Map.of(
+                    AdminClientConfig.CLIENT_ID_CONFIG, "migrator-check"), KAFKA_TIMEOUT)) {
+                DescribeClusterResult cluster = admin.describeCluster();
+                findings.add(ok(KAFKA, "connected to Kafka at " + kafka.bootstrap() + " with the spec's kafka.client settings"
+                        + " (cluster " + cluster.clusterId().get() + ", " + cluster.nodes().get().size() + " brokers)"));
+            } catch (KafkaUnreachableException e) {
+                int fix = e.getMessage().indexOf("; fix: ");
+                findings.add(error(KAFKA, e.getMessage().substring(0, fix), e.getMessage().substring(fix + "; fix: ".length())));
+            } catch (ExecutionException e) {
+                findings.add(error(KAFKA, "Kafka at " + kafka.bootstrap() + " answered, then refused to describe the cluster: "
+                        + e.getCause().getMessage(), "grant the migrator's principal DESCRIBE on the cluster"));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                findings.add(error(KAFKA, "interrupted while connecting to Kafka", "run check again"));
+            }
+        }
+        if (kafka.schemaRegistry() != null) {
+            String urls = String.join(",", kafka.schemaRegistry().urls());
+            try {
+                int subjects = SchemaRegistryClient.create(kafka.schemaRegistry().clientConfigs()).subjects().size();
+                findings.add(ok(KAFKA, "kafka.schemaRegistry: the registry at " + urls + " answers (" + subjects + " subjects)"));
+            } catch (SchemaRegistryException e) {
+                findings.add(error(KAFKA, "kafka.schemaRegistry: " + e.getMessage(), "check kafka.schemaRegistry (url, "
+                        + "basicAuth, settings) in the spec, and that the registry accepts connections from here"));
+            }
+        }
+    }
 
     private Connection connect(String side, JdbcUrl parsed, String url, String user, String password) {
         // Printed without its parameters: they may carry a password.

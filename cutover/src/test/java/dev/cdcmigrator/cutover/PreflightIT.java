@@ -7,9 +7,9 @@ import dev.cdcmigrator.common.spec.SpecParser;
 import dev.cdcmigrator.cutover.Finding.Level;
 import dev.cdcmigrator.embedded.LocalPostgres;
 import dev.cdcmigrator.testkit.PostgresServer;
+import dev.cdcmigrator.testkit.Ports;
 import dev.cdcmigrator.testkit.TestPostgres;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -440,10 +440,7 @@ class PreflightIT {
 
     @Test
     void unreachableSourceIsOneErrorNamingTheUrlAndSkipsTheV1Checks() throws IOException {
-        int closedPort;
-        try (ServerSocket socket = new ServerSocket(0)) {
-            closedPort = socket.getLocalPort();
-        }
+        int closedPort = Ports.free();
         String url = "jdbc:postgresql://127.0.0.1:" + closedPort + "/nowhere";
         Spec spec = new SpecParser(name -> null).parse("""
                 version: 1

@@ -8,9 +8,9 @@ import dev.cdcmigrator.common.spec.SpecParser;
 import dev.cdcmigrator.cutover.SequenceSync.Outcome;
 import dev.cdcmigrator.cutover.SequenceSync.Result;
 import dev.cdcmigrator.testkit.PostgresServer;
+import dev.cdcmigrator.testkit.Ports;
 import dev.cdcmigrator.testkit.TestPostgres;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.sql.SQLException;
 import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
@@ -154,10 +154,7 @@ class SequenceSyncIT {
 
     @Test
     void anUnreachableTargetNamesIt() throws IOException {
-        int port;
-        try (ServerSocket socket = new ServerSocket(0)) {
-            port = socket.getLocalPort();
-        }
+        int port = Ports.free();
         Spec spec = new SpecParser(name -> null).parse("""
                 version: 1
                 source: { url: "%s", user: "%s", password: "%s" }

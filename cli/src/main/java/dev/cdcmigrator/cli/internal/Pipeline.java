@@ -33,6 +33,7 @@ import org.slf4j.LoggerFactory;
 public final class Pipeline implements AutoCloseable {
 
     private static final Logger LOGGER = LoggerFactory.getLogger(Pipeline.class);
+    private static final Duration KAFKA_CONNECT_TIMEOUT = Duration.ofSeconds(15);
 
     /** A stage this process can run. */
     public enum Stage { CAPTURE, TRANSFORM, SINK }
@@ -70,7 +71,8 @@ public final class Pipeline implements AutoCloseable {
         EmbeddedKafkaBroker broker = spec.kafka().embedded() ? EmbeddedKafkaBroker.start(dataDir.resolve("kafka"), embeddedKafkaPort) : null;
         Pipeline pipeline = new Pipeline(broker, broker != null ? broker.bootstrapServers() : spec.kafka().bootstrap());
         try {
-            try (Admin admin = Admin.create(KafkaClients.common(spec, pipeline.bootstrapServers))) {
+            // Before any stage: a Kafka that does not answer is one line naming the setting within seconds.
+            try (Admin admin = KafkaClients.connectedAdmin(spec, pipeline.bootstrapServers, Map.of(), KAFKA_CONNECT_TIMEOUT)) {
                 TopicProvisioner.createMissing(admin, spec);
             }
             if (which.contains(Stage.SINK)) {

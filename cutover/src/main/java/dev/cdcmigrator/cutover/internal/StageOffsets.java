@@ -31,6 +31,7 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 public final class StageOffsets implements AutoCloseable {
 
     private static final Duration METADATA_TIMEOUT = Duration.ofSeconds(15);
+    private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
 
     private final Spec spec;
     private final Topics topics;
@@ -40,14 +41,13 @@ public final class StageOffsets implements AutoCloseable {
     public StageOffsets(Spec spec, String bootstrap, String clientId) {
         this.spec = spec;
         this.topics = new Topics(spec);
+        // First, so that a Kafka that does not answer is one clear error within seconds, not a minute of retries.
+        this.admin = KafkaClients.connectedAdmin(spec, bootstrap, Map.of(AdminClientConfig.CLIENT_ID_CONFIG, clientId), CONNECT_TIMEOUT);
         Map<String, Object> consumerProps = new HashMap<>(KafkaClients.common(spec, bootstrap));
         consumerProps.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         consumerProps.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         consumerProps.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
         this.consumer = new KafkaConsumer<>(consumerProps, new ByteArrayDeserializer(), new ByteArrayDeserializer());
-        Map<String, Object> adminProps = new HashMap<>(KafkaClients.common(spec, bootstrap));
-        adminProps.put(AdminClientConfig.CLIENT_ID_CONFIG, clientId);
-        this.admin = Admin.create(adminProps);
     }
 
     /** The consumer, for reading records at given positions (assign and seek as needed). */
