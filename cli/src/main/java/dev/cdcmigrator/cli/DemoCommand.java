@@ -150,6 +150,8 @@ final class DemoCommand implements Callable<Integer> {
                     Thread.sleep(Long.MAX_VALUE);
                 }
                 return exit;
+            } finally {
+                registry.close();
             }
         } catch (InterruptedException e) {
             // Only the shutdown hook interrupts this thread: Ctrl-C or SIGTERM.

@@ -118,6 +118,8 @@ class RunCommand implements Callable<Integer> {
                 }
             }
             LOGGER.info("stopping: every stage finishes its batch in flight and commits");
+        } finally {
+            registry.close();
         }
         return ExitCodes.OK;
     }
