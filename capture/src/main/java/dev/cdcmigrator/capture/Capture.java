@@ -4,6 +4,7 @@ import dev.cdcmigrator.capture.internal.ClosingKafkaOffsetStore;
 import dev.cdcmigrator.capture.internal.KafkaHandoff;
 import dev.cdcmigrator.capture.internal.Publication;
 import dev.cdcmigrator.capture.internal.SnapshotGuard;
+import dev.cdcmigrator.capture.internal.StreamingMetrics;
 import dev.cdcmigrator.common.KafkaClients;
 import dev.cdcmigrator.common.Refusal;
 import dev.cdcmigrator.common.Topics;
@@ -70,6 +71,7 @@ public final class Capture implements AutoCloseable {
         producerProps.putAll(KafkaClients.producerOverrides(spec));
         producerProps.putAll(producerOverrides);
         this.producer = new KafkaProducer<>(producerProps, new ByteArraySerializer(), new ByteArraySerializer());
+        StreamingMetrics.register(registry, props.getProperty("topic.prefix"));
         this.engine = DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
                 .using(props)
                 .using(new DebeziumEngine.ConnectorCallback() {
