@@ -16,6 +16,7 @@ import dev.cdcmigrator.sink.TargetConstraints;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -159,6 +160,8 @@ public final class CopyBackfill {
         }
     }
 
+    // The producer's meters are a resource only to be removed with it, never referenced.
+    @SuppressWarnings("try")
     private void copy(Map<String, Object> producerOverrides) throws Exception {
         Capture.prepareSource(spec);
         try (Connection v1 = source("migrator-backfill"); Connection v2 = target("migrator-backfill")) {
@@ -198,6 +201,7 @@ public final class CopyBackfill {
                 }
             }
             try (Producer<byte[], byte[]> producer = producer(producerOverrides);
+                 KafkaClientMetrics producerMetrics = bind(producer);
                  ExportedSnapshot snapshot = ExportedSnapshot.createSlot(spec, resume ? slot + "_resume" : slot, resume)) {
                 Map<String, TableCopy> tables = plan(snapshot.name(), v2, producer);
                 long slotLsn;
@@ -350,6 +354,13 @@ public final class CopyBackfill {
         props.putAll(KafkaClients.producerOverrides(spec));
         props.putAll(overrides);
         return new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer());
+    }
+
+    /** The copy producer's meters, for as long as it copies. */
+    private KafkaClientMetrics bind(Producer<byte[], byte[]> producer) {
+        KafkaClientMetrics metrics = new KafkaClientMetrics(producer);
+        metrics.bindTo(registry);
+        return metrics;
     }
 
     private Connection source(String application) {

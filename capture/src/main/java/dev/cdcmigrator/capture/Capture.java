@@ -15,6 +15,7 @@ import io.debezium.engine.DebeziumEngine;
 import io.debezium.engine.format.ChangeEventFormat;
 import io.debezium.engine.RecordChangeEvent;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
@@ -44,6 +45,7 @@ public final class Capture implements AutoCloseable {
 
     private final DebeziumEngine<RecordChangeEvent<SourceRecord>> engine;
     private final Producer<byte[], byte[]> producer;
+    private final KafkaClientMetrics producerMetrics;
     private final ExecutorService executor = Executors.newSingleThreadExecutor(r -> new Thread(r, "migrator-capture"));
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private volatile boolean streaming;
@@ -71,6 +73,8 @@ public final class Capture implements AutoCloseable {
         producerProps.putAll(KafkaClients.producerOverrides(spec));
         producerProps.putAll(producerOverrides);
         this.producer = new KafkaProducer<>(producerProps, new ByteArraySerializer(), new ByteArraySerializer());
+        this.producerMetrics = new KafkaClientMetrics(producer);
+        producerMetrics.bindTo(registry);
         StreamingMetrics.register(registry, props.getProperty("topic.prefix"));
         this.engine = DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
                 .using(props)
@@ -240,7 +244,10 @@ public final class Capture implements AutoCloseable {
         return failure.get();
     }
 
-    /** Stops Debezium (which commits its offsets), then the producer; waits at most {@code timeout}. */
+    /**
+     * Stops Debezium (which commits its offsets), then the producer, and removes the producer's meters; waits at most
+     * {@code timeout}.
+     */
     public void close(Duration timeout) {
         stopped = true;
         long deadline = System.nanoTime() + timeout.toNanos();
@@ -274,7 +281,11 @@ public final class Capture implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        producer.close(Duration.ofSeconds(10));
+        try {
+            producer.close(Duration.ofSeconds(10));
+        } finally {
+            producerMetrics.close();
+        }
     }
 
     @Override

@@ -12,7 +12,9 @@ import dev.cdcmigrator.sink.internal.SinkLoop;
 import dev.cdcmigrator.sink.internal.SinkMeters;
 import dev.cdcmigrator.sink.internal.V2Decoder;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
@@ -41,10 +43,13 @@ public final class Sink implements AutoCloseable {
 
     private final SinkLoop loop;
     private final Thread thread;
+    /** The meters of the sink's consumer and producer. */
+    private final List<KafkaClientMetrics> clientMetrics;
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
 
-    private Sink(SinkLoop loop) {
+    private Sink(SinkLoop loop, List<KafkaClientMetrics> clientMetrics) {
         this.loop = loop;
+        this.clientMetrics = clientMetrics;
         this.thread = new Thread(loop, "migrator-sink");
         this.thread.setUncaughtExceptionHandler((t, e) -> {
             failure.set(e);
@@ -57,7 +62,7 @@ public final class Sink implements AutoCloseable {
      *
      * @param spec the migration spec
      * @param bootstrapServers the Kafka cluster
-     * @param registry receives the sink's meters
+     * @param registry receives the sink's meters and those of its Kafka consumer and producer
      * @param consumerOverrides consumer settings that replace the defaults
      */
     public static Sink start(Spec spec, String bootstrapServers, MeterRegistry registry, Map<String, Object> consumerOverrides) {
@@ -69,6 +74,8 @@ public final class Sink implements AutoCloseable {
         consumer.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         consumer.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         consumer.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 2000);
+        // A stable client id is the client_id tag of the consumer's meters (Kafka's default numbers each new client).
+        consumer.put(ConsumerConfig.CLIENT_ID_CONFIG, "migrator-sink");
         consumer.putAll(KafkaClients.consumerOverrides(spec));
         consumer.putAll(consumerOverrides);
         Properties producer = new Properties();
@@ -76,18 +83,21 @@ public final class Sink implements AutoCloseable {
         producer.put(ProducerConfig.ACKS_CONFIG, "all");
         producer.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         producer.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 16 * 1024 * 1024);
+        producer.put(ProducerConfig.CLIENT_ID_CONFIG, "migrator-sink-dead-letters");
         producer.putAll(KafkaClients.producerOverrides(spec));
         TargetSpec t = spec.target();
         // The v1 tables feeding each v2 table, so that backfill progress can be read per v1 table too.
         Map<String, Set<String>> sources = new TreeMap<>();
         spec.tables().forEach((v1, table) -> table.v2Tables(v1).forEach(v2 -> sources.computeIfAbsent(v2, k -> new TreeSet<>()).add(v1)));
+        KafkaConsumer<byte[], byte[]> kafkaConsumer = new KafkaConsumer<>(consumer, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        KafkaProducer<byte[], byte[]> kafkaProducer = new KafkaProducer<>(producer, new ByteArraySerializer(), new ByteArraySerializer());
+        List<KafkaClientMetrics> clientMetrics = List.of(new KafkaClientMetrics(kafkaConsumer), new KafkaClientMetrics(kafkaProducer));
+        clientMetrics.forEach(m -> m.bindTo(registry));
         SinkLoop loop = new SinkLoop(new SinkLoop.Target(t.url(), t.user(), t.password(), t.schema(), t.stateSchema()),
-                topics.sinkGroup(), topics.allV2(spec),
-                new KafkaConsumer<>(consumer, new ByteArrayDeserializer(), new ByteArrayDeserializer()),
-                new KafkaProducer<>(producer, new ByteArraySerializer(), new ByteArraySerializer()),
+                topics.sinkGroup(), topics.allV2(spec), kafkaConsumer, kafkaProducer,
                 topics.deadLetters(), topics.replayOutcomes(), new SinkMeters(registry, sources), RowLevelSecurity.of(spec),
                 TargetConstraints.of(spec), decoder(spec));
-        Sink sink = new Sink(loop);
+        Sink sink = new Sink(loop, clientMetrics);
         sink.thread.start();
         return sink;
     }
@@ -110,13 +120,15 @@ public final class Sink implements AutoCloseable {
         return failure.get();
     }
 
-    /** Finishes the batch in flight, then stops; waits at most {@code timeout}. */
+    /** Finishes the batch in flight, then stops and removes its clients' meters; waits at most {@code timeout}. */
     public void close(Duration timeout) {
         loop.stop();
         try {
             thread.join(timeout.toMillis());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        } finally {
+            clientMetrics.forEach(KafkaClientMetrics::close);
         }
     }
 

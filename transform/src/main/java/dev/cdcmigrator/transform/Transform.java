@@ -11,6 +11,7 @@ import dev.cdcmigrator.transform.internal.V2DeadLetterHandler;
 import dev.cdcmigrator.transform.internal.V2TopicUnwritableError;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -30,10 +31,12 @@ public final class Transform implements AutoCloseable {
     private static final Logger LOGGER = LoggerFactory.getLogger(Transform.class);
 
     private final KafkaStreams streams;
+    private final KafkaStreamsMetrics streamsMetrics;
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
 
-    private Transform(KafkaStreams streams) {
+    private Transform(KafkaStreams streams, KafkaStreamsMetrics streamsMetrics) {
         this.streams = streams;
+        this.streamsMetrics = streamsMetrics;
     }
 
     /**
@@ -44,7 +47,7 @@ public final class Transform implements AutoCloseable {
      * @param spec the migration spec
      * @param bootstrapServers the Kafka cluster
      * @param stateDir where Kafka Streams keeps local state
-     * @param registry receives the transform's meters
+     * @param registry receives the transform's meters and those of Kafka Streams
      * @param overrides Streams settings that replace the defaults (the pass-through of the configuration)
      */
     public static Transform start(Spec spec, String bootstrapServers, Path stateDir, MeterRegistry registry,
@@ -81,7 +84,10 @@ public final class Transform implements AutoCloseable {
                     .baseUnit("bytes").register(registry);
         }
         KafkaStreams streams = new KafkaStreams(TransformTopology.build(spec, registry, v2), props);
-        Transform transform = new Transform(streams);
+        // Its metrics include those of the consumers and producers it runs, so they need no binder of their own.
+        KafkaStreamsMetrics streamsMetrics = new KafkaStreamsMetrics(streams);
+        streamsMetrics.bindTo(registry);
+        Transform transform = new Transform(streams, streamsMetrics);
         streams.setUncaughtExceptionHandler(e -> {
             Throwable cause = e;
             // Both are expected stops with their own instructions: a v1 column the spec needs was dropped, or the Avro
@@ -119,9 +125,16 @@ public final class Transform implements AutoCloseable {
         return streams.state();
     }
 
-    /** Stops the transform, committing what it has processed; waits at most {@code timeout}. */
+    /**
+     * Stops the transform, committing what it has processed, and removes Kafka Streams' meters; waits at most
+     * {@code timeout}.
+     */
     public void close(Duration timeout) {
-        streams.close(timeout);
+        try {
+            streams.close(timeout);
+        } finally {
+            streamsMetrics.close();
+        }
     }
 
     @Override
