@@ -13,6 +13,7 @@ import dev.cdcmigrator.testkit.TestKafka;
 import dev.cdcmigrator.testkit.TestPostgres;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -25,6 +26,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Properties;
 import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Matcher;
@@ -83,6 +85,7 @@ class MetricsIT {
         if (http != null) {
             http.close();
         }
+        registry.close();
     }
 
     @Test
@@ -155,6 +158,54 @@ class MetricsIT {
         String after = scrape();
         assertThat(sum(after, "migrator_sink_snapshot_rows_applied_total", "table", "accounts")).as("streamed rows are not backfill").isEqualTo(100);
         assertThat(sum(after, "migrator_sink_latency_seconds_max", "table", "tasks")).isPositive().isLessThan(DEADLINE.toSeconds());
+        assertEcosystemMeters(after);
+
+        // Stopped stages take their Kafka meters along; Debezium's MBean is gone, the JVM's meters stay.
+        started.getAndSet(null).close();
+        String stopped = scrape();
+        assertThat(stopped.lines().filter(line -> line.startsWith("kafka_"))).as("Kafka meters after the stages stopped").isEmpty();
+        assertThat(sum(stopped, "migrator_capture_source_lag_milliseconds")).isNaN();
+        assertThat(sum(stopped, "jvm_gc_memory_allocated_bytes_total")).isPositive();
+    }
+
+    /**
+     * After the 1,065 streamed changes: the meters of Kafka Streams, of the stages' Kafka clients, of the JVM, of
+     * Debezium and of the build, under the names dashboards for those expect, with the counts the work implies.
+     */
+    private static void assertEcosystemMeters(String m) throws IOException {
+        // Kafka Streams (the transform): every raw record went through the stream thread.
+        assertThat(sum(m, "kafka_stream_thread_process_total")).isGreaterThanOrEqualTo(1065 + 300);
+        List.of("kafka_stream_thread_process_rate", "kafka_stream_thread_commit_latency_avg", "kafka_stream_thread_poll_ratio")
+                .forEach(name -> assertThat(samples(m, name)).as(name).isNotEmpty());
+        // The stages' own clients: capture's producer, the sink's consumer.
+        assertThat(sum(m, "kafka_producer_record_send_total", "client_id", "migrator-capture")).isGreaterThanOrEqualTo(1065);
+        assertThat(samples(m, "kafka_producer_request_latency_avg", "client_id", "migrator-capture")).isNotEmpty();
+        assertThat(sum(m, "kafka_consumer_fetch_manager_records_consumed_total", "client_id", "migrator-sink"))
+                .as("v2 records the sink consumed").isGreaterThanOrEqualTo(100 + 200 + 65 + 1000);
+        assertThat(samples(m, "kafka_consumer_fetch_manager_records_lag_max", "client_id", "migrator-sink")).isNotEmpty();
+        // The JVM's garbage collection.
+        assertThat(sum(m, "jvm_gc_memory_allocated_bytes_total")).isPositive();
+        assertThat(sum(m, "jvm_gc_pause_seconds_count")).as("collections while the pipeline ran").isPositive();
+        // Debezium's streaming metrics, read from its MBean.
+        assertThat(sum(m, "migrator_capture_source_lag_milliseconds")).as("ms behind source once streaming")
+                .isNotNaN().isLessThan(DEADLINE.toMillis());
+        assertThat(sum(m, "migrator_capture_last_event_age_milliseconds")).isNotNaN().isGreaterThanOrEqualTo(0);
+        assertThat(sum(m, "migrator_capture_queue_capacity_events")).isPositive();
+        assertThat(sum(m, "migrator_capture_queue_remaining_events")).isPositive()
+                .isLessThanOrEqualTo(sum(m, "migrator_capture_queue_capacity_events"));
+        assertThat(sum(m, "migrator_capture_source_connected")).isEqualTo(1);
+        assertThat(sum(m, "migrator_capture_streaming_events_total")).isGreaterThanOrEqualTo(1065);
+        // The build.
+        Properties build = new Properties();
+        try (InputStream in = MetricsIT.class.getResourceAsStream("/migrator-version.properties")) {
+            build.load(in);
+        }
+        assertThat(sum(m, "migrator_build_info", "version", build.getProperty("version"), "kafka", build.getProperty("kafka"),
+                "debezium", build.getProperty("debezium"), "java", System.getProperty("java.version"))).isEqualTo(1);
+        assertThat(samples(m, "migrator_build_info", "commit", build.getProperty("commit", "unknown"))).hasSize(1);
+        // Bounded tags: Kafka's client, thread, task, topic and partition names, never a tenant.
+        List<String> kafka = m.lines().filter(line -> line.startsWith("kafka_")).toList();
+        assertThat(kafka).as("Kafka series").hasSizeLessThan(3000).noneMatch(line -> line.contains("tenant"));
     }
 
     @Test
@@ -253,8 +304,13 @@ class MetricsIT {
      * (failing any comparison) when there is none.
      */
     private static double sum(String scrape, String name, String... labels) {
-        double total = 0;
-        boolean found = false;
+        List<Double> values = samples(scrape, name, labels);
+        return values.isEmpty() ? Double.NaN : values.stream().mapToDouble(Double::doubleValue).sum();
+    }
+
+    /** The values of the samples of {@code name} whose labels include {@code labels} (pairs of name and value). */
+    private static List<Double> samples(String scrape, String name, String... labels) {
+        List<Double> values = new ArrayList<>();
         for (String line : scrape.split("\n")) {
             if (line.startsWith("#") || line.isBlank()) {
                 continue;
@@ -278,11 +334,10 @@ class MetricsIT {
             }
             if (matches) {
                 String value = line.substring(space + 1);
-                total += value.equals("+Inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(value);
-                found = true;
+                values.add(value.equals("+Inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(value));
             }
         }
-        return found ? total : Double.NaN;
+        return values;
     }
 
     private String scrape() throws IOException, InterruptedException {
