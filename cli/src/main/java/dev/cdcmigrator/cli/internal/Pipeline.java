@@ -156,6 +156,8 @@ public final class Pipeline implements AutoCloseable {
                 .baseUnit("errors")
                 .tag("stage", stage.name())
                 .tag("outcome", "failed")
+                // The counter is the flag's only holder: held weakly, it would read NaN after a garbage collection.
+                .strongReference(true)
                 .register(registry);
     }
 
