@@ -111,6 +111,7 @@ public final class SinkLoop implements Runnable {
 
     @Override
     public void run() {
+        boolean interrupted = false;
         try {
             connection = connectWithRetry();
             offsets.createIfAbsent(connection);
@@ -134,7 +135,9 @@ public final class SinkLoop implements Runnable {
                 throw e;
             }
         } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+            // Stopped during a retry: the clients below close as on any stop (an interrupted thread could not
+            // close them), then the interrupt is passed on.
+            interrupted = true;
         } catch (SQLException e) {
             meters.failed();
             throw new IllegalStateException("sink cannot use the target " + target.url() + ": " + e.getMessage(), e);
@@ -144,9 +147,15 @@ public final class SinkLoop implements Runnable {
         } finally {
             running = false;
             closeConnection();
-            consumer.close(org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ofSeconds(10)));
-            deadLetterProducer.close(Duration.ofSeconds(10));
+            try {
+                consumer.close(org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ofSeconds(10)));
+            } finally {
+                deadLetterProducer.close(Duration.ofSeconds(10));
+            }
             LOGGER.info("sink stopped");
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
