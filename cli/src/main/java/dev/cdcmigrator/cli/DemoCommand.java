@@ -2,7 +2,9 @@ package dev.cdcmigrator.cli;
 
 import dev.cdcmigrator.cli.internal.HttpEndpoints;
 import dev.cdcmigrator.cli.internal.LoadGenerator;
+import dev.cdcmigrator.cli.internal.Logging;
 import dev.cdcmigrator.cli.internal.Pipeline;
+import dev.cdcmigrator.cli.internal.Shutdown;
 import dev.cdcmigrator.cli.internal.StatusScreen;
 import dev.cdcmigrator.cli.internal.PrometheusMetrics;
 import dev.cdcmigrator.common.spec.KafkaSpec;
@@ -48,6 +50,8 @@ import picocli.CommandLine.Spec.Target;
 final class DemoCommand implements Callable<Integer> {
 
     private static final String DATABASE = "keiko";
+    /** A clean stop of the demo takes a few seconds; past this, the second-signal path stops it at once. */
+    private static final Duration STOP_TIMEOUT = Duration.ofSeconds(60);
     private static final String TABLE_COUNTS = "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM agents), (SELECT count(*) FROM tasks)";
 
     @picocli.CommandLine.Spec(Target.SELF)
@@ -75,16 +79,15 @@ final class DemoCommand implements Callable<Integer> {
         PrintWriter out = command.commandLine().getOut();
         Path work = Files.createTempDirectory("cdc-migrator-demo-");
         Thread main = Thread.currentThread();
-        Thread hook = new Thread(() -> {
+        long[] stopRequested = {0};
+        Shutdown.onSignals(STOP_TIMEOUT, () -> {
+            stopRequested[0] = System.nanoTime();
+            out.println();
+            out.println("Stopping: the load, then the migrator (each stage commits its batch), then the throwaway databases;"
+                    + " Ctrl-C again stops at once.");
+            out.flush();
             main.interrupt();
-            try {
-                main.join(Duration.ofSeconds(60).toMillis());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }, "demo-shutdown");
-        Runtime.getRuntime().addShutdownHook(hook);
-        boolean shuttingDown = false;
+        });
         try (LocalPostgres v1 = LocalPostgres.start(work.resolve("v1-postgres"));
              LocalPostgres v2 = LocalPostgres.start(work.resolve("v2-postgres"))) {
             out.printf("1. Throwaway PostgreSQL: v1 on %s:%d, v2 on %s:%d (wal_level=logical)%n", v1.host(), v1.port(), v2.host(), v2.port());
@@ -114,6 +117,7 @@ final class DemoCommand implements Callable<Integer> {
                 out.printf("3. Migrating (capture, transform, sink embedded; Kafka on %s) while the load writes %d changes/s to v1 for %d s%n",
                         pipeline.bootstrapServers(), rate, loadSeconds);
                 out.printf("   metrics: %s  (lag, latency, backfill progress; also /health and /ready)%n", http.url("/metrics"));
+                Logging.file().ifPresent(file -> out.printf("   log:     %s  (the stages' own lines, and the client libraries')%n", file));
                 out.flush();
                 long loadStarted = System.nanoTime();
                 // Redrawn in place on a terminal; as a block every 5 s in a log.
@@ -154,16 +158,12 @@ final class DemoCommand implements Callable<Integer> {
                 registry.close();
             }
         } catch (InterruptedException e) {
-            // Only the shutdown hook interrupts this thread: Ctrl-C or SIGTERM.
-            shuttingDown = true;
-            out.println("Stopping and cleaning up.");
+            // Only Ctrl-C or SIGTERM interrupts this thread; by now the pipeline and the databases are closed.
+            out.printf("Stopped and cleaned up in %.1f s.%n", seconds(stopRequested[0]));
             out.flush();
             return ExitCodes.OK;
         } finally {
             deleteQuietly(work);
-            if (!shuttingDown) {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            }
         }
     }
 

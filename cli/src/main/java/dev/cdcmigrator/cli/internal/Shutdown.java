@@ -12,7 +12,8 @@ import sun.misc.Signal;
  * How a long-running command stops: the first SIGTERM or SIGINT (Ctrl-C) starts a clean stop (each stage finishes
  * its batch in flight, commits and closes its clients); a second signal, or the deadline, ends the process at once.
  * A JVM shutdown hook cannot tell a second signal from the first, so the signals are handled here (jdk.unsupported's
- * {@code sun.misc.Signal}, the only way the JDK offers).
+ * {@code sun.misc.Signal}, the only way the JDK offers). The clean stop is not a JVM shutdown either: the command
+ * closes what it runs in its own order (the demo's databases last), and then exits as usual.
  */
 public final class Shutdown {
 
@@ -21,14 +22,21 @@ public final class Shutdown {
     private final CountDownLatch requested = new CountDownLatch(1);
     private final AtomicInteger signals = new AtomicInteger();
     private final Duration deadline;
+    private final Runnable onRequest;
 
-    private Shutdown(Duration deadline) {
+    private Shutdown(Duration deadline, Runnable onRequest) {
         this.deadline = deadline;
+        this.onRequest = onRequest;
     }
 
     /** Installs the handlers for TERM and INT. */
     public static Shutdown onSignals(Duration deadline) {
-        Shutdown shutdown = new Shutdown(deadline);
+        return onSignals(deadline, () -> { });
+    }
+
+    /** Installs the handlers for TERM and INT; the first signal also runs {@code onRequest} (on the signal's thread). */
+    public static Shutdown onSignals(Duration deadline, Runnable onRequest) {
+        Shutdown shutdown = new Shutdown(deadline, onRequest);
         for (String name : new String[] {"TERM", "INT"}) {
             Signal.handle(new Signal(name), shutdown::signalled);
         }
@@ -48,14 +56,16 @@ public final class Shutdown {
                     return;
                 }
                 LOGGER.error("clean stop did not finish within {}: stopping at once", deadline);
-                Runtime.getRuntime().halt(forced);
+                // exit, not halt: shutdown hooks still stop what must not outlive the process (the demo's databases).
+                Runtime.getRuntime().exit(forced);
             }, "migrator-shutdown-deadline");
             watchdog.setDaemon(true);
             watchdog.start();
             requested.countDown();
+            onRequest.run();
         } else {
             LOGGER.warn("SIG{} received again: stopping at once", signal.getName());
-            Runtime.getRuntime().halt(forced);
+            Runtime.getRuntime().exit(forced);
         }
     }
 
