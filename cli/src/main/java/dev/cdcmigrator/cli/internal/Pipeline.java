@@ -144,20 +144,19 @@ public final class Pipeline implements AutoCloseable {
         if (stage.name().equals("sink")) {
             return;
         }
-        // A stage's failure counts once, from when it is first seen, whatever the stage does after.
+        // A stage's failure counts once, from when it is first seen, whatever the stage does after. Micrometer holds
+        // the counted object weakly: that is the stage, which this pipeline holds; the flag lives in the function.
         AtomicBoolean failed = new AtomicBoolean();
-        FunctionCounter.builder("migrator.stage.errors", failed, f -> {
-                    if (!f.get() && stage.failure().isPresent()) {
-                        f.set(true);
+        FunctionCounter.builder("migrator.stage.errors", stage, s -> {
+                    if (!failed.get() && s.failure().isPresent()) {
+                        failed.set(true);
                     }
-                    return f.get() ? 1 : 0;
+                    return failed.get() ? 1 : 0;
                 })
                 .description("Errors a stage met: retried (the stage waits and tries again) or failed (the stage stopped)")
                 .baseUnit("errors")
                 .tag("stage", stage.name())
                 .tag("outcome", "failed")
-                // The counter is the flag's only holder: held weakly, it would read NaN after a garbage collection.
-                .strongReference(true)
                 .register(registry);
     }
 

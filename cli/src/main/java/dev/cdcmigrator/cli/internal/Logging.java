@@ -1,0 +1,105 @@
+package dev.cdcmigrator.cli.internal;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.encoder.JsonEncoder;
+import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
+import ch.qos.logback.classic.jul.LevelChangePropagator;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.ConsoleAppender;
+import ch.qos.logback.core.FileAppender;
+import ch.qos.logback.core.OutputStreamAppender;
+import ch.qos.logback.core.encoder.Encoder;
+import java.nio.file.Path;
+import java.util.Optional;
+import org.slf4j.LoggerFactory;
+import org.slf4j.bridge.SLF4JBridgeHandler;
+
+/**
+ * Where the process logs, set once the command line is parsed: standard error for the long-running stages (a
+ * container's log), a file for the commands an operator reads (their own output stays free of client-library
+ * chatter). Plain text with date and thread, or logback's JSON encoder (one object per line, for log shippers).
+ * The migrator logs at INFO, libraries only when something is wrong (WARN); java.util.logging (PgJDBC) and log4j
+ * (the embedded broker) reach the same appender through SLF4J.
+ */
+public final class Logging {
+
+    /** How each event is written. */
+    public enum Format { TEXT, JSON }
+
+    /** Date with offset, level, thread, logger: what a reader of a multi-threaded pipeline's log needs. */
+    static final String PATTERN = "%d{yyyy-MM-dd'T'HH:mm:ss.SSSXXX} %-5level [%thread] %logger{0} - %msg%n";
+
+    private static volatile Path file;
+
+    private Logging() {
+    }
+
+    /** The file the process logs to, if it logs to one. */
+    public static Optional<Path> file() {
+        return Optional.ofNullable(file);
+    }
+
+    /** Logs to standard error. */
+    public static void toStandardError(Format format) {
+        LoggerContext context = reset();
+        file = null;
+        ConsoleAppender<ILoggingEvent> console = new ConsoleAppender<>();
+        console.setTarget("System.err");
+        start(context, console, format);
+    }
+
+    /** Logs to {@code file}, appending. */
+    public static void toFile(Path file, Format format) {
+        LoggerContext context = reset();
+        FileAppender<ILoggingEvent> appender = new FileAppender<>();
+        appender.setFile(file.toString());
+        appender.setAppend(true);
+        start(context, appender, format);
+        Logging.file = file.toAbsolutePath();
+    }
+
+    private static LoggerContext reset() {
+        LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
+        context.reset();
+        // java.util.logging asks its handlers for every record unless its levels mirror logback's.
+        LevelChangePropagator propagator = new LevelChangePropagator();
+        propagator.setContext(context);
+        propagator.setResetJUL(true);
+        context.addListener(propagator);
+        propagator.start();
+        if (!SLF4JBridgeHandler.isInstalled()) {
+            SLF4JBridgeHandler.removeHandlersForRootLogger();
+            SLF4JBridgeHandler.install();
+        }
+        return context;
+    }
+
+    private static void start(LoggerContext context, OutputStreamAppender<ILoggingEvent> appender, Format format) {
+        appender.setContext(context);
+        appender.setName(format.name().toLowerCase());
+        appender.setEncoder(encoder(context, format));
+        appender.start();
+        Logger root = context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+        root.setLevel(Level.WARN);
+        root.addAppender(appender);
+        context.getLogger("dev.cdcmigrator").setLevel(Level.INFO);
+        // The snapshot's progress ("Exported N of M records for table ...") is the backfill's only progress log.
+        context.getLogger("io.debezium.relational.RelationalSnapshotChangeEventSource").setLevel(Level.INFO);
+    }
+
+    private static Encoder<ILoggingEvent> encoder(LoggerContext context, Format format) {
+        if (format == Format.JSON) {
+            JsonEncoder json = new JsonEncoder();
+            json.setContext(context);
+            json.start();
+            return json;
+        }
+        PatternLayoutEncoder pattern = new PatternLayoutEncoder();
+        pattern.setContext(context);
+        pattern.setPattern(PATTERN);
+        pattern.start();
+        return pattern;
+    }
+}
