@@ -92,6 +92,23 @@ class CheckCommandIT {
     }
 
     @Test
+    void anExpressionIsTypeCheckedAgainstTheV1ColumnsItReads() throws Exception {
+        Files.writeString(specFile, Files.readString(specFile)
+                .replace("display_name: { from: name }", "display_name: { expr: \"row.name + 1\" }")
+                .replace("timeout_seconds: { from: timeout }", "timeout_seconds: { expr: \"row.timout * 60\" }"));
+
+        CliRun result = CliRun.of("check", "--spec", specFile.toString());
+
+        assertThat(result.exit()).as(result.toString()).isEqualTo(ExitCodes.FAILED);
+        assertThat(result.lines()).anySatisfy(line -> assertThat(line).startsWith("ERROR   spec tables.users.columns.display_name.expr:"
+                + " the expression does not type-check against the columns of v1 table users: ").contains("'_+_'")
+                .contains("(string, int)"));
+        assertThat(result.lines()).anySatisfy(line -> assertThat(line).startsWith("ERROR   spec tables.tasks.columns.timeout_seconds.expr:"
+                + " the expression does not type-check against the columns of v1 table tasks: ").contains("timout"));
+        assertThat(result.lines()).as("the certain error replaces the approximate warning").noneMatch(l -> l.startsWith("WARNING v1 public.tasks.timout"));
+    }
+
+    @Test
     void anUnreachableKafkaIsAnErrorNamingTheSettingAndTheAddress() throws Exception {
         int port = Ports.free();
         Files.writeString(specFile, Files.readString(specFile).replace("kafka: { topicPrefix:",

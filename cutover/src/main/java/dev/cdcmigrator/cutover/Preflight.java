@@ -119,9 +119,7 @@ public final class Preflight {
         Map<String, TableSpec> tables = new TreeMap<>(spec.tables());
         Map<String, Optional<Relation>> v1Relations = new TreeMap<>();
         for (SpecException problem : TransformTopology.problems(spec)) {
-            // One line per finding: a compiler's message can span several.
-            findings.add(error("spec " + problem.path(), problem.reason().replaceAll("\\s*\\R\\s*", " ").strip(),
-                    "correct " + problem.path() + " (docs/spec.md)"));
+            findings.add(specError(problem, "correct " + problem.path() + " (docs/spec.md)"));
         }
         checkKafka();
         try (Connection v1 = connect(SOURCE, source.jdbcUrl(), source.url(), source.user(), source.password())) {
@@ -151,6 +149,11 @@ public final class Preflight {
     }
 
     // ---- connections -------------------------------------------------------------------------------------------
+
+    /** A spec problem as one ERROR line: a compiler's message can span several. */
+    private static Finding specError(SpecException problem, String fix) {
+        return error("spec " + problem.path(), problem.reason().replaceAll("\\s*\\R\\s*", " ").strip(), fix);
+    }
 
     /** Kafka and the schema registry, with the clients' settings from the spec, as the stages will use them. */
     private void checkKafka() {
@@ -657,7 +660,7 @@ public final class Preflight {
         List<MappingSpec> mappings = table.mappings();
         for (int i = 0; i < mappings.size(); i++) {
             MappingSpec mapping = mappings.get(i);
-            String path = RowReads.mappingPath(v1Name, table, i);
+            String path = table.mappingPath(v1Name, i);
             guarded("v2 " + spec.target().schema() + "." + mapping.v2Table(v1Name), () -> {
                 Map<String, Column> v2Columns = checkV2Table(v1Name, mapping, path, v2, v1Table[0]);
                 if (v1Table[0] != null && v2Columns != null) {
@@ -688,8 +691,17 @@ public final class Preflight {
         Map<String, Column> columns = Catalog.columns(c, relation.oid());
         RowReads reads = RowReads.of(name, table);
         boolean fine = true;
+        Map<String, String> baseTypes = new TreeMap<>();
+        columns.forEach((column, info) -> baseTypes.put(column, info.baseType()));
+        Set<String> mistyped = new HashSet<>();
+        for (SpecException problem : TransformTopology.typeProblems(spec, name, baseTypes)) {
+            mistyped.add(problem.path());
+            fine = false;
+            findings.add(specError(problem, "correct " + problem.path() + " (docs/spec.md says how v1 types reach"
+                    + " expressions), or add the column"));
+        }
         for (RowReads.Read read : reads.reads()) {
-            if (columns.containsKey(read.column())) {
+            if (columns.containsKey(read.column()) || mistyped.contains(read.path())) {
                 continue;
             }
             if (read.copied()) {
@@ -762,7 +774,7 @@ public final class Preflight {
             List<String> keyless = new ArrayList<>();
             List<String> keys = new ArrayList<>();
             for (int i = 0; i < mappings.size(); i++) {
-                String keyPath = RowReads.mappingPath(name, table, i) + ".key";
+                String keyPath = table.mappingPath(name, i) + ".key";
                 if (mappings.get(i).explicitKey().isPresent()) {
                     keys.add(keyPath + " " + mappings.get(i).explicitKey().get());
                 } else {

@@ -1,10 +1,12 @@
 package dev.cdcmigrator.transform;
 
 import dev.cdcmigrator.common.Topics;
+import dev.cdcmigrator.common.spec.MappingSpec;
 import dev.cdcmigrator.common.spec.Spec;
 import dev.cdcmigrator.common.spec.SpecException;
 import dev.cdcmigrator.transform.internal.MapProcessor;
 import dev.cdcmigrator.transform.internal.TableMapping;
+import dev.cdcmigrator.transform.internal.expr.TypedRow;
 import io.micrometer.core.instrument.MeterRegistry;
 import dev.cdcmigrator.common.spec.TableSpec;
 import java.util.ArrayList;
@@ -74,6 +76,39 @@ public final class TransformTopology {
             } catch (SpecException e) {
                 problems.add(e);
             }
+        }
+        return problems;
+    }
+
+    /**
+     * The expressions of {@code v1Table}'s mappings ({@code expr} columns and {@code where}) that compile but fail to
+     * type-check against the table's actual columns: a column that does not exist, an operation the column's type
+     * does not have ({@code row.name + 1} on a text column). At run time the row is untyped, so each would fail on
+     * every row; {@code migrator check} reports them first. Expressions that index the row or use it whole are left
+     * to run time.
+     *
+     * @param columnTypes the v1 table's columns: name to PostgreSQL base type ({@code pg_type.typname})
+     * @return one SpecException per expression, naming its YAML path; empty when every one type-checks
+     */
+    public static List<SpecException> typeProblems(Spec spec, String v1Table, Map<String, String> columnTypes) {
+        TableSpec table = spec.tables().get(v1Table);
+        TypedRow row = TypedRow.of(columnTypes);
+        List<SpecException> problems = new ArrayList<>();
+        List<MappingSpec> mappings = table.mappings();
+        for (int i = 0; i < mappings.size(); i++) {
+            MappingSpec mapping = mappings.get(i);
+            String path = table.mappingPath(v1Table, i);
+            if (mapping.where() != null) {
+                row.problem(mapping.where()).ifPresent(p -> problems.add(SpecException.invalid(path + ".where",
+                        "the filter does not type-check against the columns of v1 table " + v1Table + ": " + p, null)));
+            }
+            mapping.columns().forEach((column, columnSpec) -> {
+                if (columnSpec.expr() != null) {
+                    row.problem(columnSpec.expr()).ifPresent(p -> problems.add(SpecException.invalid(
+                            path + ".columns." + column + ".expr", "the expression does not type-check against the columns"
+                                    + " of v1 table " + v1Table + ": " + p, null)));
+                }
+            });
         }
         return problems;
     }

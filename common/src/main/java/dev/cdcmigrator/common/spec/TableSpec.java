@@ -72,6 +72,11 @@ public record TableSpec(String into, List<String> key, String where, LinkedHashM
         return split != null ? split : List.of(new MappingSpec(into, key, where, columns));
     }
 
+    /** The YAML path of mapping {@code index}: {@code tables.<t>} in the direct form, {@code tables.<t>.split[i]} else. */
+    public String mappingPath(String v1Table, int index) {
+        return split == null ? "tables." + v1Table : "tables." + v1Table + ".split[" + index + "]";
+    }
+
     /** The v2 tables this v1 table feeds, in spec order. */
     public List<String> v2Tables(String v1Table) {
         List<String> tables = new ArrayList<>();

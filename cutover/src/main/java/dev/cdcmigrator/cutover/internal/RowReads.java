@@ -42,11 +42,6 @@ public final class RowReads {
         this.wholeRow = wholeRow;
     }
 
-    /** The spec path of mapping {@code index}: {@code tables.<t>} in the direct form, {@code tables.<t>.split[i]} else. */
-    public static String mappingPath(String v1Table, TableSpec table, int index) {
-        return table.split() == null ? "tables." + v1Table : "tables." + v1Table + ".split[" + index + "]";
-    }
-
     /** The reads of every mapping of {@code table}. */
     public static RowReads of(String v1Table, TableSpec table) {
         List<Read> reads = new ArrayList<>();
@@ -54,7 +49,7 @@ public final class RowReads {
         List<MappingSpec> mappings = table.mappings();
         for (int i = 0; i < mappings.size(); i++) {
             MappingSpec mapping = mappings.get(i);
-            String path = mappingPath(v1Table, table, i);
+            String path = table.mappingPath(v1Table, i);
             if (mapping.where() != null) {
                 wholeRow |= scan(mapping.where(), path + ".where", reads);
             }

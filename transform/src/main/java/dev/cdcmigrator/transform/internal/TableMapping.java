@@ -29,7 +29,7 @@ public final class TableMapping {
         this.v1Table = v1Table;
         List<MappingSpec> mappings = spec.mappings();
         for (int i = 0; i < mappings.size(); i++) {
-            String path = "tables." + v1Table + (spec.split() != null ? ".split[" + i + "]" : "");
+            String path = spec.mappingPath(v1Table, i);
             targets.add(new TargetMapping(v1Table, mappings.get(i), path));
         }
         this.dimensions = Dimensions.of(v1Table, spec);

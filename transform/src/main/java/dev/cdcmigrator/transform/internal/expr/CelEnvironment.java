@@ -1,9 +1,12 @@
 package dev.cdcmigrator.transform.internal.expr;
 
 import dev.cel.common.CelOptions;
+import dev.cel.common.types.CelType;
+import dev.cel.common.types.CelTypeProvider;
 import dev.cel.common.types.MapType;
 import dev.cel.common.types.SimpleType;
 import dev.cel.compiler.CelCompiler;
+import dev.cel.compiler.CelCompilerBuilder;
 import dev.cel.compiler.CelCompilerFactory;
 import dev.cel.compiler.CelCompilerLibrary;
 import dev.cel.extensions.CelExtensions;
@@ -36,6 +39,7 @@ final class CelEnvironment {
             .enableHeterogeneousNumericComparisons(true)
             .build();
 
+    private static final List<CelCompilerLibrary> COMPILER_LIBRARIES;
     static final CelCompiler COMPILER;
     static final CelRuntime RUNTIME;
 
@@ -58,15 +62,10 @@ final class CelEnvironment {
         List<CelRuntimeLibrary> runtimeLibraries =
                 List.of(strings, lists, sets, math, encoders, regex, comprehensions, optional);
 
-        COMPILER = CelCompilerFactory.standardCelCompilerBuilder()
-                .setOptions(OPTIONS)
-                // has(), all(), exists(), exists_one(), map(), filter(): not on unless asked for.
-                .setStandardMacros(CelStandardMacro.STANDARD_MACROS)
-                // map(string, dyn) rather than dyn: row.x and row['x'] type-check as map access, and a typo such as
-                // row.a.b + 1 == 'x' is still caught when the literals disagree.
-                .addVar(ROW, MapType.create(SimpleType.STRING, SimpleType.DYN))
-                .addLibraries(compilerLibraries)
-                .build();
+        COMPILER_LIBRARIES = compilerLibraries;
+        // map(string, dyn) rather than dyn: row.x and row['x'] type-check as map access, and a typo such as
+        // row.a.b + 1 == 'x' is still caught when the literals disagree.
+        COMPILER = compiler(MapType.create(SimpleType.STRING, SimpleType.DYN), null);
 
         // The planner runtime: the legacy (standardCelRuntimeBuilder) one is deprecated in cel-java 0.14.
         RUNTIME = CelRuntimeFactory.plannerRuntimeBuilder()
@@ -76,5 +75,22 @@ final class CelEnvironment {
     }
 
     private CelEnvironment() {
+    }
+
+    /**
+     * A compiler of this environment with {@code row} of type {@code rowType}; {@code types} resolves it when it is
+     * a struct (null for the standard types).
+     */
+    static CelCompiler compiler(CelType rowType, CelTypeProvider types) {
+        CelCompilerBuilder builder = CelCompilerFactory.standardCelCompilerBuilder()
+                .setOptions(OPTIONS)
+                // has(), all(), exists(), exists_one(), map(), filter(): not on unless asked for.
+                .setStandardMacros(CelStandardMacro.STANDARD_MACROS)
+                .addVar(ROW, rowType)
+                .addLibraries(COMPILER_LIBRARIES);
+        if (types != null) {
+            builder.setTypeProvider(types);
+        }
+        return builder.build();
     }
 }

@@ -260,7 +260,7 @@ public final class Expression {
     }
 
     /** CEL's own rendering of each issue, with "ERROR: expression:" (severity and description) dropped. */
-    private static String describe(List<CelIssue> issues, CelSource source) {
+    static String describe(List<CelIssue> issues, CelSource source) {
         StringBuilder text = new StringBuilder();
         for (CelIssue issue : issues) {
             if (text.length() > 0) {

@@ -1,0 +1,93 @@
+package dev.cdcmigrator.transform.internal.expr;
+
+import com.google.common.collect.ImmutableList;
+import com.google.common.collect.ImmutableSet;
+import dev.cel.common.CelValidationResult;
+import dev.cel.common.types.CelType;
+import dev.cel.common.types.CelTypeProvider;
+import dev.cel.common.types.NullableType;
+import dev.cel.common.types.SimpleType;
+import dev.cel.common.types.StructType;
+import dev.cel.compiler.CelCompiler;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+/**
+ * Expressions type-checked against one v1 table's columns, as {@code migrator check} does before any row flows: at
+ * run time {@code row} is a map of {@code dyn}, so {@code row.nmae} or {@code row.name + 1} would fail on every row;
+ * here {@code row} is a struct whose fields are the table's columns, typed as their values reach CEL.
+ *
+ * <p>The types: {@code int2}, {@code int4}, {@code int8} as {@code int}; {@code float4}, {@code float8} as
+ * {@code double}; {@code bool}; {@code text}, {@code varchar}, {@code bpchar}, {@code name},
+ * {@code citext}, {@code uuid} as {@code string}; every other type (numeric, jsonb, arrays, dates and times, bytea, enums, ...)
+ * as {@code dyn}, which the checker accepts anywhere. Each field is nullable ({@code row.x == null} checks), as a
+ * column's value may be null in an old image whatever its constraint says now. Expressions that index the row
+ * ({@code row['x']}) or use it whole ({@code row.size()}) cannot be checked so and are left to run time.
+ */
+public final class TypedRow {
+
+    private static final String TYPE_NAME = "migrator.V1Row";
+    private static final Pattern UNCHECKABLE = Pattern.compile("\\brow\\s*\\[|\\brow\\s*\\)|\\bin\\s+row\\b|\\brow\\s*\\.\\s*size\\s*\\(");
+
+    private static final Pattern WRAPPER = Pattern.compile("wrapper\\((\\w+)\\)");
+
+    private final CelCompiler compiler;
+
+    private TypedRow(CelCompiler compiler) {
+        this.compiler = compiler;
+    }
+
+    /**
+     * The row of a table with these columns.
+     *
+     * @param columnTypes column name to its PostgreSQL base type name ({@code pg_type.typname}: {@code int4}, {@code text}, ...)
+     */
+    public static TypedRow of(Map<String, String> columnTypes) {
+        Map<String, CelType> fields = new LinkedHashMap<>();
+        columnTypes.forEach((column, type) -> fields.put(column, celType(type)));
+        StructType row = StructType.create(TYPE_NAME, ImmutableSet.copyOf(fields.keySet()), name -> Optional.ofNullable(fields.get(name)));
+        CelTypeProvider types = new CelTypeProvider() {
+            @Override
+            public com.google.common.collect.ImmutableCollection<CelType> types() {
+                return ImmutableList.of(row);
+            }
+
+            @Override
+            public Optional<CelType> findType(String name) {
+                return TYPE_NAME.equals(name) ? Optional.of(row) : Optional.empty();
+            }
+        };
+        return new TypedRow(CelEnvironment.compiler(row, types));
+    }
+
+    /**
+     * Why {@code source} fails against this row: CEL's message, with the line, column and a caret; empty when it
+     * type-checks, when it uses the row in a way only run time can check, or when it does not even compile against
+     * the untyped row ({@link Expression#compile} reports that).
+     */
+    public Optional<String> problem(String source) {
+        if (UNCHECKABLE.matcher(source).find() || !CelEnvironment.COMPILER.compile(source, "expression").getErrors().isEmpty()) {
+            return Optional.empty();
+        }
+        CelValidationResult result = compiler.compile(source, "expression");
+        if (!result.hasError()) {
+            return Optional.empty();
+        }
+        // The checker's names for what the operator knows as the row and its nullable columns.
+        return Optional.of(WRAPPER.matcher(Expression.describe(result.getErrors(), result.getSource())
+                .replace(TYPE_NAME, "the v1 row")).replaceAll("$1"));
+    }
+
+    private static CelType celType(String baseType) {
+        CelType type = switch (baseType) {
+            case "int2", "int4", "int8" -> SimpleType.INT;
+            case "float4", "float8" -> SimpleType.DOUBLE;
+            case "bool" -> SimpleType.BOOL;
+            case "text", "varchar", "bpchar", "name", "citext", "uuid" -> SimpleType.STRING;
+            default -> SimpleType.DYN;
+        };
+        return type == SimpleType.DYN ? type : NullableType.create(type);
+    }
+}
