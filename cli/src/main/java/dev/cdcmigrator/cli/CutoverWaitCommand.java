@@ -28,8 +28,8 @@ final class CutoverWaitCommand implements Callable<Integer> {
     @Option(names = "--spec", required = true, paramLabel = "FILE", description = "The migration spec (YAML).")
     Path spec;
 
-    @Option(names = "--bootstrap", paramLabel = "HOST:PORT", description = KafkaAddress.OPTION_DESCRIPTION)
-    String bootstrap;
+    @picocli.CommandLine.Mixin
+    KafkaAddress kafkaAddress;
 
     @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "PT5M",
             description = "Give up after this long, ISO-8601 (PT30S, PT5M; default: ${DEFAULT-VALUE}).")
@@ -40,7 +40,7 @@ final class CutoverWaitCommand implements Callable<Integer> {
         Spec parsed = new SpecParser().parse(spec);
         PrintWriter out = command.commandLine().getOut();
         long started = System.nanoTime();
-        CaughtUp protocol = new CaughtUp(parsed, KafkaAddress.resolve(parsed, bootstrap, command.commandLine()));
+        CaughtUp protocol = new CaughtUp(parsed, kafkaAddress.resolve(parsed, command.commandLine()));
         String[] position = new String[1];
         try {
             List<CaughtUp.Stage> stages = protocol.await(timeout, lsn -> {

@@ -70,8 +70,8 @@ final class DlqCommand implements Callable<Integer> {
         @Option(names = "--spec", required = true, paramLabel = "FILE", description = "The migration spec (YAML).")
         Path spec;
 
-        @Option(names = "--bootstrap", paramLabel = "HOST:PORT", description = KafkaAddress.OPTION_DESCRIPTION)
-        String bootstrap;
+        @picocli.CommandLine.Mixin
+        KafkaAddress kafkaAddress;
 
         @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "15",
                 description = "Give up when Kafka does not answer within this time (default: ${DEFAULT-VALUE}).")
@@ -83,7 +83,7 @@ final class DlqCommand implements Callable<Integer> {
                 throw new ParameterException(commandLine, "--timeout must be at least 1 second, was " + timeoutSeconds);
             }
             Spec parsed = new SpecParser().parse(spec);
-            return new DeadLetters(KafkaClients.common(parsed, KafkaAddress.resolve(parsed, bootstrap, commandLine)),
+            return new DeadLetters(KafkaClients.common(parsed, kafkaAddress.resolve(parsed, commandLine)),
                     new Topics(parsed).deadLetters(), new Topics(parsed).replayOutcomes(),
                     Duration.ofSeconds(timeoutSeconds));
         }

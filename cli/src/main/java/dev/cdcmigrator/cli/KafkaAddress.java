@@ -1,28 +1,65 @@
 package dev.cdcmigrator.cli;
 
+import dev.cdcmigrator.cli.internal.Pipeline;
 import dev.cdcmigrator.common.spec.Spec;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import picocli.CommandLine;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 
-/** Which Kafka an operator command talks to: {@code --bootstrap}, else the spec's, which must not be the embedded one. */
+/**
+ * Which Kafka an operator command talks to (a picocli mixin): {@code --bootstrap}; else, when the spec's broker is
+ * embedded, the one of the {@code migrator run} whose {@code --data-dir} is given (it writes its address there);
+ * else the spec's {@code kafka.bootstrap}.
+ */
 final class KafkaAddress {
 
-    static final String OPTION_DESCRIPTION = "Kafka to use instead of the spec's kafka.bootstrap; required when that is "
-            + "`embedded`: the embedded broker lives in the running `migrator run`, which logs its address at start "
-            + "(\"pipeline started kafka=127.0.0.1:PORT\").";
+    @Option(names = "--bootstrap", paramLabel = "HOST:PORT", description = "Kafka to use instead of the spec's"
+            + " kafka.bootstrap. When that is `embedded`, the broker of the running `migrator run` is found in its"
+            + " --data-dir without it.")
+    String bootstrap;
 
-    private KafkaAddress() {
-    }
+    @Option(names = "--data-dir", paramLabel = "DIR", defaultValue = ".migrator", description = "When the spec says"
+            + " kafka.bootstrap: embedded: the --data-dir of the running `migrator run`, which holds its broker's address"
+            + " (default: ${DEFAULT-VALUE}).")
+    Path dataDir;
 
-    static String resolve(Spec spec, String bootstrap, CommandLine commandLine) {
+    String resolve(Spec spec, CommandLine commandLine) {
         if (bootstrap != null) {
             return bootstrap;
         }
-        if (spec.kafka().embedded()) {
-            throw new ParameterException(commandLine, "The spec says kafka.bootstrap: embedded, a broker that lives inside "
-                    + "the running `migrator run`: pass --bootstrap with the address it logged at start "
-                    + "(\"pipeline started kafka=127.0.0.1:PORT\").");
+        if (!spec.kafka().embedded()) {
+            return spec.kafka().bootstrap();
         }
-        return spec.kafka().bootstrap();
+        Path file = Pipeline.embeddedAddressFile(dataDir);
+        String address;
+        try {
+            address = Files.readString(file).strip();
+        } catch (IOException e) {
+            throw new ParameterException(commandLine, "The spec says kafka.bootstrap: embedded, a broker that lives inside"
+                    + " the running `migrator run`, and " + file + " does not name one: is `migrator run --data-dir "
+                    + dataDir + "` running? Pass its --data-dir, or --bootstrap with the address it logged at start"
+                    + " (\"pipeline started kafka=127.0.0.1:PORT\").");
+        }
+        if (!listening(address)) {
+            throw new ParameterException(commandLine, "The spec says kafka.bootstrap: embedded, and " + file + " names "
+                    + address + ", where no broker listens: the `migrator run` that wrote it has stopped. Start it"
+                    + " again, or pass --bootstrap with the address of a broker that holds the topics.");
+        }
+        return address;
+    }
+
+    private static boolean listening(String address) {
+        int colon = address.lastIndexOf(':');
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress(address.substring(0, colon), Integer.parseInt(address.substring(colon + 1))), 2000);
+            return true;
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
     }
 }

@@ -28,8 +28,8 @@ final class StatusCommand implements Callable<Integer> {
     @Option(names = "--spec", required = true, paramLabel = "FILE", description = "The migration spec (YAML).")
     Path spec;
 
-    @Option(names = "--bootstrap", paramLabel = "HOST:PORT", description = KafkaAddress.OPTION_DESCRIPTION)
-    String bootstrap;
+    @picocli.CommandLine.Mixin
+    KafkaAddress kafkaAddress;
 
     @Option(names = "--json", description = "Print the report as one JSON object (for scripts).")
     boolean json;
@@ -41,7 +41,7 @@ final class StatusCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Spec parsed = new SpecParser().parse(spec);
-        String kafka = KafkaAddress.resolve(parsed, bootstrap, command.commandLine());
+        String kafka = kafkaAddress.resolve(parsed, command.commandLine());
         PrintWriter out = command.commandLine().getOut();
         Status.Report previous = null;
         do {

@@ -243,8 +243,8 @@ class CutoverCommandIT {
 
         assertThat(unreachable.exit()).as(unreachable.toString()).isEqualTo(2);
         assertThat(unreachable.out()).isEmpty();
-        assertThat(unreachable.err()).startsWith("migrator cleanup: Kafka at 127.0.0.1:" + port
-                + " did not answer within 1 s").contains("pass --bootstrap with a reachable broker, or leave out --kafka; "
+        assertThat(unreachable.err()).startsWith("migrator cleanup: --bootstrap: cannot use Kafka at 127.0.0.1:" + port
+                + ": no broker accepts connections").contains("pass --bootstrap with a reachable broker, or leave out --kafka; "
                 + "nothing was dropped");
 
         CliRun bootstrapAlone = CliRun.of("cleanup", "--spec", specFile.toString(), "--bootstrap", "127.0.0.1:" + port);

@@ -9,6 +9,7 @@ import dev.cdcmigrator.common.event.ReplayOutcome;
 import dev.cdcmigrator.common.serde.Json;
 import dev.cdcmigrator.common.serde.JsonSerde;
 import dev.cdcmigrator.testkit.TestKafka;
+import dev.cdcmigrator.cli.internal.Pipeline;
 import dev.cdcmigrator.testkit.Ports;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -274,12 +275,27 @@ class DlqIT {
     }
 
     @Test
-    void anEmbeddedSpecNeedsBootstrap() {
-        int exit = run("dlq", "list", "--spec", spec.toString());
+    void anEmbeddedSpecWithoutARunningMigrationNamesBothWaysToFindIt() {
+        int exit = run("dlq", "list", "--spec", spec.toString(), "--data-dir", dir.resolve("nothing-here").toString());
 
         assertThat(exit).isEqualTo(ExitCodes.USAGE);
-        assertThat(err.toString()).contains("kafka.bootstrap: embedded").contains("pass --bootstrap")
-                .contains("pipeline started kafka=127.0.0.1:PORT");
+        assertThat(err.toString()).contains("kafka.bootstrap: embedded").contains(dir.resolve("nothing-here/kafka.address")
+                + " does not name one").contains("Pass its --data-dir, or --bootstrap").contains("pipeline started kafka=127.0.0.1:PORT");
+    }
+
+    @Test
+    void anEmbeddedSpecFindsTheBrokerOfTheRunningMigrationInItsDataDirectory() throws IOException {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        Files.writeString(Pipeline.embeddedAddressFile(data), TestKafka.bootstrapServers() + "\n");
+
+        assertThat(run("dlq", "list", "--spec", spec.toString(), "--data-dir", data.toString())).as(err.toString()).isZero();
+        assertThat(out.toString()).contains("dead letter");
+
+        int stopped = Ports.free();
+        Files.writeString(Pipeline.embeddedAddressFile(data), "127.0.0.1:" + stopped + "\n");
+        assertThat(run("dlq", "list", "--spec", spec.toString(), "--data-dir", data.toString())).isEqualTo(ExitCodes.USAGE);
+        assertThat(err.toString()).contains("names 127.0.0.1:" + stopped + ", where no broker listens: the `migrator run`"
+                + " that wrote it has stopped");
     }
 
     @Test

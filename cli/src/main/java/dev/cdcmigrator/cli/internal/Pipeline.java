@@ -12,6 +12,9 @@ import dev.cdcmigrator.transform.Transform;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -39,14 +42,25 @@ public final class Pipeline implements AutoCloseable {
     public enum Stage { CAPTURE, TRANSFORM, SINK }
 
     private final EmbeddedKafkaBroker broker;
+    /** Where the embedded broker's address is, for the operator commands, while it runs; null without one. */
+    private final Path addressFile;
     private final String bootstrapServers;
     /** Started stages, downstream first. */
     private final List<RunningStage> stages = new ArrayList<>();
     private LagMonitor monitor;
 
-    private Pipeline(EmbeddedKafkaBroker broker, String bootstrapServers) {
+    private Pipeline(EmbeddedKafkaBroker broker, Path addressFile, String bootstrapServers) {
         this.broker = broker;
+        this.addressFile = addressFile;
         this.bootstrapServers = bootstrapServers;
+    }
+
+    /**
+     * The file in {@code dataDir} that holds the embedded broker's {@code host:port} while a pipeline with one runs
+     * there: how {@code status}, {@code cutover wait} and {@code dlq} find it without {@code --bootstrap}.
+     */
+    public static Path embeddedAddressFile(Path dataDir) {
+        return dataDir.resolve("kafka.address");
     }
 
     /** Starts every stage; see {@link #start(Spec, Path, int, MeterRegistry, Set)}. */
@@ -69,8 +83,12 @@ public final class Pipeline implements AutoCloseable {
                     + " kafka.bootstrap to host:port (kafka.bootstrap: embedded is for migrator run, all stages in one process)");
         }
         EmbeddedKafkaBroker broker = spec.kafka().embedded() ? EmbeddedKafkaBroker.start(dataDir.resolve("kafka"), embeddedKafkaPort) : null;
-        Pipeline pipeline = new Pipeline(broker, broker != null ? broker.bootstrapServers() : spec.kafka().bootstrap());
+        Pipeline pipeline = new Pipeline(broker, broker != null ? embeddedAddressFile(dataDir) : null,
+                broker != null ? broker.bootstrapServers() : spec.kafka().bootstrap());
         try {
+            if (broker != null) {
+                Files.writeString(pipeline.addressFile, broker.bootstrapServers() + "\n");
+            }
             // Before any stage: a Kafka that does not answer is one line naming the setting within seconds.
             try (Admin admin = KafkaClients.connectedAdmin(spec, pipeline.bootstrapServers, Map.of(), KAFKA_CONNECT_TIMEOUT)) {
                 TopicProvisioner.createMissing(admin, spec);
@@ -92,6 +110,9 @@ public final class Pipeline implements AutoCloseable {
             LOGGER.info("pipeline started stages={} kafka={} source={} target={}", which, pipeline.bootstrapServers,
                     spec.source().url(), spec.target().url());
             return pipeline;
+        } catch (IOException e) {
+            pipeline.close();
+            throw new UncheckedIOException("cannot write " + pipeline.addressFile + ": " + e.getMessage(), e);
         } catch (RuntimeException e) {
             pipeline.close();
             throw e;
@@ -169,7 +190,14 @@ public final class Pipeline implements AutoCloseable {
             RunningStage stage = stages.get(i);
             closeQuietly(stage.name(), () -> stage.close(timeout));
         }
-        closeQuietly("embedded broker", broker == null ? null : broker::close);
+        closeQuietly("embedded broker", broker == null ? null : () -> {
+            broker.close();
+            try {
+                Files.deleteIfExists(addressFile);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
         LOGGER.info("pipeline stopped");
     }
 
