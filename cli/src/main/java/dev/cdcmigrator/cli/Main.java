@@ -29,6 +29,7 @@ public final class Main {
     Path logFile;
 
     @Option(names = "--log-format", scope = ScopeType.INHERIT, paramLabel = "FORMAT", defaultValue = "${env:MIGRATOR_LOG_FORMAT:-text}",
+            converter = LogFormat.class,
             description = "text (date, level, thread, logger, message) or json (one object per line, logback's JSON"
                     + " encoder) (default: ${DEFAULT-VALUE}; env MIGRATOR_LOG_FORMAT).")
     Logging.Format logFormat;
@@ -48,7 +49,7 @@ public final class Main {
 
     private static int execute(PrintWriter out, PrintWriter err, boolean configureLogging, String... args) {
         Main main = new Main();
-        CommandLine cli = new CommandLine(main).setOut(out).setErr(err).setCaseInsensitiveEnumValuesAllowed(true);
+        CommandLine cli = new CommandLine(main).setOut(out).setErr(err);
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             commandLine.getErr().println("migrator: " + e.getMessage());
             Logging.file().filter(file -> file.toFile().length() > 0)
@@ -80,6 +81,18 @@ public final class Main {
             Path here = Path.of("").toAbsolutePath();
             Path dir = Files.isWritable(here) ? here : Path.of(System.getProperty("java.io.tmpdir"));
             Logging.toFile(dir.resolve(DEFAULT_LOG_FILE), logFormat);
+        }
+    }
+
+    /** {@code text} or {@code json}, as written in the option and its environment variable, in any case. */
+    static final class LogFormat implements CommandLine.ITypeConverter<Logging.Format> {
+        @Override
+        public Logging.Format convert(String value) {
+            try {
+                return Logging.Format.valueOf(value.toUpperCase(java.util.Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.TypeConversionException("expected text or json, was '" + value + "'");
+            }
         }
     }
 

@@ -524,8 +524,10 @@ class KubernetesManifestsTest {
             }
             if (security.path("readOnlyRootFilesystem").asBoolean(false)) {
                 List<String> writable = new ArrayList<>(List.of("/tmp"));
-                CommandLine.Model.OptionSpec dataDir = leaf(parse(c.args())).commandSpec().findOption("--data-dir");
-                if (dataDir != null) {
+                // The stages write their --data-dir; the operator commands only read theirs, for an embedded broker.
+                CommandLine.Model.CommandSpec command = leaf(parse(c.args())).commandSpec();
+                CommandLine.Model.OptionSpec dataDir = command.findOption("--data-dir");
+                if (dataDir != null && command.userObject() instanceof RunCommand) {
                     writable.add(dataDir.getValue().toString());
                 }
                 for (String path : writable) {
