@@ -28,6 +28,12 @@ import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import dev.cdcmigrator.common.Topics;
+import java.nio.charset.StandardCharsets;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /** migrator status against stages started one by one. */
 class StatusIT {
@@ -87,6 +93,20 @@ class StatusIT {
         assertThat(text(specFile)).containsPattern("items +things +0 \\(0\\.0 s\\) +0 \\(0\\.0 s\\)")
                 .containsPattern("cutover: caught up as of .*; confirm with migrator cutover wait")
                 .containsPattern("slot status_[0-9a-f]+: active \\(PID [0-9]+\\), retaining .* of WAL");
+
+        // Two letters, each written in its own transaction as the transform writes them: 4 offsets, 2 letters.
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(Map.of(
+                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, TestKafka.bootstrapServers(),
+                ProducerConfig.TRANSACTIONAL_ID_CONFIG, "status-it-" + spec.kafka().topicPrefix()),
+                new ByteArraySerializer(), new ByteArraySerializer())) {
+            producer.initTransactions();
+            for (int i = 0; i < 2; i++) {
+                producer.beginTransaction();
+                producer.send(new ProducerRecord<>(new Topics(spec).deadLetters(), 0, null, "{}".getBytes(StandardCharsets.UTF_8)));
+                producer.commitTransaction();
+            }
+        }
+        assertThat(status(specFile).path("deadLetters").asLong()).as("letters, not offsets").isEqualTo(2);
     }
 
     private static JsonNode status(Path specFile) throws Exception {

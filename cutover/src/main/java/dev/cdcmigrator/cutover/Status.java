@@ -26,6 +26,7 @@ import org.apache.kafka.common.TopicPartition;
 public final class Status {
 
     private static final Duration PROBE = Duration.ofSeconds(2);
+    private static final Duration COUNT_TIMEOUT = Duration.ofSeconds(30);
 
     /**
      * How far a stage is behind.
@@ -113,7 +114,7 @@ public final class Status {
             List<TopicPartition> dlq = offsets.partitions(List.of(topics.deadLetters()));
             Map<TopicPartition, Long> dlqEnd = offsets.endOffsets(dlq);
             Map<TopicPartition, Long> dlqBegin = offsets.beginningOffsets(dlq);
-            long deadLetters = dlq.stream().mapToLong(tp -> dlqEnd.get(tp) - dlqBegin.get(tp)).sum();
+            long deadLetters = countRecords(offsets.consumer(), dlq, dlqBegin, dlqEnd);
             return new Report(now, spec.kafka().topicPrefix(), SlotHealth.query(v1, topics.slot()).orElse(null), mappings,
                     deadLetters, stored.values().stream().mapToLong(Long::longValue).sum());
         }
@@ -153,6 +154,36 @@ public final class Status {
             }
         }
         return null;
+    }
+
+    /**
+     * The records between {@code from} and {@code to}, read (read_committed) and counted: the offsets between them
+     * also count the markers of the transactions that wrote them, so that a difference of offsets says 3 where
+     * {@code migrator dlq list} shows 2 letters.
+     *
+     * @throws IllegalStateException when the records cannot be read within {@link #COUNT_TIMEOUT}
+     */
+    private static long countRecords(KafkaConsumer<byte[], byte[]> consumer, List<TopicPartition> partitions,
+                                     Map<TopicPartition, Long> from, Map<TopicPartition, Long> to) {
+        List<TopicPartition> unread = partitions.stream().filter(tp -> from.get(tp) < to.get(tp)).toList();
+        if (unread.isEmpty()) {
+            return 0;
+        }
+        consumer.assign(unread);
+        unread.forEach(tp -> consumer.seek(tp, from.get(tp)));
+        long count = 0;
+        long until = System.nanoTime() + COUNT_TIMEOUT.toNanos();
+        while (unread.stream().anyMatch(tp -> consumer.position(tp) < to.get(tp))) {
+            if (System.nanoTime() > until) {
+                throw new IllegalStateException("could not read the dead-letter topic within " + COUNT_TIMEOUT.toSeconds() + " s");
+            }
+            for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
+                if (record.offset() < to.get(new TopicPartition(record.topic(), record.partition()))) {
+                    count++;
+                }
+            }
+        }
+        return count;
     }
 
     /** Live rows by table statistics: cheap at any size, approximate (say so where shown). */
