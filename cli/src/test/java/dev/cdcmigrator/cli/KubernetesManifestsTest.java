@@ -28,8 +28,10 @@ import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 import picocli.CommandLine.ParseResult;
 
@@ -41,7 +43,9 @@ import picocli.CommandLine.ParseResult;
  * replica with the Recreate strategy; every ConfigMap and Secret referenced exists or is user-provided and documented
  * in deploy/README.md with every key; the spec the pods mount parses (with the environment they get, the variable names
  * of docker-compose.yml) and is the Keiko example's; requests, limits, non-root, writable volumes, grace period; the
- * ServiceMonitor gives the job name the alert rules use. Each failure names the file and the object.
+ * ServiceMonitor gives the job name the alert rules use and the PrometheusRule holds the groups of alerts.yml; where
+ * kubectl is installed, every kustomization builds, and so does deploy/README.md's overlay for other runbook links.
+ * Each failure names the file and the object.
  */
 class KubernetesManifestsTest {
 
@@ -51,6 +55,7 @@ class KubernetesManifestsTest {
     private static final Path DEPLOY_README = ROOT.resolve("deploy/README.md");
     private static final Path KEIKO_SPEC = ROOT.resolve("examples/keiko/spec.yaml");
     private static final Path ALERTS = ROOT.resolve("deploy/prometheus/alerts.yml");
+    private static final Path PROMETHEUS_RULE_SCRIPT = ROOT.resolve("deploy/prometheus/prometheusrule.sh");
 
     private static final Set<String> STAGES = Set.of("capture", "transform", "sink");
     /** The cutover Job's steps, in order (docs/runbook.md steps 6 to 8). */
@@ -345,6 +350,18 @@ class KubernetesManifestsTest {
         assertThat(failures).as("ServiceMonitor").isEmpty();
     }
 
+    @Test
+    void thePrometheusRuleHoldsTheAlertRules() {
+        List<Manifest> rules = manifests("PrometheusRule");
+        assertThat(rules).as("PrometheusRules").hasSize(1);
+        // DeploymentFilesTest checks the rules of alerts.yml (documented metrics, for, severity, an absolute
+        // runbook_url with an anchor of docs/runbook.md): with the same groups, all of it holds here too.
+        assertThat(rules.get(0).node().path("spec").path("groups"))
+                .as("%s: spec.groups must be the groups of %s; regenerate it with %s", rules.get(0), name(ALERTS),
+                        name(PROMETHEUS_RULE_SCRIPT))
+                .isEqualTo(readOne(ALERTS).path("groups"));
+    }
+
     // --- replicas ---
 
     @Test
@@ -556,15 +573,76 @@ class KubernetesManifestsTest {
         assumeTrue(onPath("kubectl"), "kubectl is not installed: `kubectl kustomize` not run (the checks above still hold)");
         List<String> failures = new ArrayList<>();
         for (Kustomization k : kustomizations()) {
-            Process process = new ProcessBuilder("kubectl", "kustomize", k.directory().toString()).redirectErrorStream(true).start();
-            String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!process.waitFor(60, TimeUnit.SECONDS) || process.exitValue() != 0) {
-                failures.add(name(k.file()) + ": kubectl kustomize fails: " + output);
-            } else if (!output.contains("namespace: cdc-migrator")) {
+            String output = kustomize(k.directory(), name(k.file()), failures);
+            if (output != null && !output.contains("namespace: cdc-migrator")) {
                 failures.add(name(k.file()) + ": kubectl kustomize puts nothing in the namespace cdc-migrator");
             }
         }
         assertThat(failures).as("kubectl kustomize").isEmpty();
+    }
+
+    @Test
+    void theOverlayOfTheReadmeMovesEveryRunbookLinkToAnotherBase(@TempDir Path overlay) throws Exception {
+        assumeTrue(onPath("kubectl"), "kubectl is not installed: the runbook overlay of deploy/README.md not built");
+        String readme = Files.readString(DEPLOY_README);
+        String kustomization = readmeBlock(readme, "my-alerts/kustomization.yaml");
+        String runbook = readmeBlock(readme, "my-alerts/runbook.yaml");
+        String base = YAML.readTree(runbook).path("data").path("base").asText();
+        assertThat(base).as("data.base of my-alerts/runbook.yaml in %s", name(DEPLOY_README)).startsWith("https://");
+        // The README's overlay sits at the repository root; this copy reaches the same base from the temporary directory.
+        String relative = overlay.relativize(K8S.resolve("prometheus-operator")).toString().replace('\\', '/');
+        assertThat(kustomization).contains("- ../deploy/kubernetes/prometheus-operator");
+        Files.writeString(overlay.resolve("kustomization.yaml"), kustomization.replace("../deploy/kubernetes/prometheus-operator", relative));
+        Files.writeString(overlay.resolve("runbook.yaml"), runbook);
+        List<String> failures = new ArrayList<>();
+        String output = kustomize(overlay, "the overlay my-alerts of " + name(DEPLOY_README), failures);
+        assertThat(failures).as("kubectl kustomize").isEmpty();
+
+        List<JsonNode> built = new ArrayList<>();
+        YAML.readerFor(JsonNode.class).<JsonNode>readValues(output).forEachRemaining(built::add);
+        assertThat(built.stream().map(d -> d.path("kind").asText())).as("kinds the overlay applies (runbook.yaml is local-config)")
+                .containsExactlyInAnyOrder("ServiceMonitor", "PrometheusRule");
+        JsonNode rule = built.stream().filter(d -> d.path("kind").asText().equals("PrometheusRule")).findFirst().orElseThrow();
+        assertThat(runbookUrls(rule.path("spec").path("groups"))).as("runbook_url of each alert, built by the overlay")
+                .isEqualTo(runbookUrls(readOne(ALERTS).path("groups")).entrySet().stream().collect(Collectors.toMap(
+                        Map.Entry::getKey, e -> base + e.getValue().substring(e.getValue().indexOf('#')))));
+    }
+
+    /** Alert name -> its runbook_url. */
+    private static Map<String, String> runbookUrls(JsonNode groups) {
+        Map<String, String> urls = new TreeMap<>();
+        for (JsonNode group : groups) {
+            for (JsonNode rule : group.path("rules")) {
+                if (rule.has("alert")) {
+                    urls.put(rule.path("alert").asText(), rule.path("annotations").path("runbook_url").asText());
+                }
+            }
+        }
+        return urls;
+    }
+
+    /** The YAML block that follows the first mention of {@code `file`} in the README, without its list indentation. */
+    private static String readmeBlock(String readme, String file) {
+        Matcher m = Pattern.compile("`" + Pattern.quote(file) + "`(?:(?!```).)*?\\n( *)```yaml\\n(.*?)\\n\\1```", Pattern.DOTALL)
+                .matcher(readme);
+        assertThat(m.find()).as("%s shows %s in a ```yaml block", name(DEPLOY_README), file).isTrue();
+        return m.group(2).replaceAll("(?m)^" + m.group(1), "") + "\n";
+    }
+
+    /** {@code kubectl kustomize DIRECTORY}: what it prints, or null after adding why it failed to failures. */
+    private static String kustomize(Path directory, String what, List<String> failures) throws IOException, InterruptedException {
+        Path errors = Files.createTempFile("kustomize", ".err");
+        try {
+            Process process = new ProcessBuilder("kubectl", "kustomize", directory.toString()).redirectError(errors.toFile()).start();
+            String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!process.waitFor(60, TimeUnit.SECONDS) || process.exitValue() != 0) {
+                failures.add(what + ": kubectl kustomize fails: " + Files.readString(errors) + output);
+                return null;
+            }
+            return output;
+        } finally {
+            Files.deleteIfExists(errors);
+        }
     }
 
     // --- reading the files ---
