@@ -5,7 +5,10 @@ import java.io.InputStream;
 import java.util.Properties;
 import picocli.CommandLine;
 
-/** The migrator's version and the Debezium and Kafka versions it was built with. */
+/**
+ * The migrator's version, the commit it was built from ({@code unknown} when built outside a Git checkout) and the
+ * Debezium and Kafka versions it was built with.
+ */
 final class VersionProvider implements CommandLine.IVersionProvider {
 
     @Override
@@ -15,7 +18,7 @@ final class VersionProvider implements CommandLine.IVersionProvider {
             p.load(in);
         }
         return new String[] {
-            "cdc-migrator " + p.getProperty("version"),
+            "cdc-migrator " + p.getProperty("version") + " (commit " + p.getProperty("commit") + ")",
             "Debezium " + p.getProperty("debezium") + ", Kafka " + p.getProperty("kafka") + ", Java " + System.getProperty("java.version"),
         };
     }

@@ -22,6 +22,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
@@ -35,8 +36,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The container image the build writes to cli/target/jib-image.tar (Jib, in the package phase, hence an integration
- * test): the tarball holds a manifest, the config and every layer it names; the config runs the migrator's main class
- * with the Java runtime inside the image as a non-root user that exists in /etc/passwd, exposes the HTTP port, works
+ * test): the tarball holds a manifest, the config and every layer it names; it is tagged with the version and with
+ * version and commit, and labelled with the commit; the config runs the migrator's main class with the Java runtime
+ * inside the image as a non-root user that exists in /etc/passwd, with two malloc arenas, exposes the HTTP port, works
  * in a directory that user can write; the runtime is there with the modules the migrator needs; every shared library
  * that the runtime's and the bundled JNI libraries' ELF files need is in the image, as is their loader. Where the test
  * runs as root on Linux with util-linux's unshare, it also runs the image's entrypoint with {@code --version} inside
@@ -88,9 +90,14 @@ class ContainerImageIT {
     }
 
     @Test
-    void theImageIsNamedLikeTheKubernetesManifestsSayAndBuiltForThisHost() {
+    void theImageIsNamedLikeTheKubernetesManifestsSayAndBuiltForThisHost() throws IOException {
         String expected = System.getProperty("jib.to.image", configured.name());
         assertThat(manifest.get(0).path("RepoTags").toString()).as("RepoTags").contains("\"" + expected + "\"");
+        Properties built = builtVersion();
+        String immutable = expected.substring(0, expected.lastIndexOf(':') + 1) + built.getProperty("version") + "-" + built.getProperty("commit");
+        assertThat(manifest.get(0).path("RepoTags").toString()).as("RepoTags: the version and the commit").contains("\"" + immutable + "\"");
+        assertThat(config.path("config").path("Labels").path("org.opencontainers.image.revision").asText())
+                .as("label org.opencontainers.image.revision: the commit built").startsWith(built.getProperty("commit"));
         assertThat(config.path("os").asText()).isEqualTo("linux");
         assertThat(config.path("architecture").asText()).as("architecture: the runtime inside is this host's")
                 .isEqualTo(JibImage.hostArchitecture());
@@ -146,6 +153,7 @@ class ContainerImageIT {
         config.path("config").path("Env").forEach(e -> env.add(e.asText()));
         assertThat(env).as("Env: the heap, as a share of the container's memory limit").anyMatch(e ->
                 e.startsWith("JDK_JAVA_OPTIONS=") && e.contains("-XX:MaxRAMPercentage="));
+        assertThat(env).as("Env: two malloc arenas, which README's memory figure assumes").contains("MALLOC_ARENA_MAX=2");
     }
 
     @Test
@@ -270,6 +278,15 @@ class ContainerImageIT {
         try (Stream<Path> walk = Files.walk(root)) { // the temp dir is removed by JUnit, which needs write access
             walk.sorted(Comparator.reverseOrder()).filter(Files::isDirectory).forEach(d -> d.toFile().setWritable(true));
         }
+    }
+
+    /** migrator-version.properties as the build filtered it: the version and the commit of this image. */
+    private static Properties builtVersion() throws IOException {
+        Properties properties = new Properties();
+        try (InputStream in = Main.class.getResourceAsStream("/migrator-version.properties")) {
+            properties.load(in);
+        }
+        return properties;
     }
 
     // --- tar ---
