@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.cdcmigrator.cli.internal.HttpEndpoints;
+import dev.cdcmigrator.cli.internal.HttpProbe;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -134,6 +135,8 @@ class ContainerImageIT {
         assertThat(entrypoint).contains("-XX:+ExitOnOutOfMemoryError");
         assertThat(entrypoint.get(entrypoint.size() - 1)).as("main class").isEqualTo(Main.class.getName());
         assertThat(FILES).as("the main class in the image").containsKey("app/classes/" + Main.class.getName().replace('.', '/') + ".class");
+        assertThat(FILES).as("the probe of docker-compose.yml's healthcheck, which runs it from /app/classes")
+                .containsKey("app/classes/" + HttpProbe.class.getName().replace('.', '/') + ".class");
         int cp = entrypoint.indexOf("-cp");
         assertThat(cp).as("-cp in the entrypoint").isPositive();
         String classpath = entrypoint.get(cp + 1);

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.MappingIterator;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.cdcmigrator.cli.internal.HttpProbe;
 import dev.cdcmigrator.common.spec.Spec;
 import dev.cdcmigrator.common.spec.SpecParser;
 import dev.cdcmigrator.common.spec.V2Format;
@@ -33,7 +34,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The deployment files as far as they can be checked without a Docker engine: docker-compose.yml and every YAML and
  * JSON file under deploy/ parse; the compose file mounts only paths that exist, depends only on services it has and
- * publishes every host port once; Prometheus scrapes the migrator where it listens; every metric the alert rules and
+ * publishes every host port once; its migrator service runs the image the Jib build makes, with the spec mounted and
+ * a healthcheck that needs no shell; Prometheus scrapes the migrator where it listens; every metric the alert rules and
  * the Grafana dashboard use is one docs/metrics.md documents; every alert has {@code for}, a severity, a summary and
  * an absolute runbook_url pointing at a section of docs/runbook.md.
  * The Avro variant of the Keiko spec is the Keiko spec with Avro v2 topics on the compose schema registry. Each
@@ -56,8 +58,6 @@ class DeploymentFilesTest {
     private static final Path KEIKO_SPEC = ROOT.resolve("examples/keiko/spec.yaml");
     private static final Path AVRO_SPEC = ROOT.resolve("examples/keiko/spec-avro.yaml");
 
-    /** Built by Maven, not in the repository. */
-    private static final Set<String> BUILT_PATHS = Set.of("cli/target/migrator.jar");
     /** Suffixes Prometheus adds to a histogram's (a timer's) name. */
     private static final List<String> HISTOGRAM_SUFFIXES = List.of("_bucket", "_count", "_sum");
     private static final Pattern METRIC_NAME = Pattern.compile("(?<![A-Za-z0-9_:])migrator_[a-z0-9_]+");
@@ -111,7 +111,7 @@ class DeploymentFilesTest {
                     Path host = ROOT.resolve(source).normalize();
                     if (!host.startsWith(ROOT)) {
                         failures.add(name(COMPOSE) + ": service " + service + " mounts " + source + ", outside the repository");
-                    } else if (!BUILT_PATHS.contains(name(host)) && !Files.exists(host)) {
+                    } else if (!Files.exists(host)) {
                         failures.add(name(COMPOSE) + ": service " + service + " mounts " + source + ", which does not exist");
                     }
                 } else if (!namedVolumes.contains(source)) {
@@ -121,6 +121,29 @@ class DeploymentFilesTest {
             }
         });
         assertThat(failures).as("mounts of %s", name(COMPOSE)).isEmpty();
+    }
+
+    @Test
+    void composeRunsTheMigratorImageWithTheSpecMountedAndProbesReadyWithoutAShell() {
+        JsonNode migrator = services(compose()).get("migrator");
+        JibImage image = JibImage.configured();
+        assertThat(image(migrator)).as("%s: image of the migrator service (its default)", name(COMPOSE)).isEqualTo(image.name());
+        assertThat(migrator.path("pull_policy").asText()).as("pull_policy: no registry has the image").isEqualTo("never");
+        List<String> volumes = new ArrayList<>();
+        migrator.path("volumes").forEach(v -> volumes.add(v.isTextual() ? v.asText() : v.path("source").asText() + ":" + v.path("target").asText()));
+        assertThat(volumes).as("volumes of the migrator service: the spec, no jar").noneMatch(v -> v.contains(".jar"))
+                .anyMatch(v -> v.startsWith("./examples/keiko/spec.yaml:/etc/migrator/spec.yaml"));
+        List<String> command = command(migrator);
+        assertThat(command).as("command: the migrator's arguments, the image's entrypoint runs it").startsWith("run")
+                .contains("/etc/migrator/spec.yaml");
+        new picocli.CommandLine(new Main()).parseArgs(command.toArray(String[]::new));
+
+        List<String> healthcheck = new ArrayList<>();
+        migrator.path("healthcheck").path("test").forEach(a -> healthcheck.add(a.asText()));
+        assertThat(healthcheck).as("healthcheck: the image has no shell, so the image's java runs the probe")
+                .startsWith("CMD", image.entrypoint().get(0))
+                .containsSubsequence("-cp", "/app/classes", HttpProbe.class.getName())
+                .endsWith("http://127.0.0.1:" + argument(command, "--http-port") + "/ready");
     }
 
     @Test
@@ -212,7 +235,7 @@ class DeploymentFilesTest {
         // Every long-running migrator command in a container listens on all interfaces.
         services.forEach((service, definition) -> {
             List<String> command = command(definition);
-            if (command.stream().anyMatch(a -> a.endsWith("migrator.jar"))
+            if (image(definition).equals(JibImage.configured().name())
                     && command.stream().anyMatch(a -> Set.of("run", "capture", "transform", "sink").contains(a))) {
                 String host = argument(command, "--http-host");
                 if (!"0.0.0.0".equals(host)) {
@@ -491,6 +514,11 @@ class DeploymentFilesTest {
         Set<String> names = new TreeSet<>();
         node.fieldNames().forEachRemaining(names::add);
         return names;
+    }
+
+    /** A service's image, {@code ${VARIABLE:-default}} read as its default. */
+    private static String image(JsonNode service) {
+        return service.path("image").asText().replaceFirst("^\\$\\{[A-Za-z_][A-Za-z0-9_]*:-(.*)}$", "$1");
     }
 
     private static List<String> command(JsonNode service) {
