@@ -98,17 +98,8 @@ final class Report {
                     jmh.scores().get("topologySnapshotRow")[0]);
         }
         line("");
-        line("Initial copy: native = CREATE SUBSCRIPTION (copy_data) until every table is 'r' in pg_subscription_rel and the "
-                + "counts match; pipeline = Pipeline.start (embedded broker included) until the sink has committed all N rows. "
-                + "Source changes = inserted + updated + deleted tasks rows (pg_stat_user_tables on the source). "
-                + "Apply changes/s = source changes / (load seconds + catch-up seconds). Catch-up = from the end of pgbench until the target "
-                + "holds every change (native: the fence marker inserted after the load is applied, commit order; pipeline: the "
-                + "sink's last commit before the target's checksum of (id, status, updated_at) and count equalled the source's). "
-                + "Latency = the target's clock_timestamp() at the commit of the marker's applying transaction (deferred "
-                + "constraint trigger, ENABLE ALWAYS) minus the marker's clock_timestamp() on the source. CPU = utime+stime from "
-                + "/proc of the target cluster's processes (exited ones through the postmaster's cutime/cstime) plus, for the pipeline, "
-                + "the JVM's process CPU minus the benchmark's own threads; neither the source cluster nor pgbench is counted. "
-                + "Streaming CPU is over the whole phase (load start until caught up) per million source changes.");
+        // The method is written once, in docs/benchmarks.md, not repeated in every report appended there.
+        line("How each figure is measured: docs/benchmarks.md, \"How each figure is measured\".");
         line("");
     }
 
