@@ -2,11 +2,11 @@ package dev.cdcmigrator.cli;
 
 import dev.cdcmigrator.cli.internal.Pipeline;
 import dev.cdcmigrator.common.spec.Spec;
+import dev.cdcmigrator.common.KafkaClients;
 import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import picocli.CommandLine;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -45,21 +45,11 @@ final class KafkaAddress {
                     + dataDir + "` running? Pass its --data-dir, or --bootstrap with the address it logged at start"
                     + " (\"pipeline started kafka=127.0.0.1:PORT\").");
         }
-        if (!listening(address)) {
+        if (KafkaClients.refusedConnections(address, Duration.ofSeconds(2)).isPresent()) {
             throw new ParameterException(commandLine, "The spec says kafka.bootstrap: embedded, and " + file + " names "
                     + address + ", where no broker listens: the `migrator run` that wrote it has stopped. Start it"
                     + " again, or pass --bootstrap with the address of a broker that holds the topics.");
         }
         return address;
-    }
-
-    private static boolean listening(String address) {
-        int colon = address.lastIndexOf(':');
-        try (Socket socket = new Socket()) {
-            socket.connect(new InetSocketAddress(address.substring(0, colon), Integer.parseInt(address.substring(colon + 1))), 2000);
-            return true;
-        } catch (IOException | RuntimeException e) {
-            return false;
-        }
     }
 }

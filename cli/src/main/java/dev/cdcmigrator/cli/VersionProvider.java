@@ -1,7 +1,6 @@
 package dev.cdcmigrator.cli;
 
-import java.io.IOException;
-import java.io.InputStream;
+import dev.cdcmigrator.cli.internal.BuildInfo;
 import java.util.Properties;
 import picocli.CommandLine;
 
@@ -12,11 +11,8 @@ import picocli.CommandLine;
 final class VersionProvider implements CommandLine.IVersionProvider {
 
     @Override
-    public String[] getVersion() throws IOException {
-        Properties p = new Properties();
-        try (InputStream in = VersionProvider.class.getResourceAsStream("/migrator-version.properties")) {
-            p.load(in);
-        }
+    public String[] getVersion() {
+        Properties p = BuildInfo.properties();
         return new String[] {
             "cdc-migrator " + p.getProperty("version") + " (commit " + p.getProperty("commit") + ")",
             "Debezium " + p.getProperty("debezium") + ", Kafka " + p.getProperty("kafka") + ", Java " + System.getProperty("java.version"),

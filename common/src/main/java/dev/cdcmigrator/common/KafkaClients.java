@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -69,9 +70,9 @@ public final class KafkaClients {
         Map<String, Object> props = common(spec, bootstrap);
         props.putAll(settings);
         String setting = bootstrap.equals(spec.kafka().bootstrap()) ? "kafka.bootstrap" : "--bootstrap";
-        List<String> refused = new ArrayList<>();
-        if (!anyAccepts(bootstrap, timeout, refused)) {
-            throw unreachable(setting, bootstrap, "no broker accepts connections (" + String.join("; ", refused) + ")", null);
+        Optional<String> refused = refusedConnections(bootstrap, timeout);
+        if (refused.isPresent()) {
+            throw unreachable(setting, bootstrap, refused.get(), null);
         }
         Admin admin;
         try {
@@ -99,7 +100,12 @@ public final class KafkaClients {
         }
     }
 
-    private static boolean anyAccepts(String bootstrap, Duration timeout, List<String> refused) {
+    /**
+     * Whether a broker listens at {@code bootstrap} ({@code host:port[,...]}): empty as soon as one address takes a
+     * TCP connection within {@code timeout} (at most 5 s each), else why not, per address.
+     */
+    public static Optional<String> refusedConnections(String bootstrap, Duration timeout) {
+        List<String> refused = new ArrayList<>();
         int perAddress = (int) Math.max(1, Math.min(timeout.toMillis(), 5_000));
         for (String address : bootstrap.split(",")) {
             String trimmed = address.trim();
@@ -111,12 +117,12 @@ public final class KafkaClients {
             String host = trimmed.substring(0, colon).replaceAll("^\\[|\\]$", "");
             try (Socket socket = new Socket()) {
                 socket.connect(new InetSocketAddress(host, Integer.parseInt(trimmed.substring(colon + 1))), perAddress);
-                return true;
+                return Optional.empty();
             } catch (IOException | IllegalArgumentException e) {
                 refused.add(trimmed + ": " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()));
             }
         }
-        return false;
+        return Optional.of("no broker accepts connections (" + String.join("; ", refused) + ")");
     }
 
     private static KafkaUnreachableException unreachable(String setting, String bootstrap, String why, Throwable cause) {

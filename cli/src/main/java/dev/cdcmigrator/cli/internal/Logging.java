@@ -1,11 +1,9 @@
 package dev.cdcmigrator.cli.internal;
 
-import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.encoder.JsonEncoder;
 import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
-import ch.qos.logback.classic.jul.LevelChangePropagator;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.ConsoleAppender;
 import ch.qos.logback.core.FileAppender;
@@ -20,8 +18,8 @@ import org.slf4j.bridge.SLF4JBridgeHandler;
  * Where the process logs, set once the command line is parsed: standard error for the long-running stages (a
  * container's log), a file for the commands an operator reads (their own output stays free of client-library
  * chatter). Plain text with date and thread, or logback's JSON encoder (one object per line, for log shippers).
- * The migrator logs at INFO, libraries only when something is wrong (WARN); java.util.logging (PgJDBC) and log4j
- * (the embedded broker) reach the same appender through SLF4J.
+ * The levels are logback.xml's (the migrator at INFO, libraries only when something is wrong, WARN);
+ * java.util.logging (PgJDBC) and log4j (the embedded broker) reach the same appender through SLF4J.
  */
 public final class Logging {
 
@@ -43,50 +41,38 @@ public final class Logging {
 
     /** Logs to standard error. */
     public static void toStandardError(Format format) {
-        LoggerContext context = reset();
-        file = null;
         ConsoleAppender<ILoggingEvent> console = new ConsoleAppender<>();
         console.setTarget("System.err");
-        start(context, console, format);
+        use(console, format);
+        file = null;
     }
 
     /** Logs to {@code file}, appending. */
     public static void toFile(Path file, Format format) {
-        LoggerContext context = reset();
         FileAppender<ILoggingEvent> appender = new FileAppender<>();
         appender.setFile(file.toString());
         appender.setAppend(true);
-        start(context, appender, format);
+        use(appender, format);
         Logging.file = file.toAbsolutePath();
     }
 
-    private static LoggerContext reset() {
+    /**
+     * Replaces the root logger's appenders with {@code appender}; the levels stay as logback.xml sets them, the one
+     * place they are written.
+     */
+    private static void use(OutputStreamAppender<ILoggingEvent> appender, Format format) {
         LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
-        context.reset();
-        // java.util.logging asks its handlers for every record unless its levels mirror logback's.
-        LevelChangePropagator propagator = new LevelChangePropagator();
-        propagator.setContext(context);
-        propagator.setResetJUL(true);
-        context.addListener(propagator);
-        propagator.start();
         if (!SLF4JBridgeHandler.isInstalled()) {
             SLF4JBridgeHandler.removeHandlersForRootLogger();
             SLF4JBridgeHandler.install();
         }
-        return context;
-    }
-
-    private static void start(LoggerContext context, OutputStreamAppender<ILoggingEvent> appender, Format format) {
         appender.setContext(context);
         appender.setName(format.name().toLowerCase());
         appender.setEncoder(encoder(context, format));
         appender.start();
         Logger root = context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
-        root.setLevel(Level.WARN);
+        root.detachAndStopAllAppenders();
         root.addAppender(appender);
-        context.getLogger("dev.cdcmigrator").setLevel(Level.INFO);
-        // The snapshot's progress ("Exported N of M records for table ...") is the backfill's only progress log.
-        context.getLogger("io.debezium.relational.RelationalSnapshotChangeEventSource").setLevel(Level.INFO);
     }
 
     private static Encoder<ILoggingEvent> encoder(LoggerContext context, Format format) {

@@ -14,9 +14,6 @@ import io.micrometer.core.instrument.config.NamingConvention;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusNamingConvention;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.util.Arrays;
 import java.util.Properties;
 
@@ -27,7 +24,6 @@ public final class PrometheusMetrics {
     private static final String BUILD_INFO = "migrator.build.info";
     /** The prefix of Kafka Streams' per state store meters, which the registry leaves out. */
     private static final String KAFKA_STREAMS_STATE = "kafka.stream.state.";
-    private static final String VERSION_RESOURCE = "/migrator-version.properties";
 
     private PrometheusMetrics() {
     }
@@ -50,7 +46,7 @@ public final class PrometheusMetrics {
         new ClassLoaderMetrics().bindTo(registry);
         new ProcessorMetrics().bindTo(registry);
         new UptimeMetrics().bindTo(registry);
-        registerBuildInfo(registry, buildProperties());
+        registerBuildInfo(registry, BuildInfo.properties());
         return registry;
     }
 
@@ -89,18 +85,6 @@ public final class PrometheusMetrics {
                 .tag("java", System.getProperty("java.version"))
                 .strongReference(true)
                 .register(registry);
-    }
-
-    private static Properties buildProperties() {
-        Properties p = new Properties();
-        try (InputStream in = PrometheusMetrics.class.getResourceAsStream(VERSION_RESOURCE)) {
-            if (in != null) {
-                p.load(in);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("reading " + VERSION_RESOURCE + " failed", e);
-        }
-        return p;
     }
 
     /**
