@@ -22,10 +22,13 @@ public final class Main {
     /** Where the operator commands log unless told otherwise: their own output is what the operator reads. */
     static final String DEFAULT_LOG_FILE = "migrator.log";
 
+    /** The {@code --log-file} that means standard error, as in most command-line tools (a Job's log is its only one). */
+    private static final String STANDARD_ERROR = "-";
+
     @Option(names = "--log-file", scope = ScopeType.INHERIT, paramLabel = "FILE", defaultValue = "${env:MIGRATOR_LOG_FILE}",
-            description = "Write the log to FILE (appending). Default: standard error for run, capture, transform and sink;"
-                    + " " + DEFAULT_LOG_FILE + " in the working directory (or the temporary directory) for the other"
-                    + " commands (env MIGRATOR_LOG_FILE).")
+            description = "Write the log to FILE (appending); - for standard error. Default: standard error for run,"
+                    + " capture, transform and sink; " + DEFAULT_LOG_FILE + " in the working directory (or the temporary"
+                    + " directory) for the other commands (env MIGRATOR_LOG_FILE).")
     Path logFile;
 
     @Option(names = "--log-format", scope = ScopeType.INHERIT, paramLabel = "FORMAT", defaultValue = "${env:MIGRATOR_LOG_FORMAT:-text}",
@@ -73,9 +76,9 @@ public final class Main {
         if (leaf.isUsageHelpRequested() || leaf.isVersionHelpRequested()) {
             return;
         }
-        if (logFile != null) {
+        if (logFile != null && !logFile.toString().equals(STANDARD_ERROR)) {
             Logging.toFile(logFile, logFormat);
-        } else if (leaf.commandSpec().userObject() instanceof RunCommand) {
+        } else if (logFile != null || leaf.commandSpec().userObject() instanceof RunCommand) {
             Logging.toStandardError(logFormat);
         } else {
             Path here = Path.of("").toAbsolutePath();

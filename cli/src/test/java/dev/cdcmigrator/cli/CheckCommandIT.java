@@ -109,6 +109,38 @@ class CheckCommandIT {
     }
 
     @Test
+    void whatAnExpressionOrConstantGivesIsCheckedAgainstTheV2ColumnItFills() throws Exception {
+        pg.execute(v2Db, """
+                CREATE TYPE task_state AS ENUM ('open', 'done');
+                ALTER TABLE tasks ADD COLUMN state task_state, ADD COLUMN urgent boolean, ADD COLUMN note text;
+                """);
+        Files.writeString(specFile, Files.readString(specFile)
+                .replace("timeout_seconds: { from: timeout }", "timeout_seconds: { expr: \"double(row.timeout) * 1.5\" }")
+                .replace("parameters: { from: params }", """
+                        parameters: { expr: "{'timeout': row.timeout}" }
+                              state: { value: sleeping }
+                              urgent: { expr: "row.timeout" }
+                              note: { expr: "row.timeout > 10" }"""));
+
+        CliRun result = CliRun.of("check", "--spec", specFile.toString());
+
+        assertThat(result.exit()).as(result.toString()).isEqualTo(ExitCodes.FAILED);
+        assertThat(result.lines()).contains("ERROR   v2 public.tasks.timeout_seconds: never takes what spec"
+                + " tables.tasks.columns.timeout_seconds.expr gives: integer takes no fractions, and a double is written"
+                + " with one (2.0): convert with int() (every row would be dead-lettered); fix: correct"
+                + " tables.tasks.columns.timeout_seconds.expr, or change the v2 column's type (integer)");
+        assertThat(result.lines()).contains("ERROR   v2 public.tasks.state: v2 refuses the constant of spec"
+                + " tables.tasks.columns.state.value: invalid input value for enum task_state: \"sleeping\"; fix: correct"
+                + " tables.tasks.columns.state.value, or change the v2 column");
+        assertThat(result.lines()).contains("WARNING v2 public.tasks.urgent: may refuse what spec"
+                + " tables.tasks.columns.urgent.expr gives: of the ints, only 0 and 1 are booleans; fix: make sure every"
+                + " value fits, or convert it in tables.tasks.columns.urgent.expr");
+        assertThat(result.lines()).as("a map into jsonb and a bool into text fit")
+                .noneMatch(l -> l.contains("public.tasks.parameters:") || l.contains("public.tasks.note:"));
+        assertThat(result.lines().get(result.lines().size() - 1)).startsWith("check: 2 errors, ");
+    }
+
+    @Test
     void anUnreachableKafkaIsAnErrorNamingTheSettingAndTheAddress() throws Exception {
         int port = Ports.free();
         Files.writeString(specFile, Files.readString(specFile).replace("kafka: { topicPrefix:",

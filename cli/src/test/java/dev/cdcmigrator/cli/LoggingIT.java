@@ -97,6 +97,18 @@ class LoggingIT {
     }
 
     @Test
+    void aDashSendsAnOperatorCommandsLogToStandardError() throws Exception {
+        Result check = migrator("check", "--log-file", "-", "--spec", spec("127.0.0.1:" + notKafka.getLocalPort()).toString());
+
+        assertThat(check.exit).as(check.toString()).isEqualTo(ExitCodes.FAILED);
+        assertThat(check.out).as("the findings stay on standard output")
+                .allMatch(l -> l.matches("(OK {6}|WARNING |ERROR {3}|check: ).*")).isNotEmpty();
+        assertThat(check.err).as(check.toString()).anyMatch(l -> l.contains(" WARN ") && l.contains("[AdminClient clientId=migrator-check]"));
+        assertThat(dir.resolve(Main.DEFAULT_LOG_FILE)).doesNotExist();
+        assertThat(dir.resolve("-")).doesNotExist();
+    }
+
+    @Test
     void aStageLogsToStandardErrorWithDateAndThread() throws Exception {
         int port = Ports.free();
 

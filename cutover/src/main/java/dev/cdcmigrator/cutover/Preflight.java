@@ -4,12 +4,14 @@ import static dev.cdcmigrator.cutover.Finding.error;
 import static dev.cdcmigrator.cutover.Finding.ok;
 import static dev.cdcmigrator.cutover.Finding.warning;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.cdcmigrator.avro.SchemaRegistryClient;
 import dev.cdcmigrator.avro.SchemaRegistryException;
 import dev.cdcmigrator.capture.Capture;
 import dev.cdcmigrator.common.KafkaClients;
 import dev.cdcmigrator.common.KafkaUnreachableException;
 import dev.cdcmigrator.common.Topics;
+import dev.cdcmigrator.common.event.V2Change;
 import dev.cdcmigrator.common.event.RawPartitions;
 import dev.cdcmigrator.common.spec.ColumnSpec;
 import dev.cdcmigrator.common.spec.JdbcUrl;
@@ -27,7 +29,9 @@ import dev.cdcmigrator.cutover.internal.RowReads;
 import dev.cdcmigrator.cutover.internal.TypeRules;
 import dev.cdcmigrator.sink.TargetConstraints;
 import dev.cdcmigrator.transform.TransformTopology;
+import dev.cdcmigrator.transform.TransformTopology.CheckedValue;
 import org.apache.kafka.clients.admin.Admin;
+import org.postgresql.util.PSQLException;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.DescribeClusterResult;
 import java.sql.Connection;
@@ -591,7 +595,7 @@ public final class Preflight {
     // ---- tables ------------------------------------------------------------------------------------------------
 
     /** What the v1 side of a table looks like, for the v2 and type checks. */
-    private record V1Table(Map<String, Column> columns, List<String> primaryKey) {
+    private record V1Table(Map<String, Column> columns, List<String> primaryKey, List<CheckedValue> values) {
     }
 
     /**
@@ -659,12 +663,14 @@ public final class Preflight {
         }
         List<MappingSpec> mappings = table.mappings();
         for (int i = 0; i < mappings.size(); i++) {
+            int index = i;
             MappingSpec mapping = mappings.get(i);
             String path = table.mappingPath(v1Name, i);
             guarded("v2 " + spec.target().schema() + "." + mapping.v2Table(v1Name), () -> {
                 Map<String, Column> v2Columns = checkV2Table(v1Name, mapping, path, v2, v1Table[0]);
                 if (v1Table[0] != null && v2Columns != null) {
                     checkTypes(v1Name, mapping, path, v1Table[0].columns(), v2Columns);
+                    checkValues(v1Name, mapping, index, v1Table[0].values(), v2Columns, v2);
                 }
             });
         }
@@ -694,7 +700,8 @@ public final class Preflight {
         Map<String, String> baseTypes = new TreeMap<>();
         columns.forEach((column, info) -> baseTypes.put(column, info.baseType()));
         Set<String> mistyped = new HashSet<>();
-        for (SpecException problem : TransformTopology.typeProblems(spec, name, baseTypes)) {
+        List<CheckedValue> values = TransformTopology.typeCheck(spec, name, baseTypes);
+        for (SpecException problem : values.stream().flatMap(v -> v.problem().stream()).toList()) {
             mistyped.add(problem.path());
             fine = false;
             findings.add(specError(problem, "correct " + problem.path() + " (docs/spec.md says how v1 types reach"
@@ -743,7 +750,7 @@ public final class Preflight {
         checkCopyKey(name, primaryKey, columns);
         Set<String> read = reads.wholeRow() ? columns.keySet() : reads.columns();
         checkKeyAndReplicaIdentity(name, table, relation, columns, read, primaryKey);
-        return new V1Table(columns, primaryKey);
+        return new V1Table(columns, primaryKey, values);
     }
 
     /** With {@code backfill.mode: copy}, the copy's refusal of the table's key, if it refuses it. */
@@ -1011,6 +1018,59 @@ public final class Preflight {
                     + " are equal or wider than in v1"));
         }
     }
+
+    /**
+     * Whether the v2 columns can take what the mapping's expressions and constants write: an expression whose result
+     * no value of the column's type can come from fails every row (ERROR), one that only some can come from is a
+     * WARNING; a constant is cast by v2 itself, so an enum label v2 lacks is an ERROR with PostgreSQL's message.
+     */
+    private void checkValues(String v1Name, MappingSpec mapping, int index, List<CheckedValue> values,
+                             Map<String, Column> v2Columns, Connection v2) throws SQLException {
+        String subject = "v2 " + spec.target().schema() + "." + mapping.v2Table(v1Name);
+        for (CheckedValue value : values) {
+            Column to = value.v2Column() == null || value.mapping() != index ? null : v2Columns.get(value.v2Column());
+            if (to == null || value.problem().isPresent()) {
+                continue;
+            }
+            if (value.constant() != null) {
+                castError(value.constant(), to, v2).ifPresent(reason -> findings.add(error(subject + "." + to.name(),
+                        "v2 refuses the constant of spec " + value.path() + ": " + reason, "correct " + value.path()
+                                + ", or change the v2 column")));
+                continue;
+            }
+            TypeRules.misfit(value.kind(), new TypeRules.Type(to.baseType(), to.typmod(), to.type()), to.category(),
+                    to.elementType() != null).ifPresent(misfit -> findings.add(misfit.never()
+                    ? error(subject + "." + to.name(), "never takes what spec " + value.path() + " gives: "
+                            + misfit.reason() + " (every row would be dead-lettered)", "correct " + value.path()
+                            + ", or change the v2 column's type (" + to.type() + ")")
+                    : warning(subject + "." + to.name(), "may refuse what spec " + value.path() + " gives: "
+                            + misfit.reason(), "make sure every value fits, or convert it in "
+                            + value.path())));
+        }
+    }
+
+    /** Why v2 refuses {@code constant} as a value of {@code column}, as the sink would write it; empty when it takes it. */
+    private static Optional<String> castError(JsonNode constant, Column column, Connection v2) throws SQLException {
+        String text = V2Change.inputText(constant, column.elementType() != null);
+        // Text columns take any text (an explicit cast would truncate where the write fails: not a test of it).
+        if (text == null || column.category() == 'S') {
+            return Optional.empty();
+        }
+        // The type as format_type printed it, from v2's catalog, never from the spec.
+        try (PreparedStatement ps = v2.prepareStatement("SELECT CAST(? AS " + column.type() + ")")) {
+            ps.setString(1, text);
+            ps.executeQuery().close();
+            return Optional.empty();
+        } catch (SQLException e) {
+            // Class 22 (invalid text, out of range) and 23 (a domain's CHECK): the value; anything else is the check's.
+            if (e.getSQLState() == null || !e.getSQLState().startsWith("22") && !e.getSQLState().startsWith("23")) {
+                throw e;
+            }
+            return Optional.of(e instanceof PSQLException p && p.getServerErrorMessage() != null
+                    ? p.getServerErrorMessage().getMessage() : e.getMessage());
+        }
+    }
+
 
     // ---- SQL text ----------------------------------------------------------------------------------------------
 

@@ -1,30 +1,31 @@
 package dev.cdcmigrator.transform;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.cdcmigrator.common.Topics;
 import dev.cdcmigrator.common.spec.MappingSpec;
 import dev.cdcmigrator.common.spec.Spec;
 import dev.cdcmigrator.common.spec.SpecException;
+import dev.cdcmigrator.common.spec.TableSpec;
 import dev.cdcmigrator.transform.internal.MapProcessor;
 import dev.cdcmigrator.transform.internal.TableMapping;
 import dev.cdcmigrator.transform.internal.expr.TypedRow;
 import io.micrometer.core.instrument.MeterRegistry;
-import dev.cdcmigrator.common.spec.TableSpec;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
-import org.apache.kafka.streams.processor.StreamPartitioner;
-import java.util.LinkedHashSet;
-import java.util.Map;
-import java.util.Set;
-import java.util.TreeMap;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.processor.StreamPartitioner;
 import org.apache.kafka.streams.state.Stores;
 
 /**
@@ -81,36 +82,81 @@ public final class TransformTopology {
     }
 
     /**
-     * The expressions of {@code v1Table}'s mappings ({@code expr} columns and {@code where}) that compile but fail to
-     * type-check against the table's actual columns: a column that does not exist, an operation the column's type
-     * does not have ({@code row.name + 1} on a text column). At run time the row is untyped, so each would fail on
-     * every row; {@code migrator check} reports them first. Expressions that index the row or use it whole are left
-     * to run time.
+     * One value {@code v1Table}'s mappings write into a v2 column (an {@code expr}, a {@code value}, a {@code default},
+     * a {@code map} value or {@code otherwise}; not {@code from} copies, whose type is the v1 column's, nor
+     * {@code java} functions), or one {@code where} filter, checked against the v1 table's columns.
+     *
+     * @param mapping the index of the mapping in {@code v1Table}'s mappings
+     * @param path the YAML path of the expression or constant
+     * @param v2Column the v2 column it fills; null for a {@code where} filter
+     * @param kind the kind of value it writes ({@link ValueKind#ANY} when not known before run time)
+     * @param constant the value itself when it is a constant; null for an expression
+     * @param problem why the expression fails to type-check, naming {@code path}: a column that does not exist, an
+     *                operation the column's type does not have ({@code row.name + 1} on a text column). At run time
+     *                the row is untyped, so it would fail on every row.
+     */
+    public record CheckedValue(int mapping, String path, String v2Column, ValueKind kind, JsonNode constant,
+                               Optional<SpecException> problem) {
+    }
+
+    /**
+     * Every value {@code v1Table}'s mappings write, and every filter, type-checked against the table's actual columns,
+     * as {@code migrator check} does before any row flows. Expressions that index the row or use it whole are left to
+     * run time.
      *
      * @param columnTypes the v1 table's columns: name to PostgreSQL base type ({@code pg_type.typname})
-     * @return one SpecException per expression, naming its YAML path; empty when every one type-checks
      */
-    public static List<SpecException> typeProblems(Spec spec, String v1Table, Map<String, String> columnTypes) {
+    public static List<CheckedValue> typeCheck(Spec spec, String v1Table, Map<String, String> columnTypes) {
         TableSpec table = spec.tables().get(v1Table);
         TypedRow row = TypedRow.of(columnTypes);
-        List<SpecException> problems = new ArrayList<>();
+        List<CheckedValue> checked = new ArrayList<>();
         List<MappingSpec> mappings = table.mappings();
         for (int i = 0; i < mappings.size(); i++) {
-            MappingSpec mapping = mappings.get(i);
+            int mapping = i;
+            MappingSpec mappingSpec = mappings.get(i);
             String path = table.mappingPath(v1Table, i);
-            if (mapping.where() != null) {
-                row.problem(mapping.where()).ifPresent(p -> problems.add(SpecException.invalid(path + ".where",
-                        "the filter does not type-check against the columns of v1 table " + v1Table + ": " + p, null)));
+            if (mappingSpec.where() != null) {
+                checked.add(checkExpression(row, mapping, path + ".where", null, mappingSpec.where(),
+                        "the filter does not type-check against the columns of v1 table " + v1Table));
             }
-            mapping.columns().forEach((column, columnSpec) -> {
-                if (columnSpec.expr() != null) {
-                    row.problem(columnSpec.expr()).ifPresent(p -> problems.add(SpecException.invalid(
-                            path + ".columns." + column + ".expr", "the expression does not type-check against the columns"
-                                    + " of v1 table " + v1Table + ": " + p, null)));
+            mappingSpec.columns().forEach((column, source) -> {
+                String columnPath = path + ".columns." + column;
+                if (source.map() != null) {
+                    // A mapped column writes only the map's values (a default is looked up in the map too).
+                    source.map().forEach((from, to) ->
+                            checked.add(constant(mapping, columnPath + ".map." + from, column, to)));
+                    if (source.otherwise() != null) {
+                        checked.add(constant(mapping, columnPath + ".otherwise", column, source.otherwise()));
+                    }
+                } else {
+                    if (source.expr() != null) {
+                        checked.add(checkExpression(row, mapping, columnPath + ".expr", column, source.expr(),
+                                "the expression does not type-check against the columns of v1 table " + v1Table));
+                    } else if (source.value() != null) {
+                        checked.add(constant(mapping, columnPath + ".value", column, source.value()));
+                    }
+                    JsonNode fallback = source.defaultValue();
+                    if (fallback != null && fallback.isTextual()) {
+                        checked.add(checkExpression(row, mapping, columnPath + ".default", column, fallback.asText(),
+                                "the default does not type-check against the columns of v1 table " + v1Table));
+                    } else if (fallback != null) {
+                        checked.add(constant(mapping, columnPath + ".default", column, fallback));
+                    }
                 }
             });
         }
-        return problems;
+        return checked;
+    }
+
+    private static CheckedValue checkExpression(TypedRow row, int mapping, String path, String v2Column, String source,
+                                                String what) {
+        TypedRow.Checked result = row.check(source);
+        return new CheckedValue(mapping, path, v2Column, result.result(), null,
+                result.problem().map(p -> SpecException.invalid(path, what + ": " + p, null)));
+    }
+
+    private static CheckedValue constant(int mapping, String path, String v2Column, JsonNode value) {
+        return new CheckedValue(mapping, path, v2Column, ValueKind.of(value), value, Optional.empty());
     }
 
     /**

@@ -116,9 +116,11 @@ public final class Catalog {
      * @param elementType for an array, the name of its element type in {@code pg_type}; null otherwise
      * @param collation the collation it sorts by ({@code default:} and the database's {@code LC_COLLATE} for the
      *                  database default); null when its type has none
+     * @param category the (base) type's {@code pg_type.typcategory}: N numeric, S string, B boolean, E enum, A array, ...
      */
     public record Column(String name, String type, String baseType, int typmod, boolean notNull, boolean hasDefault,
-                         char identity, boolean generated, char storage, String elementType, String collation) {
+                         char identity, boolean generated, char storage, String elementType, String collation,
+                         char category) {
     }
 
     /** The live columns of a relation, in column order. */
@@ -133,7 +135,8 @@ public final class Catalog {
                        CASE WHEN co.oid IS NULL THEN NULL
                             WHEN co.collname = 'default'
                             THEN 'default:' || (SELECT datcollate FROM pg_database WHERE datname = current_database())
-                            ELSE co.collname END
+                            ELSE co.collname END,
+                       CASE WHEN t.typtype = 'd' THEN bt.typcategory ELSE t.typcategory END
                 FROM pg_attribute a
                 JOIN pg_type t ON t.oid = a.atttypid
                 LEFT JOIN pg_type bt ON bt.oid = t.typbasetype
@@ -150,7 +153,7 @@ public final class Catalog {
                     columns.put(rs.getString(1), new Column(rs.getString(1), rs.getString(2), rs.getString(3),
                             rs.getInt(4), rs.getBoolean(5), rs.getBoolean(6),
                             identity == null || identity.isEmpty() ? ' ' : identity.charAt(0), rs.getBoolean(8),
-                            rs.getString(9).charAt(0), rs.getString(10), rs.getString(11)));
+                            rs.getString(9).charAt(0), rs.getString(10), rs.getString(11), rs.getString(12).charAt(0)));
                 }
             }
             return columns;

@@ -1,5 +1,6 @@
 package dev.cdcmigrator.cutover.internal;
 
+import dev.cdcmigrator.transform.ValueKind;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -107,6 +108,73 @@ public final class TypeRules {
             return Optional.empty();
         }
         return risk("no rule covers this conversion; it may fail");
+    }
+
+    /**
+     * Whether a v2 column can take what an expression gives: the sink sends every value as text to the column's input
+     * function (docs/spec.md), so a kind fits a type when that text parses as it.
+     *
+     * @param never true when no value of the kind can be written (a bool into an integer column): every row fails;
+     *              false when only some can (an int into a bool column: only 0 and 1)
+     * @param reason why
+     */
+    public record Misfit(boolean never, String reason) {
+    }
+
+    /**
+     * Whether values of {@code kind} can be written into a column of type {@code to}; empty when they can (or cannot be
+     * known: {@link ValueKind#ANY}, NULL). Text fits any type as far as can be known before run time (it is parsed per
+     * row, as enums, timestamps and uuids are written), except json, which takes only text that is JSON.
+     *
+     * @param category the target base type's {@code pg_type.typcategory} ({@code N} numeric, {@code B} boolean,
+     *                 {@code E} enum, {@code S} string, ...)
+     * @param array whether the target is an array type
+     */
+    public static Optional<Misfit> misfit(ValueKind kind, Type to, char category, boolean array) {
+        String t = to.name();
+        if (kind == ValueKind.ANY || kind == ValueKind.NULL || category == 'S' || t.equals("bytea")) {
+            return Optional.empty();
+        }
+        String what = kind.described();
+        if (t.equals("json") || t.equals("jsonb")) {
+            return kind == ValueKind.STRING
+                    ? Optional.of(new Misfit(false, "text is parsed as JSON: only text that is a JSON document fits"))
+                    : Optional.empty();
+        }
+        if (array) {
+            return switch (kind) {
+                case LIST, STRING -> Optional.empty();
+                default -> Optional.of(new Misfit(true, what + " is not an array: write a list"));
+            };
+        }
+        if (kind == ValueKind.STRING) {
+            return Optional.empty();
+        }
+        if (category == 'E' || category == 'G') {
+            // An enum label, or a geometric form (a path is written [(1,2),(3,4)]), can be any text.
+            return Optional.of(new Misfit(false, "only values whose text parses as " + to.display() + " fit"));
+        }
+        if (category == 'N') {
+            return switch (kind) {
+                case INT -> Optional.empty();
+                case DOUBLE -> INTEGER_RANK.containsKey(t)
+                        ? Optional.of(new Misfit(true, to.display() + " takes no fractions, and a double is written with"
+                        + " one (2.0): convert with int()"))
+                        : Optional.empty();
+                default -> Optional.of(new Misfit(true, what + " is not a number"));
+            };
+        }
+        if (category == 'B') {
+            return switch (kind) {
+                case BOOL -> Optional.empty();
+                case INT -> Optional.of(new Misfit(false, "of the ints, only 0 and 1 are booleans"));
+                default -> Optional.of(new Misfit(true, what + " is not a boolean"));
+            };
+        }
+        return switch (kind) {
+            case INT, DOUBLE -> Optional.of(new Misfit(false, "only numbers whose digits parse as " + to.display() + " fit"));
+            default -> Optional.of(new Misfit(true, what + " never parses as " + to.display()));
+        };
     }
 
     private static Optional<String> sameType(Type from, Type to) {

@@ -2,6 +2,8 @@ package dev.cdcmigrator.transform.internal.expr;
 
 import com.google.common.collect.ImmutableList;
 import com.google.common.collect.ImmutableSet;
+import dev.cdcmigrator.transform.ValueKind;
+import dev.cel.common.CelValidationException;
 import dev.cel.common.CelValidationResult;
 import dev.cel.common.types.CelType;
 import dev.cel.common.types.CelTypeProvider;
@@ -63,21 +65,57 @@ public final class TypedRow {
     }
 
     /**
-     * Why {@code source} fails against this row: CEL's message, with the line, column and a caret; empty when it
-     * type-checks, when it uses the row in a way only run time can check, or when it does not even compile against
-     * the untyped row ({@link Expression#compile} reports that).
+     * What {@code source} gives against this row.
+     *
+     * @param problem why it fails: CEL's message, with the line, column and a caret; empty when it type-checks, when
+     *                it uses the row in a way only run time can check, or when it does not even compile against the
+     *                untyped row ({@link Expression#compile} reports that)
+     * @param result the kind of its value as far as the checker knows it ({@link ValueKind#ANY} when it fails)
      */
-    public Optional<String> problem(String source) {
-        if (UNCHECKABLE.matcher(source).find() || !CelEnvironment.COMPILER.compile(source, "expression").getErrors().isEmpty()) {
-            return Optional.empty();
+    public record Checked(Optional<String> problem, ValueKind result) {
+    }
+
+    /** Type-checks {@code source} against this row. */
+    public Checked check(String source) {
+        CelValidationResult untyped = CelEnvironment.COMPILER.compile(source, "expression");
+        if (untyped.hasError()) {
+            return new Checked(Optional.empty(), ValueKind.ANY);
+        }
+        if (UNCHECKABLE.matcher(source).find()) {
+            return new Checked(Optional.empty(), kind(untyped));
         }
         CelValidationResult result = compiler.compile(source, "expression");
         if (!result.hasError()) {
-            return Optional.empty();
+            return new Checked(Optional.empty(), kind(result));
         }
         // The checker's names for what the operator knows as the row and its nullable columns.
-        return Optional.of(WRAPPER.matcher(Expression.describe(result.getErrors(), result.getSource())
-                .replace(TYPE_NAME, "the v1 row")).replaceAll("$1"));
+        return new Checked(Optional.of(WRAPPER.matcher(Expression.describe(result.getErrors(), result.getSource())
+                .replace(TYPE_NAME, "the v1 row")).replaceAll("$1")), ValueKind.ANY);
+    }
+
+    private static ValueKind kind(CelValidationResult checked) {
+        try {
+            return kind(checked.getAst().getResultType());
+        } catch (CelValidationException e) {
+            throw new IllegalStateException("an expression without errors has an AST", e);
+        }
+    }
+
+    /** How the transform writes a value of this CEL type (CelValues.toJson). */
+    private static ValueKind kind(CelType type) {
+        if (type instanceof NullableType nullable) {
+            return kind(nullable.targetType());
+        }
+        return switch (type.kind()) {
+            case NULL_TYPE -> ValueKind.NULL;
+            case BOOL -> ValueKind.BOOL;
+            case INT, UINT -> ValueKind.INT;
+            case DOUBLE -> ValueKind.DOUBLE;
+            case STRING, BYTES, TIMESTAMP, DURATION, TYPE -> ValueKind.STRING;
+            case LIST -> ValueKind.LIST;
+            case MAP, STRUCT -> ValueKind.MAP;
+            default -> ValueKind.ANY;
+        };
     }
 
     private static CelType celType(String baseType) {

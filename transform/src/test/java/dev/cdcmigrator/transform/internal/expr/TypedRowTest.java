@@ -2,6 +2,7 @@ package dev.cdcmigrator.transform.internal.expr;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.cdcmigrator.transform.ValueKind;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -12,31 +13,44 @@ class TypedRowTest {
 
     @Test
     void aColumnThatDoesNotExistIsNamed() {
-        assertThat(row.problem("row.nmae.trim()")).hasValueSatisfying(p -> assertThat(p).contains("nmae"));
+        assertThat(row.check("row.nmae.trim()").problem()).hasValueSatisfying(p -> assertThat(p).contains("nmae"));
     }
 
     @Test
     void arithmeticOnTextIsATypeError() {
-        assertThat(row.problem("row.name + 1")).hasValueSatisfying(p -> assertThat(p).contains("_+_").contains("string"));
+        assertThat(row.check("row.name + 1").problem()).hasValueSatisfying(p -> assertThat(p).contains("_+_").contains("string"));
     }
 
     @Test
     void whatIsRightForTheTypesPasses() {
-        assertThat(row.problem("row.name.trim().lowerAscii()")).isEmpty();
-        assertThat(row.problem("row.id + 1")).isEmpty();
-        assertThat(row.problem("row.price * 2.0")).isEmpty();
-        assertThat(row.problem("row.active ? 'yes' : 'no'")).isEmpty();
-        assertThat(row.problem("row.name == null ? 'unknown' : row.name")).isEmpty();
-        assertThat(row.problem("has(row.name) && row.name != ''")).isEmpty();
-        assertThat(row.problem("row.?name.orValue('none')")).isEmpty();
-        assertThat(row.problem("row.params.urgent == true ? 'high' : 'normal'")).isEmpty();
-        assertThat(row.problem("row.created")).isEmpty();
-        assertThat(row.problem("{'n': row.name, 'id': row.id}")).isEmpty();
+        assertThat(row.check("row.name.trim().lowerAscii()").problem()).isEmpty();
+        assertThat(row.check("row.id + 1").problem()).isEmpty();
+        assertThat(row.check("row.price * 2.0").problem()).isEmpty();
+        assertThat(row.check("row.active ? 'yes' : 'no'").problem()).isEmpty();
+        assertThat(row.check("row.name == null ? 'unknown' : row.name").problem()).isEmpty();
+        assertThat(row.check("has(row.name) && row.name != ''").problem()).isEmpty();
+        assertThat(row.check("row.?name.orValue('none')").problem()).isEmpty();
+        assertThat(row.check("row.params.urgent == true ? 'high' : 'normal'").problem()).isEmpty();
+        assertThat(row.check("row.created").problem()).isEmpty();
+        assertThat(row.check("{'n': row.name, 'id': row.id}").problem()).isEmpty();
+    }
+
+    @Test
+    void theResultKindIsWhatTheCheckerInfers() {
+        assertThat(row.check("row.id + 1").result()).isEqualTo(ValueKind.INT);
+        assertThat(row.check("row.price * 2.0").result()).isEqualTo(ValueKind.DOUBLE);
+        assertThat(row.check("row.active").result()).as("a nullable column: its type").isEqualTo(ValueKind.BOOL);
+        assertThat(row.check("row.name.trim()").result()).isEqualTo(ValueKind.STRING);
+        assertThat(row.check("[row.name]").result()).isEqualTo(ValueKind.LIST);
+        assertThat(row.check("{'n': row.name}").result()).isEqualTo(ValueKind.MAP);
+        assertThat(row.check("row.params").result()).as("jsonb is dyn").isEqualTo(ValueKind.ANY);
+        assertThat(row.check("row['id'] > 1").result()).as("an indexed row still has a typed result").isEqualTo(ValueKind.BOOL);
+        assertThat(row.check("row.name + 1").result()).as("a problem has no kind").isEqualTo(ValueKind.ANY);
     }
 
     @Test
     void indexingTheRowIsLeftToRunTime() {
-        assertThat(row.problem("row['nmae']")).isEmpty();
-        assertThat(row.problem("'name' in row")).isEmpty();
+        assertThat(row.check("row['nmae']").problem()).isEmpty();
+        assertThat(row.check("'name' in row").problem()).isEmpty();
     }
 }
