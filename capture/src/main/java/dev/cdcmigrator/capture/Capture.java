@@ -183,6 +183,10 @@ public final class Capture implements AutoCloseable {
         p.setProperty("database.dbname", url.database());
         p.setProperty("database.user", spec.source().user());
         p.setProperty("database.password", spec.source().password());
+        // Debezium connects with its own URL from host, port and database, and hands every database.* setting to
+        // PgJDBC (its ssl* fields are PgJDBC's names too): so the v1 URL's properties, TLS first, reach capture's
+        // connections, replication included, as they reach every other connection to v1.
+        url.properties().forEach((name, value) -> p.setProperty("database." + name, value));
         p.setProperty("topic.prefix", topics.rawPrefix());
         p.setProperty("plugin.name", "pgoutput");
         p.setProperty("slot.name", topics.slot());

@@ -25,6 +25,7 @@ import dev.cdcmigrator.cutover.internal.Catalog;
 import dev.cdcmigrator.cutover.internal.Catalog.Column;
 import dev.cdcmigrator.cutover.internal.Catalog.Relation;
 import dev.cdcmigrator.cutover.internal.Catalog.UniqueIndex;
+import dev.cdcmigrator.cutover.internal.Connections;
 import dev.cdcmigrator.cutover.internal.RowReads;
 import dev.cdcmigrator.cutover.internal.TypeRules;
 import dev.cdcmigrator.sink.TargetConstraints;
@@ -34,6 +35,8 @@ import org.apache.kafka.clients.admin.Admin;
 import org.postgresql.util.PSQLException;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.DescribeClusterResult;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -126,7 +129,7 @@ public final class Preflight {
             findings.add(specError(problem, "correct " + problem.path() + " (docs/spec.md)"));
         }
         checkKafka();
-        try (Connection v1 = connect(SOURCE, source.jdbcUrl(), source.url(), source.user(), source.password())) {
+        try (Connection v1 = connect(SOURCE, source.url(), source.user(), source.password())) {
             if (v1 != null) {
                 guarded(SOURCE, () -> {
                     for (String table : spec.capturedTables()) {
@@ -138,7 +141,7 @@ public final class Preflight {
                     guarded("v1 " + source.schema() + "." + lookup, () -> checkLookupTable(lookup, v1, v1Relations.get(lookup)));
                 }
             }
-            try (Connection v2 = connect(TARGET, target.jdbcUrl(), target.url(), target.user(), target.password())) {
+            try (Connection v2 = connect(TARGET, target.url(), target.user(), target.password())) {
                 if (v2 != null) {
                     guarded(TARGET, () -> checkTarget(v2));
                     guarded(TARGET, () -> checkConstraints(v2));
@@ -193,35 +196,71 @@ public final class Preflight {
         }
     }
 
-    private Connection connect(String side, JdbcUrl parsed, String url, String user, String password) {
-        // Printed without its parameters: they may carry a password.
-        String shown = "jdbc:postgresql://" + parsed.host() + ":" + parsed.port() + "/" + parsed.database();
-        Properties props = new Properties();
-        props.setProperty("user", user);
-        props.setProperty("password", password);
-        props.setProperty("connectTimeout", String.valueOf(CONNECT_TIMEOUT_SECONDS));
-        props.setProperty("loginTimeout", String.valueOf(CONNECT_TIMEOUT_SECONDS));
-        props.setProperty("ApplicationName", "migrator-check");
+    private Connection connect(String side, String url, String user, String password) {
+        String shown = JdbcUrl.shown(url);
+        Connection c;
         try {
-            Connection c = DriverManager.getConnection(url, props);
+            c = Connections.open(side.equals(SOURCE) ? UnreachableException.What.SOURCE : UnreachableException.What.TARGET,
+                    url, user, password, "migrator-check");
+        } catch (UnreachableException e) {
+            findings.add(error(side, "cannot connect to " + shown + " as " + user + ": "
+                    + Connections.describe((SQLException) e.getCause()), "check " + side + ".url, " + side + ".user and "
+                    + side + ".password, and that the server accepts connections from here (listen_addresses, pg_hba.conf)"));
+            return null;
+        }
+        guarded(side, () -> {
             findings.add(ok(side, "connected to " + shown + " as " + user + " (PostgreSQL "
                     + c.getMetaData().getDatabaseProductVersion() + ")"));
-            return c;
-        } catch (SQLException e) {
-            findings.add(error(side, "cannot connect to " + shown + " as " + user + ": " + describe(e),
-                    "check " + side + ".url, " + side + ".user and " + side + ".password, and that the server accepts "
-                            + "connections from here (listen_addresses, pg_hba.conf)"));
-            return null;
+            checkTransport(side, c, JdbcUrl.parse(url));
+        });
+        return c;
+    }
+
+    /**
+     * Whether the connection is encrypted and the server verified, as PostgreSQL sees it ({@code pg_stat_ssl}) and as
+     * the URL asks ({@code sslmode}): anything below verify-full is a WARNING unless the server is on a loopback
+     * address, where nothing crosses a network.
+     */
+    private void checkTransport(String side, Connection c, JdbcUrl url) throws SQLException {
+        String fix = "add sslmode=verify-full&sslrootcert=<the file of the CA that signed the server's certificate> to "
+                + side + ".url (docs/security.md)";
+        String mode = url.properties().getOrDefault("sslmode", "prefer");
+        try (Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT ssl, version, cipher FROM pg_stat_ssl WHERE pid = pg_backend_pid()")) {
+            boolean ssl = rs.next() && rs.getBoolean(1);
+            if (!ssl) {
+                if (loopback(url.host())) {
+                    findings.add(ok(side, "not encrypted, on a loopback address (" + url.host() + "): nothing crosses a network"));
+                } else {
+                    findings.add(warning(side, "not encrypted (sslmode=" + mode + "): the password and every row cross"
+                            + " the network in clear text", fix));
+                }
+                return;
+            }
+            String tls = "TLS (" + rs.getString(2) + ", " + rs.getString(3) + ")";
+            if (mode.equals("verify-full")) {
+                findings.add(ok(side, tls + ", the server's certificate and host name verified (sslmode=verify-full)"));
+            } else if (url.verifiesServer()) {
+                findings.add(warning(side, tls + ", the server's certificate verified but not that it was issued for "
+                        + url.host() + " (sslmode=" + mode + ")", "use sslmode=verify-full in " + side + ".url"));
+            } else {
+                findings.add(warning(side, tls + ", but the server's certificate is not verified (sslmode=" + mode
+                        + "): whoever sits between can read and change everything", fix));
+            }
         }
     }
 
-    private static String describe(SQLException e) {
-        String message = String.valueOf(e.getMessage());
-        Throwable cause = e.getCause();
-        if (cause != null && cause.getMessage() != null && !message.contains(cause.getMessage())) {
-            message += " (" + cause.getMessage() + ")";
+    private static boolean loopback(String hosts) {
+        for (String host : hosts.split(",")) {
+            try {
+                if (!InetAddress.getByName(host).isLoopbackAddress()) {
+                    return false;
+                }
+            } catch (UnknownHostException e) {
+                return false;
+            }
         }
-        return message.replaceAll("\\s*\\R\\s*", " ").strip();
+        return true;
     }
 
     private interface Check {
@@ -233,7 +272,7 @@ public final class Preflight {
         try {
             check.run();
         } catch (SQLException e) {
-            findings.add(error(subject, "could not be checked: " + describe(e),
+            findings.add(error(subject, "could not be checked: " + Connections.describe(e),
                     "make sure the user may read the system catalogs, then check again"));
         }
     }
@@ -325,7 +364,7 @@ public final class Preflight {
             st.execute("IDENTIFY_SYSTEM");
             return Optional.empty();
         } catch (SQLException e) {
-            return Optional.of(describe(e));
+            return Optional.of(Connections.describe(e));
         }
     }
 

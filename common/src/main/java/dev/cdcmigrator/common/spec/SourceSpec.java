@@ -3,7 +3,9 @@ package dev.cdcmigrator.common.spec;
 /**
  * The v1 database that capture reads from.
  *
- * @param url JDBC URL, {@code jdbc:postgresql://host:port/database}
+ * @param url JDBC URL, {@code jdbc:postgresql://host:port/database[?property=value&...]}; its properties (TLS:
+ *            {@code sslmode}, {@code sslrootcert}, {@code sslcert}, {@code sslkey}, ...) reach every connection to v1,
+ *            capture's included
  * @param user a user with the REPLICATION attribute and SELECT on the mapped tables
  * @param password its password (may be empty)
  * @param schema the schema holding the mapped tables; default {@code public}
@@ -11,7 +13,10 @@ package dev.cdcmigrator.common.spec;
 public record SourceSpec(String url, String user, String password, String schema) {
 
     public SourceSpec {
-        JdbcUrl.parse(url);
+        if (JdbcUrl.parse(url).multiHost()) {
+            throw new IllegalArgumentException("url names several hosts, but capture streams from one server (its"
+                    + " replication slot lives there): name the primary alone");
+        }
         user = Identifiers.requireText(user, "user");
         password = password == null ? "" : password;
         schema = schema == null ? "public" : Identifiers.requireValid(schema, "a schema name");

@@ -3,7 +3,7 @@ package dev.cdcmigrator.common.spec;
 /**
  * The v2 database that the sink writes to.
  *
- * @param url JDBC URL, {@code jdbc:postgresql://host:port/database}
+ * @param url JDBC URL, {@code jdbc:postgresql://host:port/database[?property=value&...]}, used as it is
  * @param user a user that may write the v2 tables and create the migrator's state schema
  * @param password its password (may be empty)
  * @param schema the schema holding the v2 tables; default {@code public}

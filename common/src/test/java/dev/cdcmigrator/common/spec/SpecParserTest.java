@@ -31,10 +31,10 @@ class SpecParserTest {
     void readsAValidSpecWithDefaultsAndResolvedReferences() {
         Spec spec = parser.parse(VALID, "spec.yaml");
 
-        assertThat(spec.source().jdbcUrl()).isEqualTo(new JdbcUrl("db1", 5433, "keiko"));
+        assertThat(spec.source().jdbcUrl()).isEqualTo(new JdbcUrl("db1", 5433, "keiko", java.util.Map.of()));
         assertThat(spec.source().password()).isEqualTo("s3cret");
         assertThat(spec.source().schema()).isEqualTo("public");
-        assertThat(spec.target().jdbcUrl()).isEqualTo(new JdbcUrl("db2", 5432, "keiko_v2"));
+        assertThat(spec.target().jdbcUrl()).isEqualTo(new JdbcUrl("db2", 5432, "keiko_v2", java.util.Map.of()));
         assertThat(spec.target().schema()).isEqualTo("app");
         assertThat(spec.target().stateSchema()).isEqualTo("migrator_state");
         assertThat(spec.kafka().embedded()).isFalse();
@@ -91,6 +91,16 @@ class SpecParserTest {
         assertThatThrownBy(() -> parser.parse(yaml, "spec.yaml"))
                 .isInstanceOf(SpecException.class)
                 .hasMessage("spec.yaml: kafka.partitions: expected a whole number, got 'many'");
+    }
+
+    @Test
+    void aSourceUrlNamingSeveralHostsIsRefused() {
+        String yaml = VALID.replace("jdbc:postgresql://db1:5433/keiko", "jdbc:postgresql://db1:5433,db2:5433/keiko");
+
+        assertThatThrownBy(() -> parser.parse(yaml, "spec.yaml"))
+                .isInstanceOf(SpecException.class)
+                .hasMessageContaining("spec.yaml: source")
+                .hasMessageContaining("url names several hosts, but capture streams from one server");
     }
 
     @Test

@@ -15,12 +15,6 @@ public final class Connections {
     private Connections() {
     }
 
-    /** The URL as printed: without its parameters, which may carry a password. */
-    public static String shown(String url) {
-        JdbcUrl parsed = JdbcUrl.parse(url);
-        return "jdbc:postgresql://" + parsed.host() + ":" + parsed.port() + "/" + parsed.database();
-    }
-
     /**
      * A connection in autocommit mode.
      *
@@ -41,7 +35,7 @@ public final class Connections {
         } catch (SQLException e) {
             String side = what == UnreachableException.What.SOURCE ? "source" : "target";
             String database = what == UnreachableException.What.SOURCE ? "v1" : "v2";
-            throw new UnreachableException(what, "cannot connect to the " + database + " database " + shown(url) + " as "
+            throw new UnreachableException(what, "cannot connect to the " + database + " database " + JdbcUrl.shown(url) + " as "
                     + user + ": " + describe(e) + " (check " + side + ".url, " + side + ".user and " + side
                     + ".password in the spec, and that the server accepts connections from here)", e);
         }
