@@ -59,7 +59,7 @@ public final class Capture implements AutoCloseable {
         props.putAll(debeziumOverrides);
         if ("initial".equals(props.getProperty("snapshot.mode"))) {
             SnapshotGuard.beforeStart(props.getProperty("offset.storage.topic"), props.getProperty("topic.prefix"),
-                    bootstrapServers, spec.source().url(), spec.source().user(), spec.source().password(),
+                    KafkaClients.consumer(spec, bootstrapServers), spec.source().url(), spec.source().user(), spec.source().password(),
                     props.getProperty("slot.name"));
         }
         Properties producerProps = new Properties();
@@ -123,7 +123,7 @@ public final class Capture implements AutoCloseable {
      */
     public static boolean streamedBefore(Spec spec, String bootstrapServers) {
         Topics topics = new Topics(spec);
-        return SnapshotGuard.lastOffset(topics.captureOffsets(), topics.rawPrefix(), bootstrapServers)
+        return SnapshotGuard.lastOffset(topics.captureOffsets(), topics.rawPrefix(), KafkaClients.consumer(spec, bootstrapServers))
                 .filter(SnapshotGuard::streamsOn).isPresent();
     }
 

@@ -35,6 +35,13 @@ public final class KafkaClients {
         return props;
     }
 
+    /** For a consumer of the migrator's own (not a stage's, which take overrides): bootstrap and the consumer settings. */
+    public static Map<String, Object> consumer(Spec spec, String bootstrap) {
+        Map<String, Object> props = consumerOverrides(spec);
+        props.put("bootstrap.servers", bootstrap);
+        return props;
+    }
+
     /** The spec's settings for producers (without bootstrap: for stages that take overrides). */
     public static Map<String, Object> producerOverrides(Spec spec) {
         return merged(spec.kafka().client(), spec.kafka().producer());

@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -85,6 +86,29 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
      *                               clients within 60 s
      */
     public static EmbeddedKafkaBroker start(Path dataDir, int port) {
+        return start(dataDir, port, List.of());
+    }
+
+    /**
+     * A listener beside the plaintext one, for example one that takes SASL_SSL only: a client that is given only its
+     * address connects through it alone (the broker advertises, per listener, that listener's address).
+     *
+     * @param name     the listener's name, e.g. {@code SECURE}
+     * @param protocol its security protocol, e.g. {@code SASL_SSL}
+     * @param port     its port on 127.0.0.1 (bind it free first)
+     * @param settings broker settings for it, e.g. {@code listener.name.secure.ssl.keystore.location},
+     *                 {@code sasl.enabled.mechanisms}
+     */
+    public record Listener(String name, String protocol, int port, Map<String, String> settings) {
+
+        /** {@code 127.0.0.1:<port>}. */
+        public String bootstrapServers() {
+            return HOST + ":" + port;
+        }
+    }
+
+    /** As {@link #start(Path, int)}, with {@code listeners} beside the plaintext client listener. */
+    public static EmbeddedKafkaBroker start(Path dataDir, int port, List<Listener> listeners) {
         if (port < 0 || port > 65535) {
             throw new IllegalArgumentException("port must be 0..65535, was " + port);
         }
@@ -100,7 +124,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
             int controllerPort = ports[1];
             long deadline = System.nanoTime() + STARTUP_TIMEOUT.toNanos();
 
-            server = new KafkaRaftServer(new KafkaConfig(config(logDir, clientPort, controllerPort), false), Time.SYSTEM);
+            server = new KafkaRaftServer(new KafkaConfig(config(logDir, clientPort, controllerPort, listeners), false), Time.SYSTEM);
             server.startup();
             EmbeddedKafkaBroker broker = new EmbeddedKafkaBroker(dir, clientPort, server, lockChannel);
             awaitClientRequests(broker.bootstrapServers(), deadline);
@@ -153,7 +177,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         }
     }
 
-    private static Map<String, String> config(Path logDir, int clientPort, int controllerPort) {
+    private static Map<String, String> config(Path logDir, int clientPort, int controllerPort, List<Listener> extra) {
         Map<String, String> props = new HashMap<>();
         props.put("process.roles", "broker,controller");
         props.put("node.id", String.valueOf(NODE_ID));
@@ -161,10 +185,19 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         // a dynamic quorum would persist the controller endpoint in the metadata log.
         props.put("controller.quorum.voters", NODE_ID + "@" + HOST + ":" + controllerPort);
         props.put("controller.listener.names", CONTROLLER_LISTENER);
-        props.put("listeners", CLIENT_LISTENER + "://" + HOST + ":" + clientPort + ","
+        StringBuilder listeners = new StringBuilder(CLIENT_LISTENER + "://" + HOST + ":" + clientPort + ","
                 + CONTROLLER_LISTENER + "://" + HOST + ":" + controllerPort);
-        props.put("advertised.listeners", CLIENT_LISTENER + "://" + HOST + ":" + clientPort);
-        props.put("listener.security.protocol.map", CLIENT_LISTENER + ":PLAINTEXT," + CONTROLLER_LISTENER + ":PLAINTEXT");
+        StringBuilder advertised = new StringBuilder(CLIENT_LISTENER + "://" + HOST + ":" + clientPort);
+        StringBuilder protocols = new StringBuilder(CLIENT_LISTENER + ":PLAINTEXT," + CONTROLLER_LISTENER + ":PLAINTEXT");
+        for (Listener listener : extra) {
+            String address = listener.name() + "://" + listener.bootstrapServers();
+            listeners.append(',').append(address);
+            advertised.append(',').append(address);
+            protocols.append(',').append(listener.name()).append(':').append(listener.protocol());
+        }
+        props.put("listeners", listeners.toString());
+        props.put("advertised.listeners", advertised.toString());
+        props.put("listener.security.protocol.map", protocols.toString());
         props.put("inter.broker.listener.name", CLIENT_LISTENER);
         props.put("log.dirs", logDir.toString());
         props.put("metadata.log.dir", logDir.toString());
@@ -200,6 +233,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         props.put("background.threads", "4");
         props.put("log.cleaner.threads", "1");
         props.put("log.cleaner.dedupe.buffer.size", String.valueOf(16L * 1024 * 1024));
+        extra.forEach(listener -> props.putAll(listener.settings()));
         return props;
     }
 

@@ -9,6 +9,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -42,15 +43,15 @@ public final class SnapshotGuard {
      *
      * @param offsetsTopic where Debezium's offsets live
      * @param server the offsets' server name (Debezium's {@code topic.prefix})
-     * @param bootstrapServers the Kafka cluster
+     * @param consumer the settings of a consumer of the Kafka cluster (bootstrap and the spec's client settings)
      * @param url the v1 JDBC URL
      * @param user the v1 user
      * @param password the v1 password
      * @param slot the replication slot
      */
-    public static void beforeStart(String offsetsTopic, String server, String bootstrapServers, String url, String user,
+    public static void beforeStart(String offsetsTopic, String server, Map<String, Object> consumer, String url, String user,
                                    String password, String slot) {
-        Optional<JsonNode> offset = lastOffset(offsetsTopic, server, bootstrapServers);
+        Optional<JsonNode> offset = lastOffset(offsetsTopic, server, consumer);
         // Debezium (snapshot.mode initial) snapshots when there is no offset, or when the offset is from a snapshot
         // it did not complete; anything else resumes streaming from the slot, which must then be kept.
         if (offset.filter(SnapshotGuard::streamsOn).isPresent()) {
@@ -86,13 +87,17 @@ public final class SnapshotGuard {
         return !offset.path("snapshot_completed").isBoolean() || offset.path("snapshot_completed").asBoolean();
     }
 
-    /** The newest committed offset of {@code server}, if any. */
-    public static Optional<JsonNode> lastOffset(String topic, String server, String bootstrapServers) {
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
-                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
-                ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false,
-                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false), new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+    /**
+     * The newest committed offset of {@code server}, if any.
+     *
+     * @param settings the consumer's settings: bootstrap and the spec's client settings (a secured cluster needs them)
+     */
+    public static Optional<JsonNode> lastOffset(String topic, String server, Map<String, Object> settings) {
+        Map<String, Object> props = new HashMap<>(settings);
+        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        props.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
+        props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             List<PartitionInfo> infos = consumer.partitionsFor(topic, READ_TIMEOUT);
             if (infos == null || infos.isEmpty()) {
                 return Optional.empty();

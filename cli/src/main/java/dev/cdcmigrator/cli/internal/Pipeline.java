@@ -3,6 +3,7 @@ package dev.cdcmigrator.cli.internal;
 import dev.cdcmigrator.backfill.CopyBackfill;
 import dev.cdcmigrator.capture.Capture;
 import dev.cdcmigrator.common.spec.BackfillSpec;
+import dev.cdcmigrator.common.spec.JdbcUrl;
 import dev.cdcmigrator.common.KafkaClients;
 import dev.cdcmigrator.common.TopicProvisioner;
 import dev.cdcmigrator.common.spec.Spec;
@@ -108,7 +109,7 @@ public final class Pipeline implements AutoCloseable {
             pipeline.stages.forEach(stage -> registerStageMeters(registry, stage));
             pipeline.monitor = LagMonitor.start(spec, pipeline.bootstrapServers, registry);
             LOGGER.info("pipeline started stages={} kafka={} source={} target={}", which, pipeline.bootstrapServers,
-                    spec.source().url(), spec.target().url());
+                    JdbcUrl.shown(spec.source().url()), JdbcUrl.shown(spec.target().url()));
             return pipeline;
         } catch (IOException e) {
             pipeline.close();

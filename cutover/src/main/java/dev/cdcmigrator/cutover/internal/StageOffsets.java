@@ -43,7 +43,7 @@ public final class StageOffsets implements AutoCloseable {
         this.topics = new Topics(spec);
         // First, so that a Kafka that does not answer is one clear error within seconds, not a minute of retries.
         this.admin = KafkaClients.connectedAdmin(spec, bootstrap, Map.of(AdminClientConfig.CLIENT_ID_CONFIG, clientId), CONNECT_TIMEOUT);
-        Map<String, Object> consumerProps = new HashMap<>(KafkaClients.common(spec, bootstrap));
+        Map<String, Object> consumerProps = new HashMap<>(KafkaClients.consumer(spec, bootstrap));
         consumerProps.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         consumerProps.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         consumerProps.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
