@@ -5,11 +5,16 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import javax.net.ssl.SSLContext;
+import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigException;
+import org.apache.kafka.common.config.types.Password;
+import org.apache.kafka.common.security.ssl.DefaultSslEngineFactory;
 
 /**
  * The registry and serializer settings, read from Confluent's configuration key names so an existing
@@ -35,8 +40,11 @@ import org.apache.kafka.common.config.ConfigException;
  *       ({@code <topic>-key}, {@code <topic>-value}), the default, is supported; another is refused</li>
  * </ul>
  * Refused rather than ignored: {@code specific.avro.reader=true} and {@code schema.reflection=true} (these serdes
- * handle GenericRecord only), {@code mock://} URLs. HTTPS uses the JVM's default trust store
- * ({@code javax.net.ssl.trustStore}); the {@code schema.registry.ssl.*} keys are not read.
+ * handle GenericRecord only), {@code mock://} URLs. HTTPS trusts the JVM's default trust store
+ * ({@code javax.net.ssl.trustStore}) unless {@code schema.registry.ssl.truststore.*} names one, and presents the
+ * client certificate of {@code schema.registry.ssl.keystore.*} (with {@code schema.registry.ssl.key.password}) if
+ * given: Kafka's own TLS settings (JKS, PKCS12 or PEM), read by Kafka's {@code DefaultSslEngineFactory}. The host
+ * name is always verified.
  *
  * @param urls the registry base URLs (user info removed)
  * @param authorization the HTTP Authorization header value, if any
@@ -49,11 +57,12 @@ import org.apache.kafka.common.config.ConfigException;
  * @param connectTimeout {@code http.connect.timeout.ms}
  * @param readTimeout {@code http.read.timeout.ms}
  * @param useLogicalTypeConverters {@code avro.use.logical.type.converters}
+ * @param sslContext the TLS context of {@code schema.registry.ssl.*}; empty for the JVM's default
  */
 public record RegistryConfig(List<URI> urls, Optional<String> authorization, boolean autoRegister, boolean useLatestVersion,
                              boolean latestCompatibilityStrict, Duration latestCacheTtl, boolean normalize,
                              int maxSchemasPerSubject, Duration connectTimeout, Duration readTimeout,
-                             boolean useLogicalTypeConverters) {
+                             boolean useLogicalTypeConverters, Optional<SSLContext> sslContext) {
 
     public static final String SCHEMA_REGISTRY_URL = "schema.registry.url";
     public static final String BASIC_AUTH_CREDENTIALS_SOURCE = "basic.auth.credentials.source";
@@ -74,6 +83,8 @@ public record RegistryConfig(List<URI> urls, Optional<String> authorization, boo
     public static final String VALUE_SUBJECT_NAME_STRATEGY = "value.subject.name.strategy";
     public static final String SPECIFIC_AVRO_READER = "specific.avro.reader";
     public static final String SCHEMA_REFLECTION = "schema.reflection";
+    /** The prefix of the registry client's TLS settings; without it they are Kafka's {@code ssl.*} settings. */
+    public static final String SSL_PREFIX = "schema.registry.ssl.";
 
     /** Confluent's default subject name strategy; the only one supported. */
     public static final String TOPIC_NAME_STRATEGY = "io.confluent.kafka.serializers.subject.TopicNameStrategy";
@@ -145,7 +156,30 @@ public record RegistryConfig(List<URI> urls, Optional<String> authorization, boo
                 bool(configs, NORMALIZE_SCHEMAS, false), (int) number(configs, MAX_SCHEMAS_PER_SUBJECT, 1000),
                 Duration.ofMillis(number(configs, HTTP_CONNECT_TIMEOUT_MS, 60_000)),
                 Duration.ofMillis(number(configs, HTTP_READ_TIMEOUT_MS, 60_000)),
-                bool(configs, AVRO_USE_LOGICAL_TYPE_CONVERTERS, false));
+                bool(configs, AVRO_USE_LOGICAL_TYPE_CONVERTERS, false), sslContext(configs));
+    }
+
+    private static Optional<SSLContext> sslContext(Map<String, ?> configs) {
+        Map<String, Object> ssl = new HashMap<>();
+        configs.forEach((key, value) -> {
+            if (key.startsWith(SSL_PREFIX) && value != null) {
+                ssl.put("ssl." + key.substring(SSL_PREFIX.length()), value instanceof Password p ? p.value() : value.toString());
+            }
+        });
+        if (ssl.isEmpty()) {
+            return Optional.empty();
+        }
+        DefaultSslEngineFactory factory = new DefaultSslEngineFactory();
+        try {
+            factory.configure(new ConfigDef().withClientSslSupport().parse(ssl));
+            return Optional.of(factory.sslContext());
+        } catch (ConfigException e) {
+            throw new ConfigException(SSL_PREFIX + "*: " + e.getMessage());
+        } catch (RuntimeException e) {
+            // Kafka's factory reports an unreadable store or a wrong password as a KafkaException.
+            throw new ConfigException(SSL_PREFIX + "*: " + e.getMessage()
+                    + (e.getCause() == null ? "" : " (" + e.getCause().getMessage() + ")"));
+        }
     }
 
     private static Optional<String> authorization(Map<String, ?> configs, String urlUserInfo) {

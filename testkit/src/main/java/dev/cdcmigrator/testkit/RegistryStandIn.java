@@ -5,12 +5,15 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsServer;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
@@ -23,8 +26,11 @@ import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import javax.net.ssl.SSLContext;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaCompatibility;
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.security.ssl.DefaultSslEngineFactory;
 
 /**
  * A stand-in for a Confluent Schema Registry, for tests only: the REST endpoints the serializers use (register,
@@ -67,10 +73,17 @@ public final class RegistryStandIn implements AutoCloseable {
     private final Map<String, String> compatibility = new HashMap<>();
     private String globalCompatibility = "BACKWARD";
 
-    private RegistryStandIn(String user, String password) throws IOException {
+    private RegistryStandIn(String user, String password, SSLContext tls) throws IOException {
         this.authorization = user == null ? null
                 : "Basic " + Base64.getEncoder().encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
-        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        InetSocketAddress loopback = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
+        if (tls == null) {
+            server = HttpServer.create(loopback, 0);
+        } else {
+            HttpsServer https = HttpsServer.create(loopback, 0);
+            https.setHttpsConfigurator(new HttpsConfigurator(tls));
+            server = https;
+        }
         server.createContext("/", this::handle);
         server.setExecutor(executor);
         server.start();
@@ -84,14 +97,31 @@ public final class RegistryStandIn implements AutoCloseable {
     /** A stand-in that answers 401 unless a request has HTTP basic credentials {@code user:password}. */
     public static RegistryStandIn start(String user, String password) {
         try {
-            return new RegistryStandIn(user, password);
+            return new RegistryStandIn(user, password, null);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot start the registry stand-in", e);
+        }
+    }
+
+    /**
+     * A stand-in without authentication that answers HTTPS only, with the server certificate and key of
+     * {@code certificates} (made by {@link TestCertificates}, issued for {@code localhost}): its {@link #url()} is
+     * {@code https://localhost:<port>}.
+     */
+    public static RegistryStandIn startHttps(Path certificates) {
+        try {
+            DefaultSslEngineFactory factory = new DefaultSslEngineFactory();
+            factory.configure(new ConfigDef().withClientSslSupport().parse(Map.of(
+                    "ssl.keystore.type", "PEM", "ssl.keystore.location", TestCertificates.serverKeyStore(certificates).toString())));
+            return new RegistryStandIn(null, null, factory.sslContext());
         } catch (IOException e) {
             throw new IllegalStateException("cannot start the registry stand-in", e);
         }
     }
 
     public String url() {
-        return "http://127.0.0.1:" + server.getAddress().getPort();
+        return server instanceof HttpsServer ? "https://localhost:" + server.getAddress().getPort()
+                : "http://127.0.0.1:" + server.getAddress().getPort();
     }
 
     public List<Request> requests() {

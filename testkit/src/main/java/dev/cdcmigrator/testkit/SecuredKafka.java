@@ -3,7 +3,6 @@ package dev.cdcmigrator.testkit;
 import dev.cdcmigrator.embedded.EmbeddedKafkaBroker;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -34,16 +33,13 @@ public final class SecuredKafka implements AutoCloseable {
         Path tls = dir.resolve("tls");
         try {
             TestCertificates.make(tls, "localhost", USER);
-            // A PEM key store is one file: the private key, then the certificate.
-            Path keyStore = tls.resolve("server-keystore.pem");
-            Files.writeString(keyStore, Files.readString(tls.resolve("server.key")) + Files.readString(tls.resolve("server.crt")));
             String prefix = "listener.name.secure.";
             EmbeddedKafkaBroker.Listener listener = new EmbeddedKafkaBroker.Listener("SECURE", "SASL_SSL", Ports.free(), Map.of(
                     "sasl.enabled.mechanisms", "PLAIN",
                     prefix + "plain.sasl.jaas.config", "org.apache.kafka.common.security.plain.PlainLoginModule required"
                             + " user_" + USER + "=\"" + PASSWORD + "\";",
                     prefix + "ssl.keystore.type", "PEM",
-                    prefix + "ssl.keystore.location", keyStore.toString()));
+                    prefix + "ssl.keystore.location", TestCertificates.serverKeyStore(tls).toString()));
             EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(dir.resolve("kafka"), 0, List.of(listener));
             return new SecuredKafka(broker, listener, tls.resolve("ca.crt"));
         } catch (IOException e) {

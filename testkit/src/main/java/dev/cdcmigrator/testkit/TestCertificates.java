@@ -10,8 +10,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * A certificate authority and the certificates it signs, made with {@code openssl} into one directory, PEM (keys as
  * PKCS#8): {@code ca.crt}, {@code server.crt} and {@code server.key} (issued for the server's name and 127.0.0.1),
- * {@code client.crt} and {@code client.key} (for the client's name), and {@code client.pk8}, the client's key as
- * DER, which PgJDBC reads.
+ * {@code client.crt} and {@code client.key} (for the client's name), {@code client.pk8}, the client's key as DER,
+ * which PgJDBC reads, and {@link #serverKeyStore} for Kafka's PEM key stores.
  */
 public final class TestCertificates {
 
@@ -39,6 +39,13 @@ public final class TestCertificates {
         }
         openssl(dir, "pkcs8", "-topk8", "-inform", "PEM", "-outform", "DER", "-in", "client.key", "-out", "client.pk8",
                 "-nocrypt");
+        // A PEM key store (ssl.keystore.type=PEM) is one file: the private key, then the certificate.
+        Files.writeString(serverKeyStore(dir), Files.readString(dir.resolve("server.key")) + Files.readString(dir.resolve("server.crt")));
+    }
+
+    /** The server's key and certificate in one PEM file, as Kafka's {@code ssl.keystore.type=PEM} reads them. */
+    public static Path serverKeyStore(Path dir) {
+        return dir.resolve("server-keystore.pem");
     }
 
     private static void openssl(Path dir, String... args) throws IOException {

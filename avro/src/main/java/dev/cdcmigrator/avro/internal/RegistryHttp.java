@@ -35,7 +35,9 @@ public final class RegistryHttp {
         this.config = config;
         this.urls = config.urls();
         this.authorization = config.authorization().orElse(null);
-        this.http = HttpClient.newBuilder().connectTimeout(config.connectTimeout()).version(HttpClient.Version.HTTP_1_1).build();
+        HttpClient.Builder builder = HttpClient.newBuilder().connectTimeout(config.connectTimeout()).version(HttpClient.Version.HTTP_1_1);
+        config.sslContext().ifPresent(builder::sslContext);
+        this.http = builder.build();
     }
 
     /** GET {@code path?query}; the answer's JSON. */

@@ -64,6 +64,11 @@ public record SchemaRegistrySpec(String url, BasicAuth basicAuth, Map<String, Ob
         settings.put("http.read.timeout.ms", Kind.POSITIVE_NUMBER);
         settings.put("bearer.auth.credentials.source", Kind.STATIC_TOKEN);
         settings.put("bearer.auth.token", Kind.TEXT);
+        // TLS to the registry under Confluent's names (its client's ssl.* with the schema.registry. prefix).
+        for (String tls : List.of("truststore.location", "truststore.password", "truststore.type", "keystore.location",
+                "keystore.password", "keystore.type", "key.password")) {
+            settings.put("schema.registry.ssl." + tls, Kind.TEXT);
+        }
         return Collections.unmodifiableMap(settings);
     }
 

@@ -332,7 +332,10 @@ class SpecParserTest {
         assertThatThrownBy(() -> avroParser.parse(AVRO.replace("normalize.schemas: true", "use.latest.version: true"), "spec.yaml"))
                 .hasMessage("spec.yaml: kafka.schemaRegistry: unknown setting 'use.latest.version' (expected one of: auto.register.schemas,"
                         + " bearer.auth.credentials.source, bearer.auth.token, http.connect.timeout.ms, http.read.timeout.ms,"
-                        + " max.schemas.per.subject, normalize.schemas)");
+                        + " max.schemas.per.subject, normalize.schemas, schema.registry.ssl.key.password,"
+                        + " schema.registry.ssl.keystore.location, schema.registry.ssl.keystore.password,"
+                        + " schema.registry.ssl.keystore.type, schema.registry.ssl.truststore.location,"
+                        + " schema.registry.ssl.truststore.password, schema.registry.ssl.truststore.type)");
         assertThatThrownBy(() -> avroParser.parse(AVRO.replace("normalize.schemas: true", "basic.auth.user.info: \"a:b\""), "spec.yaml"))
                 .hasMessage("spec.yaml: kafka.schemaRegistry: setting basic.auth.user.info: use schemaRegistry.basicAuth instead");
         assertThatThrownBy(() -> avroParser.parse(AVRO.replace("normalize.schemas: true", "normalize.schemas: yes please"), "spec.yaml"))
