@@ -4,6 +4,8 @@ import dev.cdcmigrator.common.Topics;
 import dev.cdcmigrator.common.spec.Spec;
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 
@@ -28,11 +30,24 @@ final class Heartbeats {
         return "UPDATE " + table(spec) + " SET at = now() WHERE id = 1";
     }
 
-    /** Creates the table and its row on v1 unless they exist (idempotent; run before capture starts). */
+    /**
+     * Creates the table and its row on v1 unless they exist (idempotent; run before capture starts). A table the
+     * owner of the v1 tables made (so that it could publish it with them, as {@code check} advises a user who owns
+     * none) is used as it is: {@code CREATE TABLE IF NOT EXISTS} would need CREATE on the schema even then.
+     */
     static void createIfAbsent(Spec spec) {
         try (Connection c = DriverManager.getConnection(spec.source().url(), spec.source().user(), spec.source().password());
              Statement st = c.createStatement()) {
-            st.execute("CREATE TABLE IF NOT EXISTS " + table(spec) + " (id int PRIMARY KEY, at timestamptz NOT NULL, nonce text)");
+            boolean exists;
+            try (PreparedStatement ps = c.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
+                ps.setString(1, table(spec));
+                try (ResultSet rs = ps.executeQuery()) {
+                    exists = rs.next() && rs.getBoolean(1);
+                }
+            }
+            if (!exists) {
+                st.execute("CREATE TABLE " + table(spec) + " (id int PRIMARY KEY, at timestamptz NOT NULL, nonce text)");
+            }
             st.execute("INSERT INTO " + table(spec) + " VALUES (1, now(), NULL) ON CONFLICT (id) DO NOTHING");
         } catch (SQLException e) {
             throw new IllegalStateException("capture cannot create its heartbeat table " + table(spec) + " on v1 ("

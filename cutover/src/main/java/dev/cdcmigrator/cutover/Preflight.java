@@ -424,6 +424,9 @@ public final class Preflight {
                 .filter(e -> e.getValue().isPresent() && !e.getValue().get().owned())
                 .map(e -> schema + "." + e.getKey()).toList();
         String p = publication;
+        // What capture itself would run (Publication.ensure), so that a publication made by the owner is used as is.
+        String createPublication = "CREATE PUBLICATION " + quote(p) + " FOR TABLE " + mappedSql
+                + " WITH (publish_via_partition_root = true)";
         try (PreparedStatement ps = c.prepareStatement("""
                 SELECT puballtables, pubinsert, pubupdate, pubdelete, pg_has_role(pubowner, 'USAGE')
                 FROM pg_publication WHERE pubname = ?""")) {
@@ -434,12 +437,13 @@ public final class Preflight {
                         findings.add(error(SOURCE, "publication " + p + " does not exist, and user " + user + " may not "
                                 + "create it (no CREATE on database " + database + "); capture creates it for the "
                                 + "mapped tables", "GRANT CREATE ON DATABASE " + quote(database) + " TO " + quote(user)
-                                + ", or have the tables' owner run CREATE PUBLICATION " + p + " FOR TABLE " + mappedSql));
+                                + ", or have the tables' owner (with CREATE on database " + database + ") run "
+                                + createPublication));
                     } else if (!notOwned.isEmpty()) {
                         findings.add(error(SOURCE, "publication " + p + " does not exist, and capture cannot create it: "
                                 + "CREATE PUBLICATION ... FOR TABLE needs ownership of the tables, and user " + user
-                                + " does not own " + String.join(", ", notOwned), "have the tables' owner run CREATE "
-                                + "PUBLICATION " + p + " FOR TABLE " + mappedSql));
+                                + " does not own " + String.join(", ", notOwned), "have the tables' owner (with CREATE"
+                                + " on database " + database + ") run " + createPublication));
                     } else {
                         findings.add(ok(SOURCE, "publication " + p + " does not exist yet; capture creates it for the "
                                 + (mapped.size() - 1) + " mapped tables and its heartbeat table"));
