@@ -95,6 +95,18 @@ public final class Topics {
         return topics;
     }
 
+    /**
+     * The topics {@code migrator dlq replay} may send a dead letter's record to: the raw topic of each mapped v1 table
+     * (the transform's input) and the v2 topic of each v2 table (the sink's). A letter naming any other topic is
+     * refused: whoever can write to the dead-letter topic must not reach other topics through a replay.
+     */
+    public Set<String> replayTargets(Spec spec) {
+        Set<String> topics = new LinkedHashSet<>();
+        new java.util.TreeSet<>(spec.tables().keySet()).forEach(t -> topics.add(raw(t)));
+        topics.addAll(allV2(spec));
+        return topics;
+    }
+
     /** Every v2 topic of the spec. */
     public Set<String> allV2(Spec spec) {
         Set<String> topics = new LinkedHashSet<>();

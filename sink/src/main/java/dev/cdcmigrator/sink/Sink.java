@@ -10,6 +10,7 @@ import dev.cdcmigrator.common.spec.TargetSpec;
 import dev.cdcmigrator.sink.internal.RowLevelSecurity;
 import dev.cdcmigrator.sink.internal.SinkLoop;
 import dev.cdcmigrator.sink.internal.SinkMeters;
+import dev.cdcmigrator.sink.internal.SpecWrites;
 import dev.cdcmigrator.sink.internal.V2Decoder;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
@@ -35,7 +36,9 @@ import org.slf4j.LoggerFactory;
  * per batch with the consumed offsets stored in the target's state schema. Before consuming, it creates the state
  * schema, suspends v2's foreign keys and triggers ({@link TargetConstraints}) and, when the spec sets
  * {@code tenancy.rowLevelSecurity}, creates the tenant policies on the v2 tables. It reads
- * JSON and, with {@code kafka.schemaRegistry} in the spec, Avro v2 records, each in the schema it was written with.
+ * JSON and, with {@code kafka.schemaRegistry} in the spec, Avro v2 records, each in the schema it was written with. A
+ * record is written only to the v2 table of its topic and only in the columns the spec writes into that table
+ * ({@link SpecWrites}); any other goes to the dead-letter topic.
  */
 public final class Sink implements AutoCloseable {
 
@@ -96,7 +99,7 @@ public final class Sink implements AutoCloseable {
         SinkLoop loop = new SinkLoop(new SinkLoop.Target(t.url(), t.user(), t.password(), t.schema(), t.stateSchema()),
                 topics.sinkGroup(), topics.allV2(spec), kafkaConsumer, kafkaProducer,
                 topics.deadLetters(), topics.replayOutcomes(), new SinkMeters(registry, sources), RowLevelSecurity.of(spec),
-                TargetConstraints.of(spec), decoder(spec));
+                TargetConstraints.of(spec), decoder(spec), new SpecWrites(spec));
         Sink sink = new Sink(loop, clientMetrics);
         sink.thread.start();
         return sink;

@@ -50,6 +50,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -116,7 +117,9 @@ class SinkIT {
                                     ref uuid, active boolean, note text);
                 CREATE TABLE memberships (org_id bigint, user_id bigint, role text NOT NULL, PRIMARY KEY (org_id, user_id));
                 """);
-        Spec spec = spec(1, null, null, "items", "memberships");
+        Spec spec = spec(1, null, null, Map.of(
+                "items", List.of("id", "price", "happened_at", "attrs", "ref", "active", "note"),
+                "memberships", List.of("org_id", "user_id", "role")));
         provisionTopics(spec);
         String tricky = "O'Brien said \"hi\" \\ back\\slash,\ttab, new\nline, ü 日本 😀 '); DROP TABLE items; --";
 
@@ -230,7 +233,7 @@ class SinkIT {
                 CREATE TABLE accounts (id bigint PRIMARY KEY, owner text NOT NULL,
                                        balance numeric(12,2) NOT NULL CHECK (balance >= 0));
                 """);
-        Spec spec = spec(1, null, null, "accounts");
+        Spec spec = spec(1, null, null, Map.of("accounts", List.of("id", "owner", "balance")));
         provisionTopics(spec);
 
         List<V2Change> batch = new ArrayList<>();
@@ -297,6 +300,63 @@ class SinkIT {
     }
 
     // ---------------------------------------------------------------------------------------------------------------
+    // 2b. A record writes only the table of its topic, and only the columns the spec writes into it.
+    // ---------------------------------------------------------------------------------------------------------------
+
+    @Test
+    void aRecordNamingAnotherTableOrAColumnTheSpecDoesNotWriteIsDeadLetteredAndNothingOfItIsWritten() throws Exception {
+        execute(db, """
+                CREATE TABLE accounts (id bigint PRIMARY KEY, owner text NOT NULL, is_admin boolean NOT NULL DEFAULT false);
+                CREATE TABLE orders (id bigint PRIMARY KEY, total numeric NOT NULL);
+                """);
+        Spec spec = spec(1, null, null, Map.of("accounts", List.of("id", "owner"), "orders", List.of("id", "total")));
+        provisionTopics(spec);
+        String accounts = prefix + ".v2.accounts";
+
+        // Whoever can produce to the accounts topic: a valid row, then rows that try to reach further, then valid rows.
+        ObjectNode adminKey = (ObjectNode) readTree("{\"id\": 1, \"is_admin\": true}");
+        List<V2Change> batch = List.of(
+                change(Op.CREATE, "accounts", "{\"id\": 1, \"owner\": \"ann\"}", "id"),
+                change(Op.CREATE, "orders", "{\"id\": 66, \"total\": 1000000}", "id"),
+                change(Op.CREATE, "accounts", "{\"id\": 2, \"owner\": \"mallory\", \"is_admin\": true}", "id"),
+                new V2Change(Op.DELETE, "accounts", adminKey, null, source("accounts")),
+                change(Op.CREATE, "accounts", "{\"id\": 3, \"owner\": \"bob\"}", "id"));
+        List<Sent> sent = produce(batch, false, c -> accounts);
+
+        Sink sink = start(spec);
+        awaitStoredOffsets(sink, "migrator_state", nextOffsets(sent));
+
+        assertThat(rows(db, "SELECT id, owner, is_admin FROM accounts ORDER BY id"))
+                .containsExactly(List.of("1", "ann", "f"), List.of("3", "bob", "f"));
+        assertThat(rows(db, "SELECT count(*) FROM orders")).containsExactly(List.of("0"));
+        List<DeadLetter> letters = deadLetters().stream().map(r -> DEAD.deserialize(prefix + ".dlq", r.value())).toList();
+        assertThat(letters).hasSize(3);
+        for (int i = 0; i < 3; i++) {
+            DeadLetter letter = letters.get(i);
+            assertThat(letter.stage()).isEqualTo("sink");
+            assertThat(letter.table()).as("the table of the topic, not the record's").isEqualTo("accounts");
+            assertThat(letter.topic()).isEqualTo(accounts);
+            assertThat(letter.offset()).isEqualTo(sent.get(i + 1).metadata().offset());
+            assertThat(letter.record()).isEqualTo(Json.MAPPER.readTree(V2.serialize(null, sent.get(i + 1).change())));
+            assertThat(letter.reason()).contains("topic " + accounts);
+        }
+        assertThat(letters.get(0).column()).isNull();
+        assertThat(letters.get(0).reason()).isEqualTo("topic " + accounts + " holds v2 table accounts, but the record names"
+                + " table orders: a record is written only to the table of its topic");
+        assertThat(letters.get(1).column()).isEqualTo("is_admin");
+        assertThat(letters.get(1).reason()).isEqualTo("column is_admin in the row image of a record of topic " + accounts
+                + " is not one the spec writes into v2 table accounts (those are [id, owner])");
+        assertThat(letters.get(2).column()).isEqualTo("is_admin");
+        assertThat(letters.get(2).reason()).startsWith("column is_admin in the key of a record of topic " + accounts);
+        assertThat(applied("accounts", "dead_lettered")).isEqualTo(3);
+        assertThat(applied("accounts", "upserted")).isEqualTo(2);
+        assertThat(applied("accounts", "deleted")).isZero();
+        assertThat(applied("orders", "upserted")).isZero();
+        assertThat(applied("orders", "dead_lettered")).as("counted under the topic's table, not the record's").isZero();
+        assertThat(sink.failure()).isNull();
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
     // 3. Offsets live in the target; a restarted sink resumes from them and re-applies nothing.
     // ---------------------------------------------------------------------------------------------------------------
 
@@ -317,7 +377,7 @@ class SinkIT {
                 CREATE TRIGGER notes_audit AFTER INSERT OR UPDATE OR DELETE ON notes FOR EACH ROW EXECUTE FUNCTION audit_notes();
                 """);
         triggers = List.of("notes.notes_audit");
-        Spec spec = spec(3, null, null, "notes");
+        Spec spec = spec(3, null, null, Map.of("notes", List.of("id", "title")));
         provisionTopics(spec);
 
         Sink first = start(spec);
@@ -398,7 +458,7 @@ class SinkIT {
                 CREATE TRIGGER events_applied AFTER INSERT OR UPDATE ON app.events FOR EACH ROW EXECUTE FUNCTION app.count_applied();
                 """);
         triggers = List.of("events.events_applied");
-        Spec spec = spec(3, "app", "sink_state", "events");
+        Spec spec = spec(3, "app", "sink_state", Map.of("events", List.of("id", "payload")));
         provisionTopics(spec);
         Map<Long, Integer> times = new HashMap<>();
         Map<Long, String> payloads = new HashMap<>();
@@ -476,11 +536,14 @@ class SinkIT {
         return changes;
     }
 
-    private Spec spec(int partitions, String schema, String stateSchema, String... v2Tables) {
+    /** A spec mapping each v1 table into the v2 table of its name, each listed column from the v1 column of its name. */
+    private Spec spec(int partitions, String schema, String stateSchema, Map<String, List<String>> columns) {
         Map<String, TableSpec> tables = new LinkedHashMap<>();
-        for (String table : v2Tables) {
-            tables.put(table, TableSpec.of(null, null, new LinkedHashMap<>(Map.of("id", ColumnSpec.from("id")))));
-        }
+        columns.forEach((table, names) -> {
+            LinkedHashMap<String, ColumnSpec> mapped = new LinkedHashMap<>();
+            names.forEach(name -> mapped.put(name, ColumnSpec.from(name)));
+            tables.put(table, TableSpec.of(null, null, mapped));
+        });
         return new Spec(Spec.CURRENT_VERSION,
                 new SourceSpec(PG.jdbcUrl("unused_v1"), PG.user(), PG.password(), null),
                 new TargetSpec(PG.jdbcUrl(db), PG.user(), PG.password(), schema, stateSchema, triggers),
@@ -544,6 +607,11 @@ class SinkIT {
 
     /** Produces the changes in order, keyed like the transform does, into {@code <prefix>.v2.<table>}. */
     private List<Sent> produce(List<V2Change> changes, boolean transactional) throws SQLException {
+        return produce(changes, transactional, c -> prefix + ".v2." + c.table());
+    }
+
+    /** Produces the changes in order, keyed like the transform does, each into the topic {@code topicOf} names. */
+    private List<Sent> produce(List<V2Change> changes, boolean transactional, Function<V2Change, String> topicOf) throws SQLException {
         Properties props = new Properties();
         props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         props.put(ProducerConfig.ACKS_CONFIG, "all");
@@ -561,7 +629,7 @@ class SinkIT {
             }
             List<Future<RecordMetadata>> futures = new ArrayList<>();
             for (V2Change c : changes) {
-                String topic = prefix + ".v2." + c.table();
+                String topic = topicOf.apply(c);
                 futures.add(producer.send(new ProducerRecord<>(topic, Json.MAPPER.writeValueAsBytes(c.key()), V2.serialize(topic, c))));
             }
             if (transactional) {

@@ -59,6 +59,17 @@ public record Spec(int version, SourceSpec source, TargetSpec target, KafkaSpec 
         return captured;
     }
 
+    /**
+     * Per v2 table (sorted), every column the spec writes into it: those of each mapping into it
+     * ({@link TableSpec#writtenColumns}). No stage writes any other column of a v2 table.
+     */
+    public java.util.SortedMap<String, java.util.SortedSet<String>> v2Columns() {
+        java.util.SortedMap<String, java.util.SortedSet<String>> columns = new java.util.TreeMap<>();
+        tables.forEach((v1, table) -> table.mappings().forEach(mapping -> columns
+                .computeIfAbsent(mapping.v2Table(v1), k -> new java.util.TreeSet<>()).addAll(table.writtenColumns(mapping))));
+        return columns;
+    }
+
     /** Per lookup table, the mapped tables whose dimensions look it up (both sorted). */
     public java.util.SortedMap<String, java.util.SortedSet<String>> lookupTables() {
         java.util.SortedMap<String, java.util.SortedSet<String>> lookups = new java.util.TreeMap<>();

@@ -77,6 +77,16 @@ public record TableSpec(String into, List<String> key, String where, LinkedHashM
         return split == null ? "tables." + v1Table : "tables." + v1Table + ".split[" + index + "]";
     }
 
+    /**
+     * The v2 columns {@code mapping} (one of {@link #mappings()}) writes: its mapped columns in spec order, then the
+     * columns of this table's dimensions. Its v2 key is among them.
+     */
+    public java.util.Set<String> writtenColumns(MappingSpec mapping) {
+        java.util.Set<String> columns = new java.util.LinkedHashSet<>(mapping.columns().keySet());
+        dimensionsByKind().forEach((kind, dimension) -> columns.add(dimension.column(kind)));
+        return columns;
+    }
+
     /** The v2 tables this v1 table feeds, in spec order. */
     public List<String> v2Tables(String v1Table) {
         List<String> tables = new ArrayList<>();

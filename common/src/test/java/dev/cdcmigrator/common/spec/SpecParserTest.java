@@ -194,6 +194,9 @@ class SpecParserTest {
         TableSpec users = parser.parse(split, "spec.yaml").tables().get("users");
 
         assertThat(users.v2Tables("users")).containsExactly("accounts", "preferences");
+        assertThat(parser.parse(split, "spec.yaml").v2Columns())
+                .isEqualTo(Map.of("accounts", new java.util.TreeSet<>(List.of("id")),
+                        "preferences", new java.util.TreeSet<>(List.of("theme", "user_id"))));
         assertThat(users.mappings().get(1).where()).isEqualTo("row.theme != null");
         assertThat(users.mappings().get(1).explicitKey()).contains(List.of("user_id"));
         assertThatThrownBy(() -> parser.parse(split.replace("    split:", "    into: x\n    split:"), "spec.yaml"))
@@ -244,6 +247,10 @@ class SpecParserTest {
         assertThat(users.mappings().get(0).explicitKey()).contains(List.of("tenant_id", "id"));
         assertThat(spec.capturedTables()).containsExactly("orgs", "users");
         assertThat(spec.lookupTables()).containsOnlyKeys("orgs");
+        // The columns written into v2: the mapped ones, then those the dimensions fill.
+        assertThat(users.writtenColumns(users.mappings().get(0)))
+                .containsExactly("id", "display_name", "tenant_id", "agent_id", "chat_stream", "plat");
+        assertThat(spec.v2Columns()).containsOnlyKeys("accounts");
         assertThat(spec.tenancy()).isEqualTo(new TenancySpec(30, false, "app.tenant_id"));
         assertThat(parser.parse(VALID, "spec.yaml").tenancy().holdSeconds()).isEqualTo(300);
     }

@@ -45,7 +45,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The sink's consumer loop: poll, reduce by key, apply in one transaction together with the offsets, retry the
- * batch while the target is unreachable, and isolate rows the target refuses into the dead-letter topic. A dead
+ * batch while the target is unreachable, and isolate rows the target refuses into the dead-letter topic. A record that
+ * is no v2 change, or names another table than its topic's or a column the spec does not write ({@link SpecWrites}),
+ * is dead-lettered without being written. A dead
  * letter replayed by {@code migrator dlq replay} is applied only when it is newer than every change applied to its row
  * since ({@link DeadLetteredRows}); else it is superseded. Either way its outcome goes to the replay-outcome topic.
  */
@@ -74,6 +76,7 @@ public final class SinkLoop implements Runnable {
     private final RowLevelSecurity rowLevelSecurity;
     private final TargetConstraints constraints;
     private final V2Decoder decoder;
+    private final SpecWrites specWrites;
     /** The last known lag (end offset minus position) of each assigned partition; only the sink thread uses it. */
     private final Map<TopicPartition, Long> partitionLag = new HashMap<>();
     private final CountDownLatch stopping = new CountDownLatch(1);
@@ -82,7 +85,8 @@ public final class SinkLoop implements Runnable {
 
     public SinkLoop(Target target, String group, Collection<String> topics, Consumer<byte[], byte[]> consumer,
                     Producer<byte[], byte[]> deadLetterProducer, String deadLetterTopic, String replayOutcomeTopic,
-                    SinkMeters meters, RowLevelSecurity rowLevelSecurity, TargetConstraints constraints, V2Decoder decoder) {
+                    SinkMeters meters, RowLevelSecurity rowLevelSecurity, TargetConstraints constraints, V2Decoder decoder,
+                    SpecWrites specWrites) {
         this.target = target;
         this.consumer = consumer;
         this.deadLetterProducer = deadLetterProducer;
@@ -96,6 +100,7 @@ public final class SinkLoop implements Runnable {
         this.rowLevelSecurity = rowLevelSecurity;
         this.constraints = constraints;
         this.decoder = decoder;
+        this.specWrites = specWrites;
     }
 
     /** Whether the loop has connected and is consuming. */
@@ -266,7 +271,8 @@ public final class SinkLoop implements Runnable {
      */
     private final class Batch {
         final Map<TopicPartition, Long> nextOffsets = new HashMap<>();
-        final List<DeadLetter> undecodable = new ArrayList<>();
+        /** The records of this batch that are no v2 change, or one the spec does not let them write; dead-lettered. */
+        final List<DeadLetter> unwritable = new ArrayList<>();
         final Map<String, PendingChange> reduced = new LinkedHashMap<>();
         /** Every change of a row in this batch, superseded ones included, in order (for latency and progress). */
         final Map<String, List<V2Change>> history = new HashMap<>();
@@ -276,8 +282,8 @@ public final class SinkLoop implements Runnable {
         final Map<String, List<ConsumerRecord<byte[], byte[]>>> replays = new HashMap<>();
         /** The replayed records of this batch their rows have moved past, with their v2 tables. */
         final Map<ConsumerRecord<byte[], byte[]>, String> superseded = new LinkedHashMap<>();
-        /** The replayed records of this batch that are still no v2 change, dead-lettered again. */
-        final List<ConsumerRecord<byte[], byte[]>> undecodableReplays = new ArrayList<>();
+        /** The replayed records of this batch that are still unwritable, dead-lettered again. */
+        final List<ConsumerRecord<byte[], byte[]>> unwritableReplays = new ArrayList<>();
 
         Batch(ConsumerRecords<byte[], byte[]> records, Map<TopicPartition, Long> alreadyApplied) {
             for (TopicPartition tp : records.partitions()) {
@@ -293,10 +299,7 @@ public final class SinkLoop implements Runnable {
                         // Not this record's fault: the batch is retried or the sink stops (applyWithRetry, run).
                         throw e;
                     } catch (RuntimeException e) {
-                        undecodable.add(deadLetter(record, tableOf(record.topic()), "not a v2 change: " + e.getMessage()));
-                        if (ReplayOutcome.isReplay(record.headers())) {
-                            undecodableReplays.add(record);
-                        }
+                        unwritable(record, null, "not a v2 change: " + e.getMessage());
                     }
                 }
             }
@@ -304,6 +307,11 @@ public final class SinkLoop implements Runnable {
 
         private void add(ConsumerRecord<byte[], byte[]> record, Map<String, Long> known) {
             V2Change change = decoder.decode(record.topic(), record.value());
+            SpecWrites.Refusal refusal = specWrites.check(record.topic(), change);
+            if (refusal != null) {
+                unwritable(record, refusal.column(), refusal.reason());
+                return;
+            }
             String row = change.table() + change.key();
             long replayOf = ReplayOutcome.replayOf(record.headers());
             long position = replayOf < 0 ? record.offset() : replayOf;
@@ -323,12 +331,20 @@ public final class SinkLoop implements Runnable {
                 oldestSourceTsMs.merge(change.table(), change.source().tsMs(), Math::min);
             }
         }
+
+        /** A record not to write, under the table of its topic: what it names itself is not to be trusted. */
+        private void unwritable(ConsumerRecord<byte[], byte[]> record, String column, String reason) {
+            unwritable.add(deadLetter(record, tableOf(record.topic()), column, reason));
+            if (ReplayOutcome.isReplay(record.headers())) {
+                unwritableReplays.add(record);
+            }
+        }
     }
 
     private void apply(Batch batch) throws SQLException {
         Collection<PendingChange> changes = batch.reduced.values();
-        List<DeadLetter> undecodable = batch.undecodable;
-        List<DeadLetter> deadLetters = new ArrayList<>(undecodable);
+        List<DeadLetter> unwritable = batch.unwritable;
+        List<DeadLetter> deadLetters = new ArrayList<>(unwritable);
         Set<PendingChange> rejected = Collections.newSetFromMap(new IdentityHashMap<>());
         try {
             writer.applyAll(connection, changes);
@@ -379,7 +395,7 @@ public final class SinkLoop implements Runnable {
                 }
             }
         }
-        undecodable.forEach(d -> meters.applied(d.table(), SinkMeters.DEAD_LETTERED));
+        unwritable.forEach(d -> meters.applied(d.table(), SinkMeters.DEAD_LETTERED));
         batch.superseded.values().forEach(table -> meters.applied(table, SinkMeters.SUPERSEDED));
     }
 
@@ -411,12 +427,12 @@ public final class SinkLoop implements Runnable {
 
     /** What became of each replayed record of the batch: superseded, or as its row's last change fared. */
     private List<ReplayOutcome> replayOutcomes(Batch batch, Set<PendingChange> rejected) {
-        if (batch.replays.isEmpty() && batch.superseded.isEmpty() && batch.undecodableReplays.isEmpty()) {
+        if (batch.replays.isEmpty() && batch.superseded.isEmpty() && batch.unwritableReplays.isEmpty()) {
             return List.of();
         }
         List<ReplayOutcome> outcomes = new ArrayList<>();
         batch.superseded.forEach((record, table) -> outcomes.add(outcome(record, table, Outcome.SUPERSEDED)));
-        batch.undecodableReplays.forEach(record -> outcomes.add(outcome(record, tableOf(record.topic()), Outcome.FAILED_AGAIN)));
+        batch.unwritableReplays.forEach(record -> outcomes.add(outcome(record, tableOf(record.topic()), Outcome.FAILED_AGAIN)));
         batch.replays.forEach((row, replayed) -> {
             PendingChange last = batch.reduced.get(row);
             Outcome outcome = rejected.contains(last) ? Outcome.FAILED_AGAIN : Outcome.APPLIED;
@@ -471,7 +487,7 @@ public final class SinkLoop implements Runnable {
         ConsumerRecord<byte[], byte[]> record = pending.record();
         V2Change change = pending.change();
         if (!V2Decoder.isAvro(record.value())) {
-            return deadLetter(record, change.table(), reason);
+            return deadLetter(record, change.table(), null, reason);
         }
         byte[] key;
         try {
@@ -483,9 +499,9 @@ public final class SinkLoop implements Runnable {
                 V2.serialize(record.topic(), change));
     }
 
-    private DeadLetter deadLetter(ConsumerRecord<byte[], byte[]> record, String table, String reason) {
-        return DeadLetter.of("sink", record.topic(), record.partition(), record.offset(), table,
-                record.key(), null, reason, record.value());
+    private static DeadLetter deadLetter(ConsumerRecord<byte[], byte[]> record, String table, String column, String reason) {
+        return DeadLetter.of("sink", record.topic(), record.partition(), record.offset(), table, record.key(), column, reason,
+                record.value());
     }
 
     private static String tableOf(String topic) {
