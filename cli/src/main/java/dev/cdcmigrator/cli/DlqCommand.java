@@ -25,6 +25,7 @@ import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import org.apache.kafka.common.TopicPartition;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -44,7 +45,9 @@ import picocli.CommandLine.Spec.Target;
                 + "partition and offset it was read from, and why it failed.",
             "",
             "Replay sends a letter's original record (same key, same value) back to the topic it was read from, with the "
-                + "header " + ReplayOutcome.REPLAYED_FROM + " = <dlq topic>/<partition>/<offset>. Kafka topics are append-only: "
+                + "header " + ReplayOutcome.REPLAYED_FROM + " = <dlq topic>/<partition>/<offset>, but only to one of the "
+                + "spec's own topics (the raw topics of its mapped v1 tables, the v2 topics of its v2 tables): a letter "
+                + "naming any other topic is refused. Kafka topics are append-only: "
                 + "a replayed letter stays in the dead-letter topic, so `list` keeps showing it, and a letter that fails "
                 + "again is dead-lettered again as a new letter.",
             "",
@@ -83,9 +86,9 @@ final class DlqCommand implements Callable<Integer> {
                 throw new ParameterException(commandLine, "--timeout must be at least 1 second, was " + timeoutSeconds);
             }
             Spec parsed = new SpecParser().parse(spec);
+            Topics topics = new Topics(parsed);
             return new DeadLetters(KafkaClients.common(parsed, kafkaAddress.resolve(parsed, commandLine)),
-                    new Topics(parsed).deadLetters(), new Topics(parsed).replayOutcomes(),
-                    Duration.ofSeconds(timeoutSeconds));
+                    topics.deadLetters(), topics.replayOutcomes(), topics.replayTargets(parsed), Duration.ofSeconds(timeoutSeconds));
         }
     }
 
@@ -206,6 +209,10 @@ final class DlqCommand implements Callable<Integer> {
                     + "tenant needs). Prints one line per letter and a last line 'replayed N: A applied, S superseded, "
                     + "F failed again'. Exits 1 when an outcome did not arrive in time (is the pipeline running?).",
                 "",
+                "A letter naming a topic that is not one of the spec's (the raw topics of its mapped v1 tables, the v2 "
+                    + "topics of its v2 tables) is refused: a line 'refused dlq=P/N ...' on standard error names the topic, "
+                    + "nothing is sent to it, the last line counts it (', R refused') and the command exits 1.",
+                "",
                 "The filters combine: a letter must match each one given; without any, every dead letter is replayed. "
                     + "Nothing is removed from the dead-letter topic, so a letter replayed twice is sent twice: select by "
                     + "--offset to replay a letter again, and try --dry-run first.",
@@ -251,6 +258,7 @@ final class DlqCommand implements Callable<Integer> {
             PrintWriter err = command.commandLine().getErr();
 
             List<Entry> selected = new ArrayList<>();
+            List<Entry> refused = new ArrayList<>();
             long[] total = new long[1];
             Set<String> matchedPositions = new TreeSet<>();
             boolean exists = dlq.read(entry -> {
@@ -263,6 +271,12 @@ final class DlqCommand implements Callable<Integer> {
                     return;
                 }
                 matchedPositions.add(entry.position());
+                String refusal = dlq.refusal(entry);
+                if (refusal != null) {
+                    err.println("refused " + describe(entry) + ": " + refusal);
+                    refused.add(entry);
+                    return;
+                }
                 selected.add(entry);
             });
             if (!exists) {
@@ -271,7 +285,7 @@ final class DlqCommand implements Callable<Integer> {
                 return ExitCodes.OK;
             }
             for (String wanted : offsets) {
-                if (selected.stream().noneMatch(e -> matches(e, List.of(parse(wanted))))) {
+                if (Stream.concat(selected.stream(), refused.stream()).noneMatch(e -> matches(e, List.of(parse(wanted))))) {
                     err.println("no dead letter matching the filters at dlq offset " + wanted.trim());
                 }
             }
@@ -291,9 +305,9 @@ final class DlqCommand implements Callable<Integer> {
                     out.println("would replay " + describe(e) + " -> " + e.letter().topic() + "/" + e.letter().partition());
                 }
                 out.println("dry run: " + selected.size() + " of " + total[0] + " dead letters in " + dlq.topic()
-                        + " would be replayed; nothing was sent");
+                        + " would be replayed" + refusedCount(refused) + "; nothing was sent");
                 out.flush();
-                return ExitCodes.OK;
+                return refused.isEmpty() ? ExitCodes.OK : ExitCodes.FAILED;
             }
             Map<TopicPartition, Long> outcomesFrom = waitSeconds > 0 ? dlq.outcomesEnd() : Map.of();
             List<DeadLetters.Replayed> replayed = new ArrayList<>();
@@ -307,16 +321,22 @@ final class DlqCommand implements Callable<Integer> {
             }
             if (waitSeconds == 0) {
                 out.println("replayed " + replayed.size() + " of " + total[0] + " dead letters in " + dlq.topic()
-                        + " (header " + ReplayOutcome.REPLAYED_FROM + ")");
+                        + " (header " + ReplayOutcome.REPLAYED_FROM + ")" + refusedCount(refused));
                 out.flush();
-                return ExitCodes.OK;
+                return refused.isEmpty() ? ExitCodes.OK : ExitCodes.FAILED;
             }
-            return reportOutcomes(dlq, replayed, outcomesFrom, out, err);
+            int outcome = reportOutcomes(dlq, replayed, outcomesFrom, refusedCount(refused), out, err);
+            return refused.isEmpty() ? outcome : ExitCodes.FAILED;
+        }
+
+        /** The end of a summary line for the refused letters; empty when there are none. */
+        private static String refusedCount(List<Entry> refused) {
+            return refused.isEmpty() ? "" : ", " + refused.size() + " refused (not one of the spec's topics)";
         }
 
         /** Waits for the outcome of every replayed letter, prints them and the counts. */
         private int reportOutcomes(DeadLetters dlq, List<DeadLetters.Replayed> replayed, Map<TopicPartition, Long> from,
-                                   PrintWriter out, PrintWriter err) {
+                                   String refusedCount, PrintWriter out, PrintWriter err) {
             Set<String> ids = new LinkedHashSet<>();
             replayed.forEach(r -> ids.add(r.id()));
             Map<String, ReplayOutcome> outcomes = dlq.awaitOutcomes(from, ids, Duration.ofSeconds(waitSeconds));
@@ -343,7 +363,7 @@ final class DlqCommand implements Callable<Integer> {
             if (missing > 0) {
                 summary += ", " + missing + " not reported within " + waitSeconds + " s";
             }
-            out.println(summary);
+            out.println(summary + refusedCount);
             out.flush();
             if (missing == 0) {
                 return ExitCodes.OK;

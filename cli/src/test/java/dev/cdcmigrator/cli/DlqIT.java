@@ -246,6 +246,51 @@ class DlqIT {
     }
 
     @Test
+    void replayRefusesLettersNamingATopicThatIsNotOneOfTheSpecsAndSendsNothingThere() throws Exception {
+        // Topics that exist, but are not the spec's: the raw topic of a v1 table it does not map, a v2 table it lacks.
+        String secretsRaw = prefix + ".raw.public.secrets";
+        String ordersV2 = prefix + ".v2.orders";
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, TestKafka.bootstrapServers()))) {
+            admin.createTopics(List.of(new NewTopic(secretsRaw, 1, (short) 1), new NewTopic(ordersV2, 1, (short) 1))).all().get();
+        }
+        // Letters as anyone who can write to the dead-letter topic could forge them.
+        DeadLetter toSecrets = DeadLetter.of("transform", secretsRaw, 0, 0, "secrets", debeziumKey("secrets", 1), null, "forged",
+                bytes(usersChange(1, "\"email\":null")));
+        DeadLetter toOrders = DeadLetter.of("sink", ordersV2, 0, 0, "orders", bytes("{\"id\":1}"), null, "forged",
+                bytes("{\"op\":\"UPSERT\",\"table\":\"orders\",\"key\":{\"id\":1},\"after\":{\"id\":1,\"total\":0}}"));
+        long[] forged = new long[2];
+        try (KafkaProducer<byte[], byte[]> producer = producer(null)) {
+            forged[0] = producer.send(new ProducerRecord<>(dlqTopic, 0, null, DEAD.serialize(dlqTopic, toSecrets))).get().offset();
+            forged[1] = producer.send(new ProducerRecord<>(dlqTopic, 0, bytes("{\"id\":1}"), DEAD.serialize(dlqTopic, toOrders))).get().offset();
+        }
+
+        int exit = run("dlq", "replay", "--spec", spec.toString(), "--bootstrap", TestKafka.bootstrapServers(), "--wait", "0");
+
+        assertThat(exit).as("exit; out:%n%s%nerr:%n%s", out, err).isEqualTo(ExitCodes.FAILED);
+        assertThat(err.toString())
+                .contains("refused dlq=0/" + forged[0] + " stage=transform table=secrets key={\"id\":1} (from " + secretsRaw
+                        + "/0/0): topic " + secretsRaw + " is not one of the spec's topics (the raw topics of its mapped v1"
+                        + " tables and the v2 topics of its v2 tables); nothing was sent to it")
+                .contains("refused dlq=0/" + forged[1] + " stage=sink table=orders key={\"id\":1} (from " + ordersV2
+                        + "/0/0): topic " + ordersV2 + " is not one of the spec's topics");
+        assertThat(lines(out)).last().isEqualTo("replayed 5 of 8 dead letters in " + dlqTopic
+                + " (header migrator.replayed-from), 2 refused (not one of the spec's topics)");
+        assertReplayed(letters.toArray(Letter[]::new));
+        assertThat(readAll(secretsRaw)).isEmpty();
+        assertThat(readAll(ordersV2)).isEmpty();
+
+        // Selected by its position, a refused letter is refused again (it is no "no dead letter matching").
+        out.getBuffer().setLength(0);
+        err.getBuffer().setLength(0);
+        exit = run("dlq", "replay", "--spec", spec.toString(), "--bootstrap", TestKafka.bootstrapServers(),
+                "--offset", "0/" + forged[1], "--dry-run");
+        assertThat(exit).as("exit; out:%n%s%nerr:%n%s", out, err).isEqualTo(ExitCodes.FAILED);
+        assertThat(err.toString()).contains("refused dlq=0/" + forged[1]).doesNotContain("no dead letter matching");
+        assertThat(lines(out)).containsExactly("dry run: 0 of 8 dead letters in " + dlqTopic
+                + " would be replayed, 1 refused (not one of the spec's topics); nothing was sent");
+    }
+
+    @Test
     void replayWaitsForOutcomesOnlyFromAPipelineThatReportsThem() {
         // No pipeline of this version has run here: the replay-outcome topic does not exist.
         int exit = run("dlq", "replay", "--spec", spec.toString(), "--bootstrap", TestKafka.bootstrapServers(),

@@ -38,7 +38,9 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * Reads the dead-letter topic ({@code <prefix>.dlq}) and sends dead letters' original records back to the topics they
  * came from, for {@code migrator dlq}, then reads what the stages made of them from the replay-outcome topic
  * ({@code <prefix>.replays}). Reading joins no consumer group and commits nothing, so it never disturbs the pipeline;
- * replaying only appends (a Kafka topic cannot be edited), so the dead-letter topic keeps every letter.
+ * replaying only appends (a Kafka topic cannot be edited), so the dead-letter topic keeps every letter. A letter is
+ * sent only to one of the spec's own topics ({@link dev.cdcmigrator.common.Topics#replayTargets}): the topic it names
+ * is data, and whoever can write to the dead-letter topic must not reach any other topic through a replay.
  */
 public final class DeadLetters {
 
@@ -92,18 +94,22 @@ public final class DeadLetters {
     private final String outcomeTopic;
     private final Duration timeout;
     private final Map<String, Object> client;
+    private final Set<String> replayTargets;
 
     /**
      * @param client the Kafka cluster's client settings: {@code bootstrap.servers} and the spec's {@code kafka.client}
      * @param topic the dead-letter topic
      * @param outcomeTopic the replay-outcome topic
+     * @param replayTargets the only topics a letter may be replayed to
      * @param timeout how long to wait for Kafka at each step before giving up
      */
-    public DeadLetters(Map<String, Object> client, String topic, String outcomeTopic, Duration timeout) {
+    public DeadLetters(Map<String, Object> client, String topic, String outcomeTopic, Set<String> replayTargets,
+                       Duration timeout) {
         this.client = Map.copyOf(client);
         this.bootstrap = String.valueOf(client.get("bootstrap.servers"));
         this.topic = topic;
         this.outcomeTopic = outcomeTopic;
+        this.replayTargets = Set.copyOf(replayTargets);
         this.timeout = timeout;
     }
 
@@ -177,6 +183,16 @@ public final class DeadLetters {
     }
 
     /**
+     * Why the letter of {@code e} (not null) must not be replayed: the topic it names is not one of the spec's; null
+     * when it may be.
+     */
+    public String refusal(Entry e) {
+        String target = e.letter().topic();
+        return replayTargets.contains(target) ? null : "topic " + target + " is not one of the spec's topics (the raw"
+                + " topics of its mapped v1 tables and the v2 topics of its v2 tables); nothing was sent to it";
+    }
+
+    /**
      * The number of partitions of each of {@code topics}; a topic that does not exist is absent from the result.
      */
     public Map<String, Integer> partitionCounts(Collection<String> topics) {
@@ -201,8 +217,15 @@ public final class DeadLetters {
      * @param partitionCounts the partitions of each source topic ({@link #partitionCounts})
      * @param sent told of each record once Kafka acknowledged it, in the order of {@code entries}
      * @throws KafkaUnavailableException when a record was not acknowledged; the ones before it were
+     * @throws IllegalArgumentException when an entry has a {@link #refusal}; then nothing was sent
      */
     public void replay(List<Entry> entries, Map<String, Integer> partitionCounts, Consumer<Replayed> sent) {
+        for (Entry e : entries) {
+            String refusal = refusal(e);
+            if (refusal != null) {
+                throw new IllegalArgumentException("dead letter " + e.position() + " is not replayed: " + refusal);
+            }
+        }
         Properties props = new Properties();
         props.putAll(client);
         props.put(ProducerConfig.CLIENT_ID_CONFIG, "migrator-dlq-replay");
