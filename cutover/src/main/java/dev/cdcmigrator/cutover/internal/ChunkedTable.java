@@ -163,9 +163,7 @@ public final class ChunkedTable {
         // The v2 columns each feed writes: its mapped columns, then its dimension columns.
         List<Set<String>> written = new ArrayList<>();
         for (int i = 0; i < feeds.size(); i++) {
-            Set<String> columns = new LinkedHashSet<>(mappings.get(i).columns().keySet());
-            spec.tables().get(feeds.get(i).getKey()).dimensionsByKind().forEach((kind, d) -> columns.add(d.column(kind)));
-            written.add(columns);
+            written.add(spec.tables().get(feeds.get(i).getKey()).writtenColumns(mappings.get(i)));
         }
 
         List<String> mappedEverywhere = new ArrayList<>(written.get(0));
