@@ -10,19 +10,14 @@ import dev.cdcmigrator.avro.V2Catalog;
 import dev.cdcmigrator.common.event.V2Change;
 import dev.cdcmigrator.common.serde.Json;
 import dev.cdcmigrator.common.serde.JsonSerde;
-import dev.cdcmigrator.common.spec.DimensionSpec;
-import dev.cdcmigrator.common.spec.MappingSpec;
 import dev.cdcmigrator.common.spec.Spec;
-import dev.cdcmigrator.common.spec.TableSpec;
 import dev.cdcmigrator.common.spec.TargetSpec;
 import dev.cdcmigrator.common.spec.V2Format;
 import dev.cdcmigrator.transform.V2Serializers;
 import java.io.IOException;
-import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.function.Supplier;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.serialization.Serializer;
@@ -67,30 +62,9 @@ public final class AvroV2Serializers implements V2Serializers {
         SchemaRegistryClient client = new SchemaRegistryClient(RegistryConfig.from(spec.kafka().schemaRegistry().clientConfigs()));
         TargetSpec target = spec.target();
         V2Catalog catalog = V2Catalog.of(target.url(), target.user(), target.password(), target.schema());
-        Map<String, Set<String>> written = writtenColumns(spec);
+        Map<String, ? extends Set<String>> written = spec.v2Columns();
         written.keySet().forEach(catalog::columns);
         return new AvroV2Serializers(new V2AvroWriter(client, catalog, written));
-    }
-
-    /** Per v2 table, the columns the spec writes to it: every mapping's columns and its table's dimension columns. */
-    static Map<String, Set<String>> writtenColumns(Spec spec) {
-        Map<String, Set<String>> written = new TreeMap<>();
-        spec.tables().forEach((v1, table) -> {
-            for (MappingSpec mapping : table.mappings()) {
-                Set<String> columns = written.computeIfAbsent(mapping.v2Table(v1), t -> new LinkedHashSet<>());
-                columns.addAll(mapping.columns().keySet());
-                dimensionColumns(table).forEach(columns::add);
-            }
-        });
-        return written;
-    }
-
-    private static Iterable<String> dimensionColumns(TableSpec table) {
-        Set<String> columns = new LinkedHashSet<>();
-        for (Map.Entry<DimensionSpec.Kind, DimensionSpec> dimension : table.dimensionsByKind().entrySet()) {
-            columns.add(dimension.getValue().column(dimension.getKey()));
-        }
-        return columns;
     }
 
     @Override
