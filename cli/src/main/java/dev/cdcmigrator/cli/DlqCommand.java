@@ -21,7 +21,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -260,7 +259,6 @@ final class DlqCommand implements Callable<Integer> {
             List<Entry> selected = new ArrayList<>();
             List<Entry> refused = new ArrayList<>();
             long[] total = new long[1];
-            Set<String> matchedPositions = new TreeSet<>();
             boolean exists = dlq.read(entry -> {
                 total[0]++;
                 if (!matches(entry, positions)) {
@@ -270,7 +268,6 @@ final class DlqCommand implements Callable<Integer> {
                     err.println("skipped dlq=" + entry.position() + ": " + entry.error());
                     return;
                 }
-                matchedPositions.add(entry.position());
                 String refusal = dlq.refusal(entry);
                 if (refusal != null) {
                     err.println("refused " + describe(entry) + ": " + refusal);

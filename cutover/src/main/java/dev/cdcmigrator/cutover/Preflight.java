@@ -312,7 +312,11 @@ public final class Preflight {
             if (superuser || replication) {
                 String how = superuser ? "is a superuser" : "has REPLICATION";
                 Optional<String> failure = replicationConnectionFailure(url, spec.source().user(), spec.source().password());
-                if (failure.isEmpty()) {
+                if (failure.isEmpty() && superuser) {
+                    findings.add(warning(SOURCE, "user " + user + " is a superuser (a replication connection works): capture"
+                            + " needs only REPLICATION and SELECT on the mapped tables, and the spec holds these credentials"
+                            + " for the whole migration", "run it as a role with the grants of docs/security.md (Grants on v1)"));
+                } else if (failure.isEmpty()) {
                     findings.add(ok(SOURCE, "user " + user + " " + how + " and a replication connection works"));
                 } else {
                     findings.add(error(SOURCE, "user " + user + " " + how + ", but a replication connection fails: "
@@ -549,11 +553,17 @@ public final class Preflight {
         String database;
         boolean createInDatabase;
         try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(
-                "SELECT current_user, current_database(), has_database_privilege(current_database(), 'CREATE')")) {
+                "SELECT current_user, current_database(), has_database_privilege(current_database(), 'CREATE'),"
+                        + " (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)")) {
             rs.next();
             user = rs.getString(1);
             database = rs.getString(2);
             createInDatabase = rs.getBoolean(3);
+            if (rs.getBoolean(4)) {
+                findings.add(warning(TARGET, "user " + user + " is a superuser: the sink needs only to own the v2 tables"
+                        + " and to create its state schema, and the spec holds these credentials for the whole migration",
+                        "run it as a role with the grants of docs/security.md (Grants on v2)"));
+            }
         }
         Optional<Boolean> usage = schemaPrivilege(c, schema, "USAGE");
         if (usage.isEmpty()) {
