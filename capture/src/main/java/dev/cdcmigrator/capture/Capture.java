@@ -151,7 +151,10 @@ public final class Capture implements AutoCloseable {
      * {@code migrator check}.
      */
     public static List<Refusal> sourceRefusals(Spec spec, java.sql.Connection v1) throws java.sql.SQLException {
-        return Publication.refusals(v1, new Topics(spec).slot(), spec.source().schema(), publishedTables(spec));
+        List<Refusal> refusals = new java.util.ArrayList<>(
+                Publication.refusals(v1, new Topics(spec).slot(), spec.source().schema(), publishedTables(spec)));
+        refusals.addAll(Heartbeats.refusals(v1, spec));
+        return refusals;
     }
 
     /**

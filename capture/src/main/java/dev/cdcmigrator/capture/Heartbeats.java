@@ -1,5 +1,7 @@
 package dev.cdcmigrator.capture;
 
+import dev.cdcmigrator.common.Refusal;
+import dev.cdcmigrator.common.TableHooks;
 import dev.cdcmigrator.common.Topics;
 import dev.cdcmigrator.common.spec.Spec;
 import java.sql.Connection;
@@ -8,6 +10,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.List;
 
 /**
  * The heartbeat table on v1, {@code <source schema>.<prefix>_heartbeat(id, at, nonce)}, one row: Debezium's heartbeat
@@ -47,12 +50,20 @@ final class Heartbeats {
             }
             if (!exists) {
                 st.execute("CREATE TABLE " + table(spec) + " (id int PRIMARY KEY, at timestamptz NOT NULL, nonce text)");
+            } else {
+                // Before the first write: a planted trigger would run on it.
+                Refusal.throwIfAny("capture", refusals(c, spec));
             }
             st.execute("INSERT INTO " + table(spec) + " VALUES (1, now(), NULL) ON CONFLICT (id) DO NOTHING");
         } catch (SQLException e) {
             throw new IllegalStateException("capture cannot create its heartbeat table " + table(spec) + " on v1 ("
                     + e.getMessage() + "); grant the capture user CREATE on schema " + spec.source().schema(), e);
         }
+    }
+
+    /** Why capture refuses the heartbeat table as it is: triggers or rules on it ({@link TableHooks}). */
+    static List<Refusal> refusals(Connection c, Spec spec) throws SQLException {
+        return TableHooks.refusals(c, "v1", spec.source().schema(), List.of(new Topics(spec).heartbeatTable()));
     }
 
     private static String quote(String identifier) {

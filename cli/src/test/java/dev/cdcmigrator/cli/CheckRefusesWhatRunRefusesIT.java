@@ -92,7 +92,20 @@ class CheckRefusesWhatRunRefusesIT {
                                 + " CREATE ROLE %p_sink LOGIN; GRANT CREATE ON DATABASE %d TO %p_sink;"
                                 + " GRANT USAGE, CREATE ON SCHEMA public TO %p_sink;"
                                 + " GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO %p_sink;",
-                        "", USERS, "notes: user %p_sink does not own it (%p_owner does)"))
+                        "", USERS, "notes: user %p_sink does not own it (%p_owner does)"),
+                new Case("a trigger planted on the heartbeat table",
+                        "CREATE TABLE %p_heartbeat (id int PRIMARY KEY, at timestamptz NOT NULL, nonce text);"
+                                + " CREATE FUNCTION %p_steal() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';"
+                                + " CREATE TRIGGER steal BEFORE UPDATE ON %p_heartbeat FOR EACH ROW EXECUTE FUNCTION %p_steal();",
+                        "", "", USERS, "%p_heartbeat: has trigger steal, which the migrator did not make"),
+                new Case("a rule planted on the sink's offsets table", "",
+                        "CREATE SCHEMA migrator_state; CREATE TABLE migrator_state.sink_offsets (consumer_group text NOT NULL,"
+                                + " topic text NOT NULL, partition int NOT NULL, next_offset bigint NOT NULL,"
+                                + " updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (consumer_group, topic, partition));"
+                                + " CREATE TABLE %p_copied (LIKE migrator_state.sink_offsets);"
+                                + " CREATE RULE copy AS ON INSERT TO migrator_state.sink_offsets DO ALSO"
+                                + " INSERT INTO %p_copied SELECT NEW.*;",
+                        "", USERS, "sink_offsets: has rule copy, which the migrator did not make"))
                 .map(Arguments::of);
     }
 

@@ -25,7 +25,11 @@ public final class TopicProvisioner {
     private TopicProvisioner() {
     }
 
-    /** Creates the topics of {@code spec} that do not exist yet; existing topics are left as they are. */
+    /**
+     * Creates the topics of {@code spec} that do not exist yet; existing topics are left as they are. Each keeps its
+     * records until {@code migrator cleanup} deletes it (a broker's default of 7 days would lose the unread changes of
+     * a migration stopped longer, unseen), but the dead letters for {@code kafka.deadLetterRetention} if set.
+     */
     public static void createMissing(Admin admin, Spec spec) {
         Topics topics = new Topics(spec);
         Set<String> existing;
@@ -45,11 +49,11 @@ public final class TopicProvisioner {
         List<NewTopic> missing = new java.util.ArrayList<>(wanted.stream()
                 .filter(t -> !existing.contains(t))
                 .map(t -> new NewTopic(t, spec.kafka().partitions(), spec.kafka().replicationFactor())
-                        .configs(Map.of(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, String.valueOf(MAX_MESSAGE_BYTES))))
+                        .configs(configs(spec, t.equals(topics.deadLetters()))))
                 .toList());
         if (!existing.contains(topics.heartbeat())) {
             // One partition: the heartbeat markers are read in order.
-            missing.add(new NewTopic(topics.heartbeat(), 1, spec.kafka().replicationFactor()));
+            missing.add(new NewTopic(topics.heartbeat(), 1, spec.kafka().replicationFactor()).configs(configs(spec, false)));
         }
         if (missing.isEmpty()) {
             return;
@@ -67,6 +71,14 @@ public final class TopicProvisioner {
             }
         }
         awaitLeaders(admin, missing.stream().map(NewTopic::name).toList());
+    }
+
+    private static Map<String, String> configs(Spec spec, boolean deadLetters) {
+        String retention = deadLetters ? spec.kafka().deadLetterRetentionDuration().map(d -> String.valueOf(d.toMillis()))
+                .orElse("-1") : "-1";
+        return Map.of(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, String.valueOf(MAX_MESSAGE_BYTES),
+                TopicConfig.RETENTION_MS_CONFIG, retention,
+                TopicConfig.RETENTION_BYTES_CONFIG, "-1");
     }
 
     /**

@@ -28,6 +28,7 @@ import dev.cdcmigrator.cutover.internal.Catalog.UniqueIndex;
 import dev.cdcmigrator.cutover.internal.Connections;
 import dev.cdcmigrator.cutover.internal.RowReads;
 import dev.cdcmigrator.cutover.internal.TypeRules;
+import dev.cdcmigrator.sink.SinkState;
 import dev.cdcmigrator.sink.TargetConstraints;
 import dev.cdcmigrator.transform.TransformTopology;
 import dev.cdcmigrator.transform.TransformTopology.CheckedValue;
@@ -565,6 +566,7 @@ public final class Preflight {
                         "run it as a role with the grants of docs/security.md (Grants on v2)"));
             }
         }
+        SinkState.refusals(c, state).forEach(refusal -> findings.add(Finding.refused(refusal)));
         Optional<Boolean> usage = schemaPrivilege(c, schema, "USAGE");
         if (usage.isEmpty()) {
             findings.add(error(TARGET, "schema " + schema + " does not exist (spec target.schema)",

@@ -17,17 +17,21 @@ import java.util.regex.Pattern;
  * @param v2Format how the transform writes the v2 topics: {@link V2Format#JSON} (default) or {@link V2Format#AVRO}
  * @param schemaRegistry the registry of Avro v2 topics: required with {@code v2Format: avro}; with {@code json} the
  *                       sink still uses it to read Avro records already in the v2 topics (a format switched mid-way)
+ * @param deadLetterRetention how long the dead-letter topic keeps a letter, ISO-8601 ({@code P30D}): letters hold
+ *                            row images, which a privacy policy may bound; null (the default) keeps them until
+ *                            {@code migrator cleanup}, as every other topic of the migration is kept
  */
 public record KafkaSpec(String bootstrap, String topicPrefix, Integer partitions, Short replicationFactor,
                         Map<String, Object> client, Map<String, Object> producer, Map<String, Object> consumer,
-                        Map<String, Object> streams, V2Format v2Format, SchemaRegistrySpec schemaRegistry) {
+                        Map<String, Object> streams, V2Format v2Format, SchemaRegistrySpec schemaRegistry,
+                        String deadLetterRetention) {
 
     public static final String EMBEDDED = "embedded";
 
     // Lower case only: the prefix also names the replication slot, which PostgreSQL restricts to [a-z0-9_].
     private static final Pattern PREFIX = Pattern.compile("[a-z][a-z0-9_]{0,39}");
 
-    static final KafkaSpec DEFAULT = new KafkaSpec(null, null, null, null, null, null, null, null, null, null);
+    static final KafkaSpec DEFAULT = new KafkaSpec(null, null, null, null, null, null, null, null, null, null, null);
 
     public KafkaSpec {
         bootstrap = bootstrap == null ? EMBEDDED : Identifiers.requireText(bootstrap, "bootstrap");
@@ -52,11 +56,28 @@ public record KafkaSpec(String bootstrap, String topicPrefix, Integer partitions
         if (v2Format == V2Format.AVRO && schemaRegistry == null) {
             throw new IllegalArgumentException("v2Format avro needs schemaRegistry: { url: ... } (where the v2 topics' Avro schemas are registered)");
         }
+        if (deadLetterRetention != null) {
+            java.time.Duration retention;
+            try {
+                retention = java.time.Duration.parse(deadLetterRetention);
+            } catch (java.time.format.DateTimeParseException e) {
+                throw new IllegalArgumentException("deadLetterRetention '" + deadLetterRetention + "' is not an ISO-8601"
+                        + " duration (for example P30D or PT12H)");
+            }
+            if (retention.isNegative() || retention.toMillis() < 1) {
+                throw new IllegalArgumentException("deadLetterRetention must be positive (for example P30D), was " + deadLetterRetention);
+            }
+        }
+    }
+
+    /** {@link #deadLetterRetention()} as a duration; empty when letters are kept until cleanup. */
+    public java.util.Optional<java.time.Duration> deadLetterRetentionDuration() {
+        return java.util.Optional.ofNullable(deadLetterRetention).map(java.time.Duration::parse);
     }
 
     /** Kafka without pass-through settings. */
     public KafkaSpec(String bootstrap, String topicPrefix, Integer partitions, Short replicationFactor) {
-        this(bootstrap, topicPrefix, partitions, replicationFactor, null, null, null, null, null, null);
+        this(bootstrap, topicPrefix, partitions, replicationFactor, null, null, null, null, null, null, null);
     }
 
     /** Whether the in-process broker is meant. */

@@ -1,6 +1,7 @@
 package dev.cdcmigrator.sink.internal;
 
 import dev.cdcmigrator.avro.SchemaRegistryException;
+import dev.cdcmigrator.common.Refusal;
 import dev.cdcmigrator.common.event.DeadLetter;
 import dev.cdcmigrator.common.event.Op;
 import dev.cdcmigrator.common.event.ReplayOutcome;
@@ -8,6 +9,8 @@ import dev.cdcmigrator.common.event.ReplayOutcome.Outcome;
 import dev.cdcmigrator.common.event.V2Change;
 import dev.cdcmigrator.common.serde.Json;
 import dev.cdcmigrator.common.serde.JsonSerde;
+import dev.cdcmigrator.common.spec.JdbcUrl;
+import dev.cdcmigrator.sink.SinkState;
 import dev.cdcmigrator.sink.TargetConstraints;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
@@ -121,11 +124,13 @@ public final class SinkLoop implements Runnable {
             connection = connectWithRetry();
             offsets.createIfAbsent(connection);
             deadLettered.createIfAbsent(connection);
+            // Before the first write to a state table: a planted trigger would run on it with the sink's privileges.
+            Refusal.throwIfAny("sink", SinkState.refusals(connection, target.stateSchema()));
             rowLevelSecurity.apply(connection);
             constraints.suspend(connection);
             consumer.subscribe(topics, new SeekToStoredOffsets());
             running = true;
-            LOGGER.info("sink started topics={} target={}", topics, target.url());
+            LOGGER.info("sink started topics={} target={}", topics, JdbcUrl.shown(target.url()));
             while (stopping.getCount() > 0) {
                 ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(500));
                 if (!records.isEmpty()) {
@@ -145,7 +150,7 @@ public final class SinkLoop implements Runnable {
             interrupted = true;
         } catch (SQLException e) {
             meters.failed();
-            throw new IllegalStateException("sink cannot use the target " + target.url() + ": " + e.getMessage(), e);
+            throw new IllegalStateException("sink cannot use the target " + JdbcUrl.shown(target.url()) + ": " + e.getMessage(), e);
         } catch (RuntimeException | Error e) {
             meters.failed();
             throw e;
@@ -524,15 +529,19 @@ public final class SinkLoop implements Runnable {
                 props.setProperty("stringtype", "unspecified");
                 props.setProperty("reWriteBatchedInserts", "true");
                 props.setProperty("ApplicationName", "cdc-migrator-sink");
+                // Without the server's DETAIL ("Failing row contains (...)"): a constraint violation's message goes to
+                // the log, /ready and the dead letter, which must not repeat the row's values (the letter holds the
+                // change, where the spec's readers of it can see it).
+                props.setProperty("logServerErrorDetail", "false");
                 Connection c = DriverManager.getConnection(target.url(), props);
                 c.setAutoCommit(false);
                 return c;
             } catch (SQLException e) {
                 if (!Retry.isTransientOnConnect(e)) {
-                    throw new IllegalStateException("sink cannot connect to " + target.url() + ": " + e.getMessage(), e);
+                    throw new IllegalStateException("sink cannot connect to " + JdbcUrl.shown(target.url()) + ": " + e.getMessage(), e);
                 }
                 meters.retried();
-                LOGGER.warn("cannot connect to the target {}, retrying in {} ms: {}", target.url(), backoff.toMillis(), e.getMessage());
+                LOGGER.warn("cannot connect to the target {}, retrying in {} ms: {}", JdbcUrl.shown(target.url()), backoff.toMillis(), e.getMessage());
                 if (stopping.await(backoff.toMillis(), TimeUnit.MILLISECONDS)) {
                     throw new InterruptedException("stopped before the target was reachable");
                 }
