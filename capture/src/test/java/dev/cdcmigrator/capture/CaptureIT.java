@@ -389,7 +389,7 @@ class CaptureIT {
 
     private Spec spec(Map<String, TableSpec> tables) {
         return new Spec(Spec.CURRENT_VERSION,
-                new SourceSpec(pg.jdbcUrl(v1), pg.user(), pg.password(), null),
+                new SourceSpec(pg.jdbcUrl(v1), pg.user(), pg.password(), null, null),
                 // Capture never writes v2; the target only has to be a valid spec.
                 new TargetSpec(pg.jdbcUrl(v1), pg.user(), pg.password(), null, null),
                 new KafkaSpec(TestKafka.bootstrapServers(), prefix, 3, null),

@@ -547,7 +547,7 @@ class SinkIT {
             tables.put(table, TableSpec.of(null, null, mapped));
         });
         return new Spec(Spec.CURRENT_VERSION,
-                new SourceSpec(PG.jdbcUrl("unused_v1"), PG.user(), PG.password(), null),
+                new SourceSpec(PG.jdbcUrl("unused_v1"), PG.user(), PG.password(), null, null),
                 new TargetSpec(PG.jdbcUrl(db), PG.user(), PG.password(), schema, stateSchema, triggers),
                 new KafkaSpec(bootstrap, prefix, partitions, null), tables);
     }

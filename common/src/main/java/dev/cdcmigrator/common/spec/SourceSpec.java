@@ -9,8 +9,9 @@ package dev.cdcmigrator.common.spec;
  * @param user a user with the REPLICATION attribute and SELECT on the mapped tables
  * @param password its password (may be empty)
  * @param schema the schema holding the mapped tables; default {@code public}
+ * @param slot what the replication slot may keep on v1; default no limit
  */
-public record SourceSpec(String url, String user, String password, String schema) {
+public record SourceSpec(String url, String user, String password, String schema, SlotSpec slot) {
 
     public SourceSpec {
         if (JdbcUrl.parse(url).multiHost()) {
@@ -20,6 +21,7 @@ public record SourceSpec(String url, String user, String password, String schema
         user = Identifiers.requireText(user, "user");
         password = password == null ? "" : password;
         schema = schema == null ? "public" : Identifiers.requireValid(schema, "a schema name");
+        slot = slot == null ? SlotSpec.DEFAULT : slot;
     }
 
     /** The parsed {@link #url()}. */

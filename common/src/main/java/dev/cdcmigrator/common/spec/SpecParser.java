@@ -197,6 +197,9 @@ public final class SpecParser {
     }
 
     private static String expected(Class<?> type) {
+        if (type == ByteSize.class) {
+            return ByteSize.EXPECTED;
+        }
         if (Map.class.isAssignableFrom(type) || type.isRecord()) {
             return "a mapping";
         }

@@ -57,6 +57,28 @@ class SpecParserTest {
     }
 
     @Test
+    void readsTheSlotLimitAsASizeWithAUnit() {
+        String withLimit = VALID.replace("password: \"${env:V1_PASSWORD}\" }",
+                "password: \"${env:V1_PASSWORD}\", slot: { maxRetainedWal: %s } }");
+
+        assertThat(parser.parse(VALID, "spec.yaml").source().slot().maxRetainedWal()).isNull();
+        assertThat(parser.parse(withLimit.formatted("50GB"), "spec.yaml").source().slot().maxRetainedWal())
+                .isEqualTo(new ByteSize(50L << 30)).hasToString("50GB");
+        assertThat(parser.parse(withLimit.formatted("\"512 mb\""), "spec.yaml").source().slot().maxRetainedWal())
+                .isEqualTo(new ByteSize(512L << 20));
+        assertThat(ByteSize.parse("1536kB")).hasToString("1536kB");
+        assertThatThrownBy(() -> parser.parse(withLimit.formatted("50G"), "spec.yaml"))
+                .hasMessage("spec.yaml: source.slot.maxRetainedWal: expected a size such as 50GB (a whole number and B,"
+                        + " kB, MB, GB or TB; 1024-based), got '50G'");
+        assertThatThrownBy(() -> parser.parse(withLimit.formatted("1000"), "spec.yaml"))
+                .hasMessageStartingWith("spec.yaml: source.slot.maxRetainedWal: expected a size such as 50GB");
+        assertThatThrownBy(() -> parser.parse(withLimit.formatted("0MB"), "spec.yaml"))
+                .hasMessage("spec.yaml: source.slot.maxRetainedWal: a size must be at least 1B, was 0 bytes");
+        assertThatThrownBy(() -> parser.parse(withLimit.formatted("50GB, maxRetained: 1GB"), "spec.yaml"))
+                .hasMessageStartingWith("spec.yaml: source.slot.maxRetained: unknown key 'maxRetained'");
+    }
+
+    @Test
     void readsFileReferences(@TempDir Path dir) throws Exception {
         Path secret = Files.writeString(dir.resolve("pw"), "from-file\n");
         Path specFile = Files.writeString(dir.resolve("spec.yaml"), VALID.replace("${env:V1_PASSWORD}", "${file:" + secret + "}"));
