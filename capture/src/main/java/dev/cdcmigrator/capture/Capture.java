@@ -3,6 +3,7 @@ package dev.cdcmigrator.capture;
 import dev.cdcmigrator.capture.internal.ClosingKafkaOffsetStore;
 import dev.cdcmigrator.capture.internal.KafkaHandoff;
 import dev.cdcmigrator.capture.internal.Publication;
+import dev.cdcmigrator.capture.internal.SlotGuard;
 import dev.cdcmigrator.capture.internal.SnapshotGuard;
 import dev.cdcmigrator.capture.internal.StreamingMetrics;
 import dev.cdcmigrator.common.KafkaClients;
@@ -37,7 +38,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The running capture stage: Debezium Embedded reading v1 through a pgoutput replication slot (initial snapshot,
  * then streaming) and publishing each change to its raw topic, keyed by the v1 primary key, in Debezium's JSON
- * envelope. Debezium's offsets live in a Kafka topic.
+ * envelope. Debezium's offsets live in a Kafka topic. A {@link SlotGuard} watches the slot: capture stops (and past
+ * {@code source.slot.maxRetainedWal} drops its slot) rather than let v1's disk fill.
  */
 public final class Capture implements AutoCloseable {
 
@@ -46,6 +48,7 @@ public final class Capture implements AutoCloseable {
     private final DebeziumEngine<RecordChangeEvent<SourceRecord>> engine;
     private final Producer<byte[], byte[]> producer;
     private final KafkaClientMetrics producerMetrics;
+    private final SlotGuard guard;
     private final ExecutorService executor = Executors.newSingleThreadExecutor(r -> new Thread(r, "migrator-capture"));
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private volatile boolean streaming;
@@ -88,7 +91,7 @@ public final class Capture implements AutoCloseable {
                 .using((success, message, error) -> {
                     streaming = false;
                     if (!success && !stopped) {
-                        failure.set(error != null ? error : new IllegalStateException(message));
+                        failure.compareAndSet(null, error != null ? error : new IllegalStateException(message));
                         LOGGER.error("capture stopped: {}", message, error);
                     } else {
                         LOGGER.info("capture stopped: {}", message);
@@ -98,6 +101,13 @@ public final class Capture implements AutoCloseable {
                         publishedTables(spec).stream().map(topics::raw).toList(),
                         spec.capturedTables().stream().map(topics::raw).toList(), converterConfig(props)))
                 .build();
+        this.guard = SlotGuard.start(spec.source(), topics.slot(), registry, () -> {
+            stopped = true;
+            closeEngine(System.nanoTime() + Duration.ofSeconds(30).toNanos());
+        }, reason -> {
+            failure.compareAndSet(null, reason);
+            LOGGER.error("capture stopped: {}", reason.getMessage());
+        });
     }
 
     /**
@@ -258,27 +268,9 @@ public final class Capture implements AutoCloseable {
     public void close(Duration timeout) {
         stopped = true;
         long deadline = System.nanoTime() + timeout.toNanos();
-        while (true) {
-            try {
-                engine.close();
-                break;
-            } catch (IOException e) {
-                LOGGER.warn("closing the Debezium engine failed", e);
-                break;
-            } catch (IllegalStateException e) {
-                // Debezium refuses to stop while its tasks are still starting; they finish starting shortly.
-                if (System.nanoTime() > deadline) {
-                    LOGGER.warn("Debezium did not let capture stop within {}: {}", timeout, e.getMessage());
-                    break;
-                }
-                try {
-                    Thread.sleep(100);
-                } catch (InterruptedException interrupted) {
-                    Thread.currentThread().interrupt();
-                    break;
-                }
-            }
-        }
+        // The guard first: a drop of the slot in progress finishes before anything else stops.
+        guard.close(timeout);
+        closeEngine(deadline);
         executor.shutdown();
         try {
             if (!executor.awaitTermination(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
@@ -292,6 +284,31 @@ public final class Capture implements AutoCloseable {
             producer.close(Duration.ofSeconds(10));
         } finally {
             producerMetrics.close();
+        }
+    }
+
+    /** Stops Debezium (which commits its offsets and releases the slot), trying until {@code deadline} (nanoTime). */
+    private void closeEngine(long deadline) {
+        while (true) {
+            try {
+                engine.close();
+                break;
+            } catch (IOException e) {
+                LOGGER.warn("closing the Debezium engine failed", e);
+                break;
+            } catch (IllegalStateException e) {
+                // Debezium refuses to stop while its tasks are still starting; they finish starting shortly.
+                if (System.nanoTime() > deadline) {
+                    LOGGER.warn("Debezium did not let capture stop in time: {}", e.getMessage());
+                    break;
+                }
+                try {
+                    Thread.sleep(100);
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
         }
     }
 

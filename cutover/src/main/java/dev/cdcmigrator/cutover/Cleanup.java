@@ -3,6 +3,7 @@ package dev.cdcmigrator.cutover;
 import static dev.cdcmigrator.cutover.internal.Connections.quote;
 import static dev.cdcmigrator.cutover.internal.Connections.shownName;
 
+import dev.cdcmigrator.capture.SlotHealth;
 import dev.cdcmigrator.common.KafkaClients;
 import dev.cdcmigrator.common.KafkaUnreachableException;
 import dev.cdcmigrator.common.Topics;

@@ -334,6 +334,7 @@ public final class Preflight {
             checkPublication(c, user, database, createInDatabase, v1Relations);
             Capture.sourceRefusals(spec, c).forEach(refusal -> findings.add(Finding.refused(refusal)));
             boolean slotExists = checkSlot(c, database);
+            checkWalRetention(c);
 
             int freeSlots = maxSlots - usedSlots;
             if (slotExists || freeSlots >= 1) {
@@ -541,6 +542,42 @@ public final class Preflight {
                             "if that run is abandoned: " + drop));
                 }
                 return true;
+            }
+        }
+    }
+
+    /**
+     * Whether PostgreSQL caps the WAL a replication slot may keep (max_slot_wal_keep_size), and what capture's slot
+     * keeps now: unlimited, a stopped or stuck migrator fills v1's disk.
+     */
+    private void checkWalRetention(Connection c) throws SQLException {
+        // No row before PostgreSQL 13, which has no cap to set.
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("""
+                SELECT setting::bigint * 1024 * 1024, current_setting(name) FROM pg_settings
+                WHERE name = 'max_slot_wal_keep_size'""")) {
+            if (!rs.next()) {
+                return;
+            }
+            long keepBytes = rs.getLong(1);
+            String keep = rs.getString(2);
+            dev.cdcmigrator.common.spec.ByteSize limit = spec.source().slot().maxRetainedWal();
+            String slot = dev.cdcmigrator.capture.SlotHealth.query(c, publication)
+                    .map(h -> "; replication slot " + publication + " is " + h.describe()).orElse("");
+            String limitFix = limit == null
+                    ? "set source.slot.maxRetainedWal below it, so that capture stops first with instructions"
+                    : "keep source.slot.maxRetainedWal (" + limit + ") below it, so that capture stops first";
+            if (keepBytes < 0) {
+                findings.add(warning(SOURCE, "max_slot_wal_keep_size is -1 (unlimited): a stopped or stuck migrator's"
+                        + " replication slot keeps v1's WAL until the disk is full" + slot,
+                        "ALTER SYSTEM SET max_slot_wal_keep_size = '50GB' (a size well below the disk space v1 has"
+                        + " free for WAL), then SELECT pg_reload_conf(); " + limitFix));
+            } else if (limit != null && limit.bytes() >= keepBytes) {
+                findings.add(warning(SOURCE, "source.slot.maxRetainedWal " + limit + " is not below"
+                        + " max_slot_wal_keep_size " + keep + ": PostgreSQL invalidates the slot before capture"
+                        + " stops with instructions" + slot, "set source.slot.maxRetainedWal below " + keep));
+            } else {
+                findings.add(ok(SOURCE, "max_slot_wal_keep_size is " + keep + ": PostgreSQL invalidates the"
+                        + " replication slot rather than keep more WAL for it" + slot));
             }
         }
     }

@@ -1,5 +1,6 @@
 package dev.cdcmigrator.cutover;
 
+import dev.cdcmigrator.capture.SlotHealth;
 import dev.cdcmigrator.common.Topics;
 import dev.cdcmigrator.common.spec.MappingSpec;
 import dev.cdcmigrator.common.spec.Spec;

@@ -34,7 +34,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A PostgreSQL cluster started from the local binaries in its own directory, on a free 127.0.0.1 port,
- * wal_level=logical.
+ * wal_level=logical, max_slot_wal_keep_size=10GB.
  *
  * <p>Meant for throwaway databases (tests, the demo): durability is switched off and every local connection is
  * trusted. When the JVM runs as root the server binaries run as the {@code postgres} OS user, because PostgreSQL
@@ -366,6 +366,8 @@ public final class LocalPostgres implements AutoCloseable {
                 "wal_level = logical",
                 "max_replication_slots = 20",
                 "max_wal_senders = 20",
+                // A replication slot left behind must not fill the disk (migrator check warns when this is unlimited).
+                "max_slot_wal_keep_size = 10GB",
                 "max_connections = 200",
                 "shared_buffers = 128MB",
                 // Throwaway data: durability only costs time.

@@ -43,7 +43,8 @@ public final class TestPostgres {
      * exit.
      *
      * <p>Testcontainers ({@code postgres:16-alpine} with {@code -c wal_level=logical -c max_replication_slots=20
-     * -c max_wal_senders=20}) when a Docker engine is reachable, otherwise {@link LocalPostgres} in a temp directory.
+     * -c max_wal_senders=20 -c max_slot_wal_keep_size=10GB}) when a Docker engine is reachable, otherwise
+     * {@link LocalPostgres} in a temp directory.
      *
      * @return the shared server
      * @throws IllegalStateException if there is neither a Docker engine nor local PostgreSQL server binaries, or the
@@ -102,7 +103,8 @@ public final class TestPostgres {
     private static PostgresServer startContainer() {
         PostgreSQLContainer<?> container = new PostgreSQLContainer<>(DockerImageName.parse(IMAGE))
                 .withCommand("postgres", "-c", "fsync=off", "-c", "wal_level=logical",
-                        "-c", "max_replication_slots=20", "-c", "max_wal_senders=20");
+                        "-c", "max_replication_slots=20", "-c", "max_wal_senders=20",
+                        "-c", "max_slot_wal_keep_size=10GB");
         container.start();
         stopAtExit(container::stop);
         return new Server(container.getHost(), container.getMappedPort(PostgreSQLContainer.POSTGRESQL_PORT),

@@ -1,12 +1,12 @@
 package dev.cdcmigrator.capture.internal;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.cdcmigrator.capture.SlotHealth;
 import dev.cdcmigrator.common.serde.Json;
 import java.io.IOException;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.HashMap;
@@ -39,7 +39,9 @@ public final class SnapshotGuard {
     }
 
     /**
-     * Drops the slot when capture is about to take the snapshot again and the slot exists, inactive.
+     * Drops the slot when capture is about to take the snapshot again and the slot exists, inactive; refuses to
+     * stream on from a slot that is gone or that PostgreSQL invalidated, since the changes it held are lost (Debezium
+     * would create a new slot, or retry the invalid one, and silently skip them).
      *
      * @param offsetsTopic where Debezium's offsets live
      * @param server the offsets' server name (Debezium's {@code topic.prefix})
@@ -48,26 +50,30 @@ public final class SnapshotGuard {
      * @param user the v1 user
      * @param password the v1 password
      * @param slot the replication slot
+     * @throws IllegalStateException naming what happened and how to start over, when capture cannot go on
      */
     public static void beforeStart(String offsetsTopic, String server, Map<String, Object> consumer, String url, String user,
                                    String password, String slot) {
         Optional<JsonNode> offset = lastOffset(offsetsTopic, server, consumer);
-        // Debezium (snapshot.mode initial) snapshots when there is no offset, or when the offset is from a snapshot
-        // it did not complete; anything else resumes streaming from the slot, which must then be kept.
-        if (offset.filter(SnapshotGuard::streamsOn).isPresent()) {
-            return;
-        }
-        try (Connection c = DriverManager.getConnection(url, user, password);
-             PreparedStatement st = c.prepareStatement("SELECT active FROM pg_replication_slots WHERE slot_name = ?")) {
-            st.setString(1, slot);
-            try (ResultSet rs = st.executeQuery()) {
-                if (!rs.next()) {
-                    return; // Debezium creates it, with an exported snapshot
+        try (Connection c = DriverManager.getConnection(url, user, password)) {
+            Optional<SlotHealth> found = SlotHealth.query(c, slot);
+            // Debezium (snapshot.mode initial) snapshots when there is no offset, or when the offset is from a
+            // snapshot it did not complete; anything else resumes streaming from the slot, which must then be kept.
+            if (offset.filter(SnapshotGuard::streamsOn).isPresent()) {
+                if (found.isEmpty()) {
+                    throw new IllegalStateException(SlotGuard.gone(slot));
                 }
-                if (rs.getBoolean(1)) {
-                    throw new IllegalStateException("replication slot " + slot + " is in use by another process; only one"
-                            + " capture may run per slot");
+                if (found.get().lost()) {
+                    throw new IllegalStateException(SlotGuard.lost(found.get()));
                 }
+                return;
+            }
+            if (found.isEmpty()) {
+                return; // Debezium creates it, with an exported snapshot
+            }
+            if (found.get().active()) {
+                throw new IllegalStateException("replication slot " + slot + " is in use by another process; only one"
+                        + " capture may run per slot");
             }
             try (PreparedStatement drop = c.prepareStatement("SELECT pg_drop_replication_slot(?)")) {
                 drop.setString(1, slot);

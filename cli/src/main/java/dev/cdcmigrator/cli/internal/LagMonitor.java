@@ -1,5 +1,6 @@
 package dev.cdcmigrator.cli.internal;
 
+import dev.cdcmigrator.capture.SlotHealth;
 import dev.cdcmigrator.common.Topics;
 import dev.cdcmigrator.common.spec.SourceSpec;
 import dev.cdcmigrator.common.spec.Spec;
@@ -15,6 +16,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.TreeMap;
@@ -34,8 +36,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The lag gauges that need a look from outside the stages, refreshed every {@link #INTERVAL} by one background
- * thread: the replication slot's bytes behind on v1, the transform's records behind on the raw topics, and the v1
- * tables' estimated row counts (backfill progress). The gauges read cached values, so a scrape never waits on v1 or
+ * thread: the WAL the replication slot keeps on v1 (from its restart position, what v1 cannot remove) with its
+ * {@code wal_status} and {@code safe_wal_size}, the transform's records behind on the raw topics, and the v1 tables'
+ * estimated row counts (backfill progress). Every stage's process exports them, so a stopped capture does not hide
+ * a growing slot. The gauges read cached values, so a scrape never waits on v1 or
  * Kafka; a value that could not be measured is NaN (and logged once until it can be again). One JDBC connection to
  * v1, opened again after a failure, and one Kafka admin client; neither is ever used by a stage.
  */
@@ -50,13 +54,11 @@ final class LagMonitor implements AutoCloseable {
     private static final Duration TIMEOUT = Duration.ofSeconds(5);
 
     static final String SLOT_LAG = "migrator.capture.slot.lag";
+    static final String SLOT_WAL_STATUS = "migrator.capture.slot.wal.status";
+    static final String SLOT_SAFE_WAL = "migrator.capture.slot.safe.wal";
     static final String TRANSFORM_BEHIND = "migrator.transform.records.behind";
     static final String ROWS_ESTIMATED = "migrator.capture.snapshot.rows.estimated";
 
-    private static final String SLOT_LAG_SQL = """
-            SELECT pg_wal_lsn_diff(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END,
-                                   confirmed_flush_lsn)
-            FROM pg_replication_slots WHERE slot_name = ?""";
     private static final String ESTIMATES_SQL = """
             SELECT c.relname, c.reltuples FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE n.nspname = ? AND c.relname = ANY (?) AND c.relkind IN ('r', 'p')""";
@@ -74,6 +76,9 @@ final class LagMonitor implements AutoCloseable {
     private final Admin admin;
     private final ScheduledExecutorService executor;
     private final Value slotLag = new Value();
+    private final Value safeWal = new Value();
+    /** wal_status value to 1 for the slot's, 0 for the others. */
+    private final Map<String, Value> walStatus = new TreeMap<>();
     private final Map<String, Value> transformBehind = new TreeMap<>();
     private final Map<String, Value> estimated = new TreeMap<>();
     private volatile Connection v1;
@@ -90,10 +95,26 @@ final class LagMonitor implements AutoCloseable {
         spec.lookupTables().values().forEach(dependents -> dependents.forEach(t -> rawTopics.put(topics.lookups(t), t)));
         Gauge.builder(SLOT_LAG, slotLag, v -> v.value)
                 .description("WAL bytes v1 keeps for the migrator's replication slot: the current WAL position minus"
-                        + " the position capture has confirmed (pg_current_wal_lsn() - confirmed_flush_lsn)")
+                        + " the slot's restart position (pg_current_wal_lsn() - restart_lsn)")
                 .baseUnit("bytes")
                 .strongReference(true)
                 .register(registry);
+        Gauge.builder(SLOT_SAFE_WAL, safeWal, v -> v.value)
+                .description("WAL v1 can still write before max_slot_wal_keep_size invalidates the replication slot"
+                        + " (safe_wal_size); NaN when that is unlimited, the slot is lost or absent")
+                .baseUnit("bytes")
+                .strongReference(true)
+                .register(registry);
+        for (String status : SlotHealth.WAL_STATUSES) {
+            Value v = new Value();
+            walStatus.put(status, v);
+            Gauge.builder(SLOT_WAL_STATUS, v, x -> x.value)
+                    .description("1 for the replication slot's wal_status (reserved, extended, unreserved: about to be"
+                            + " invalidated, lost: invalidated, capture cannot go on), 0 for the others")
+                    .tag("status", status)
+                    .strongReference(true)
+                    .register(registry);
+        }
         for (String table : spec.capturedTables()) {
             Value behind = new Value();
             transformBehind.put(table, behind);
@@ -154,21 +175,12 @@ final class LagMonitor implements AutoCloseable {
             if (v1 == null || v1.isClosed()) {
                 v1 = connect();
             }
-            try (PreparedStatement st = v1.prepareStatement(SLOT_LAG_SQL)) {
-                st.setQueryTimeout((int) TIMEOUT.toSeconds());
-                st.setString(1, slot);
-                try (ResultSet rs = st.executeQuery()) {
-                    // No row: capture has not created the slot yet.
-                    double lag = Double.NaN;
-                    if (rs.next()) {
-                        lag = rs.getDouble(1);
-                        if (rs.wasNull()) {
-                            lag = Double.NaN;
-                        }
-                    }
-                    slotLag.value = lag;
-                }
-            }
+            // Absent: capture has not created the slot yet (or it was dropped).
+            Optional<SlotHealth> health = SlotHealth.query(v1, slot);
+            slotLag.value = health.map(SlotHealth::retainedWalBytes).map(Long::doubleValue).orElse(Double.NaN);
+            safeWal.value = health.map(SlotHealth::safeWalBytes).map(Long::doubleValue).orElse(Double.NaN);
+            String status = health.map(SlotHealth::walStatus).orElse(null);
+            walStatus.forEach((name, v) -> v.value = name.equals(status) ? 1 : 0);
             long now = System.nanoTime();
             if (estimatesReadAt == Long.MIN_VALUE || now - estimatesReadAt >= ESTIMATE_INTERVAL.toNanos()) {
                 readEstimates();
@@ -180,6 +192,8 @@ final class LagMonitor implements AutoCloseable {
             }
         } catch (SQLException e) {
             slotLag.value = Double.NaN;
+            safeWal.value = Double.NaN;
+            walStatus.values().forEach(v -> v.value = Double.NaN);
             closeV1();
             if (!v1Failing) {
                 LOGGER.warn("lag monitor: cannot read the slot lag from v1 ({}); retrying every {} s", e.getMessage(), INTERVAL.toSeconds());

@@ -1,4 +1,4 @@
-package dev.cdcmigrator.cutover;
+package dev.cdcmigrator.capture;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -6,6 +6,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.OffsetDateTime;
 import java.time.temporal.ChronoUnit;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -21,34 +22,42 @@ import java.util.Optional;
  * @param retainedWalBytes {@code pg_current_wal_lsn() - restart_lsn}: the WAL it keeps; null when it has no restart
  *     position (invalidated)
  * @param walStatus {@code wal_status} (PostgreSQL 13+): reserved, extended, unreserved or lost; null before 13
+ * @param safeWalBytes {@code safe_wal_size} (PostgreSQL 13+): how much more WAL can be written before the slot is in
+ *     danger of being invalidated by {@code max_slot_wal_keep_size}; null when that is unlimited (-1), the slot is
+ *     lost, or before 13
+ * @param confirmedFlushLsn {@code confirmed_flush_lsn} as PostgreSQL prints it ({@code 0/16B3748}): what capture has
+ *     confirmed; null for a physical slot
  * @param inactiveSince when it was last released (PostgreSQL 17+); null when active or unknown
  */
 public record SlotHealth(String name, String type, String plugin, String database, boolean active, Integer activePid,
-                         Long retainedWalBytes, String walStatus, OffsetDateTime inactiveSince) {
+                         Long retainedWalBytes, String walStatus, Long safeWalBytes, String confirmedFlushLsn,
+                         OffsetDateTime inactiveSince) {
+
+    /** The values of {@link #walStatus()}, from safe to invalidated. */
+    public static final List<String> WAL_STATUSES = List.of("reserved", "extended", "unreserved", "lost");
 
     /**
      * The slot {@code name} on the server of {@code c}, if it exists. Reads {@code pg_replication_slots} only, which
      * every user may.
      */
     public static Optional<SlotHealth> query(Connection c, String name) throws SQLException {
-        // to_jsonb(s) reads columns that older servers lack (wal_status 13+, inactive_since 17+) as null.
+        // to_jsonb(s) reads columns that older servers lack (wal_status and safe_wal_size 13+, inactive_since 17+)
+        // as null. A standby (logical slots on standbys: 16+) has no current WAL position, only its replay position.
         try (PreparedStatement ps = c.prepareStatement("""
                 SELECT slot_name, slot_type, plugin, database, active, active_pid,
-                       pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint,
-                       to_jsonb(s) ->> 'wal_status', (to_jsonb(s) ->> 'inactive_since')::timestamptz
+                       pg_wal_lsn_diff(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()
+                                            ELSE pg_current_wal_lsn() END, restart_lsn)::bigint,
+                       to_jsonb(s) ->> 'wal_status', (to_jsonb(s) ->> 'safe_wal_size')::bigint,
+                       confirmed_flush_lsn::text, (to_jsonb(s) ->> 'inactive_since')::timestamptz
                 FROM pg_replication_slots s WHERE slot_name = ?""")) {
             ps.setString(1, name);
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
                     return Optional.empty();
                 }
-                int pid = rs.getInt(6);
-                Integer activePid = rs.wasNull() ? null : pid;
-                long retained = rs.getLong(7);
-                Long retainedBytes = rs.wasNull() ? null : retained;
                 return Optional.of(new SlotHealth(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
-                        rs.getBoolean(5), activePid, retainedBytes, rs.getString(8),
-                        rs.getObject(9, OffsetDateTime.class)));
+                        rs.getBoolean(5), rs.getObject(6, Integer.class), rs.getObject(7, Long.class), rs.getString(8),
+                        rs.getObject(9, Long.class), rs.getString(10), rs.getObject(11, OffsetDateTime.class)));
             }
         }
     }
@@ -76,8 +85,13 @@ public record SlotHealth(String name, String type, String plugin, String databas
         return s.toString();
     }
 
+    /** Whether PostgreSQL has invalidated it ({@code wal_status lost}): it can no longer be read. */
+    public boolean lost() {
+        return "lost".equals(walStatus);
+    }
+
     /** A byte count the way pg_size_pretty prints it (bytes, kB, MB, GB, TB; 1024-based, rounded). */
-    static String size(long bytes) {
+    public static String size(long bytes) {
         String[] units = {"bytes", "kB", "MB", "GB", "TB", "PB"};
         double value = bytes;
         int unit = 0;
