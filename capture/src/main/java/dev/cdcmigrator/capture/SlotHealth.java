@@ -1,13 +1,17 @@
 package dev.cdcmigrator.capture;
 
+import dev.cdcmigrator.common.spec.SourceSpec;
 import java.sql.Connection;
+import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Optional;
+import java.util.Properties;
 
 /**
  * How a replication slot on v1 stands. A slot that nothing reads keeps every WAL segment from its restart position
@@ -83,6 +87,23 @@ public record SlotHealth(String name, String type, String plugin, String databas
             s.append(" (wal_status ").append(walStatus).append(")");
         }
         return s.toString();
+    }
+
+    /**
+     * A connection to v1 for watching a slot from a background thread: it gives up within {@code timeout} (connect,
+     * log in) or twice that (a statement), so that a v1 that does not answer only delays the next look.
+     */
+    public static Connection connect(SourceSpec source, String applicationName, Duration timeout) throws SQLException {
+        Properties props = new Properties();
+        props.setProperty("user", source.user());
+        props.setProperty("password", source.password());
+        props.setProperty("ApplicationName", applicationName);
+        props.setProperty("connectTimeout", String.valueOf(timeout.toSeconds()));
+        props.setProperty("loginTimeout", String.valueOf(timeout.toSeconds()));
+        props.setProperty("socketTimeout", String.valueOf(timeout.toSeconds() * 2));
+        Connection c = DriverManager.getConnection(source.url(), props);
+        c.setAutoCommit(true);
+        return c;
     }
 
     /** Whether PostgreSQL has invalidated it ({@code wal_status lost}): it can no longer be read. */

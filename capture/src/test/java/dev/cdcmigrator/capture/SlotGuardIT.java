@@ -38,9 +38,9 @@ import org.junit.jupiter.api.Test;
 class SlotGuardIT {
 
     private static final Duration DEADLINE = Duration.ofSeconds(90);
-    private static final String RESTART = "start the migration over from a new snapshot (stop the migrator, empty the"
-            + " v2 tables, migrator cleanup --spec FILE --kafka --state --yes, then migrator run; docs/runbook.md,"
-            + " \"Restarting after the slot was dropped or lost\")";
+    private static final String RESTART = "start the migration over from a new snapshot: stop the migrator, empty the"
+            + " v2 tables, then migrator cutover enforce, migrator cleanup --kafka --state --yes and migrator run, each"
+            + " with --spec (docs/runbook.md, \"Restarting after the slot was dropped or lost\")";
 
     private static LocalPostgres pg;
     private final List<Capture> captures = new ArrayList<>();

@@ -73,25 +73,67 @@ class PreflightIT {
             // postgresql.auto.conf (ALTER SYSTEM) wins over the settings LocalPostgres writes into postgresql.conf.
             executeOn(replicaOnly.jdbcUrl("postgres"), replicaOnly.user(), "ALTER SYSTEM SET wal_level = replica");
             replicaOnly.restart();
-            replicaOnly.createDatabase("v1");
-            executeOn(replicaOnly.jdbcUrl("v1"), replicaOnly.user(), """
-                    CREATE TABLE users (id bigint PRIMARY KEY, name varchar(100) NOT NULL, score numeric(8,2), seen timestamptz);
-                    CREATE TABLE tasks (id int PRIMARY KEY, user_id bigint NOT NULL, timeout int, params jsonb);
-                    """);
-            Spec spec = new SpecParser(name -> null).parse("""
-                    version: 1
-                    source: { url: "%s", user: "%s" }
-                    target: { url: "%s", user: "%s", password: "%s", schema: app }
-                    kafka: { topicPrefix: %s }
-                    tables:
-                    %s""".formatted(replicaOnly.jdbcUrl("v1"), replicaOnly.user(), pg.jdbcUrl(v2Db), pg.user(), pg.password(),
-                    prefix, GOOD_TABLES), "preflight-it.yaml");
+            createV1On(replicaOnly);
 
-            List<Finding> findings = check(spec);
+            List<Finding> findings = check(specWithV1On(replicaOnly, ""));
 
             assertThat(findings).as(render(findings)).contains(Finding.error("source", "wal_level is replica, but capture"
                     + " decodes the WAL logically and needs logical", "ALTER SYSTEM SET wal_level = logical, then restart PostgreSQL"));
         }
+    }
+
+    @Test
+    void unlimitedMaxSlotWalKeepSizeIsAWarningSayingWhatToSet(@TempDir Path dir) {
+        try (LocalPostgres unlimited = LocalPostgres.start(dir.resolve("unlimited"))) {
+            executeOn(unlimited.jdbcUrl("postgres"), unlimited.user(), "ALTER SYSTEM SET max_slot_wal_keep_size = -1");
+            executeOn(unlimited.jdbcUrl("postgres"), unlimited.user(), "SELECT pg_reload_conf()");
+            createV1On(unlimited);
+            Spec spec = specWithV1On(unlimited, "");
+            executeOn(unlimited.jdbcUrl("v1"), unlimited.user(), "SELECT pg_create_logical_replication_slot('" + prefix + "', 'pgoutput')");
+
+            List<Finding> findings = check(spec);
+
+            assertThat(only(findings, Level.WARNING)).as(render(findings)).anySatisfy(f -> {
+                assertThat(f.subject()).isEqualTo("source");
+                assertThat(f.message()).matches("max_slot_wal_keep_size is -1 \\(unlimited\\): a stopped or stuck migrator's"
+                        + " replication slot keeps v1's WAL until the disk is full; replication slot " + prefix
+                        + " is inactive, retaining [0-9]+ (bytes|kB) \\([0-9]+ bytes\\) of WAL");
+                assertThat(f.fix()).isEqualTo("ALTER SYSTEM SET max_slot_wal_keep_size = '50GB' (a size well below the"
+                        + " disk space v1 has free for WAL), then SELECT pg_reload_conf(); set source.slot.maxRetainedWal"
+                        + " below it, so that capture stops first with instructions");
+            });
+
+            // capture's own limit at or above PostgreSQL's would never act.
+            executeOn(unlimited.jdbcUrl("postgres"), unlimited.user(), "ALTER SYSTEM SET max_slot_wal_keep_size = '1GB'");
+            executeOn(unlimited.jdbcUrl("postgres"), unlimited.user(), "SELECT pg_reload_conf()");
+            List<Finding> above = check(specWithV1On(unlimited, "slot: { maxRetainedWal: 2GB }"));
+            assertThat(only(above, Level.WARNING)).as(render(above)).anySatisfy(f -> {
+                assertThat(f.message()).startsWith("source.slot.maxRetainedWal 2GB is not below max_slot_wal_keep_size"
+                        + " 1GB: PostgreSQL invalidates the slot before capture stops with instructions");
+                assertThat(f.fix()).isEqualTo("set source.slot.maxRetainedWal below 1GB");
+            });
+        }
+    }
+
+    /** Creates database v1 with the good tables on {@code server}. */
+    private static void createV1On(LocalPostgres server) {
+        server.createDatabase("v1");
+        executeOn(server.jdbcUrl("v1"), server.user(), """
+                CREATE TABLE users (id bigint PRIMARY KEY, name varchar(100) NOT NULL, score numeric(8,2), seen timestamptz);
+                CREATE TABLE tasks (id int PRIMARY KEY, user_id bigint NOT NULL, timeout int, params jsonb);
+                """);
+    }
+
+    /** A spec of the good tables from database v1 of {@code server}; {@code sourceExtra} goes into source. */
+    private Spec specWithV1On(LocalPostgres server, String sourceExtra) {
+        return new SpecParser(name -> null).parse("""
+                version: 1
+                source: { url: "%s", user: "%s" %s }
+                target: { url: "%s", user: "%s", password: "%s", schema: app }
+                kafka: { topicPrefix: %s }
+                tables:
+                %s""".formatted(server.jdbcUrl("v1"), server.user(), sourceExtra.isEmpty() ? "" : ", " + sourceExtra,
+                pg.jdbcUrl(v2Db), pg.user(), pg.password(), prefix, GOOD_TABLES), "preflight-it.yaml");
     }
 
     private static void executeOn(String url, String user, String sql) {
@@ -371,6 +413,12 @@ class PreflightIT {
             List<Finding> findings = check(spec(GOOD_TABLES));
 
             assertThat(only(findings, Level.ERROR)).isEmpty();
+            assertThat(findings).anySatisfy(f -> {
+                assertThat(f.level()).isEqualTo(Level.OK);
+                assertThat(f.message()).matches("max_slot_wal_keep_size is 10GB: PostgreSQL invalidates the replication"
+                        + " slot rather than keep more WAL for it; replication slot " + prefix + " is inactive, retaining"
+                        + " [0-9]+ (bytes|kB|MB) \\([0-9]+ bytes\\) of WAL");
+            });
             assertThat(only(findings, Level.WARNING)).singleElement().satisfies(f -> {
                 assertThat(f.subject()).isEqualTo("source");
                 assertThat(f.message()).startsWith("replication slot " + prefix + " exists and is inactive, holding ")

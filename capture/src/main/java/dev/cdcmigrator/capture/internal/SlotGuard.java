@@ -7,12 +7,10 @@ import dev.cdcmigrator.common.spec.SourceSpec;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.Optional;
-import java.util.Properties;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -53,7 +51,6 @@ public final class SlotGuard implements AutoCloseable {
     private final Consumer<IllegalStateException> fail;
     private final ScheduledExecutorService executor;
     private volatile double warning;
-    private Connection v1;
     private boolean v1Failing;
     private boolean done;
 
@@ -64,14 +61,12 @@ public final class SlotGuard implements AutoCloseable {
         this.limit = source.slot().maxRetainedWal();
         this.stopDebezium = stopDebezium;
         this.fail = fail;
-        if (limit != null) {
-            Gauge.builder(LIMIT, limit, ByteSize::bytes)
-                    .description("source.slot.maxRetainedWal: past this much retained WAL capture drops its"
-                            + " replication slot and stops")
-                    .baseUnit("bytes")
-                    .strongReference(true)
-                    .register(registry);
-        }
+        Gauge.builder(LIMIT, this, g -> g.limit == null ? Double.NaN : g.limit.bytes())
+                .description("source.slot.maxRetainedWal: past this much retained WAL capture drops its replication"
+                        + " slot and stops; NaN when not set")
+                .baseUnit("bytes")
+                .strongReference(true)
+                .register(registry);
         Gauge.builder(WARNING, this, g -> g.warning)
                 .description("1 while the replication slot retains more than 80 % of source.slot.maxRetainedWal (or"
                         + " capture dropped it for passing the limit), else 0")
@@ -106,10 +101,8 @@ public final class SlotGuard implements AutoCloseable {
         if (done) {
             return;
         }
-        try {
-            if (v1 == null || v1.isClosed()) {
-                v1 = connect();
-            }
+        // A connection per look: nothing held open on v1 between looks, and nothing to mend after a failure.
+        try (Connection v1 = SlotHealth.connect(source, "cdc-migrator-slot-guard", TIMEOUT)) {
             Optional<SlotHealth> found = SlotHealth.query(v1, slot);
             if (v1Failing) {
                 LOGGER.info("slot guard: v1 readable again");
@@ -128,13 +121,12 @@ public final class SlotGuard implements AutoCloseable {
                 if (retained > limit.bytes()) {
                     done = true;
                     warning = 1;
-                    fail.accept(new IllegalStateException(dropOverLimit(health)));
+                    fail.accept(new IllegalStateException(dropOverLimit(v1, health)));
                 } else {
                     warn(health, retained >= SlotSpec.WARNING_FRACTION * limit.bytes());
                 }
             }
         } catch (SQLException e) {
-            closeV1();
             if (!v1Failing) {
                 LOGGER.warn("slot guard: cannot read replication slot {} on v1 ({}); retrying every {} s", slot,
                         e.getMessage(), INTERVAL.toSeconds());
@@ -159,7 +151,7 @@ public final class SlotGuard implements AutoCloseable {
     }
 
     /** Stops Debezium, then drops the slot once its WAL sender let go of it (terminating it if it does not); the reason. */
-    private String dropOverLimit(SlotHealth health) throws SQLException {
+    private String dropOverLimit(Connection v1, SlotHealth health) throws SQLException {
         String over = "replication slot " + slot + " retained " + health.retainedWal() + " of WAL on v1, over"
                 + " source.slot.maxRetainedWal " + limit;
         LOGGER.error("{}: capture stops and drops the slot so that v1 keeps no more WAL for it", over);
@@ -177,10 +169,10 @@ public final class SlotGuard implements AutoCloseable {
         }
         try {
             if (now.isPresent() && now.get().active()) {
-                execute("SELECT pg_terminate_backend(?)", now.get().activePid());
+                execute(v1, "SELECT pg_terminate_backend(?)", now.get().activePid());
             }
             if (now.isPresent()) {
-                execute("SELECT pg_drop_replication_slot(?)", slot);
+                execute(v1, "SELECT pg_drop_replication_slot(?)", slot);
             }
         } catch (SQLException e) {
             return over + "; capture stopped, but dropping the slot failed (" + e.getMessage() + "): drop it by hand,"
@@ -189,7 +181,7 @@ public final class SlotGuard implements AutoCloseable {
         return over + ", so capture dropped the slot and stopped; " + lostChanges(health);
     }
 
-    private void execute(String sql, Object parameter) throws SQLException {
+    private static void execute(Connection v1, String sql, Object parameter) throws SQLException {
         try (PreparedStatement st = v1.prepareStatement(sql)) {
             st.setQueryTimeout((int) TIMEOUT.toSeconds());
             st.setObject(1, parameter);
@@ -216,32 +208,9 @@ public final class SlotGuard implements AutoCloseable {
                 + " will not reach v2: " + RESTART;
     }
 
-    private static final String RESTART = "start the migration over from a new snapshot (stop the migrator, empty the"
-            + " v2 tables, migrator cleanup --spec FILE --kafka --state --yes, then migrator run; docs/runbook.md,"
-            + " \"Restarting after the slot was dropped or lost\")";
-
-    private Connection connect() throws SQLException {
-        Properties props = new Properties();
-        props.setProperty("user", source.user());
-        props.setProperty("password", source.password());
-        props.setProperty("ApplicationName", "cdc-migrator-slot-guard");
-        props.setProperty("connectTimeout", String.valueOf(TIMEOUT.toSeconds()));
-        props.setProperty("socketTimeout", String.valueOf(TIMEOUT.toSeconds() * 2));
-        Connection c = DriverManager.getConnection(source.url(), props);
-        c.setAutoCommit(true);
-        return c;
-    }
-
-    private void closeV1() {
-        if (v1 != null) {
-            try {
-                v1.close();
-            } catch (SQLException e) {
-                LOGGER.debug("closing the slot guard's v1 connection failed", e);
-            }
-            v1 = null;
-        }
-    }
+    private static final String RESTART = "start the migration over from a new snapshot: stop the migrator, empty the"
+            + " v2 tables, then migrator cutover enforce, migrator cleanup --kafka --state --yes and migrator run, each"
+            + " with --spec (docs/runbook.md, \"Restarting after the slot was dropped or lost\")";
 
     /** Stops watching; a drop in progress finishes first (within {@code timeout}). */
     public void close(Duration timeout) {
@@ -253,7 +222,6 @@ public final class SlotGuard implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        closeV1();
     }
 
     @Override

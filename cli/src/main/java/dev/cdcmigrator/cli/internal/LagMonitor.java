@@ -8,7 +8,6 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.sql.Array;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -17,7 +16,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Properties;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ScheduledExecutorService;
@@ -266,15 +264,7 @@ final class LagMonitor implements AutoCloseable {
     }
 
     private Connection connect() throws SQLException {
-        Properties props = new Properties();
-        props.setProperty("user", source.user());
-        props.setProperty("password", source.password());
-        props.setProperty("ApplicationName", "cdc-migrator-lag-monitor");
-        props.setProperty("connectTimeout", String.valueOf(TIMEOUT.toSeconds()));
-        props.setProperty("loginTimeout", String.valueOf(TIMEOUT.toSeconds()));
-        props.setProperty("socketTimeout", String.valueOf(TIMEOUT.toSeconds() * 2));
-        Connection c = DriverManager.getConnection(source.url(), props);
-        c.setAutoCommit(true);
+        Connection c = SlotHealth.connect(source, "cdc-migrator-lag-monitor", TIMEOUT);
         c.setReadOnly(true);
         return c;
     }
