@@ -30,7 +30,7 @@ import org.slf4j.LoggerFactory;
  * </ul>
  * Either way the migration has lost changes and must start over from a new snapshot; the messages say so and how.
  */
-public final class SlotGuard implements AutoCloseable {
+public final class SlotGuard {
 
     private static final Logger LOGGER = LoggerFactory.getLogger(SlotGuard.class);
 
@@ -222,10 +222,5 @@ public final class SlotGuard implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-    }
-
-    @Override
-    public void close() {
-        close(TIMEOUT);
     }
 }
