@@ -64,8 +64,12 @@ class KubernetesManifestsTest {
     /** The enforce Job's steps, in order (docs/runbook.md step 10). */
     private static final List<List<String>> ENFORCE_STEPS = List.of(
             List.of("cutover", "wait"), List.of("cutover", "enforce"), List.of("verify"));
-    /** Environment variables the image itself reads (set in cli/pom.xml), allowed beside the compose ones. */
-    private static final Set<String> JVM_VARIABLES = Set.of("JDK_JAVA_OPTIONS", "JAVA_TOOL_OPTIONS");
+    /**
+     * Environment variables the process itself reads, not the spec: the JVM's (set in cli/pom.xml) and the CLI's global
+     * options (Main: where and how it logs); allowed beside the compose ones.
+     */
+    private static final Set<String> PROCESS_VARIABLES = Set.of("JDK_JAVA_OPTIONS", "JAVA_TOOL_OPTIONS", "MIGRATOR_LOG_FILE",
+            "MIGRATOR_LOG_FORMAT");
     private static final Pattern ENV_REFERENCE = Pattern.compile("\\$\\{env:([A-Za-z_][A-Za-z0-9_]*)}");
 
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
@@ -449,7 +453,7 @@ class KubernetesManifestsTest {
         for (Container c : containers()) {
             Map<String, String> env = environment(c);
             for (String variable : env.keySet()) {
-                if (!composeNames.contains(variable) && !JVM_VARIABLES.contains(variable)) {
+                if (!composeNames.contains(variable) && !PROCESS_VARIABLES.contains(variable)) {
                     failures.add(c + ": sets " + variable + ", which the migrator service of " + name(COMPOSE)
                             + " does not: use the same names " + composeNames);
                 }
