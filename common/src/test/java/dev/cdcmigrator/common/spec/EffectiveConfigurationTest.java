@@ -11,7 +11,7 @@ class EffectiveConfigurationTest {
     void showsEveryDefaultAndMasksEverySecret() {
         Spec spec = new SpecParser(name -> Map.of("PW", "hunter2").get(name)).parse("""
                 version: 1
-                source: { url: "jdbc:postgresql://v1/app?sslmode=require&password=inurl", user: u, password: "${env:PW}" }
+                source: { url: "jdbc:postgresql://v1/app?sslmode=require&sslpassword=inurl", user: u, password: "${env:PW}" }
                 target: { url: "jdbc:postgresql://v2/app", user: u, password: "hunter2" }
                 kafka:
                   bootstrap: "k:9093"
