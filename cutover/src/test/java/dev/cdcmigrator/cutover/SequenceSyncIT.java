@@ -158,7 +158,7 @@ class SequenceSyncIT {
         Spec spec = new SpecParser(name -> null).parse("""
                 version: 1
                 source: { url: "%s", user: "%s", password: "%s" }
-                target: { url: "jdbc:postgresql://127.0.0.1:%d/v2?password=secret", user: someone, schema: app }
+                target: { url: "jdbc:postgresql://127.0.0.1:%d/v2?sslpassword=secret", user: someone, schema: app }
                 tables:
                 %s""".formatted(pg.jdbcUrl(v1Db), pg.user(), pg.password(), port, TABLES), "seq-it.yaml");
 
