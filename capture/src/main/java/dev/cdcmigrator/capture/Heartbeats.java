@@ -1,5 +1,7 @@
 package dev.cdcmigrator.capture;
 
+import static dev.cdcmigrator.common.SqlText.quote;
+
 import dev.cdcmigrator.common.Refusal;
 import dev.cdcmigrator.common.TableHooks;
 import dev.cdcmigrator.common.Topics;
@@ -64,9 +66,5 @@ final class Heartbeats {
     /** Why capture refuses the heartbeat table as it is: triggers or rules on it ({@link TableHooks}). */
     static List<Refusal> refusals(Connection c, Spec spec) throws SQLException {
         return TableHooks.refusals(c, "v1", spec.source().schema(), List.of(new Topics(spec).heartbeatTable()));
-    }
-
-    private static String quote(String identifier) {
-        return '"' + identifier.replace("\"", "\"\"") + '"';
     }
 }

@@ -1,6 +1,7 @@
 package dev.cdcmigrator.cutover;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.cdcmigrator.common.SqlText;
 import dev.cdcmigrator.common.Topics;
 import dev.cdcmigrator.common.serde.Json;
 import dev.cdcmigrator.common.spec.Spec;
@@ -115,7 +116,7 @@ public final class CaughtUp {
     }
 
     private String commitMarker(String nonce) throws SQLException {
-        String table = StageOffsets.quote(spec.source().schema()) + "." + StageOffsets.quote(topics.heartbeatTable());
+        String table = SqlText.quote(spec.source().schema()) + "." + SqlText.quote(topics.heartbeatTable());
         try (Connection c = DriverManager.getConnection(spec.source().url(), spec.source().user(), spec.source().password())) {
             String lsn;
             try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT pg_current_wal_lsn()::text")) {

@@ -1,7 +1,7 @@
 package dev.cdcmigrator.cutover;
 
-import static dev.cdcmigrator.cutover.internal.Connections.quote;
-import static dev.cdcmigrator.cutover.internal.Connections.shownName;
+import static dev.cdcmigrator.common.SqlText.quote;
+import static dev.cdcmigrator.common.SqlText.quoteIfNeeded;
 
 import dev.cdcmigrator.capture.SlotHealth;
 import dev.cdcmigrator.common.KafkaClients;
@@ -231,7 +231,7 @@ public final class Cleanup implements AutoCloseable {
         String schema = spec.source().schema();
         String heartbeat = names.heartbeatTable();
         Catalog.relation(v1, schema, heartbeat).ifPresent(relation -> {
-            String qualified = shownName(schema) + "." + shownName(heartbeat);
+            String qualified = quoteIfNeeded(schema) + "." + quoteIfNeeded(heartbeat);
             if (relation.isTable()) {
                 items.add(new Item(Kind.HEARTBEAT_TABLE, qualified, ""));
             } else {
@@ -339,7 +339,7 @@ public final class Cleanup implements AutoCloseable {
                     refusals.add("the state schema " + state + " is " + (state.equals(spec.target().schema())
                             ? "also target.schema, where the v2 tables are" : "public") + ": dropping it with "
                             + "everything in it would drop more than the migrator's state. Leave out --state and drop "
-                            + shownName(state) + ".sink_offsets by hand");
+                            + quoteIfNeeded(state) + ".sink_offsets by hand");
                 }
                 List<String> tables = strings(rs.getArray(1));
                 items.add(new Item(Kind.STATE_SCHEMA, state, tables.isEmpty() ? "no tables"

@@ -1,5 +1,7 @@
 package dev.cdcmigrator.cutover;
 
+import static dev.cdcmigrator.common.SqlText.quoteIfNeeded;
+
 import static dev.cdcmigrator.cutover.Finding.error;
 import static dev.cdcmigrator.cutover.Finding.ok;
 import static dev.cdcmigrator.cutover.Finding.warning;
@@ -326,7 +328,7 @@ public final class Preflight {
                 }
             } else {
                 findings.add(error(SOURCE, "user " + user + " has neither REPLICATION nor superuser: capture cannot open "
-                        + "its replication connection (spec source.user)", "ALTER ROLE " + quote(user) + " WITH REPLICATION"));
+                        + "its replication connection (spec source.user)", "ALTER ROLE " + quoteIfNeeded(user) + " WITH REPLICATION"));
             }
 
             checkSchemaUsage(c, user, schema);
@@ -381,14 +383,14 @@ public final class Preflight {
                     "correct source.schema"));
         } else if (!usage.get()) {
             findings.add(error(SOURCE, "user " + user + " has no USAGE on schema " + schema + ": the snapshot cannot "
-                    + "read its tables", "GRANT USAGE ON SCHEMA " + quote(schema) + " TO " + quote(user)));
+                    + "read its tables", "GRANT USAGE ON SCHEMA " + quoteIfNeeded(schema) + " TO " + quoteIfNeeded(user)));
         }
     }
 
     /** Capture keeps a heartbeat table on v1 (Debezium's heartbeat action and the cutover marker write it). */
     private void checkHeartbeatTable(Connection c, String user, String schema) throws SQLException {
         String table = new dev.cdcmigrator.common.Topics(spec).heartbeatTable();
-        String qualified = quote(schema) + "." + quote(table);
+        String qualified = quoteIfNeeded(schema) + "." + quoteIfNeeded(table);
         try (PreparedStatement ps = c.prepareStatement(
                 "SELECT has_table_privilege(to_regclass(?), 'SELECT, INSERT, UPDATE') WHERE to_regclass(?) IS NOT NULL")) {
             ps.setString(1, qualified);
@@ -399,7 +401,7 @@ public final class Preflight {
                         findings.add(ok(SOURCE, "heartbeat table " + schema + "." + table + " exists"));
                     } else {
                         findings.add(error(SOURCE, "user " + user + " may not write the heartbeat table " + schema + "." + table,
-                                "GRANT SELECT, INSERT, UPDATE ON " + qualified + " TO " + quote(user)));
+                                "GRANT SELECT, INSERT, UPDATE ON " + qualified + " TO " + quoteIfNeeded(user)));
                     }
                     return;
                 }
@@ -410,10 +412,10 @@ public final class Preflight {
         } else {
             findings.add(error(SOURCE, "user " + user + " may not create capture's heartbeat table " + schema + "." + table
                     + " (no CREATE on schema " + schema + "); capture writes it every 10 s so that the slot follows an idle v1,"
-                    + " and cutover wait commits its marker there", "GRANT CREATE ON SCHEMA " + quote(schema) + " TO "
-                    + quote(user) + ", or create it: CREATE TABLE " + qualified
+                    + " and cutover wait commits its marker there", "GRANT CREATE ON SCHEMA " + quoteIfNeeded(schema) + " TO "
+                    + quoteIfNeeded(user) + ", or create it: CREATE TABLE " + qualified
                     + " (id int PRIMARY KEY, at timestamptz NOT NULL, nonce text); GRANT SELECT, INSERT, UPDATE ON "
-                    + qualified + " TO " + quote(user)));
+                    + qualified + " TO " + quoteIfNeeded(user)));
         }
     }
 
@@ -422,7 +424,7 @@ public final class Preflight {
         String schema = spec.source().schema();
         List<String> read = Capture.publishedTables(spec);
         List<String> mapped = read.stream().map(t -> schema + "." + t).toList();
-        String mappedSql = read.stream().map(t -> quote(schema) + "." + quote(t)).collect(Collectors.joining(", "));
+        String mappedSql = read.stream().map(t -> quoteIfNeeded(schema) + "." + quoteIfNeeded(t)).collect(Collectors.joining(", "));
         Map<String, Optional<Relation>> relations = new TreeMap<>(v1Relations);
         String heartbeat = new Topics(spec).heartbeatTable();
         relations.put(heartbeat, Catalog.relation(c, schema, heartbeat));
@@ -431,7 +433,7 @@ public final class Preflight {
                 .map(e -> schema + "." + e.getKey()).toList();
         String p = publication;
         // What capture itself would run (Publication.ensure), so that a publication made by the owner is used as is.
-        String createPublication = "CREATE PUBLICATION " + quote(p) + " FOR TABLE " + mappedSql
+        String createPublication = "CREATE PUBLICATION " + quoteIfNeeded(p) + " FOR TABLE " + mappedSql
                 + " WITH (publish_via_partition_root = true)";
         try (PreparedStatement ps = c.prepareStatement("""
                 SELECT puballtables, pubinsert, pubupdate, pubdelete, pg_has_role(pubowner, 'USAGE')
@@ -442,7 +444,7 @@ public final class Preflight {
                     if (!createInDatabase) {
                         findings.add(error(SOURCE, "publication " + p + " does not exist, and user " + user + " may not "
                                 + "create it (no CREATE on database " + database + "); capture creates it for the "
-                                + "mapped tables", "GRANT CREATE ON DATABASE " + quote(database) + " TO " + quote(user)
+                                + "mapped tables", "GRANT CREATE ON DATABASE " + quoteIfNeeded(database) + " TO " + quoteIfNeeded(user)
                                 + ", or have the tables' owner (with CREATE on database " + database + ") run "
                                 + createPublication));
                     } else if (!notOwned.isEmpty()) {
@@ -610,7 +612,7 @@ public final class Preflight {
                     "create the v2 schema first, or correct target.schema"));
         } else if (!usage.get()) {
             findings.add(error(TARGET, "user " + user + " has no USAGE on schema " + schema + ": the sink cannot "
-                    + "write its tables", "GRANT USAGE ON SCHEMA " + quote(schema) + " TO " + quote(user)));
+                    + "write its tables", "GRANT USAGE ON SCHEMA " + quoteIfNeeded(schema) + " TO " + quoteIfNeeded(user)));
         }
 
         // The sink runs CREATE SCHEMA IF NOT EXISTS and CREATE TABLE IF NOT EXISTS at every start; PostgreSQL checks
@@ -620,19 +622,19 @@ public final class Preflight {
         if (!createInDatabase) {
             problems.add("the sink starts with CREATE SCHEMA IF NOT EXISTS " + state + ", which PostgreSQL refuses "
                     + "without CREATE on database " + database + " even when the schema exists");
-            grants.add("GRANT CREATE ON DATABASE " + quote(database) + " TO " + quote(user));
+            grants.add("GRANT CREATE ON DATABASE " + quoteIfNeeded(database) + " TO " + quoteIfNeeded(user));
         }
         Optional<Boolean> stateCreate = schemaPrivilege(c, state, "CREATE");
         if (stateCreate.isPresent()) {
             if (!stateCreate.get() || !schemaPrivilege(c, state, "USAGE").orElse(false)) {
                 problems.add("it runs CREATE TABLE IF NOT EXISTS " + state + ".sink_offsets, which needs USAGE and "
                         + "CREATE on schema " + state);
-                grants.add("GRANT USAGE, CREATE ON SCHEMA " + quote(state) + " TO " + quote(user));
+                grants.add("GRANT USAGE, CREATE ON SCHEMA " + quoteIfNeeded(state) + " TO " + quoteIfNeeded(user));
             }
             Optional<Relation> offsets = Catalog.relation(c, state, "sink_offsets");
             if (offsets.isPresent() && !(offsets.get().select() && offsets.get().insert() && offsets.get().update())) {
                 problems.add("it reads and upserts " + state + ".sink_offsets, which needs SELECT, INSERT and UPDATE");
-                grants.add("GRANT SELECT, INSERT, UPDATE ON " + quote(state) + ".sink_offsets TO " + quote(user));
+                grants.add("GRANT SELECT, INSERT, UPDATE ON " + quoteIfNeeded(state) + ".sink_offsets TO " + quoteIfNeeded(user));
             }
         }
         if (problems.isEmpty()) {
@@ -735,7 +737,7 @@ public final class Preflight {
         if (!relation.select()) {
             fine = false;
             findings.add(error(subject, "user " + spec.source().user() + " may not SELECT it: the initial snapshot "
-                    + "reads it", "GRANT SELECT ON " + sql(schema + "." + name) + " TO " + quote(spec.source().user())));
+                    + "reads it", "GRANT SELECT ON " + sql(schema + "." + name) + " TO " + quoteIfNeeded(spec.source().user())));
         }
         if (fine) {
             findings.add(ok(subject, "lookup table with primary key " + primaryKey.get(0) + " and the looked-up column"
@@ -832,7 +834,7 @@ public final class Preflight {
         if (!relation.select()) {
             fine = false;
             findings.add(error(subject, "user " + spec.source().user() + " may not SELECT it: the initial snapshot "
-                    + "reads it", "GRANT SELECT ON " + sql(qualified) + " TO " + quote(spec.source().user())));
+                    + "reads it", "GRANT SELECT ON " + sql(qualified) + " TO " + quoteIfNeeded(spec.source().user())));
         }
         if (fine) {
             findings.add(ok(subject, "exists, SELECT granted, every column the spec reads is present"));
@@ -1016,7 +1018,7 @@ public final class Preflight {
             fine = false;
             findings.add(error(subject, "user " + user + " lacks " + String.join(", ", missing) + " on it: the sink "
                     + "upserts (INSERT ... ON CONFLICT DO UPDATE) and deletes by key", "GRANT SELECT, INSERT, UPDATE, "
-                    + "DELETE ON " + sql(qualified) + " TO " + quote(user)));
+                    + "DELETE ON " + sql(qualified) + " TO " + quoteIfNeeded(user)));
         }
         if (fine) {
             findings.add(ok(subject, "exists, SELECT/INSERT/UPDATE/DELETE granted, all " + written.size()
@@ -1166,14 +1168,10 @@ public final class Preflight {
 
     // ---- SQL text ----------------------------------------------------------------------------------------------
 
-    /** A name as SQL shows it: plain when it needs no quotes, quoted otherwise. */
-    private static String quote(String identifier) {
-        return identifier.matches("[a-z_][a-z0-9_$]*") ? identifier : '"' + identifier.replace("\"", "\"\"") + '"';
-    }
 
     /** {@code schema.table} with each part quoted as needed. */
     private static String sql(String qualified) {
         int dot = qualified.indexOf('.');
-        return quote(qualified.substring(0, dot)) + "." + quote(qualified.substring(dot + 1));
+        return quoteIfNeeded(qualified.substring(0, dot)) + "." + quoteIfNeeded(qualified.substring(dot + 1));
     }
 }

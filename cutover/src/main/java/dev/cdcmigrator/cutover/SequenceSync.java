@@ -1,7 +1,7 @@
 package dev.cdcmigrator.cutover;
 
-import static dev.cdcmigrator.cutover.internal.Connections.quote;
-import static dev.cdcmigrator.cutover.internal.Connections.shownName;
+import static dev.cdcmigrator.common.SqlText.quote;
+import static dev.cdcmigrator.common.SqlText.quoteIfNeeded;
 
 import dev.cdcmigrator.common.spec.Spec;
 import dev.cdcmigrator.cutover.internal.Catalog;
@@ -130,7 +130,7 @@ public final class SequenceSync {
         spec.tables().forEach((v1, table) -> tables.addAll(table.v2Tables(v1)));
         List<Result> results = new ArrayList<>();
         for (String table : tables) {
-            String qualified = shownName(schema) + "." + shownName(table);
+            String qualified = quoteIfNeeded(schema) + "." + quoteIfNeeded(table);
             Optional<Relation> relation = Catalog.relation(target, schema, table);
             if (relation.isEmpty() || !relation.get().isTable()) {
                 results.add(new Result(qualified, null, Outcome.SKIPPED, null, null, null, margin,
@@ -150,7 +150,7 @@ public final class SequenceSync {
                                  long min, long max) {
 
         String qualified() {
-            return shownName(schema) + "." + shownName(name);
+            return quoteIfNeeded(schema) + "." + quoteIfNeeded(name);
         }
 
         String sql() {
@@ -184,13 +184,13 @@ public final class SequenceSync {
 
     private static Result sync(Connection c, String schema, String table, String qualifiedTable, OwnedSequence seq,
                                long margin, boolean dryRun) {
-        String column = qualifiedTable + "." + shownName(seq.column());
+        String column = qualifiedTable + "." + quoteIfNeeded(seq.column());
         String sequence = seq.qualified();
         try {
             if (seq.increment() < 0) {
                 return new Result(column, sequence, Outcome.SKIPPED, null, null, null, margin, "increments by "
                         + seq.increment() + " (descending): not handled, left unchanged; set it below the smallest id "
-                        + "by hand: SELECT setval('" + sequence + "', min(" + shownName(seq.column()) + ") - " + margin
+                        + "by hand: SELECT setval('" + sequence + "', min(" + quoteIfNeeded(seq.column()) + ") - " + margin
                         + ", false) FROM " + qualifiedTable);
             }
             if (!INTEGER_TYPES.contains(seq.columnType())) {

@@ -1,5 +1,9 @@
 package dev.cdcmigrator.sink;
 
+import static dev.cdcmigrator.common.SqlText.quote;
+import static dev.cdcmigrator.common.SqlText.quoteIfNeeded;
+import static dev.cdcmigrator.common.SqlText.literal;
+
 import dev.cdcmigrator.common.Refusal;
 import dev.cdcmigrator.common.spec.Spec;
 import java.sql.Connection;
@@ -169,10 +173,10 @@ public final class TargetConstraints {
      *                      {@code target.triggers} names does not exist
      */
     public void suspend(Connection connection) throws SQLException {
+        createStateTables(connection);
         boolean autoCommit = connection.getAutoCommit();
         connection.setAutoCommit(false);
         try (Statement st = connection.createStatement()) {
-            createStateTables(st);
             st.execute("SELECT pg_advisory_xact_lock(hashtext(" + literal(state + ".suspended") + "))");
             Plan plan = plan(connection);
             if (plan.enforced()) {
@@ -217,11 +221,11 @@ public final class TargetConstraints {
      * @return one outcome per foreign key and trigger, in table order
      */
     public List<Outcome> enforce(Connection connection) throws SQLException {
+        createStateTables(connection);
         boolean autoCommit = connection.getAutoCommit();
         connection.setAutoCommit(false);
         List<Outcome> outcomes = new ArrayList<>();
         try (Statement st = connection.createStatement()) {
-            createStateTables(st);
             st.execute("SELECT pg_advisory_xact_lock(hashtext(" + literal(state + ".suspended") + "))");
             st.execute("INSERT INTO " + quote(state) + ".target_enforced (id) VALUES (1) ON CONFLICT (id) DO NOTHING");
             connection.commit();
@@ -319,14 +323,13 @@ public final class TargetConstraints {
         return String.join(", ", found);
     }
 
-    private void createStateTables(Statement st) throws SQLException {
-        st.execute("CREATE SCHEMA IF NOT EXISTS " + quote(state));
-        st.execute("CREATE TABLE IF NOT EXISTS " + quote(state) + ".suspended_foreign_keys (v2_table text, name text,"
-                + " definition text NOT NULL, suspended_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (v2_table, name))");
-        st.execute("CREATE TABLE IF NOT EXISTS " + quote(state) + ".suspended_triggers (v2_table text, name text,"
-                + " enabled text NOT NULL, suspended_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (v2_table, name))");
-        st.execute("CREATE TABLE IF NOT EXISTS " + quote(state) + ".target_enforced (id int PRIMARY KEY,"
-                + " enforced_at timestamptz NOT NULL DEFAULT now())");
+    private void createStateTables(Connection connection) throws SQLException {
+        SinkState.create(connection, state, List.of(
+                new SinkState.Table("suspended_foreign_keys", "v2_table text, name text, definition text NOT NULL,"
+                        + " suspended_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (v2_table, name)"),
+                new SinkState.Table("suspended_triggers", "v2_table text, name text, enabled text NOT NULL,"
+                        + " suspended_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (v2_table, name)"),
+                new SinkState.Table("target_enforced", "id int PRIMARY KEY, enforced_at timestamptz NOT NULL DEFAULT now()")));
     }
 
     private boolean enforced(Connection connection) throws SQLException {
@@ -416,16 +419,5 @@ public final class TargetConstraints {
         return quote(schema) + "." + quote(table);
     }
 
-    private static String quote(String identifier) {
-        return '"' + identifier.replace("\"", "\"\"") + '"';
-    }
-
     /** A name as SQL shows it: plain when it needs no quotes. */
-    private static String quoteIfNeeded(String identifier) {
-        return identifier.matches("[a-z_][a-z0-9_$]*") ? identifier : quote(identifier);
-    }
-
-    private static String literal(String text) {
-        return "'" + text.replace("'", "''") + "'";
-    }
 }

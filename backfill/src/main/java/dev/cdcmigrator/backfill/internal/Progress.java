@@ -1,6 +1,9 @@
 package dev.cdcmigrator.backfill.internal;
 
+import static dev.cdcmigrator.common.SqlText.quote;
+
 import dev.cdcmigrator.common.event.SnapshotCompleted;
+import dev.cdcmigrator.sink.SinkState;
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -44,24 +47,22 @@ public final class Progress {
 
     private final String runs;
     private final String chunks;
-    private final String schema;
+    private final String stateSchema;
 
     public Progress(String stateSchema) {
-        this.schema = quote(stateSchema);
-        this.runs = schema + ".backfill";
-        this.chunks = schema + ".backfill_chunks";
+        this.stateSchema = stateSchema;
+        this.runs = quote(stateSchema) + ".backfill";
+        this.chunks = quote(stateSchema) + ".backfill_chunks";
     }
 
-    /** Creates the schema and tables unless they exist. */
+    /** Creates the schema and tables unless they exist ({@link SinkState#create}). */
     public void ensure(Connection v2) throws SQLException {
-        try (Statement st = v2.createStatement()) {
-            st.execute("CREATE SCHEMA IF NOT EXISTS " + schema);
-            st.execute("CREATE TABLE IF NOT EXISTS " + runs + " (slot text PRIMARY KEY, slot_lsn bigint NOT NULL,"
-                    + " started_at timestamptz NOT NULL DEFAULT now(), completed_at timestamptz)");
-            st.execute("CREATE TABLE IF NOT EXISTS " + chunks + " (slot text NOT NULL, v1_table text NOT NULL, chunk int NOT NULL,"
-                    + " after_key bigint, up_to_key bigint, rows bigint, copied_at timestamptz,"
-                    + " snapshot_xmin bigint, snapshot_xmax bigint, snapshot_xip bigint[], snapshot_lsn bigint, PRIMARY KEY (slot, v1_table, chunk))");
-        }
+        SinkState.create(v2, stateSchema, List.of(
+                new SinkState.Table("backfill", "slot text PRIMARY KEY, slot_lsn bigint NOT NULL,"
+                        + " started_at timestamptz NOT NULL DEFAULT now(), completed_at timestamptz"),
+                new SinkState.Table("backfill_chunks", "slot text NOT NULL, v1_table text NOT NULL, chunk int NOT NULL,"
+                        + " after_key bigint, up_to_key bigint, rows bigint, copied_at timestamptz, snapshot_xmin bigint,"
+                        + " snapshot_xmax bigint, snapshot_xip bigint[], snapshot_lsn bigint, PRIMARY KEY (slot, v1_table, chunk)")));
     }
 
     public Optional<Run> run(Connection v2, String slot) throws SQLException {
@@ -176,9 +177,5 @@ public final class Progress {
             ps.setString(1, slot);
             ps.executeUpdate();
         }
-    }
-
-    private static String quote(String identifier) {
-        return '"' + identifier.replace("\"", "\"\"") + '"';
     }
 }

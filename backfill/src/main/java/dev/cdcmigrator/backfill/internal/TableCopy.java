@@ -1,6 +1,7 @@
 package dev.cdcmigrator.backfill.internal;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.cdcmigrator.common.SqlText;
 import dev.cdcmigrator.common.Topics;
 import dev.cdcmigrator.common.event.BackfilledRow;
 import dev.cdcmigrator.common.event.DeadLetter;
@@ -64,7 +65,7 @@ public final class TableCopy {
                       WireRows wire, RowMapper mapper, Map<String, Set<String>> arrayColumns) {
         this.spec = spec;
         this.table = table;
-        this.qualified = Connections.quote(spec.source().schema()) + "." + Connections.quote(table);
+        this.qualified = SqlText.quote(spec.source().schema()) + "." + SqlText.quote(table);
         this.rawTopic = rawTopic;
         this.partitions = partitions;
         this.primaryKey = primaryKey;
@@ -129,7 +130,7 @@ public final class TableCopy {
         if (!integerKey) {
             return List.of(new Progress.Chunk(table, 0, null, null, false));
         }
-        String key = Connections.quote(primaryKey.get(0));
+        String key = SqlText.quote(primaryKey.get(0));
         List<Long> bounds = new ArrayList<>();
         try (PreparedStatement ps = v1.prepareStatement("SELECT k FROM (SELECT " + key + " AS k, row_number() OVER (ORDER BY "
                 + key + ") AS n FROM " + qualified + ") s WHERE n % ? = 0 ORDER BY n")) {
@@ -171,8 +172,8 @@ public final class TableCopy {
         Map<Integer, Batch> batches = new HashMap<>();
         long rows = 0;
         long dead = 0;
-        String where = (chunk.after() == null ? "" : " AND " + Connections.quote(primaryKey.get(0)) + " > " + chunk.after())
-                + (chunk.upTo() == null ? "" : " AND " + Connections.quote(primaryKey.get(0)) + " <= " + chunk.upTo());
+        String where = (chunk.after() == null ? "" : " AND " + SqlText.quote(primaryKey.get(0)) + " > " + chunk.after())
+                + (chunk.upTo() == null ? "" : " AND " + SqlText.quote(primaryKey.get(0)) + " <= " + chunk.upTo());
         try (PreparedStatement ps = v1.prepareStatement("SELECT " + wire.selectList() + " FROM " + qualified + " WHERE true" + where)) {
             ps.setFetchSize(10_000);
             try (ResultSet rs = ps.executeQuery()) {
@@ -215,8 +216,8 @@ public final class TableCopy {
         }
         PGConnection pg = v2.unwrap(PGConnection.class);
         for (Map.Entry<String, CopyText> copy : copies.entrySet()) {
-            String target = Connections.quote(spec.target().schema()) + "." + Connections.quote(copy.getKey());
-            String columns = String.join(", ", copy.getValue().columns().stream().map(Connections::quote).toList());
+            String target = SqlText.quote(spec.target().schema()) + "." + SqlText.quote(copy.getKey());
+            String columns = String.join(", ", copy.getValue().columns().stream().map(SqlText::quote).toList());
             try {
                 pg.getCopyAPI().copyIn("COPY " + target + " (" + columns + ") FROM STDIN", new ByteArrayInputStream(copy.getValue().bytes()));
             } catch (SQLException e) {

@@ -1,5 +1,7 @@
 package dev.cdcmigrator.capture.internal;
 
+import static dev.cdcmigrator.common.SqlText.quote;
+
 import dev.cdcmigrator.common.Refusal;
 import java.sql.Array;
 import java.sql.Connection;
@@ -175,9 +177,5 @@ public final class Publication {
             }
         }
         return found;
-    }
-
-    private static String quote(String identifier) {
-        return '"' + identifier.replace("\"", "\"\"") + '"';
     }
 }

@@ -2,6 +2,7 @@ package dev.cdcmigrator.cutover.internal;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.cdcmigrator.common.SqlText;
 import dev.cdcmigrator.common.event.V2Change;
 import dev.cdcmigrator.common.spec.ColumnSpec;
 import dev.cdcmigrator.common.spec.MappingSpec;
@@ -304,8 +305,8 @@ public final class ChunkedTable {
 
     /** Cuts the source's key into ranges of about {@code chunkRows} rows, the last one open. */
     private static List<Range> ranges(Connection v1, Source source, int chunkRows) throws SQLException {
-        String key = source.rangeColumns().stream().map(Connections::quote).collect(Collectors.joining(", "));
-        String sql = "SELECT " + source.rangeColumns().stream().map(c -> Connections.quote(c) + "::text").collect(Collectors.joining(", "))
+        String key = source.rangeColumns().stream().map(SqlText::quote).collect(Collectors.joining(", "));
+        String sql = "SELECT " + source.rangeColumns().stream().map(c -> SqlText.quote(c) + "::text").collect(Collectors.joining(", "))
                 + " FROM (SELECT " + key + ", row_number() OVER (ORDER BY " + key + ") AS n FROM " + source.qualified()
                 + ") k WHERE n % ? = 0 ORDER BY n";
         List<List<String>> bounds = new ArrayList<>();
@@ -359,9 +360,9 @@ public final class ChunkedTable {
         Set<List<String>> keys = new HashSet<>();
         for (Source source : sources) {
             String sql = "SELECT " + source.wire().selectList() + " FROM " + source.qualified()
-                    + where(source.rangeColumns().stream().map(Connections::quote).toList(), source.rangeTypes(), range)
+                    + where(source.rangeColumns().stream().map(SqlText::quote).toList(), source.rangeTypes(), range)
                     + (source.primaryKey().isEmpty() ? "" : " ORDER BY "
-                    + source.primaryKey().stream().map(Connections::quote).collect(Collectors.joining(", ")));
+                    + source.primaryKey().stream().map(SqlText::quote).collect(Collectors.joining(", ")));
             try (PreparedStatement ps = v1.prepareStatement(sql)) {
                 ps.setFetchSize(FETCH_ROWS);
                 bindRange(ps, 1, range);
@@ -555,14 +556,14 @@ public final class ChunkedTable {
     private String actualSql(Range range) {
         List<String> select = new ArrayList<>();
         for (int i = 0; i < columns.size(); i++) {
-            select.add("t." + Connections.quote(columns.get(i)) + "::text AS c" + i);
+            select.add("t." + SqlText.quote(columns.get(i)) + "::text AS c" + i);
         }
         select.add("true AS p");
         for (int k = 0; k < key.size(); k++) {
-            select.add(collated("t." + Connections.quote(keyColumns.get(k)), k) + " AS o" + k);
+            select.add(collated("t." + SqlText.quote(keyColumns.get(k)), k) + " AS o" + k);
         }
         return "SELECT " + String.join(", ", select) + " FROM " + qualified + " t"
-                + where(keyColumns.stream().map(c -> "t." + Connections.quote(c)).toList(),
+                + where(keyColumns.stream().map(c -> "t." + SqlText.quote(c)).toList(),
                 key.stream().map(types::get).toList(), range);
     }
 
@@ -640,7 +641,7 @@ public final class ChunkedTable {
     }
 
     private static String quoted(String schema, String table) {
-        return Connections.quote(schema) + "." + Connections.quote(table);
+        return SqlText.quote(schema) + "." + SqlText.quote(table);
     }
 
     /** Counts keys and keeps the first few. */

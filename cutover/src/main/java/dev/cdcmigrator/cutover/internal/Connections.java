@@ -51,13 +51,5 @@ public final class Connections {
         return message.replaceAll("\\s*\\R\\s*", " ").strip();
     }
 
-    /** A name as SQL needs it: always double-quoted, so that it is matched exactly. */
-    public static String quote(String identifier) {
-        return '"' + identifier.replace("\"", "\"\"") + '"';
-    }
 
-    /** A name as SQL shows it to a reader: plain when it needs no quotes. */
-    public static String shownName(String identifier) {
-        return identifier.matches("[a-z_][a-z0-9_$]*") ? identifier : quote(identifier);
-    }
 }

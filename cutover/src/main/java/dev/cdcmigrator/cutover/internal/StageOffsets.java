@@ -1,5 +1,7 @@
 package dev.cdcmigrator.cutover.internal;
 
+import static dev.cdcmigrator.common.SqlText.quote;
+
 import dev.cdcmigrator.common.KafkaClients;
 import dev.cdcmigrator.common.Topics;
 import dev.cdcmigrator.common.spec.Spec;
@@ -117,10 +119,6 @@ public final class StageOffsets implements AutoCloseable {
         return stored;
     }
 
-    /** A SQL identifier, quoted. */
-    public static String quote(String identifier) {
-        return '"' + identifier.replace("\"", "\"\"") + '"';
-    }
 
     @Override
     public void close() {

@@ -3,6 +3,7 @@ package dev.cdcmigrator.cutover.internal;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.cdcmigrator.common.SqlText;
 import dev.cdcmigrator.common.event.PostgresText;
 import dev.cdcmigrator.common.serde.Json;
 import java.math.BigDecimal;
@@ -76,7 +77,7 @@ public final class WireRows {
         List<Reader> readers = new ArrayList<>();
         Set<String> json = new LinkedHashSet<>();
         for (Catalog.Column column : columns.values()) {
-            String quoted = Connections.quote(column.name());
+            String quoted = SqlText.quote(column.name());
             Kind kind = kind(column);
             String select = switch (kind) {
                 case NUMERIC -> column.baseType().equals("money") ? quoted + "::numeric::text" : quoted + "::text";

@@ -1,6 +1,7 @@
 package dev.cdcmigrator.sink.internal;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.cdcmigrator.common.SqlText;
 import dev.cdcmigrator.common.event.Op;
 import dev.cdcmigrator.common.event.V2Change;
 import java.sql.Connection;
@@ -43,7 +44,7 @@ public final class BatchWriter {
     }
 
     public BatchWriter(String targetSchema) {
-        this.schema = Sql.quote(targetSchema);
+        this.schema = SqlText.quote(targetSchema);
         this.schemaName = targetSchema;
     }
 
@@ -95,17 +96,17 @@ public final class BatchWriter {
     }
 
     private String statement(V2Change change, Columns special) {
-        String table = schema + "." + Sql.quote(change.table());
+        String table = schema + "." + SqlText.quote(change.table());
         List<String> key = names(change.key());
         if (change.op() == Op.DELETE) {
             return "DELETE FROM " + table + " WHERE "
-                    + key.stream().map(c -> Sql.quote(c) + " = ?").collect(Collectors.joining(" AND "));
+                    + key.stream().map(c -> SqlText.quote(c) + " = ?").collect(Collectors.joining(" AND "));
         }
         List<String> columns = names(change.after());
         List<String> updated = columns.stream().filter(c -> !key.contains(c) && !special.identityAlways().contains(c)).toList();
         String placeholders = columns.stream().map(c -> "?").collect(Collectors.joining(", "));
         String onConflict = updated.isEmpty() ? "DO NOTHING" : "DO UPDATE SET "
-                + updated.stream().map(c -> Sql.quote(c) + " = EXCLUDED." + Sql.quote(c)).collect(Collectors.joining(", "));
+                + updated.stream().map(c -> SqlText.quote(c) + " = EXCLUDED." + SqlText.quote(c)).collect(Collectors.joining(", "));
         boolean overriding = columns.stream().anyMatch(special.identityAlways()::contains);
         return "INSERT INTO " + table + " (" + Sql.columnList(columns) + ")" + (overriding ? " OVERRIDING SYSTEM VALUE" : "")
                 + " VALUES (" + placeholders + ") ON CONFLICT (" + Sql.columnList(key) + ") " + onConflict;

@@ -1,11 +1,14 @@
 package dev.cdcmigrator.sink.internal;
 
+import dev.cdcmigrator.common.SqlText;
+import dev.cdcmigrator.sink.SinkState;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.apache.kafka.common.TopicPartition;
 
@@ -26,23 +29,24 @@ public final class DeadLetteredRows {
     /** The position of a row that was dead-lettered and has had nothing applied since. */
     static final long NOTHING_APPLIED = -1;
 
-    private final String schema;
+    private final String stateSchema;
     private final String table;
     private final String group;
     /** Per assigned partition with dead-lettered rows: row (v2 table and key JSON) to its newest applied position. */
     private final Map<TopicPartition, Map<String, Long>> rows = new HashMap<>();
 
     public DeadLetteredRows(String stateSchema, String group) {
-        this.schema = Sql.quote(stateSchema);
-        this.table = schema + ".sink_dead_lettered_rows";
+        this.stateSchema = stateSchema;
+        this.table = SqlText.quote(stateSchema) + ".sink_dead_lettered_rows";
         this.group = group;
     }
 
-    /** Creates the table if it does not exist (the state schema exists: {@link OffsetStore#createIfAbsent}). */
+    /** Creates the state schema and table if they do not exist ({@link SinkState#create}). */
     public void createIfAbsent(Connection connection) throws SQLException {
-        Sql.createIfAbsent(connection, "CREATE TABLE IF NOT EXISTS " + table + " (consumer_group text NOT NULL,"
-                + " topic text NOT NULL, partition int NOT NULL, row_key text NOT NULL, newest_applied bigint NOT NULL,"
-                + " updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (consumer_group, topic, partition, row_key))");
+        SinkState.create(connection, stateSchema, List.of(new SinkState.Table("sink_dead_lettered_rows",
+                "consumer_group text NOT NULL, topic text NOT NULL, partition int NOT NULL, row_key text NOT NULL,"
+                + " newest_applied bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(),"
+                + " PRIMARY KEY (consumer_group, topic, partition, row_key)")));
     }
 
     /** Reads the rows of {@code partitions} from the target, replacing what memory held for them. */

@@ -1,11 +1,14 @@
 package dev.cdcmigrator.sink.internal;
 
+import dev.cdcmigrator.common.SqlText;
+import dev.cdcmigrator.sink.SinkState;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.apache.kafka.common.TopicPartition;
 
@@ -17,19 +20,19 @@ public final class OffsetStore {
 
     private final String table;
     private final String group;
-    private final String schema;
+    private final String stateSchema;
 
     public OffsetStore(String stateSchema, String group) {
-        this.schema = Sql.quote(stateSchema);
-        this.table = schema + ".sink_offsets";
+        this.stateSchema = stateSchema;
+        this.table = SqlText.quote(stateSchema) + ".sink_offsets";
         this.group = group;
     }
 
-    /** Creates the state schema and table if they do not exist (idempotent, safe to run concurrently). */
+    /** Creates the state schema and table if they do not exist ({@link SinkState#create}). */
     public void createIfAbsent(Connection connection) throws SQLException {
-        Sql.createIfAbsent(connection, "CREATE SCHEMA IF NOT EXISTS " + schema, "CREATE TABLE IF NOT EXISTS " + table + " ("
-                + "consumer_group text NOT NULL, topic text NOT NULL, partition int NOT NULL, next_offset bigint NOT NULL,"
-                + " updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (consumer_group, topic, partition))");
+        SinkState.create(connection, stateSchema, List.of(new SinkState.Table("sink_offsets", "consumer_group text NOT NULL,"
+                + " topic text NOT NULL, partition int NOT NULL, next_offset bigint NOT NULL,"
+                + " updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (consumer_group, topic, partition)")));
     }
 
     /** The next offset to consume per partition, for the partitions that have one. */

@@ -1,5 +1,6 @@
 package dev.cdcmigrator.sink.internal;
 
+import dev.cdcmigrator.common.SqlText;
 import dev.cdcmigrator.common.spec.DimensionSpec;
 import dev.cdcmigrator.common.spec.Spec;
 import java.sql.Connection;
@@ -83,7 +84,7 @@ public final class RowLevelSecurity {
         connection.setAutoCommit(false);
         try {
             for (Map.Entry<String, String> entry : tenantColumns.entrySet()) {
-                String table = Sql.quote(schema) + "." + Sql.quote(entry.getKey());
+                String table = SqlText.quote(schema) + "." + SqlText.quote(entry.getKey());
                 try {
                     apply(connection, entry.getKey(), table, entry.getValue());
                 } catch (SQLException e) {
@@ -97,7 +98,7 @@ public final class RowLevelSecurity {
     }
 
     private void apply(Connection connection, String name, String table, String column) throws SQLException {
-        String condition = Sql.quote(column) + "::text = current_setting('" + setting + "', true)";
+        String condition = SqlText.quote(column) + "::text = current_setting('" + setting + "', true)";
         // What identifies the policy this code created, so that a changed column or setting replaces it.
         String comment = "cdc-migrator tenant isolation: " + condition;
         String existing;

@@ -1,11 +1,10 @@
 package dev.cdcmigrator.sink.internal;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.cdcmigrator.common.SqlText;
 import dev.cdcmigrator.common.event.V2Change;
-import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.sql.Types;
 import java.util.List;
 import java.util.stream.Collectors;
@@ -16,29 +15,10 @@ final class Sql {
     private Sql() {
     }
 
-    static String quote(String identifier) {
-        return '"' + identifier.replace("\"", "\"\"") + '"';
-    }
 
-    /** Runs {@code CREATE ... IF NOT EXISTS} statements of the state schema (idempotent, safe to run concurrently). */
-    static void createIfAbsent(Connection connection, String... ddl) throws SQLException {
-        try (Statement st = connection.createStatement()) {
-            for (String statement : ddl) {
-                st.execute(statement);
-            }
-        } catch (SQLException e) {
-            // Two sinks starting at once may race on CREATE ... IF NOT EXISTS (unique_violation on the catalog).
-            if (!"23505".equals(e.getSQLState())) {
-                throw e;
-            }
-        }
-        if (!connection.getAutoCommit()) {
-            connection.commit();
-        }
-    }
 
     static String columnList(List<String> columns) {
-        return columns.stream().map(Sql::quote).collect(Collectors.joining(", "));
+        return columns.stream().map(SqlText::quote).collect(Collectors.joining(", "));
     }
 
     /**
