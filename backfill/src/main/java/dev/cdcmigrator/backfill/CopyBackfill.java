@@ -84,7 +84,7 @@ public final class CopyBackfill {
         this.spec = spec;
         this.bootstrapServers = bootstrapServers;
         this.registry = registry;
-        this.progress = new Progress(spec.target().stateSchema());
+        this.progress = new Progress(spec.target().stateSchema(), spec.kafka().topicPrefix());
         this.slot = new Topics(spec).slot();
         Map.of("done", chunksDone, "planned", chunksPlanned).forEach((state, count) -> Gauge.builder("migrator.backfill.chunks", count, AtomicInteger::get)
                 .description("Chunks the copy backfill has copied (done, including those of an earlier run) of those planned")

@@ -149,7 +149,7 @@ public final class Capture implements AutoCloseable {
         Heartbeats.createIfAbsent(spec);
         String publication = new Topics(spec).slot();
         try (java.sql.Connection c = java.sql.DriverManager.getConnection(spec.source().url(), spec.source().user(), spec.source().password())) {
-            Publication.ensure(c, publication, spec.source().schema(), publishedTables(spec));
+            Publication.ensure(c, publication, spec.source().schema(), publishedTables(spec), spec.kafka().topicPrefix());
         } catch (java.sql.SQLException e) {
             throw new IllegalStateException("capture cannot create or narrow publication " + publication + " on v1: "
                     + e.getMessage(), e);
@@ -162,7 +162,8 @@ public final class Capture implements AutoCloseable {
      */
     public static List<Refusal> sourceRefusals(Spec spec, java.sql.Connection v1) throws java.sql.SQLException {
         List<Refusal> refusals = new java.util.ArrayList<>(
-                Publication.refusals(v1, new Topics(spec).slot(), spec.source().schema(), publishedTables(spec)));
+                Publication.refusals(v1, new Topics(spec).slot(), spec.source().schema(), publishedTables(spec),
+                        spec.kafka().topicPrefix()));
         refusals.addAll(Heartbeats.refusals(v1, spec));
         return refusals;
     }

@@ -2,6 +2,7 @@ package dev.cdcmigrator.capture;
 
 import static dev.cdcmigrator.common.SqlText.quote;
 
+import dev.cdcmigrator.common.Marks;
 import dev.cdcmigrator.common.Refusal;
 import dev.cdcmigrator.common.TableHooks;
 import dev.cdcmigrator.common.Topics;
@@ -12,6 +13,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -36,13 +38,17 @@ final class Heartbeats {
     }
 
     /**
-     * Creates the table and its row on v1 unless they exist (idempotent; run before capture starts). A table the
-     * owner of the v1 tables made (so that it could publish it with them, as {@code check} advises a user who owns
-     * none) is used as it is: {@code CREATE TABLE IF NOT EXISTS} would need CREATE on the schema even then.
+     * Creates the table and its row on v1 unless they exist (idempotent; run before capture starts), marked as this
+     * migration's ({@link Marks}). A table the owner of the v1 tables made and marked (so that it could publish it with
+     * them, as {@code check} advises a user who owns none) is used as it is: {@code CREATE TABLE IF NOT EXISTS} would
+     * need CREATE on the schema even then.
+     *
+     * @throws IllegalStateException when v1 refuses, or capture refuses the table as it is ({@link #refusals})
      */
     static void createIfAbsent(Spec spec) {
         try (Connection c = DriverManager.getConnection(spec.source().url(), spec.source().user(), spec.source().password());
              Statement st = c.createStatement()) {
+            c.setAutoCommit(false);
             boolean exists;
             try (PreparedStatement ps = c.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
                 ps.setString(1, table(spec));
@@ -51,20 +57,34 @@ final class Heartbeats {
                 }
             }
             if (!exists) {
+                // In one transaction with its mark: an unmarked table left by a crash here would be refused next time.
                 st.execute("CREATE TABLE " + table(spec) + " (id int PRIMARY KEY, at timestamptz NOT NULL, nonce text)");
+                Marks.mark(c, subject(spec), spec.kafka().topicPrefix());
             } else {
                 // Before the first write: a planted trigger would run on it.
                 Refusal.throwIfAny("capture", refusals(c, spec));
             }
             st.execute("INSERT INTO " + table(spec) + " VALUES (1, now(), NULL) ON CONFLICT (id) DO NOTHING");
+            c.commit();
         } catch (SQLException e) {
             throw new IllegalStateException("capture cannot create its heartbeat table " + table(spec) + " on v1 ("
                     + e.getMessage() + "); grant the capture user CREATE on schema " + spec.source().schema(), e);
         }
     }
 
-    /** Why capture refuses the heartbeat table as it is: triggers or rules on it ({@link TableHooks}). */
+    /**
+     * Why capture refuses the heartbeat table as it is: another migration's, or not made for this one ({@link Marks});
+     * triggers or rules on it ({@link TableHooks}). Empty when it does not exist.
+     */
     static List<Refusal> refusals(Connection c, Spec spec) throws SQLException {
-        return TableHooks.refusals(c, "v1", spec.source().schema(), List.of(new Topics(spec).heartbeatTable()));
+        List<Refusal> refusals = new ArrayList<>();
+        Marks.refusal(c, subject(spec), spec.kafka().topicPrefix()).ifPresent(refusals::add);
+        refusals.addAll(TableHooks.refusals(c, "v1", spec.source().schema(), List.of(new Topics(spec).heartbeatTable())));
+        return refusals;
+    }
+
+    /** The table, for its mark. */
+    static Marks.Subject subject(Spec spec) {
+        return Marks.Subject.table("v1", spec.source().schema(), new Topics(spec).heartbeatTable());
     }
 }

@@ -96,15 +96,24 @@ class CheckRefusesWhatRunRefusesIT {
                 new Case("a trigger planted on the heartbeat table",
                         "CREATE TABLE %p_heartbeat (id int PRIMARY KEY, at timestamptz NOT NULL, nonce text);"
                                 + " CREATE FUNCTION %p_steal() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';"
-                                + " CREATE TRIGGER steal BEFORE UPDATE ON %p_heartbeat FOR EACH ROW EXECUTE FUNCTION %p_steal();",
+                                + " CREATE TRIGGER steal BEFORE UPDATE ON %p_heartbeat FOR EACH ROW EXECUTE FUNCTION %p_steal();"
+                                // Marked, as its owner may: the trigger is refused even so.
+                                + " COMMENT ON TABLE %p_heartbeat IS 'cdc-migrator migration %p';",
                         "", "", USERS, "%p_heartbeat: has trigger steal, which the migrator did not make"),
+                new Case("a heartbeat table the migrator did not make",
+                        "CREATE TABLE %p_heartbeat (id int PRIMARY KEY, at timestamptz NOT NULL, nonce text);", "", "",
+                        USERS, "v1 table public.%p_heartbeat: was not made by the migrator (it has no comment"),
+                new Case("a state schema of another migration", "",
+                        "CREATE SCHEMA migrator_state; COMMENT ON SCHEMA migrator_state IS 'cdc-migrator migration other';",
+                        "", USERS, "v2 schema migrator_state: belongs to migration other"),
                 new Case("a rule planted on the sink's offsets table", "",
                         "CREATE SCHEMA migrator_state; CREATE TABLE migrator_state.sink_offsets (consumer_group text NOT NULL,"
                                 + " topic text NOT NULL, partition int NOT NULL, next_offset bigint NOT NULL,"
                                 + " updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (consumer_group, topic, partition));"
                                 + " CREATE TABLE %p_copied (LIKE migrator_state.sink_offsets);"
                                 + " CREATE RULE copy AS ON INSERT TO migrator_state.sink_offsets DO ALSO"
-                                + " INSERT INTO %p_copied SELECT NEW.*;",
+                                + " INSERT INTO %p_copied SELECT NEW.*;"
+                                + " COMMENT ON SCHEMA migrator_state IS 'cdc-migrator migration %p';",
                         "", USERS, "sink_offsets: has rule copy, which the migrator did not make"))
                 .map(Arguments::of);
     }

@@ -3,6 +3,7 @@ package dev.cdcmigrator.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.cdcmigrator.common.Marks;
 import dev.cdcmigrator.testkit.PostgresServer;
 import dev.cdcmigrator.testkit.Ports;
 import dev.cdcmigrator.testkit.TestKafka;
@@ -132,7 +133,8 @@ class CutoverCommandIT {
     void cleanupListsThenDropsThenFindsNothing() throws Exception {
         String bootstrap = TestKafka.bootstrapServers();
         createSlotAndPublication();
-        pg.execute(v2Db, "CREATE SCHEMA migrator_state; CREATE TABLE migrator_state.sink_offsets (id int)");
+        pg.execute(v2Db, "CREATE SCHEMA migrator_state; CREATE TABLE migrator_state.sink_offsets (id int); "
+                + Marks.commentStatement(Marks.Subject.schema("migrator_state"), prefix));
         List<String> topics = List.of(prefix + ".capture.offsets", prefix + ".dlq",
                 prefix + ".raw.public." + prefix + "_heartbeat", prefix + ".raw.public.tasks",
                 prefix + ".raw.public.users", prefix + ".v2.accounts", prefix + ".v2.tasks");
@@ -257,7 +259,9 @@ class CutoverCommandIT {
     /** What capture creates on v1: its heartbeat table, the publication and the slot. */
     private void createSlotAndPublication() {
         pg.execute(v1Db, "CREATE TABLE " + prefix + "_heartbeat (id int PRIMARY KEY, at timestamptz NOT NULL, nonce text); "
-                + "CREATE PUBLICATION " + prefix + " FOR TABLE users, tasks, " + prefix + "_heartbeat");
+                + "CREATE PUBLICATION " + prefix + " FOR TABLE users, tasks, " + prefix + "_heartbeat; "
+                + Marks.commentStatement(Marks.Subject.table("v1", "public", prefix + "_heartbeat"), prefix) + "; "
+                + Marks.commentStatement(Marks.Subject.publication(prefix), prefix));
         pg.execute(v1Db, "SELECT pg_create_logical_replication_slot('" + prefix + "', 'pgoutput')");
     }
 

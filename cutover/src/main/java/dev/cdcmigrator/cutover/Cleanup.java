@@ -6,6 +6,8 @@ import static dev.cdcmigrator.common.SqlText.quoteIfNeeded;
 import dev.cdcmigrator.capture.SlotHealth;
 import dev.cdcmigrator.common.KafkaClients;
 import dev.cdcmigrator.common.KafkaUnreachableException;
+import dev.cdcmigrator.common.Marks;
+import dev.cdcmigrator.common.Refusal;
 import dev.cdcmigrator.common.Topics;
 import dev.cdcmigrator.common.spec.Spec;
 import dev.cdcmigrator.cutover.internal.Catalog;
@@ -227,23 +229,27 @@ public final class Cleanup implements AutoCloseable {
                 items.add(new Item(Kind.SLOT, name, s.describe()));
             }
         }
-        publication(name).ifPresent(tables -> items.add(new Item(Kind.PUBLICATION, name, tables)));
+        Optional<String> publication = publication(name);
+        if (publication.isPresent() && marked(v1, Marks.Subject.publication(name), leftAlone)) {
+            items.add(new Item(Kind.PUBLICATION, name, publication.get()));
+        }
         String schema = spec.source().schema();
         String heartbeat = names.heartbeatTable();
-        Catalog.relation(v1, schema, heartbeat).ifPresent(relation -> {
+        Optional<Catalog.Relation> heartbeatRelation = Catalog.relation(v1, schema, heartbeat);
+        if (heartbeatRelation.isPresent()) {
             String qualified = quoteIfNeeded(schema) + "." + quoteIfNeeded(heartbeat);
-            if (relation.isTable()) {
+            if (!heartbeatRelation.get().isTable()) {
+                leftAlone.add(qualified + " on v1 is a " + heartbeatRelation.get().kindName() + ", not capture's "
+                        + "heartbeat table: not dropped");
+            } else if (marked(v1, Marks.Subject.table("v1", schema, heartbeat), leftAlone)) {
                 items.add(new Item(Kind.HEARTBEAT_TABLE, qualified, ""));
-            } else {
-                leftAlone.add(qualified + " on v1 is a " + relation.kindName() + ", not capture's heartbeat table: "
-                        + "not dropped");
             }
-        });
+        }
         if (admin != null) {
             planKafka(items, refusals, leftAlone);
         }
         if (v2 != null) {
-            planState(items, refusals);
+            planState(items, refusals, leftAlone);
         }
         return new Plan(items, refusals, leftAlone, slot);
     }
@@ -323,7 +329,18 @@ public final class Cleanup implements AutoCloseable {
         }
     }
 
-    private void planState(List<Item> items, List<String> refusals) throws SQLException {
+    /**
+     * Whether {@code subject} carries this migration's mark ({@link Marks}); if not, says in {@code leftAlone} why it
+     * is not dropped.
+     */
+    private boolean marked(Connection c, Marks.Subject subject, List<String> leftAlone) throws SQLException {
+        Optional<Refusal> refusal = Marks.refusal(c, subject, spec.kafka().topicPrefix());
+        refusal.ifPresent(r -> leftAlone.add(subject.kind().noun() + " " + subject.shown() + " on " + subject.side()
+                + " " + r.reason() + ": not dropped (" + r.fix() + ")"));
+        return refusal.isEmpty();
+    }
+
+    private void planState(List<Item> items, List<String> refusals, List<String> leftAlone) throws SQLException {
         String state = spec.target().stateSchema();
         try (PreparedStatement ps = v2.prepareStatement("""
                 SELECT array(SELECT c.relname FROM pg_class c
@@ -340,6 +357,8 @@ public final class Cleanup implements AutoCloseable {
                             ? "also target.schema, where the v2 tables are" : "public") + ": dropping it with "
                             + "everything in it would drop more than the migrator's state. Leave out --state and drop "
                             + quoteIfNeeded(state) + ".sink_offsets by hand");
+                } else if (!marked(v2, Marks.Subject.schema(state), leftAlone)) {
+                    return;
                 }
                 List<String> tables = strings(rs.getArray(1));
                 items.add(new Item(Kind.STATE_SCHEMA, state, tables.isEmpty() ? "no tables"

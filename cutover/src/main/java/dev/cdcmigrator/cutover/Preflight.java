@@ -12,6 +12,7 @@ import dev.cdcmigrator.avro.SchemaRegistryException;
 import dev.cdcmigrator.capture.Capture;
 import dev.cdcmigrator.common.KafkaClients;
 import dev.cdcmigrator.common.KafkaUnreachableException;
+import dev.cdcmigrator.common.Marks;
 import dev.cdcmigrator.common.Topics;
 import dev.cdcmigrator.common.event.V2Change;
 import dev.cdcmigrator.common.event.RawPartitions;
@@ -414,8 +415,9 @@ public final class Preflight {
                     + " (no CREATE on schema " + schema + "); capture writes it every 10 s so that the slot follows an idle v1,"
                     + " and cutover wait commits its marker there", "GRANT CREATE ON SCHEMA " + quoteIfNeeded(schema) + " TO "
                     + quoteIfNeeded(user) + ", or create it: CREATE TABLE " + qualified
-                    + " (id int PRIMARY KEY, at timestamptz NOT NULL, nonce text); GRANT SELECT, INSERT, UPDATE ON "
-                    + qualified + " TO " + quoteIfNeeded(user)));
+                    + " (id int PRIMARY KEY, at timestamptz NOT NULL, nonce text); "
+                    + Marks.commentStatement(Marks.Subject.table("v1", schema, table), spec.kafka().topicPrefix())
+                    + "; GRANT SELECT, INSERT, UPDATE ON " + qualified + " TO " + quoteIfNeeded(user)));
         }
     }
 
@@ -434,7 +436,8 @@ public final class Preflight {
         String p = publication;
         // What capture itself would run (Publication.ensure), so that a publication made by the owner is used as is.
         String createPublication = "CREATE PUBLICATION " + quoteIfNeeded(p) + " FOR TABLE " + mappedSql
-                + " WITH (publish_via_partition_root = true)";
+                + " WITH (publish_via_partition_root = true); "
+                + Marks.commentStatement(Marks.Subject.publication(p), spec.kafka().topicPrefix());
         try (PreparedStatement ps = c.prepareStatement("""
                 SELECT puballtables, pubinsert, pubupdate, pubdelete, pg_has_role(pubowner, 'USAGE')
                 FROM pg_publication WHERE pubname = ?""")) {
@@ -605,7 +608,7 @@ public final class Preflight {
                         "run it as a role with the grants of docs/security.md (Grants on v2)"));
             }
         }
-        SinkState.refusals(c, state).forEach(refusal -> findings.add(Finding.refused(refusal)));
+        SinkState.refusals(c, state, spec.kafka().topicPrefix()).forEach(refusal -> findings.add(Finding.refused(refusal)));
         Optional<Boolean> usage = schemaPrivilege(c, schema, "USAGE");
         if (usage.isEmpty()) {
             findings.add(error(TARGET, "schema " + schema + " does not exist (spec target.schema)",
@@ -615,16 +618,15 @@ public final class Preflight {
                     + "write its tables", "GRANT USAGE ON SCHEMA " + quoteIfNeeded(schema) + " TO " + quoteIfNeeded(user)));
         }
 
-        // The sink runs CREATE SCHEMA IF NOT EXISTS and CREATE TABLE IF NOT EXISTS at every start; PostgreSQL checks
-        // the CREATE privilege before it looks whether the object exists, so both need it even when nothing is created.
+        // The sink creates the schema when it does not exist (SinkState.create), and its tables with CREATE TABLE IF
+        // NOT EXISTS, which PostgreSQL refuses without CREATE on the schema even when the table exists.
         List<String> problems = new ArrayList<>();
         List<String> grants = new ArrayList<>();
-        if (!createInDatabase) {
-            problems.add("the sink starts with CREATE SCHEMA IF NOT EXISTS " + state + ", which PostgreSQL refuses "
-                    + "without CREATE on database " + database + " even when the schema exists");
+        Optional<Boolean> stateCreate = schemaPrivilege(c, state, "CREATE");
+        if (stateCreate.isEmpty() && !createInDatabase) {
+            problems.add("the sink creates schema " + state + ", which needs CREATE on database " + database);
             grants.add("GRANT CREATE ON DATABASE " + quoteIfNeeded(database) + " TO " + quoteIfNeeded(user));
         }
-        Optional<Boolean> stateCreate = schemaPrivilege(c, state, "CREATE");
         if (stateCreate.isPresent()) {
             if (!stateCreate.get() || !schemaPrivilege(c, state, "USAGE").orElse(false)) {
                 problems.add("it runs CREATE TABLE IF NOT EXISTS " + state + ".sink_offsets, which needs USAGE and "

@@ -5,9 +5,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.cdcmigrator.capture.SlotHealth;
+import dev.cdcmigrator.common.Marks;
 import dev.cdcmigrator.common.spec.Spec;
 import dev.cdcmigrator.common.spec.SpecParser;
 import dev.cdcmigrator.cutover.Cleanup.Item;
+import dev.cdcmigrator.cutover.Cleanup.Kind;
 import dev.cdcmigrator.cutover.Cleanup.Plan;
 import dev.cdcmigrator.testkit.PostgresServer;
 import dev.cdcmigrator.testkit.TestKafka;
@@ -63,10 +65,14 @@ class CleanupIT {
         v2Db = pg.createDatabase("cleanup_v2");
         pg.execute(v1Db, "CREATE TABLE users (id bigint PRIMARY KEY, name text); CREATE TABLE " + prefix
                 + "_heartbeat (id int PRIMARY KEY, at timestamptz NOT NULL, nonce text); "
-                + "CREATE PUBLICATION " + prefix + " FOR TABLE users, " + prefix + "_heartbeat");
+                + "CREATE PUBLICATION " + prefix + " FOR TABLE users, " + prefix + "_heartbeat; "
+                // What capture and the sink mark as theirs when they create it.
+                + Marks.commentStatement(Marks.Subject.table("v1", "public", prefix + "_heartbeat"), prefix) + "; "
+                + Marks.commentStatement(Marks.Subject.publication(prefix), prefix));
         pg.execute(v1Db, "SELECT pg_create_logical_replication_slot('" + prefix + "', 'pgoutput')");
         pg.execute(v2Db, "CREATE TABLE accounts (id bigint PRIMARY KEY, name text); CREATE SCHEMA migrator_state; "
-                + "CREATE TABLE migrator_state.sink_offsets (grp text, topic text, part int, next_offset bigint)");
+                + "CREATE TABLE migrator_state.sink_offsets (grp text, topic text, part int, next_offset bigint); "
+                + Marks.commentStatement(Marks.Subject.schema("migrator_state"), prefix));
 
         Properties props = new Properties();
         props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
@@ -231,6 +237,45 @@ class CleanupIT {
             throw new IllegalStateException(e);
         }
         assertThat(slots()).containsExactly(prefix);
+    }
+
+    /**
+     * Objects with the migrator's names that it did not make (no mark), or that another migration made, are listed
+     * as left alone and survive the cleanup; the slot, which cannot carry a mark, is dropped as before.
+     */
+    @Test
+    void objectsThisMigrationDidNotMakeAreLeftAlone() throws Exception {
+        pg.execute(v1Db, "COMMENT ON PUBLICATION " + prefix + " IS NULL; COMMENT ON TABLE " + prefix + "_heartbeat IS "
+                + "'audit, do not touch'");
+        pg.execute(v2Db, Marks.commentStatement(Marks.Subject.schema("migrator_state"), "other"));
+
+        Plan plan;
+        try (Cleanup cleanup = Cleanup.open(spec(""), true, null, TIMEOUT)) {
+            plan = cleanup.plan();
+            assertThat(plan.items()).extracting(Item::kind).containsExactly(Kind.SLOT);
+            cleanup.execute(plan, item -> { });
+        }
+
+        assertThat(plan.leftAlone()).containsExactly(
+                "publication " + prefix + " on v1 was not made by the migrator (it has no comment, not the migrator's "
+                        + "mark): migration " + prefix + " uses and drops only what it made, or what was made for it: "
+                        + "not dropped (if it was made for this migration, mark it: COMMENT ON PUBLICATION \"" + prefix
+                        + "\" IS 'cdc-migrator migration " + prefix + "'; otherwise choose another name "
+                        + "(kafka.topicPrefix, target.stateSchema))",
+                "table public." + prefix + "_heartbeat on v1 was not made by the migrator (it has the comment "
+                        + "'audit, do not touch', not the migrator's mark): migration " + prefix + " uses and drops only "
+                        + "what it made, or what was made for it: not dropped (if it was made for this migration, mark "
+                        + "it: COMMENT ON TABLE \"public\".\"" + prefix + "_heartbeat\" IS 'cdc-migrator migration "
+                        + prefix + "'; otherwise choose another name (kafka.topicPrefix, target.stateSchema))",
+                "schema migrator_state on v2 belongs to migration other (its comment says so): migration " + prefix
+                        + " uses and drops only what it made, or what was made for it: not dropped (if it was made for "
+                        + "this migration, mark it: COMMENT ON SCHEMA \"migrator_state\" IS 'cdc-migrator migration "
+                        + prefix + "'; otherwise choose another name (kafka.topicPrefix, target.stateSchema))");
+        assertThat(slots()).isEmpty();
+        assertThat(publications()).containsExactly(prefix);
+        assertThat(pg.rows(v1Db, "SELECT to_regclass('public." + prefix + "_heartbeat') IS NOT NULL").get(0))
+                .containsExactly("t");
+        assertThat(stateSchemas()).containsExactly("migrator_state");
     }
 
     @Test

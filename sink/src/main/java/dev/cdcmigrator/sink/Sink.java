@@ -96,7 +96,8 @@ public final class Sink implements AutoCloseable {
         KafkaProducer<byte[], byte[]> kafkaProducer = new KafkaProducer<>(producer, new ByteArraySerializer(), new ByteArraySerializer());
         List<KafkaClientMetrics> clientMetrics = List.of(new KafkaClientMetrics(kafkaConsumer), new KafkaClientMetrics(kafkaProducer));
         clientMetrics.forEach(m -> m.bindTo(registry));
-        SinkLoop loop = new SinkLoop(new SinkLoop.Target(t.url(), t.user(), t.password(), t.schema(), t.stateSchema()),
+        SinkLoop loop = new SinkLoop(new SinkLoop.Target(t.url(), t.user(), t.password(), t.schema(), t.stateSchema(),
+                spec.kafka().topicPrefix()),
                 topics.sinkGroup(), topics.allV2(spec), kafkaConsumer, kafkaProducer,
                 topics.deadLetters(), topics.replayOutcomes(), new SinkMeters(registry, sources), RowLevelSecurity.of(spec),
                 TargetConstraints.of(spec), decoder(spec), new SpecWrites(spec));

@@ -3,11 +3,15 @@ package dev.cdcmigrator.sink;
 import static dev.cdcmigrator.common.SqlText.quote;
 import static dev.cdcmigrator.common.SqlText.literal;
 
+import dev.cdcmigrator.common.Marks;
 import dev.cdcmigrator.common.Refusal;
 import dev.cdcmigrator.common.TableHooks;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -35,22 +39,32 @@ public final class SinkState {
     /**
      * Creates the state schema and {@code tables} unless they exist, and commits. Concurrent callers (several sinks,
      * or a sink and the copy backfill, starting at once) wait for one another: PostgreSQL's {@code IF NOT EXISTS}
-     * does not hold against a concurrent creator, which fails with a unique violation on its catalog.
+     * does not hold against a concurrent creator, which fails with a unique violation on its catalog. A schema it
+     * creates is marked as {@code migration}'s ({@link Marks}); an existing schema without that mark is refused before
+     * anything is created in it.
      *
      * @param v2 a connection that is not in the middle of other work; its auto-commit setting is kept
+     * @param migration the migration's id, {@code kafka.topicPrefix}
+     * @throws IllegalStateException naming the schema and the fix, when it is not this migration's
      */
-    public static void create(Connection v2, String stateSchema, List<Table> tables) throws SQLException {
+    public static void create(Connection v2, String stateSchema, String migration, List<Table> tables) throws SQLException {
         boolean autoCommit = v2.getAutoCommit();
         v2.setAutoCommit(false);
         try (Statement st = v2.createStatement()) {
             st.execute("SELECT pg_advisory_xact_lock(hashtext(" + literal("cdc-migrator state " + stateSchema) + "))");
-            st.execute("CREATE SCHEMA IF NOT EXISTS " + quote(stateSchema));
+            Marks.Subject schema = Marks.Subject.schema(stateSchema);
+            Refusal.throwIfAny("the migrator", Marks.refusal(v2, schema, migration).stream().toList());
+            // Not IF NOT EXISTS: PostgreSQL would demand CREATE on the database even when the schema exists.
+            if (!schemaExists(v2, stateSchema)) {
+                st.execute("CREATE SCHEMA " + quote(stateSchema));
+                Marks.mark(v2, schema, migration);
+            }
             for (Table table : tables) {
                 st.execute("CREATE TABLE IF NOT EXISTS " + quote(stateSchema) + "." + quote(table.name())
                         + " (" + table.columns() + ")");
             }
             v2.commit();
-        } catch (SQLException e) {
+        } catch (SQLException | RuntimeException e) {
             v2.rollback();
             throw e;
         } finally {
@@ -58,8 +72,23 @@ public final class SinkState {
         }
     }
 
-    /** Triggers or rules on any of {@link #TABLES} ({@link TableHooks}); empty when there are none. */
-    public static List<Refusal> refusals(Connection v2, String stateSchema) throws SQLException {
-        return TableHooks.refusals(v2, "v2", stateSchema, TABLES);
+    /**
+     * Why a stage refuses the state schema as it is: another migration's, or not made for this one ({@link Marks});
+     * triggers or rules on any of {@link #TABLES} ({@link TableHooks}). Empty when there are none.
+     */
+    public static List<Refusal> refusals(Connection v2, String stateSchema, String migration) throws SQLException {
+        List<Refusal> refusals = new ArrayList<>();
+        Marks.refusal(v2, Marks.Subject.schema(stateSchema), migration).ifPresent(refusals::add);
+        refusals.addAll(TableHooks.refusals(v2, "v2", stateSchema, TABLES));
+        return refusals;
+    }
+
+    private static boolean schemaExists(Connection v2, String name) throws SQLException {
+        try (PreparedStatement ps = v2.prepareStatement("SELECT 1 FROM pg_namespace WHERE nspname = ?")) {
+            ps.setString(1, name);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
+        }
     }
 }

@@ -45,10 +45,12 @@ public final class TargetConstraints {
     private final String state;
     private final Set<String> tables;
     private final Set<String> firing;
+    private final String migration;
 
-    private TargetConstraints(String schema, String state, Set<String> tables, Set<String> firing) {
+    private TargetConstraints(String schema, String state, Set<String> tables, Set<String> firing, String migration) {
         this.schema = schema;
         this.state = state;
+        this.migration = migration;
         this.tables = tables;
         this.firing = firing;
     }
@@ -58,7 +60,7 @@ public final class TargetConstraints {
         Set<String> tables = new TreeSet<>();
         spec.tables().forEach((v1, table) -> tables.addAll(table.v2Tables(v1)));
         return new TargetConstraints(spec.target().schema(), spec.target().stateSchema(), tables,
-                new TreeSet<>(spec.target().triggers()));
+                new TreeSet<>(spec.target().triggers()), spec.kafka().topicPrefix());
     }
 
     /** A foreign key of a mapped v2 table, with its definition ({@code pg_get_constraintdef}). */
@@ -324,7 +326,7 @@ public final class TargetConstraints {
     }
 
     private void createStateTables(Connection connection) throws SQLException {
-        SinkState.create(connection, state, List.of(
+        SinkState.create(connection, state, migration, List.of(
                 new SinkState.Table("suspended_foreign_keys", "v2_table text, name text, definition text NOT NULL,"
                         + " suspended_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (v2_table, name)"),
                 new SinkState.Table("suspended_triggers", "v2_table text, name text, enabled text NOT NULL,"

@@ -317,11 +317,14 @@ class SinkIT {
 
         // Whoever can produce to the accounts topic: a valid row, then rows that try to reach further, then valid rows.
         ObjectNode adminKey = (ObjectNode) readTree("{\"id\": 1, \"is_admin\": true}");
+        // A column the spec writes, but not a unique key: such a delete would remove every row of that owner.
+        ObjectNode ownerKey = (ObjectNode) readTree("{\"owner\": \"ann\"}");
         List<V2Change> batch = List.of(
                 change(Op.CREATE, "accounts", "{\"id\": 1, \"owner\": \"ann\"}", "id"),
                 change(Op.CREATE, "orders", "{\"id\": 66, \"total\": 1000000}", "id"),
                 change(Op.CREATE, "accounts", "{\"id\": 2, \"owner\": \"mallory\", \"is_admin\": true}", "id"),
                 new V2Change(Op.DELETE, "accounts", adminKey, null, source("accounts")),
+                new V2Change(Op.DELETE, "accounts", ownerKey, null, source("accounts")),
                 change(Op.CREATE, "accounts", "{\"id\": 3, \"owner\": \"bob\"}", "id"));
         List<Sent> sent = produce(batch, false, c -> accounts);
 
@@ -332,8 +335,8 @@ class SinkIT {
                 .containsExactly(List.of("1", "ann", "f"), List.of("3", "bob", "f"));
         assertThat(rows(db, "SELECT count(*) FROM orders")).containsExactly(List.of("0"));
         List<DeadLetter> letters = deadLetters().stream().map(r -> DEAD.deserialize(prefix + ".dlq", r.value())).toList();
-        assertThat(letters).hasSize(3);
-        for (int i = 0; i < 3; i++) {
+        assertThat(letters).hasSize(4);
+        for (int i = 0; i < 4; i++) {
             DeadLetter letter = letters.get(i);
             assertThat(letter.stage()).isEqualTo("sink");
             assertThat(letter.table()).as("the table of the topic, not the record's").isEqualTo("accounts");
@@ -350,7 +353,10 @@ class SinkIT {
                 + " is not one the spec writes into v2 table accounts (those are [id, owner])");
         assertThat(letters.get(2).column()).isEqualTo("is_admin");
         assertThat(letters.get(2).reason()).startsWith("column is_admin in the key of a record of topic " + accounts);
-        assertThat(applied("accounts", "dead_lettered")).isEqualTo(3);
+        assertThat(letters.get(3).column()).isNull();
+        assertThat(letters.get(3).reason()).isEqualTo("the key [owner] of a record of topic " + accounts
+                + " is not a unique key of v2 table accounts (those are [[id]])");
+        assertThat(applied("accounts", "dead_lettered")).isEqualTo(4);
         assertThat(applied("accounts", "upserted")).isEqualTo(2);
         assertThat(applied("accounts", "deleted")).isZero();
         assertThat(applied("orders", "upserted")).isZero();

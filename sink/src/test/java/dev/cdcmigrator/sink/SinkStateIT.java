@@ -41,7 +41,7 @@ class SinkStateIT {
                     creators.add(pool.submit(() -> {
                         try (Connection c = PG.connect(db)) {
                             start.await(30, TimeUnit.SECONDS);
-                            SinkState.create(c, schema, tables);
+                            SinkState.create(c, schema, "sink-state-it", tables);
                             assertThat(c.getAutoCommit()).isTrue();
                         }
                         return null;

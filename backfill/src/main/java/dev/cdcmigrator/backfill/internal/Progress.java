@@ -48,16 +48,19 @@ public final class Progress {
     private final String runs;
     private final String chunks;
     private final String stateSchema;
+    private final String migration;
 
-    public Progress(String stateSchema) {
+    /** @param migration the migration's id, {@code kafka.topicPrefix}, which marks the state schema */
+    public Progress(String stateSchema, String migration) {
         this.stateSchema = stateSchema;
+        this.migration = migration;
         this.runs = quote(stateSchema) + ".backfill";
         this.chunks = quote(stateSchema) + ".backfill_chunks";
     }
 
     /** Creates the schema and tables unless they exist ({@link SinkState#create}). */
     public void ensure(Connection v2) throws SQLException {
-        SinkState.create(v2, stateSchema, List.of(
+        SinkState.create(v2, stateSchema, migration, List.of(
                 new SinkState.Table("backfill", "slot text PRIMARY KEY, slot_lsn bigint NOT NULL,"
                         + " started_at timestamptz NOT NULL DEFAULT now(), completed_at timestamptz"),
                 new SinkState.Table("backfill_chunks", "slot text NOT NULL, v1_table text NOT NULL, chunk int NOT NULL,"

@@ -2,6 +2,7 @@ package dev.cdcmigrator.capture.internal;
 
 import static dev.cdcmigrator.common.SqlText.quote;
 
+import dev.cdcmigrator.common.Marks;
 import dev.cdcmigrator.common.Refusal;
 import java.sql.Array;
 import java.sql.Connection;
@@ -37,15 +38,26 @@ public final class Publication {
      * @param name the publication's name
      * @param schema the v1 schema of every table
      * @param tables the tables capture reads, unqualified
+     * @param migration the migration's id ({@code kafka.topicPrefix}), which marks the publication ({@link Marks})
      * @throws IllegalStateException naming the publication, the tables and the fix, when capture cannot use it
      */
-    public static void ensure(Connection c, String name, String schema, List<String> tables) throws SQLException {
-        Refusal.throwIfAny("capture", refusals(c, name, schema, tables));
+    public static void ensure(Connection c, String name, String schema, List<String> tables, String migration)
+            throws SQLException {
+        Refusal.throwIfAny("capture", refusals(c, name, schema, tables, migration));
         String list = tables.stream().map(t -> quote(schema) + "." + quote(t)).collect(Collectors.joining(", "));
         if (!exists(c, name)) {
+            // With its mark in one transaction: an unmarked publication left by a crash here would be refused next time.
+            boolean autoCommit = c.getAutoCommit();
+            c.setAutoCommit(false);
             try (Statement st = c.createStatement()) {
-                st.execute("CREATE PUBLICATION " + quote(name) + " FOR TABLE " + list
-                        + " WITH (publish_via_partition_root = true)");
+                st.execute(createStatement(name, list));
+                Marks.mark(c, Marks.Subject.publication(name), migration);
+                c.commit();
+            } catch (SQLException e) {
+                c.rollback();
+                throw e;
+            } finally {
+                c.setAutoCommit(autoCommit);
             }
             LOGGER.info("created publication {} for {}", name, list);
             return;
@@ -63,12 +75,14 @@ public final class Publication {
     /**
      * Why capture cannot publish {@code tables} through publication {@code name}, on v1 as it is now: a partition read
      * next to a partitioned table it belongs to (PostgreSQL publishes its changes once, under the root's name, so the
-     * partition's own mapping would receive nothing); and, for an existing publication, one {@code FOR ALL TABLES},
-     * one that leaves out inserts, updates or deletes, and one that would report partitions under their own names.
-     * Reads only.
+     * partition's own mapping would receive nothing); and, for an existing publication, one not marked as this
+     * migration's ({@link Marks}), one {@code FOR ALL TABLES}, one that leaves out inserts, updates or deletes, and
+     * one that would report partitions under their own names. Reads only.
      */
-    public static List<Refusal> refusals(Connection c, String name, String schema, List<String> tables) throws SQLException {
+    public static List<Refusal> refusals(Connection c, String name, String schema, List<String> tables, String migration)
+            throws SQLException {
         List<Refusal> refusals = new ArrayList<>();
+        Marks.refusal(c, Marks.Subject.publication(name), migration).ifPresent(refusals::add);
         for (String[] nested : partitionsOfReadTables(c, schema, tables)) {
             refusals.add(new Refusal("v1 " + schema + "." + nested[0], "is a partition of " + schema + "." + nested[1]
                     + ", which capture reads too: PostgreSQL publishes the partition's changes once, under "
@@ -111,6 +125,11 @@ public final class Publication {
             }
         }
         return refusals;
+    }
+
+    /** Creates the publication for {@code tables} (quoted, schema-qualified, comma-separated). */
+    private static String createStatement(String name, String tables) {
+        return "CREATE PUBLICATION " + quote(name) + " FOR TABLE " + tables + " WITH (publish_via_partition_root = true)";
     }
 
     private static boolean exists(Connection c, String name) throws SQLException {

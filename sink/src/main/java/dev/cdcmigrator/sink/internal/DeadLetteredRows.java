@@ -30,20 +30,23 @@ public final class DeadLetteredRows {
     static final long NOTHING_APPLIED = -1;
 
     private final String stateSchema;
+    private final String migration;
     private final String table;
     private final String group;
     /** Per assigned partition with dead-lettered rows: row (v2 table and key JSON) to its newest applied position. */
     private final Map<TopicPartition, Map<String, Long>> rows = new HashMap<>();
 
-    public DeadLetteredRows(String stateSchema, String group) {
+    /** @param migration the migration's id, {@code kafka.topicPrefix}, which marks the state schema */
+    public DeadLetteredRows(String stateSchema, String migration, String group) {
         this.stateSchema = stateSchema;
+        this.migration = migration;
         this.table = SqlText.quote(stateSchema) + ".sink_dead_lettered_rows";
         this.group = group;
     }
 
     /** Creates the state schema and table if they do not exist ({@link SinkState#create}). */
     public void createIfAbsent(Connection connection) throws SQLException {
-        SinkState.create(connection, stateSchema, List.of(new SinkState.Table("sink_dead_lettered_rows",
+        SinkState.create(connection, stateSchema, migration, List.of(new SinkState.Table("sink_dead_lettered_rows",
                 "consumer_group text NOT NULL, topic text NOT NULL, partition int NOT NULL, row_key text NOT NULL,"
                 + " newest_applied bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(),"
                 + " PRIMARY KEY (consumer_group, topic, partition, row_key)")));

@@ -21,16 +21,19 @@ public final class OffsetStore {
     private final String table;
     private final String group;
     private final String stateSchema;
+    private final String migration;
 
-    public OffsetStore(String stateSchema, String group) {
+    /** @param migration the migration's id, {@code kafka.topicPrefix}, which marks the state schema */
+    public OffsetStore(String stateSchema, String migration, String group) {
         this.stateSchema = stateSchema;
+        this.migration = migration;
         this.table = SqlText.quote(stateSchema) + ".sink_offsets";
         this.group = group;
     }
 
     /** Creates the state schema and table if they do not exist ({@link SinkState#create}). */
     public void createIfAbsent(Connection connection) throws SQLException {
-        SinkState.create(connection, stateSchema, List.of(new SinkState.Table("sink_offsets", "consumer_group text NOT NULL,"
+        SinkState.create(connection, stateSchema, migration, List.of(new SinkState.Table("sink_offsets", "consumer_group text NOT NULL,"
                 + " topic text NOT NULL, partition int NOT NULL, next_offset bigint NOT NULL,"
                 + " updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (consumer_group, topic, partition)")));
     }

@@ -62,8 +62,12 @@ public final class SinkLoop implements Runnable {
     private static final JsonSerde<ReplayOutcome> OUTCOME = JsonSerde.of(ReplayOutcome.class);
     private static final Duration MAX_BACKOFF = Duration.ofSeconds(10);
 
-    /** How to reach the target. */
-    public record Target(String url, String user, String password, String schema, String stateSchema) {
+    /**
+     * How to reach the target.
+     *
+     * @param migration the migration's id ({@code kafka.topicPrefix}), which marks the state schema
+     */
+    public record Target(String url, String user, String password, String schema, String stateSchema, String migration) {
     }
 
     private final Target target;
@@ -79,7 +83,7 @@ public final class SinkLoop implements Runnable {
     private final RowLevelSecurity rowLevelSecurity;
     private final TargetConstraints constraints;
     private final V2Decoder decoder;
-    private final SpecWrites specWrites;
+    private SpecWrites specWrites;
     /** The last known lag (end offset minus position) of each assigned partition; only the sink thread uses it. */
     private final Map<TopicPartition, Long> partitionLag = new HashMap<>();
     private final CountDownLatch stopping = new CountDownLatch(1);
@@ -96,8 +100,8 @@ public final class SinkLoop implements Runnable {
         this.deadLetterTopic = deadLetterTopic;
         this.replayOutcomeTopic = replayOutcomeTopic;
         this.topics = List.copyOf(topics);
-        this.offsets = new OffsetStore(target.stateSchema(), group);
-        this.deadLettered = new DeadLetteredRows(target.stateSchema(), group);
+        this.offsets = new OffsetStore(target.stateSchema(), target.migration(), group);
+        this.deadLettered = new DeadLetteredRows(target.stateSchema(), target.migration(), group);
         this.writer = new BatchWriter(target.schema());
         this.meters = meters;
         this.rowLevelSecurity = rowLevelSecurity;
@@ -125,9 +129,10 @@ public final class SinkLoop implements Runnable {
             offsets.createIfAbsent(connection);
             deadLettered.createIfAbsent(connection);
             // Before the first write to a state table: a planted trigger would run on it with the sink's privileges.
-            Refusal.throwIfAny("sink", SinkState.refusals(connection, target.stateSchema()));
+            Refusal.throwIfAny("sink", SinkState.refusals(connection, target.stateSchema(), target.migration()));
             rowLevelSecurity.apply(connection);
             constraints.suspend(connection);
+            specWrites = specWrites.withUniqueKeys(connection, target.schema());
             consumer.subscribe(topics, new SeekToStoredOffsets());
             running = true;
             LOGGER.info("sink started topics={} target={}", topics, JdbcUrl.shown(target.url()));
