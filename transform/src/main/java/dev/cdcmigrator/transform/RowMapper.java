@@ -118,7 +118,8 @@ public final class RowMapper {
     /**
      * The v2 rows one v1 row produces: one per mapping whose {@code where} it matches.
      *
-     * @param row the v1 row in wire form, every column of the table
+     * @param row the v1 row in wire form: every column of the table, or at least those capture carries
+     *     ({@link ColumnReads#captured})
      * @throws UnmappableRowException naming the column when the row cannot be mapped
      */
     public List<V2Row> map(ObjectNode row) {

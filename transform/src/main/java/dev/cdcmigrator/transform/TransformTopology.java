@@ -248,7 +248,7 @@ public final class TransformTopology {
 
     // Sorted by v1 table, so that YAML order changes neither the topology nor its node and store names. Lookup
     // tables that are not mapped themselves get a mapping into no v2 table.
-    private static Map<String, TableMapping> compile(Spec spec) {
+    static Map<String, TableMapping> compile(Spec spec) {
         Map<String, TableMapping> mappings = new LinkedHashMap<>();
         for (String v1 : spec.capturedTables()) {
             TableSpec table = spec.tables().get(v1);

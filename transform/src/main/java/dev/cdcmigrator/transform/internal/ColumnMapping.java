@@ -7,7 +7,6 @@ import dev.cdcmigrator.common.spec.SpecException;
 import dev.cdcmigrator.transform.ColumnFunction;
 import dev.cdcmigrator.transform.internal.expr.Expression;
 import dev.cdcmigrator.transform.internal.expr.ExpressionException;
-import java.util.Set;
 
 /** One v2 column of a mapping, compiled: its source, then default, then value map. */
 final class ColumnMapping {
@@ -18,7 +17,7 @@ final class ColumnMapping {
     private final Expression expression;
     private final ColumnFunction function;
     private final Expression defaultExpression;
-    private final Set<String> v1Columns;
+    private final String path;
 
     /** Compiles {@code spec}; errors name {@code path}, the column's YAML path. */
     ColumnMapping(String v2Column, String label, ColumnSpec spec, String path) {
@@ -29,13 +28,7 @@ final class ColumnMapping {
         this.defaultExpression = spec.defaultValue() != null && spec.defaultValue().isTextual()
                 ? compile(spec.defaultValue().asText(), path + ".default") : null;
         this.function = spec.java() == null ? null : instantiate(spec.java(), path + ".java");
-        if (spec.from() != null) {
-            v1Columns = Set.of(spec.from());
-        } else if (expression != null) {
-            v1Columns = expression.referencedColumns();
-        } else {
-            v1Columns = Set.of();
-        }
+        this.path = path;
     }
 
     String v2Column() {
@@ -47,13 +40,20 @@ final class ColumnMapping {
         return spec.from();
     }
 
-    /** The v1 columns the value is read from, as far as the spec says (a java function may read any). */
-    Set<String> v1Columns() {
-        return v1Columns;
-    }
-
-    boolean readsAnyColumn() {
-        return function != null;
+    /** Adds what the value reads: its {@code from}, expression and default expression, or any column for a function. */
+    void collectReads(SpecReads reads, String neededBy) {
+        if (spec.from() != null) {
+            reads.copied(spec.from(), path + ".from", neededBy);
+        }
+        if (expression != null) {
+            reads.expression(expression, path + ".expr", neededBy);
+        }
+        if (defaultExpression != null) {
+            reads.expression(defaultExpression, path + ".default", neededBy);
+        }
+        if (function != null) {
+            reads.anyColumn(path + ".java is a Java function (" + spec.java() + "), which may read any column");
+        }
     }
 
     boolean nonDeterministic() {

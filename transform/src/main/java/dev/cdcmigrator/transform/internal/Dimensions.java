@@ -101,17 +101,18 @@ final class Dimensions {
         return columns;
     }
 
-    /** The v1 columns the dimensions read by name, each with the dimension that reads it. */
-    Map<String, String> requiredColumns() {
-        Map<String, String> required = new LinkedHashMap<>();
+    /** Adds what the dimensions read of the row (a lookup's key, the source, the default), each with its dimension. */
+    void collectReads(SpecReads reads) {
         for (Dimension d : dimensions) {
             if (d.lookup() != null) {
-                required.putIfAbsent(d.lookup().key(), d.path() + ".lookup.key");
+                reads.copied(d.lookup().key(), d.path() + ".lookup.key", d.path() + ".lookup.key");
             } else {
-                d.direct().v1Columns().forEach(c -> required.putIfAbsent(c, d.path()));
+                d.direct().collectReads(reads, d.path());
+            }
+            if (d.fallback() != null) {
+                d.fallback().collectReads(reads, d.path() + ".default");
             }
         }
-        return required;
     }
 
     /** The lookup rows a v1 row refers to (whether known or not); none for a null foreign key. */

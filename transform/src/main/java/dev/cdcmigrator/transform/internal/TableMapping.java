@@ -50,16 +50,21 @@ public final class TableMapping {
         return dimensions;
     }
 
+    /** What the mappings and dimensions of this table read of its rows (the lookup rows they read aside). */
+    public SpecReads reads() {
+        SpecReads reads = new SpecReads();
+        targets.forEach(target -> target.collectReads(reads));
+        dimensions.collectReads(reads);
+        return reads;
+    }
+
     /**
-     * The v1 columns the spec reads by name (copied, in expressions and filters, as dimensions), each with what needs
-     * it; a {@code java} column may read others besides.
+     * The v1 columns the spec reads by name (copied, in expressions, defaults and filters, as dimensions), each with
+     * what needs it first; a {@code java} column or an expression using the row whole may read others besides.
      */
     java.util.Map<String, String> requiredColumns() {
         java.util.Map<String, String> required = new java.util.TreeMap<>();
-        for (TargetMapping target : targets) {
-            target.requiredColumns().forEach(required::putIfAbsent);
-        }
-        dimensions.requiredColumns().forEach(required::putIfAbsent);
+        reads().reads().forEach(read -> required.putIfAbsent(read.column(), read.neededBy()));
         return required;
     }
 

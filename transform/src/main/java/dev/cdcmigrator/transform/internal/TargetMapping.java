@@ -18,6 +18,7 @@ final class TargetMapping {
 
     private final String v1Table;
     private final String v2Table;
+    private final String path;
     private final Expression where;
     private final Map<String, ColumnMapping> columns = new LinkedHashMap<>();
     private final List<String> explicitKey;
@@ -26,6 +27,7 @@ final class TargetMapping {
     TargetMapping(String v1Table, MappingSpec spec, String path) {
         this.v1Table = v1Table;
         this.v2Table = spec.v2Table(v1Table);
+        this.path = path;
         this.where = spec.where() == null ? null : ColumnMapping.compileFilter(spec.where(), path + ".where");
         for (Map.Entry<String, ColumnSpec> column : spec.columns().entrySet()) {
             columns.put(column.getKey(), new ColumnMapping(column.getKey(), v2Table + "." + column.getKey(), column.getValue(),
@@ -46,14 +48,12 @@ final class TargetMapping {
         return columns;
     }
 
-    /** The v1 columns this mapping reads by name, each with the v2 column (or filter) that reads it. */
-    Map<String, String> requiredColumns() {
-        Map<String, String> required = new LinkedHashMap<>();
+    /** Adds what this mapping reads: its filter, then each column, each read with the v2 column (or filter) needing it. */
+    void collectReads(SpecReads reads) {
         if (where != null) {
-            where.referencedColumns().forEach(c -> required.putIfAbsent(c, "the filter of " + v1Table + " into " + v2Table));
+            reads.expression(where, path + ".where", "the filter of " + v1Table + " into " + v2Table);
         }
-        columns.values().forEach(c -> c.v1Columns().forEach(v1 -> required.putIfAbsent(v1, "v2 column " + v2Table + "." + c.v2Column())));
-        return required;
+        columns.values().forEach(c -> c.collectReads(reads, "v2 column " + v2Table + "." + c.v2Column()));
     }
 
     /** Whether a v1 row produces a row here. */

@@ -208,6 +208,15 @@ public final class Expression {
     }
 
     /**
+     * Whether the expression uses {@code row} other than by a constant column name ({@code row.size()},
+     * {@code 'x' in row}, {@code row[k]} with a computed key, {@code row} alone): it may then read any column, and
+     * {@link #referencedColumns} is only what it names.
+     */
+    public boolean readsWholeRow() {
+        return boundColumns == null;
+    }
+
+    /**
      * The type the checker inferred for the result, in CEL notation: {@code bool}, {@code string}, {@code int},
      * {@code list(string)}, {@code map(string, dyn)}, or {@code dyn} when it depends on the row. For start-up checks
      * against the target column.
