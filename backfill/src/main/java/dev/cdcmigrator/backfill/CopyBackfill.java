@@ -4,6 +4,7 @@ import dev.cdcmigrator.backfill.internal.ExportedSnapshot;
 import dev.cdcmigrator.backfill.internal.Progress;
 import dev.cdcmigrator.backfill.internal.TableCopy;
 import dev.cdcmigrator.capture.Capture;
+import dev.cdcmigrator.transform.ColumnReads;
 import dev.cdcmigrator.common.KafkaClients;
 import dev.cdcmigrator.common.Topics;
 import dev.cdcmigrator.common.event.SnapshotCompleted;
@@ -108,7 +109,7 @@ public final class CopyBackfill {
                 }
                 Map<String, String> overrides = new HashMap<>(debeziumOverrides);
                 overrides.put("snapshot.mode", "no_data");
-                backfill.capture.set(Capture.start(spec, bootstrapServers, registry, overrides, producerOverrides));
+                backfill.capture.set(Capture.start(spec, ColumnReads.captured(spec), bootstrapServers, registry, overrides, producerOverrides));
             } catch (Throwable e) {
                 if (!backfill.stopping) {
                     backfill.failure.set(e);

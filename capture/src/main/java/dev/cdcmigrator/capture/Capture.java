@@ -1,11 +1,13 @@
 package dev.cdcmigrator.capture;
 
 import dev.cdcmigrator.capture.internal.ClosingKafkaOffsetStore;
+import dev.cdcmigrator.capture.internal.ColumnFilter;
 import dev.cdcmigrator.capture.internal.KafkaHandoff;
 import dev.cdcmigrator.capture.internal.Publication;
 import dev.cdcmigrator.capture.internal.SlotGuard;
 import dev.cdcmigrator.capture.internal.SnapshotGuard;
 import dev.cdcmigrator.capture.internal.StreamingMetrics;
+import dev.cdcmigrator.common.CapturedColumns;
 import dev.cdcmigrator.common.KafkaClients;
 import dev.cdcmigrator.common.Refusal;
 import dev.cdcmigrator.common.Topics;
@@ -38,7 +40,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The running capture stage: Debezium Embedded reading v1 through a pgoutput replication slot (initial snapshot,
  * then streaming) and publishing each change to its raw topic, keyed by the v1 primary key, in Debezium's JSON
- * envelope. Debezium's offsets live in a Kafka topic. A {@link SlotGuard} watches the slot: capture stops (and past
+ * envelope, carrying only the columns the spec reads ({@link CapturedColumns}). Debezium's offsets live in a Kafka
+ * topic. A {@link SlotGuard} watches the slot: capture stops (and past
  * {@code source.slot.maxRetainedWal} drops its slot) rather than let v1's disk fill.
  */
 public final class Capture implements AutoCloseable {
@@ -54,10 +57,11 @@ public final class Capture implements AutoCloseable {
     private volatile boolean streaming;
     private volatile boolean stopped;
 
-    private Capture(Spec spec, String bootstrapServers, MeterRegistry registry, Map<String, String> debeziumOverrides,
-                    Map<String, Object> producerOverrides) {
+    private Capture(Spec spec, String columnIncludeList, String bootstrapServers, MeterRegistry registry,
+                    Map<String, String> debeziumOverrides, Map<String, Object> producerOverrides) {
         Topics topics = new Topics(spec);
         Properties props = debeziumProperties(spec, bootstrapServers);
+        props.setProperty("column.include.list", columnIncludeList);
         props.putAll(KafkaClients.debeziumOverrides(spec));
         props.putAll(debeziumOverrides);
         if ("initial".equals(props.getProperty("snapshot.mode"))) {
@@ -114,15 +118,25 @@ public final class Capture implements AutoCloseable {
      * Starts capture on its own thread.
      *
      * @param spec the migration spec
+     * @param columns what to capture of each table ({@code ColumnReads.captured(spec)} in the transform module); each
+     *                table's identity columns are added from v1's catalog as it is at start
      * @param bootstrapServers the Kafka cluster
      * @param registry receives capture's meters
      * @param debeziumOverrides Debezium connector and engine settings that replace the defaults
      * @param producerOverrides producer settings that replace the defaults
      */
-    public static Capture start(Spec spec, String bootstrapServers, MeterRegistry registry,
+    public static Capture start(Spec spec, CapturedColumns columns, String bootstrapServers, MeterRegistry registry,
                                 Map<String, String> debeziumOverrides, Map<String, Object> producerOverrides) {
         prepareSource(spec);
-        Capture capture = new Capture(spec, bootstrapServers, registry, debeziumOverrides, producerOverrides);
+        String includeList;
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection(spec.source().url(), spec.source().user(), spec.source().password())) {
+            includeList = ColumnFilter.includeList(spec.source().schema(), new Topics(spec).heartbeatTable(), columns,
+                    CapturedColumns.identityColumns(c, spec.source().schema(), List.copyOf(columns.tables().keySet())));
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException("capture cannot read the primary keys and replica identities of the v1 tables: "
+                    + e.getMessage(), e);
+        }
+        Capture capture = new Capture(spec, includeList, bootstrapServers, registry, debeziumOverrides, producerOverrides);
         capture.executor.execute(capture.engine);
         return capture;
     }

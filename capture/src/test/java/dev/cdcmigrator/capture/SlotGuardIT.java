@@ -163,7 +163,7 @@ class SlotGuardIT {
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, TestKafka.bootstrapServers()))) {
             TopicProvisioner.createMissing(admin, spec);
         }
-        Capture capture = Capture.start(spec, TestKafka.bootstrapServers(), registry, Map.of(), Map.of());
+        Capture capture = Capture.start(spec, CaptureIT.everyColumn(spec), TestKafka.bootstrapServers(), registry, Map.of(), Map.of());
         captures.add(capture);
         return capture;
     }

@@ -3,6 +3,7 @@ package dev.cdcmigrator.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.cdcmigrator.capture.Capture;
+import dev.cdcmigrator.transform.ColumnReads;
 import dev.cdcmigrator.cli.internal.Pipeline;
 import dev.cdcmigrator.common.TopicProvisioner;
 import dev.cdcmigrator.common.spec.Spec;
@@ -109,7 +110,7 @@ class CutoverWaitIT {
             TopicProvisioner.createMissing(admin, spec);
         }
         running.add(Transform.start(spec, TestKafka.bootstrapServers(), data, registry, Map.of()));
-        running.add(Capture.start(spec, TestKafka.bootstrapServers(), registry, Map.of(), Map.of()));
+        running.add(Capture.start(spec, ColumnReads.captured(spec), TestKafka.bootstrapServers(), registry, Map.of(), Map.of()));
         // no sink
 
         CliRun result = CliRun.of("cutover", "wait", "--spec", specFile.toString(), "--timeout", "PT20S");

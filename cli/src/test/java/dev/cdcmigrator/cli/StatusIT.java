@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.cdcmigrator.capture.Capture;
+import dev.cdcmigrator.transform.ColumnReads;
 import dev.cdcmigrator.common.TopicProvisioner;
 import dev.cdcmigrator.common.serde.Json;
 import dev.cdcmigrator.common.spec.Spec;
@@ -69,7 +70,7 @@ class StatusIT {
             TopicProvisioner.createMissing(admin, spec);
         }
         running.add(Transform.start(spec, TestKafka.bootstrapServers(), dir.resolve("streams"), registry, Map.of()));
-        running.add(Capture.start(spec, TestKafka.bootstrapServers(), registry, Map.of(), Map.of()));
+        running.add(Capture.start(spec, ColumnReads.captured(spec), TestKafka.bootstrapServers(), registry, Map.of(), Map.of()));
 
         // Without a sink every change waits in front of it, and status says so.
         await().atMost(Duration.ofMinutes(1)).untilAsserted(() -> {

@@ -9,6 +9,7 @@ import dev.cdcmigrator.common.TopicProvisioner;
 import dev.cdcmigrator.common.spec.Spec;
 import dev.cdcmigrator.embedded.EmbeddedKafkaBroker;
 import dev.cdcmigrator.sink.Sink;
+import dev.cdcmigrator.transform.ColumnReads;
 import dev.cdcmigrator.transform.Transform;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
@@ -104,7 +105,7 @@ public final class Pipeline implements AutoCloseable {
             if (which.contains(Stage.CAPTURE)) {
                 pipeline.stages.add(spec.backfill().mode() == BackfillSpec.Mode.COPY
                         ? RunningStage.of(CopyBackfill.start(spec, pipeline.bootstrapServers, registry, Map.of(), Map.of()))
-                        : RunningStage.of(Capture.start(spec, pipeline.bootstrapServers, registry, Map.of(), Map.of())));
+                        : RunningStage.of(Capture.start(spec, ColumnReads.captured(spec), pipeline.bootstrapServers, registry, Map.of(), Map.of())));
             }
             pipeline.stages.forEach(stage -> registerStageMeters(registry, stage));
             pipeline.monitor = LagMonitor.start(spec, pipeline.bootstrapServers, registry);
