@@ -1,6 +1,7 @@
 package dev.cdcmigrator.backfill.internal;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.cdcmigrator.common.CapturedColumns;
 import dev.cdcmigrator.common.SqlText;
 import dev.cdcmigrator.common.Topics;
 import dev.cdcmigrator.common.event.BackfilledRow;
@@ -13,6 +14,7 @@ import dev.cdcmigrator.cutover.internal.Catalog;
 import dev.cdcmigrator.cutover.internal.ChunkedTable;
 import dev.cdcmigrator.cutover.internal.Connections;
 import dev.cdcmigrator.cutover.internal.WireRows;
+import dev.cdcmigrator.transform.ColumnReads;
 import dev.cdcmigrator.transform.RowMapper;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -91,7 +93,7 @@ public final class TableCopy {
             throw new IllegalStateException("backfill refuses to start: " + refusal);
         });
         boolean integerKey = primaryKey.size() == 1 && INTEGER_KEYS.contains(columns.get(primaryKey.get(0)).baseType());
-        WireRows wire = WireRows.of(columns);
+        WireRows wire = WireRows.of(ColumnReads.captured(spec).of(table).retain(columns, CapturedColumns.identityColumns(v1, schema, table)));
         RowMapper mapper = null;
         Map<String, Set<String>> arrays = new HashMap<>();
         if (spec.tables().containsKey(table)) {
