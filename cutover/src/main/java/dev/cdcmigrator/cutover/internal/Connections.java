@@ -16,7 +16,13 @@ public final class Connections {
     }
 
     /**
-     * A connection in autocommit mode.
+     * A connection in autocommit mode, whose errors leave out the server's DETAIL and CONTEXT.
+     *
+     * <p>As the sink's: the copy backfill writes v2 through these connections with COPY, and a refused row's error
+     * would carry its values ("Failing row contains (...)", and the COPY line as context) into the log and the
+     * backfill's failure; verify and status read rows through them too. None of the tools needs those parts to say
+     * what failed: the message, the SQLSTATE and the object it names remain (and
+     * {@link org.postgresql.util.PSQLException#getServerErrorMessage()} still holds every field for code that asks).
      *
      * @param what {@link UnreachableException.What#SOURCE} or {@link UnreachableException.What#TARGET}
      * @param application the {@code application_name} it shows in {@code pg_stat_activity}
@@ -30,6 +36,7 @@ public final class Connections {
         props.setProperty("connectTimeout", String.valueOf(CONNECT_TIMEOUT_SECONDS));
         props.setProperty("loginTimeout", String.valueOf(CONNECT_TIMEOUT_SECONDS));
         props.setProperty("ApplicationName", application);
+        props.setProperty("logServerErrorDetail", "false");
         try {
             return DriverManager.getConnection(url, props);
         } catch (SQLException e) {
