@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.cdcmigrator.avro.SchemaRegistryClient;
 import dev.cdcmigrator.avro.SchemaRegistryException;
 import dev.cdcmigrator.capture.Capture;
+import dev.cdcmigrator.common.CapturedColumns;
 import dev.cdcmigrator.common.KafkaClients;
 import dev.cdcmigrator.common.KafkaUnreachableException;
 import dev.cdcmigrator.common.Marks;
@@ -29,10 +30,10 @@ import dev.cdcmigrator.cutover.internal.Catalog.Column;
 import dev.cdcmigrator.cutover.internal.Catalog.Relation;
 import dev.cdcmigrator.cutover.internal.Catalog.UniqueIndex;
 import dev.cdcmigrator.cutover.internal.Connections;
-import dev.cdcmigrator.cutover.internal.RowReads;
 import dev.cdcmigrator.cutover.internal.TypeRules;
 import dev.cdcmigrator.sink.SinkState;
 import dev.cdcmigrator.sink.TargetConstraints;
+import dev.cdcmigrator.transform.ColumnReads;
 import dev.cdcmigrator.transform.TransformTopology;
 import dev.cdcmigrator.transform.TransformTopology.CheckedValue;
 import org.apache.kafka.clients.admin.Admin;
@@ -73,9 +74,9 @@ import java.util.stream.Collectors;
  * ALTER PUBLICATION ... SET TABLE, which needs ownership of it and of the tables, and refuses one FOR ALL TABLES);
  * the replication slot {@code <topicPrefix>}; a free replication slot and a free WAL sender.
  *
- * <p>Per v1 table: it exists and is a table, every {@code from} column exists (columns that expressions read are
- * found approximately, see {@link RowReads}, so a missing one is a warning), v1 columns that nothing reads and
- * {@code drop} does not list are a warning, SELECT is granted, it has a primary
+ * <p>Per v1 table: it exists and is a table, every {@code from} column exists (a missing column an expression reads
+ * is a warning: {@link ColumnReads}), v1 columns that nothing reads and {@code drop} does not list are a warning, how
+ * many columns capture leaves on v1 (or why it carries all), SELECT is granted, it has a primary
  * key (or the spec a {@code key:}), and its REPLICA IDENTITY lets v1 keep updating and deleting once the publication
  * covers it. Under REPLICA IDENTITY DEFAULT, mapped columns that can be TOASTed (storage extended or external, except
  * varchar/char limited to {@value #SMALL_TEXT_LIMIT} characters) are named: an update that leaves such a value
@@ -107,6 +108,8 @@ public final class Preflight {
     private final Spec spec;
     private final String publication;
     private final List<Finding> findings = new ArrayList<>();
+    /** What capture carries of each table; computed at the first table (null until then, or if the spec fails). */
+    private CapturedColumns captured;
 
     private Preflight(Spec spec) {
         this.spec = spec;
@@ -722,6 +725,9 @@ public final class Preflight {
         List<String> primaryKey = Catalog.primaryKey(c, schema, name);
         Map<String, Column> columns = Catalog.columns(c, relation.oid());
         checkCopyKey(name, primaryKey, columns);
+        if (!spec.tables().containsKey(name)) {
+            checkCaptured(name, c, columns); // a mapped lookup table is reported with its mapping
+        }
         boolean fine = true;
         if (primaryKey.size() != 1) {
             fine = false;
@@ -791,7 +797,13 @@ public final class Preflight {
             return null;
         }
         Map<String, Column> columns = Catalog.columns(c, relation.oid());
-        RowReads reads = RowReads.of(name, table);
+        ColumnReads reads = null;
+        try {
+            reads = ColumnReads.of(spec, name);
+        } catch (SpecException e) {
+            // Reported with the spec's problems (TransformTopology.problems): what it reads is not known, so the
+            // checks of read columns are left out and every column counts as read.
+        }
         boolean fine = true;
         Map<String, String> baseTypes = new TreeMap<>();
         columns.forEach((column, info) -> baseTypes.put(column, info.baseType()));
@@ -803,7 +815,7 @@ public final class Preflight {
             findings.add(specError(problem, "correct " + problem.path() + " (docs/spec.md says how v1 types reach"
                     + " expressions), or add the column"));
         }
-        for (RowReads.Read read : reads.reads()) {
+        for (ColumnReads.Read read : reads == null ? List.<ColumnReads.Read>of() : reads.reads()) {
             if (columns.containsKey(read.column()) || mistyped.contains(read.path())) {
                 continue;
             }
@@ -822,9 +834,10 @@ public final class Preflight {
                         "remove it from " + tablePath + ".drop"));
             }
         }
-        if (!reads.wholeRow()) {
+        if (reads != null && reads.wholeRow().isEmpty()) {
+            Set<String> named = reads.columns();
             List<String> forgotten = columns.keySet().stream()
-                    .filter(column -> !reads.columns().contains(column) && !table.drop().contains(column)).toList();
+                    .filter(column -> !named.contains(column) && !table.drop().contains(column)).toList();
             if (!forgotten.isEmpty()) {
                 findings.add(warning(subject, "column" + (forgotten.size() == 1 ? " " : "s ") + String.join(", ", forgotten)
                         + (forgotten.size() == 1 ? " is" : " are") + " not carried to v2: no mapping reads "
@@ -844,9 +857,37 @@ public final class Preflight {
 
         List<String> primaryKey = Catalog.primaryKey(c, schema, name);
         checkCopyKey(name, primaryKey, columns);
-        Set<String> read = reads.wholeRow() ? columns.keySet() : reads.columns();
+        checkCaptured(name, c, columns);
+        Set<String> read = reads == null || reads.wholeRow().isPresent() ? columns.keySet() : reads.columns();
         checkKeyAndReplicaIdentity(name, table, relation, columns, read, primaryKey);
         return new V1Table(columns, primaryKey, values);
+    }
+
+    /**
+     * How many of the table's columns capture carries ({@link ColumnReads#captured}, with the identity columns as
+     * capture adds them): the others never leave v1.
+     */
+    private void checkCaptured(String name, Connection c, Map<String, Column> columns) throws SQLException {
+        String subject = "v1 " + spec.source().schema() + "." + name;
+        if (captured == null) {
+            try {
+                captured = ColumnReads.captured(spec);
+            } catch (SpecException e) {
+                return; // reported with the spec's problems
+            }
+        }
+        CapturedColumns.Table table = captured.of(name);
+        if (table.everyColumn()) {
+            findings.add(ok(subject, "capture carries all columns: " + table.everyColumnBecause()));
+            return;
+        }
+        Set<String> identity = CapturedColumns.identityColumns(c, spec.source().schema(), name);
+        List<String> left = columns.keySet().stream().filter(column -> !table.captures(column, identity)).toList();
+        findings.add(ok(subject, left.isEmpty()
+                ? "capture carries all " + columns.size() + " columns: the spec reads every one"
+                : "capture carries " + (columns.size() - left.size()) + " of " + columns.size() + " columns; "
+                        + left.size() + " not captured, as the spec does not read " + (left.size() == 1 ? "it" : "them")
+                        + " (never in Kafka, the transform's state or dead letters): " + String.join(", ", left)));
     }
 
     /** With {@code backfill.mode: copy}, the copy's refusal of the table's key, if it refuses it. */
