@@ -316,7 +316,8 @@ class CaptureIT {
         await("the streamed changes").atMost(DEADLINE).failFast("capture failed", () -> capture.failure() != null)
                 .until(() -> people.poll().size() >= 4);
 
-        assertThat(people.events()).extracting(Event::op).containsExactly("r", "c", "u", "d");
+        // Rows 1 and 2 may be in different partitions: their order between them is not kept.
+        assertThat(people.events()).extracting(Event::op).containsExactlyInAnyOrder("r", "c", "u", "d");
         for (Event event : people.events()) {
             for (JsonNode image : new JsonNode[] {event.before(), event.after()}) {
                 if (image != null && !image.isNull()) {
@@ -326,8 +327,9 @@ class CaptureIT {
         }
         assertThat(people.records()).allSatisfy(r -> assertThat(r.value()).doesNotContain("ssn", "123-45", "987-65",
                 "000-00", "lower", "not x.y", "added_later", "later"));
-        assertThat(people.events().get(0).after()).isEqualTo(json("{\"id\":1,\"Name\":\"Upper\",\"a,b\":\"comma\",\"x.y\":\"dot\"}"));
-        assertThat(people.events().get(2).before()).isEqualTo(json("{\"id\":1,\"Name\":\"Upper\",\"a,b\":\"comma\",\"x.y\":\"dot\"}"));
+        Map<String, Event> byOp = people.events().stream().collect(Collectors.toMap(Event::op, e -> e));
+        assertThat(byOp.get("r").after()).isEqualTo(json("{\"id\":1,\"Name\":\"Upper\",\"a,b\":\"comma\",\"x.y\":\"dot\"}"));
+        assertThat(byOp.get("u").before()).isEqualTo(json("{\"id\":1,\"Name\":\"Upper\",\"a,b\":\"comma\",\"x.y\":\"dot\"}"));
     }
 
     private static Set<String> fieldNames(JsonNode node) {

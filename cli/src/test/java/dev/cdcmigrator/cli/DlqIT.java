@@ -429,7 +429,8 @@ class DlqIT {
         return new String(h.value(), StandardCharsets.UTF_8);
     }
 
-    private static List<ConsumerRecord<byte[], byte[]>> readAll(String topic) {
+    /** Every record of {@code topic} up to its end offsets as of now (uncommitted ones too). */
+    static List<ConsumerRecord<byte[], byte[]>> readAll(String topic) {
         Properties props = new Properties();
         props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, TestKafka.bootstrapServers());
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
