@@ -119,10 +119,23 @@ public final class Preflight {
     /**
      * Runs every check and returns the findings in a stable order: the spec's mappings, source, target, then each
      * table sorted by v1 name (v1 side, v2 side, column types). A database that cannot be reached is one ERROR and its checks are
-     * skipped; a check that cannot run is an ERROR naming what failed.
+     * skipped; a check that cannot run is an ERROR naming what failed. A {@code copy: all} is resolved against v1 first
+     * ({@link CopiedColumns}), and each table that copies gets an OK line with its effective mapping.
      */
     public static List<Finding> check(Spec spec) {
-        Preflight preflight = new Preflight(spec);
+        List<Finding> copies = new ArrayList<>();
+        CopiedColumns.Resolution resolution;
+        try {
+            resolution = CopiedColumns.resolve(spec);
+        } catch (SpecException e) {
+            return List.of(specError(e, "map the table by its columns, or correct its name"));
+        } catch (UnreachableException e) {
+            return List.of(error(SOURCE, e.getMessage(), "check source.url, source.user and source.password, and that "
+                    + "the server accepts connections from here: copy: all reads the columns it copies from v1"));
+        }
+        resolution.copied().forEach((table, copied) -> copies.add(ok("spec tables." + table, "copy: all " + copied)));
+        Preflight preflight = new Preflight(resolution.spec());
+        preflight.findings.addAll(copies);
         preflight.run();
         return List.copyOf(preflight.findings);
     }

@@ -80,7 +80,8 @@ public final class Verifier {
      * @throws IllegalStateException naming the table and column when the databases do not fit the spec
      * @throws UnreachableException if a database cannot be reached
      */
-    public static List<TableComparison> verify(Spec spec, Options options) throws SQLException, InterruptedException {
+    public static List<TableComparison> verify(Spec given, Options options) throws SQLException, InterruptedException {
+        Spec spec = CopiedColumns.resolve(given).spec();
         Map<String, List<Map.Entry<String, Integer>>> feeds = selected(spec, options.tables());
         try (Snapshot v1 = Snapshot.export(open(spec, UnreachableException.What.SOURCE));
              Snapshot v2 = Snapshot.export(open(spec, UnreachableException.What.TARGET))) {

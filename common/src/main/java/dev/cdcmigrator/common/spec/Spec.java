@@ -1,5 +1,6 @@
 package dev.cdcmigrator.common.spec;
 
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
@@ -48,6 +49,31 @@ public record Spec(int version, SourceSpec source, TargetSpec target, KafkaSpec 
     /** A spec without Debezium, tenancy or backfill settings. */
     public Spec(int version, SourceSpec source, TargetSpec target, KafkaSpec kafka, Map<String, TableSpec> tables) {
         this(version, source, target, kafka, tables, null, null, null);
+    }
+
+    /** The v1 tables with a {@code copy: all} not resolved yet ({@link #withCopiedColumns}), sorted. */
+    public java.util.SortedSet<String> copyingTables() {
+        java.util.SortedSet<String> copying = new java.util.TreeSet<>();
+        tables.forEach((name, table) -> {
+            if (table.copies()) {
+                copying.add(name);
+            }
+        });
+        return copying;
+    }
+
+    /**
+     * This spec with every {@code copy: all} replaced by the columns it copies ({@link TableSpec#withCopiedColumns}),
+     * so that every stage works from named columns only.
+     *
+     * @param v1Columns per table of {@link #copyingTables()}, its v1 columns in their order
+     * @param skipped per table, v1 columns a copy must not take; may lack a table
+     */
+    public Spec withCopiedColumns(Map<String, List<String>> v1Columns, Map<String, java.util.Set<String>> skipped) {
+        Map<String, TableSpec> resolved = new java.util.LinkedHashMap<>();
+        tables.forEach((name, table) -> resolved.put(name, !table.copies() ? table
+                : table.withCopiedColumns(v1Columns.get(name), skipped.getOrDefault(name, java.util.Set.of()))));
+        return new Spec(version, source, target, kafka, resolved, debezium, tenancy, backfill);
     }
 
     /**

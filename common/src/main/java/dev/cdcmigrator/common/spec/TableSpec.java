@@ -17,14 +17,16 @@ import java.util.List;
  * @param drop v1 columns deliberately not carried to v2 (so that preflight does not report them as forgotten)
  * @param dimensions the isolation dimensions of its rows by kind ({@code tenant}, {@code agent}, {@code stream},
  *                   {@code platform}); each fills a v2 column of every mapping
+ * @param copy the copy of the direct form ({@link MappingSpec#copy})
  */
 public record TableSpec(String into, List<String> key, String where, LinkedHashMap<String, ColumnSpec> columns,
-                        List<MappingSpec> split, List<String> drop, LinkedHashMap<String, DimensionSpec> dimensions) {
+                        List<MappingSpec> split, List<String> drop, LinkedHashMap<String, DimensionSpec> dimensions,
+                        MappingSpec.Copy copy) {
 
     public TableSpec {
-        boolean direct = into != null || key != null || where != null || columns != null;
+        boolean direct = into != null || key != null || where != null || columns != null || copy != null;
         if (split != null && direct) {
-            throw new IllegalArgumentException("use either split or into/key/where/columns, not both");
+            throw new IllegalArgumentException("use either split or into/key/where/columns/copy, not both");
         }
         if (split != null) {
             if (split.isEmpty()) {
@@ -41,7 +43,7 @@ public record TableSpec(String into, List<String> key, String where, LinkedHashM
                 throw new IllegalArgumentException("two dimensions fill the v2 column '" + dimension.column(kind) + "'");
             }
         });
-        for (MappingSpec mapping : split != null ? split : List.of(new MappingSpec(into, key, where, columns))) {
+        for (MappingSpec mapping : split != null ? split : List.of(new MappingSpec(into, key, where, columns, copy))) {
             mapping.checkColumns(dimensionColumns);
         }
     }
@@ -49,12 +51,36 @@ public record TableSpec(String into, List<String> key, String where, LinkedHashM
     /** A table without split, drop or dimensions. */
     public TableSpec(String into, List<String> key, String where, LinkedHashMap<String, ColumnSpec> columns,
                      List<MappingSpec> split, List<String> drop) {
-        this(into, key, where, columns, split, drop, null);
+        this(into, key, where, columns, split, drop, null, null);
     }
 
     /** The direct form of a mapping. */
     public static TableSpec of(String into, List<String> key, LinkedHashMap<String, ColumnSpec> columns) {
-        return new TableSpec(into, key, null, columns, null, null, null);
+        return new TableSpec(into, key, null, columns, null, null, null, null);
+    }
+
+    /** Whether a mapping of this table copies columns it does not name ({@code copy: all}), not yet resolved. */
+    public boolean copies() {
+        return copy != null || (split != null && split.stream().anyMatch(m -> m.copy() != null));
+    }
+
+    /**
+     * This table with each {@code copy: all} replaced by the columns it copies: every column of {@code v1Columns} (in
+     * their order) that is not in {@code drop}, not filled by a dimension and not in {@code skipped}; the columns the
+     * mapping names keep their definition (in the v1 column's place when it has one, after the copied ones else).
+     *
+     * @param skipped v1 columns a copy must not take (e.g. generated columns, which the change stream does not carry)
+     */
+    TableSpec withCopiedColumns(List<String> v1Columns, java.util.Set<String> skipped) {
+        java.util.Set<String> notCopied = new java.util.HashSet<>(skipped);
+        notCopied.addAll(drop);
+        DimensionSpec.byKind(dimensions).forEach((kind, dimension) -> notCopied.add(dimension.column(kind)));
+        if (split != null) {
+            return new TableSpec(null, null, null, null, split.stream().map(m -> m.resolved(v1Columns, notCopied)).toList(),
+                    drop, dimensions, null);
+        }
+        MappingSpec direct = new MappingSpec(into, key, where, columns, copy).resolved(v1Columns, notCopied);
+        return new TableSpec(into, key, where, direct.columns(), null, drop, dimensions, null);
     }
 
     @Override
@@ -69,7 +95,7 @@ public record TableSpec(String into, List<String> key, String where, LinkedHashM
 
     /** Every mapping of this v1 table, in spec order. */
     public List<MappingSpec> mappings() {
-        return split != null ? split : List.of(new MappingSpec(into, key, where, columns));
+        return split != null ? split : List.of(new MappingSpec(into, key, where, columns, copy));
     }
 
     /** The YAML path of mapping {@code index}: {@code tables.<t>} in the direct form, {@code tables.<t>.split[i]} else. */
