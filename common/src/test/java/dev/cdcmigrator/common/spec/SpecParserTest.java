@@ -223,7 +223,7 @@ class SpecParserTest {
         assertThat(users.mappings().get(1).explicitKey()).contains(List.of("user_id"));
         assertThatThrownBy(() -> parser.parse(split.replace("    split:", "    into: x\n    split:"), "spec.yaml"))
                 .isInstanceOf(SpecException.class)
-                .hasMessage("spec.yaml: tables.users: use either split or into/key/where/columns, not both");
+                .hasMessage("spec.yaml: tables.users: use either split or into/key/where/columns/copy, not both");
     }
 
     @Test
