@@ -27,10 +27,12 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -230,8 +232,10 @@ public final class CopyBackfill {
                 chunksPlanned.set(all.size());
                 chunksDone.set(all.size() - pending.size());
                 copyAll(tables, pending, snapshot.name(), slotLsn, recopied, producer);
+                Set<String> ranged = new HashSet<>();
+                tables.values().stream().filter(TableCopy::chunksCommitAlone).forEach(t -> ranged.add(t.table()));
                 sendMarkers(producer, new SnapshotCompleted(slotLsn, System.currentTimeMillis(),
-                        progress.recopied(v2, slot, spec.source().schema())));
+                        progress.recopied(v2, slot, spec.source().schema(), ranged)));
                 progress.complete(v2, slot);
                 LOGGER.info("backfill: complete for slot {}; capture streams from {}", slot, slotLsn);
             }
@@ -255,13 +259,19 @@ public final class CopyBackfill {
 
     private void copyAll(Map<String, TableCopy> tables, List<Progress.Chunk> pending, String snapshot, long slotLsn,
                          SnapshotCompleted.Recopied recopied, Producer<byte[], byte[]> producer) throws Exception {
+        Map<String, SharedTarget> shared = new HashMap<>();
+        for (Progress.Chunk chunk : pending) {
+            if (!tables.get(chunk.table()).chunksCommitAlone()) {
+                shared.computeIfAbsent(chunk.table(), SharedTarget::new).chunks++;
+            }
+        }
         ExecutorService pool = Executors.newFixedThreadPool(spec.backfill().parallelism(), r -> new Thread(r, "migrator-backfill-copy"));
         workers = pool;
         try {
             List<Future<?>> futures = new ArrayList<>();
             for (Progress.Chunk chunk : pending) {
                 futures.add(pool.submit(() -> {
-                    copyChunk(tables.get(chunk.table()), chunk, snapshot, slotLsn, recopied, producer);
+                    copyChunk(tables.get(chunk.table()), chunk, shared.get(chunk.table()), snapshot, slotLsn, recopied, producer);
                     return null;
                 }));
             }
@@ -274,27 +284,101 @@ public final class CopyBackfill {
             }
         } finally {
             pool.shutdownNow();
+            for (SharedTarget target : shared.values()) {
+                target.close();
+            }
         }
     }
 
-    private void copyChunk(TableCopy table, Progress.Chunk chunk, String snapshot, long slotLsn,
+    /**
+     * Copies one chunk: reads it on its own v1 connection (inside the snapshot), then writes it in its own v2
+     * transaction, or, for a table whose chunks commit together, in the table's {@code shared} one.
+     */
+    private void copyChunk(TableCopy table, Progress.Chunk chunk, SharedTarget shared, String snapshot, long slotLsn,
                            SnapshotCompleted.Recopied recopied, Producer<byte[], byte[]> producer) throws Exception {
         long started = System.nanoTime();
-        try (Connection v1 = Snapshot.join(source("migrator-backfill-copy"), snapshot); Connection v2 = target("migrator-backfill-copy")) {
+        TableCopy.Read read;
+        try (Connection v1 = Snapshot.join(source("migrator-backfill-copy"), snapshot)) {
+            read = table.read(chunk, v1, producer, slotLsn, recopied == null ? slotLsn : recopied.copiedLsn());
+        }
+        if (stopped()) {
+            return;
+        }
+        if (shared != null) {
+            shared.write(chunk, read, recopied, started);
+            return;
+        }
+        try (Connection v2 = target("migrator-backfill-copy")) {
             v2.setAutoCommit(false);
-            SnapshotCompleted.Recopied range = recopied == null ? null : new SnapshotCompleted.Recopied(
-                    spec.source().schema() + "." + chunk.table(), chunk.after(), chunk.upTo(), recopied.xmin(), recopied.xmax(), recopied.inProgress(),
-                    recopied.copiedLsn());
-            TableCopy.Copied copied = table.copy(chunk, v1, v2, producer, slotLsn, range, progress, slot);
-            if (stopping || Thread.currentThread().isInterrupted()) {
+            TableCopy.Copied copied = read.write(v2, progress, slot, recopied);
+            if (stopped()) {
                 v2.rollback();
                 return;
             }
             v2.commit();
-            rows(chunk.table(), "copied").increment(copied.rows());
-            rows(chunk.table(), "dead_lettered").increment(copied.deadLettered());
+            counted(chunk.table(), List.of(copied));
             LOGGER.info("backfill: table={} chunk={} rows={} dead_lettered={} in {} ms ({} of {} chunks done)", chunk.table(), chunk.index(),
-                    copied.rows(), copied.deadLettered(), (System.nanoTime() - started) / 1_000_000, chunksDone.incrementAndGet(), chunksPlanned.get());
+                    copied.rows(), copied.deadLettered(), millisSince(started), chunksDone.incrementAndGet(), chunksPlanned.get());
+        }
+    }
+
+    private boolean stopped() {
+        return stopping || Thread.currentThread().isInterrupted();
+    }
+
+    private static long millisSince(long nanos) {
+        return (System.nanoTime() - nanos) / 1_000_000;
+    }
+
+    private void counted(String table, List<TableCopy.Copied> copied) {
+        rows(table, "copied").increment(copied.stream().mapToLong(TableCopy.Copied::rows).sum());
+        rows(table, "dead_lettered").increment(copied.stream().mapToLong(TableCopy.Copied::deadLettered).sum());
+    }
+
+    /**
+     * The one v2 transaction in which the chunks of a table whose chunks commit together are written (see
+     * {@link TableCopy#chunksCommitAlone}), one chunk at a time, while they are read in parallel; it commits with the
+     * table's last chunk.
+     */
+    private final class SharedTarget {
+
+        private final String table;
+        private final List<TableCopy.Copied> written = new ArrayList<>();
+        private int chunks;
+        private Connection v2;
+
+        SharedTarget(String table) {
+            this.table = table;
+        }
+
+        synchronized void write(Progress.Chunk chunk, TableCopy.Read read, SnapshotCompleted.Recopied recopied, long started)
+                throws Exception {
+            if (v2 == null) {
+                v2 = target("migrator-backfill-copy");
+                v2.setAutoCommit(false);
+            }
+            TableCopy.Copied copied = read.write(v2, progress, slot, recopied);
+            written.add(copied);
+            LOGGER.info("backfill: table={} chunk={} rows={} dead_lettered={} in {} ms (commits with the table's last chunk, {} of {})",
+                    table, chunk.index(), copied.rows(), copied.deadLettered(), millisSince(started), written.size(), chunks);
+            if (written.size() < chunks || stopped()) {
+                return;
+            }
+            v2.commit();
+            counted(table, written);
+            LOGGER.info("backfill: table={} committed its {} chunks ({} of {} chunks done)", table, chunks,
+                    chunksDone.addAndGet(chunks), chunksPlanned.get());
+        }
+
+        /** Closes the connection: a transaction not committed yet rolls back, and the table is copied again on restart. */
+        synchronized void close() {
+            if (v2 != null) {
+                try {
+                    v2.close();
+                } catch (SQLException e) {
+                    LOGGER.warn("backfill: closing the v2 connection of table {}: {}", table, e.getMessage());
+                }
+            }
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.cdcmigrator.backfill.internal;
 
+import static dev.cdcmigrator.common.SqlText.literal;
 import static dev.cdcmigrator.common.SqlText.quote;
 
 import dev.cdcmigrator.common.event.SnapshotCompleted;
@@ -13,8 +14,10 @@ import java.sql.Statement;
 import java.sql.Types;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * What the copy backfill has done, kept in the target database next to the sink's offsets
@@ -29,11 +32,16 @@ public final class Progress {
      *
      * @param table the v1 table (unqualified)
      * @param index its place among the table's chunks
-     * @param after keys above this (null: no bound); ranges exist only for a one-integer-column key
-     * @param upTo keys up to this, inclusive (null: no bound)
+     * @param after keys above this (null: no bound): the key's column values in key order, as PostgreSQL prints them
+     * @param upTo keys up to this, inclusive (null: no bound), in the same form
      * @param done whether it is copied
      */
-    public record Chunk(String table, int index, Long after, Long upTo, boolean done) {
+    public record Chunk(String table, int index, List<String> after, List<String> upTo, boolean done) {
+
+        public Chunk {
+            after = after == null ? null : List.copyOf(after);
+            upTo = upTo == null ? null : List.copyOf(upTo);
+        }
     }
 
     /**
@@ -58,14 +66,45 @@ public final class Progress {
         this.chunks = quote(stateSchema) + ".backfill_chunks";
     }
 
-    /** Creates the schema and tables unless they exist ({@link SinkState#create}). */
+    /**
+     * Creates the schema and tables unless they exist ({@link SinkState#create}); the chunks' bounds of an earlier
+     * version, which chunked only one-integer-column keys (bigint bounds), become the key's text form.
+     */
     public void ensure(Connection v2) throws SQLException {
         SinkState.create(v2, stateSchema, migration, List.of(
                 new SinkState.Table("backfill", "slot text PRIMARY KEY, slot_lsn bigint NOT NULL,"
                         + " started_at timestamptz NOT NULL DEFAULT now(), completed_at timestamptz"),
                 new SinkState.Table("backfill_chunks", "slot text NOT NULL, v1_table text NOT NULL, chunk int NOT NULL,"
-                        + " after_key bigint, up_to_key bigint, rows bigint, copied_at timestamptz, snapshot_xmin bigint,"
+                        + " after_key text[], up_to_key text[], rows bigint, copied_at timestamptz, snapshot_xmin bigint,"
                         + " snapshot_xmax bigint, snapshot_xip bigint[], snapshot_lsn bigint, PRIMARY KEY (slot, v1_table, chunk)")));
+        upgradeIntegerBounds(v2);
+    }
+
+    /**
+     * Turns bigint bounds (an earlier version's) into one-element text arrays, which is how this version records the
+     * bound of a one-integer-column key: PostgreSQL prints an integer as the digits the integer column reads back.
+     */
+    private void upgradeIntegerBounds(Connection v2) throws SQLException {
+        boolean autoCommit = v2.getAutoCommit();
+        v2.setAutoCommit(false);
+        try (Statement st = v2.createStatement()) {
+            // Under the table's lock, so that a second backfill starting at once sees the table already turned.
+            st.execute("LOCK TABLE " + chunks + " IN ACCESS EXCLUSIVE MODE");
+            try (ResultSet rs = st.executeQuery("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = "
+                    + literal(chunks) + "::regclass AND attname = 'after_key'")) {
+                if (rs.next() && rs.getString(1).equals("bigint")) {
+                    st.execute("ALTER TABLE " + chunks
+                            + " ALTER COLUMN after_key TYPE text[] USING CASE WHEN after_key IS NULL THEN NULL ELSE ARRAY[after_key::text] END,"
+                            + " ALTER COLUMN up_to_key TYPE text[] USING CASE WHEN up_to_key IS NULL THEN NULL ELSE ARRAY[up_to_key::text] END");
+                }
+            }
+            v2.commit();
+        } catch (SQLException e) {
+            v2.rollback();
+            throw e;
+        } finally {
+            v2.setAutoCommit(autoCommit);
+        }
     }
 
     public Optional<Run> run(Connection v2, String slot) throws SQLException {
@@ -94,8 +133,8 @@ public final class Progress {
                     ps.setString(1, slot);
                     ps.setString(2, chunk.table());
                     ps.setInt(3, chunk.index());
-                    ps.setObject(4, chunk.after(), Types.BIGINT);
-                    ps.setObject(5, chunk.upTo(), Types.BIGINT);
+                    ps.setArray(4, chunk.after() == null ? null : v2.createArrayOf("text", chunk.after().toArray()));
+                    ps.setArray(5, chunk.upTo() == null ? null : v2.createArrayOf("text", chunk.upTo().toArray()));
                     ps.addBatch();
                 }
                 ps.executeBatch();
@@ -127,7 +166,7 @@ public final class Progress {
             ps.setString(1, slot);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    found.add(new Chunk(rs.getString(1), rs.getInt(2), (Long) rs.getObject(3), (Long) rs.getObject(4), rs.getBoolean(5)));
+                    found.add(new Chunk(rs.getString(1), rs.getInt(2), texts(rs.getArray(3)), texts(rs.getArray(4)), rs.getBoolean(5)));
                 }
             }
         }
@@ -157,22 +196,44 @@ public final class Progress {
         }
     }
 
-    /** The chunks copied from a newer snapshot than the slot's, as the transform needs them (see {@link SnapshotCompleted}). */
-    public List<SnapshotCompleted.Recopied> recopied(Connection v2, String slot, String sourceSchema) throws SQLException {
+    /**
+     * The chunks copied from a newer snapshot than the slot's, as the transform needs them (see {@link SnapshotCompleted}):
+     * a key range for each chunk of a table in {@code rangedTables}, whose one integer key column the transform
+     * compares with the bounds; the whole table for any other (whose chunks commit together: every one of them was
+     * copied from that snapshot).
+     */
+    public List<SnapshotCompleted.Recopied> recopied(Connection v2, String slot, String sourceSchema, Set<String> rangedTables)
+            throws SQLException {
         List<SnapshotCompleted.Recopied> found = new ArrayList<>();
+        Set<String> whole = new HashSet<>();
         try (PreparedStatement ps = v2.prepareStatement("SELECT v1_table, after_key, up_to_key, snapshot_xmin, snapshot_xmax, snapshot_xip, snapshot_lsn FROM "
                 + chunks + " WHERE slot = ? AND snapshot_xmin IS NOT NULL ORDER BY v1_table, chunk")) {
             ps.setString(1, slot);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
+                    String table = rs.getString(1);
+                    boolean ranged = rangedTables.contains(table);
+                    if (!ranged && !whole.add(table)) {
+                        continue;
+                    }
                     Array xip = rs.getArray(6);
                     List<Long> inProgress = xip == null ? List.of() : Arrays.stream((Long[]) xip.getArray()).toList();
-                    found.add(new SnapshotCompleted.Recopied(sourceSchema + "." + rs.getString(1), (Long) rs.getObject(2),
-                            (Long) rs.getObject(3), rs.getLong(4), rs.getLong(5), inProgress, rs.getLong(7)));
+                    found.add(new SnapshotCompleted.Recopied(sourceSchema + "." + table,
+                            ranged ? integer(texts(rs.getArray(2))) : null, ranged ? integer(texts(rs.getArray(3))) : null,
+                            rs.getLong(4), rs.getLong(5), inProgress, rs.getLong(7)));
                 }
             }
         }
         return found;
+    }
+
+    private static List<String> texts(Array array) throws SQLException {
+        return array == null ? null : List.of((String[]) array.getArray());
+    }
+
+    /** The bound of a one-integer-column key. */
+    private static Long integer(List<String> bound) {
+        return bound == null ? null : Long.valueOf(bound.get(0));
     }
 
     public void complete(Connection v2, String slot) throws SQLException {

@@ -13,6 +13,7 @@ import dev.cdcmigrator.common.spec.Spec;
 import dev.cdcmigrator.cutover.internal.Catalog;
 import dev.cdcmigrator.cutover.internal.ChunkedTable;
 import dev.cdcmigrator.cutover.internal.Connections;
+import dev.cdcmigrator.cutover.internal.KeyRanges;
 import dev.cdcmigrator.cutover.internal.WireRows;
 import dev.cdcmigrator.transform.ColumnReads;
 import dev.cdcmigrator.transform.RowMapper;
@@ -58,19 +59,21 @@ public final class TableCopy {
     private final String rawTopic;
     private final int partitions;
     private final List<String> primaryKey;
+    private final List<String> keyTypes;
     private final boolean integerKey;
     private final WireRows wire;
     private final RowMapper mapper;
     private final Map<String, Set<String>> arrayColumns;
 
-    private TableCopy(Spec spec, String table, String rawTopic, int partitions, List<String> primaryKey, boolean integerKey,
-                      WireRows wire, RowMapper mapper, Map<String, Set<String>> arrayColumns) {
+    private TableCopy(Spec spec, String table, String rawTopic, int partitions, List<String> primaryKey, List<String> keyTypes,
+                      boolean integerKey, WireRows wire, RowMapper mapper, Map<String, Set<String>> arrayColumns) {
         this.spec = spec;
         this.table = table;
         this.qualified = SqlText.quote(spec.source().schema()) + "." + SqlText.quote(table);
         this.rawTopic = rawTopic;
         this.partitions = partitions;
         this.primaryKey = primaryKey;
+        this.keyTypes = keyTypes;
         this.integerKey = integerKey;
         this.wire = wire;
         this.mapper = mapper;
@@ -106,7 +109,8 @@ public final class TableCopy {
                 arrays.computeIfAbsent(mapping.v2Table(table), t -> arrayColumnsOf(v2, spec.target().schema(), t));
             }
         }
-        return new TableCopy(spec, table, new Topics(spec).raw(table), partitions, primaryKey, integerKey, wire, mapper, arrays);
+        return new TableCopy(spec, table, new Topics(spec).raw(table), partitions, primaryKey,
+                primaryKey.stream().map(column -> columns.get(column).type()).toList(), integerKey, wire, mapper, arrays);
     }
 
     private static Set<String> arrayColumnsOf(Connection v2, String schema, String table) {
@@ -127,22 +131,22 @@ public final class TableCopy {
         return table;
     }
 
-    /** Cuts the table into chunks of about {@code chunkRows} rows: key ranges for a one-integer-column key, else one. */
+    /**
+     * Whether each of its chunks commits on its own. The transform skips the streamed changes a chunk copied by a
+     * resumed backfill already holds by the chunk's key range ({@link SnapshotCompleted.Recopied}), which it can tell
+     * only for a one-integer-column key; the chunks of any other key commit together, so that a resumed backfill
+     * copies such a table again as a whole or not at all.
+     */
+    public boolean chunksCommitAlone() {
+        return integerKey;
+    }
+
+    /**
+     * Cuts the table into chunks of about {@code chunkRows} rows: ranges of its primary key in the key's order
+     * ({@link KeyRanges}), whatever its columns and types.
+     */
     public List<Progress.Chunk> chunks(Connection v1, int chunkRows) throws SQLException {
-        if (!integerKey) {
-            return List.of(new Progress.Chunk(table, 0, null, null, false));
-        }
-        String key = SqlText.quote(primaryKey.get(0));
-        List<Long> bounds = new ArrayList<>();
-        try (PreparedStatement ps = v1.prepareStatement("SELECT k FROM (SELECT " + key + " AS k, row_number() OVER (ORDER BY "
-                + key + ") AS n FROM " + qualified + ") s WHERE n % ? = 0 ORDER BY n")) {
-            ps.setLong(1, chunkRows);
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    bounds.add(rs.getLong(1));
-                }
-            }
-        }
+        List<List<String>> bounds = KeyRanges.sample(v1, qualified, primaryKey.stream().map(SqlText::quote).toList(), chunkRows);
         List<Progress.Chunk> chunks = new ArrayList<>();
         for (int i = 0; i <= bounds.size(); i++) {
             chunks.add(new Progress.Chunk(table, i, i == 0 ? null : bounds.get(i - 1), i == bounds.size() ? null : bounds.get(i), false));
@@ -150,34 +154,54 @@ public final class TableCopy {
         return chunks;
     }
 
+    /**
+     * The condition selecting a chunk's rows, then the key order, so that PostgreSQL reads the range from the key's
+     * index; its parameters are {@link #bindRange}'s.
+     */
+    String rangeSql(Progress.Chunk chunk) {
+        List<String> key = primaryKey.stream().map(SqlText::quote).toList();
+        return (chunk.after() == null ? "" : " AND " + KeyRanges.compare(key, keyTypes, ">"))
+                + (chunk.upTo() == null ? "" : " AND " + KeyRanges.compare(key, keyTypes, "<="))
+                + " ORDER BY " + String.join(", ", key);
+    }
+
+    static void bindRange(PreparedStatement ps, Progress.Chunk chunk) throws SQLException {
+        int next = 1;
+        if (chunk.after() != null) {
+            next = KeyRanges.bind(ps, next, chunk.after());
+        }
+        if (chunk.upTo() != null) {
+            KeyRanges.bind(ps, next, chunk.upTo());
+        }
+    }
+
     /** What copying a chunk did. */
     public record Copied(long rows, long deadLettered) {
     }
 
     /**
-     * Copies one chunk: reads its rows from {@code v1} (inside the snapshot), sends their {@link BackfilledRow}s and
-     * the dead letters of rows the spec cannot map, waits until Kafka holds them, then writes the v2 rows with COPY
-     * and marks the chunk copied in {@code v2}'s transaction, which the caller commits.
+     * Reads one chunk from {@code v1} (inside the snapshot), maps its rows, sends their {@link BackfilledRow}s and the
+     * dead letters of rows the spec cannot map, and waits until Kafka holds them; its v2 rows are written by
+     * {@link Read#write}.
      *
      * @param slotLsn the slot's consistent point
-     * @param recopied the snapshot when newer than the slot's, else null
+     * @param copiedLsn the consistent point of the snapshot {@code v1} reads: the slot's, or a resumed copy's newer one
      */
-    public Copied copy(Progress.Chunk chunk, Connection v1, Connection v2, Producer<byte[], byte[]> producer, long slotLsn,
-                       SnapshotCompleted.Recopied recopied, Progress progress, String slot)
+    public Read read(Progress.Chunk chunk, Connection v1, Producer<byte[], byte[]> producer, long slotLsn, long copiedLsn)
             throws SQLException, IOException, InterruptedException {
         Map<String, CopyText> copies = new LinkedHashMap<>();
         List<Future<RecordMetadata>> acks = new ArrayList<>();
         String deadLetters = new Topics(spec).deadLetters();
         String source = spec.source().schema() + "." + table;
         List<String> jsonColumns = List.copyOf(wire.jsonColumns());
-        long copiedLsn = recopied == null ? slotLsn : recopied.copiedLsn();
         Map<Integer, Batch> batches = new HashMap<>();
         long rows = 0;
         long dead = 0;
-        String where = (chunk.after() == null ? "" : " AND " + SqlText.quote(primaryKey.get(0)) + " > " + chunk.after())
-                + (chunk.upTo() == null ? "" : " AND " + SqlText.quote(primaryKey.get(0)) + " <= " + chunk.upTo());
+        // The key range and the key order (see rangeSql), after the select list.
+        String where = rangeSql(chunk);
         try (PreparedStatement ps = v1.prepareStatement("SELECT " + wire.selectList() + " FROM " + qualified + " WHERE true" + where)) {
             ps.setFetchSize(10_000);
+            bindRange(ps, chunk);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     ObjectNode row = wire.read(rs);
@@ -216,23 +240,54 @@ public final class TableCopy {
                 throw new IllegalStateException("Kafka refused a backfilled row of " + source + ": " + e.getCause().getMessage(), e.getCause());
             }
         }
-        PGConnection pg = v2.unwrap(PGConnection.class);
-        for (Map.Entry<String, CopyText> copy : copies.entrySet()) {
-            String target = SqlText.quote(spec.target().schema()) + "." + SqlText.quote(copy.getKey());
-            String columns = String.join(", ", copy.getValue().columns().stream().map(SqlText::quote).toList());
-            try {
-                pg.getCopyAPI().copyIn("COPY " + target + " (" + columns + ") FROM STDIN", new ByteArrayInputStream(copy.getValue().bytes()));
-            } catch (SQLException e) {
-                throw new SQLException("copying chunk " + chunk.index() + " of v1 table " + source + " (keys " + range(chunk)
-                        + ") into v2 table " + target + " failed: " + e.getMessage(), e.getSQLState(), e);
-            }
+        return new Read(chunk, copies, rows, dead);
+    }
+
+    /** A chunk read, mapped and announced to the transform: its v2 rows, to be written. */
+    public final class Read {
+
+        private final Progress.Chunk chunk;
+        private final Map<String, CopyText> copies;
+        private final long rows;
+        private final long deadLettered;
+
+        private Read(Progress.Chunk chunk, Map<String, CopyText> copies, long rows, long deadLettered) {
+            this.chunk = chunk;
+            this.copies = copies;
+            this.rows = rows;
+            this.deadLettered = deadLettered;
         }
-        progress.copied(v2, slot, chunk, rows, recopied);
-        return new Copied(rows, dead);
+
+        /**
+         * Writes the chunk's v2 rows with COPY and marks it copied in {@code v2}'s transaction, which the caller commits.
+         *
+         * @param recopied the snapshot it was read from when newer than the slot's, else null
+         */
+        public Copied write(Connection v2, Progress progress, String slot, SnapshotCompleted.Recopied recopied)
+                throws SQLException, IOException {
+            String source = spec.source().schema() + "." + table;
+            PGConnection pg = v2.unwrap(PGConnection.class);
+            for (Map.Entry<String, CopyText> copy : copies.entrySet()) {
+                String target = SqlText.quote(spec.target().schema()) + "." + SqlText.quote(copy.getKey());
+                String columns = String.join(", ", copy.getValue().columns().stream().map(SqlText::quote).toList());
+                try {
+                    pg.getCopyAPI().copyIn("COPY " + target + " (" + columns + ") FROM STDIN", new ByteArrayInputStream(copy.getValue().bytes()));
+                } catch (SQLException e) {
+                    throw new SQLException("copying chunk " + chunk.index() + " of v1 table " + source + " (keys " + range(chunk)
+                            + ") into v2 table " + target + " failed: " + e.getMessage(), e.getSQLState(), e);
+                }
+            }
+            progress.copied(v2, slot, chunk, rows, recopied);
+            return new Copied(rows, deadLettered);
+        }
     }
 
     private static String range(Progress.Chunk chunk) {
-        return (chunk.after() == null ? "(" : "(" + chunk.after()) + ", " + (chunk.upTo() == null ? ")" : chunk.upTo() + "]");
+        return (chunk.after() == null ? "(" : "(" + bound(chunk.after())) + ", " + (chunk.upTo() == null ? ")" : bound(chunk.upTo()) + "]");
+    }
+
+    private static String bound(List<String> values) {
+        return values.size() == 1 ? values.get(0) : "(" + String.join(", ", values) + ")";
     }
 
     private static List<String> fieldNames(ObjectNode values) {

@@ -20,9 +20,14 @@ public final class RawPartitions {
 
     /**
      * v1 key column types ({@code pg_type.typname}) whose values the copy backfill reads in the same JSON form as
-     * Debezium's key values, so that its rows land on the same partition.
+     * Debezium's key values under capture's settings (numbers, text and uuid as they are; numeric as its plain
+     * digits, {@code decimal.handling.mode: string}; timestamptz as Debezium's UTC ISO text with the column's
+     * fraction digits), so that its rows land on the same partition and the transform keeps their images under the
+     * keys later changes carry. Any number of them, in any order, makes a key the copy chunks and copies. Others
+     * (date, timestamp and time, which Debezium's keys carry as numbers; bytea; ...) are not read in that form.
      */
-    private static final Set<String> COPYABLE_KEY_TYPES = new TreeSet<>(Set.of("int2", "int4", "int8", "text", "varchar", "uuid"));
+    private static final Set<String> COPYABLE_KEY_TYPES = new TreeSet<>(Set.of("int2", "int4", "int8", "numeric", "text",
+            "timestamptz", "uuid", "varchar"));
 
     private RawPartitions() {
     }

@@ -8,8 +8,7 @@ package dev.cdcmigrator.common.spec;
  *             mapped in-process by the same spec code and written with COPY, in parallel key-range chunks that
  *             resume after a crash
  * @param parallelism copy mode: chunks copied at once; default 2
- * @param chunkRows copy mode: rows per chunk (tables whose key is one integer column; others are one chunk); default
- *                  10,000
+ * @param chunkRows copy mode: rows per chunk, a range of the table's primary key; default 10,000
  */
 public record BackfillSpec(Mode mode, Integer parallelism, Integer chunkRows) {
 

@@ -305,23 +305,8 @@ public final class ChunkedTable {
 
     /** Cuts the source's key into ranges of about {@code chunkRows} rows, the last one open. */
     private static List<Range> ranges(Connection v1, Source source, int chunkRows) throws SQLException {
-        String key = source.rangeColumns().stream().map(SqlText::quote).collect(Collectors.joining(", "));
-        String sql = "SELECT " + source.rangeColumns().stream().map(c -> SqlText.quote(c) + "::text").collect(Collectors.joining(", "))
-                + " FROM (SELECT " + key + ", row_number() OVER (ORDER BY " + key + ") AS n FROM " + source.qualified()
-                + ") k WHERE n % ? = 0 ORDER BY n";
-        List<List<String>> bounds = new ArrayList<>();
-        try (PreparedStatement ps = v1.prepareStatement(sql)) {
-            ps.setLong(1, chunkRows);
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    List<String> bound = new ArrayList<>();
-                    for (int i = 1; i <= source.rangeColumns().size(); i++) {
-                        bound.add(rs.getString(i));
-                    }
-                    bounds.add(bound);
-                }
-            }
-        }
+        List<List<String>> bounds = KeyRanges.sample(v1, source.qualified(),
+                source.rangeColumns().stream().map(SqlText::quote).toList(), chunkRows);
         List<Range> ranges = new ArrayList<>();
         for (int i = 0; i <= bounds.size(); i++) {
             ranges.add(new Range(i, i == 0 ? null : bounds.get(i - 1), i == bounds.size() ? null : bounds.get(i)));
@@ -599,15 +584,12 @@ public final class ChunkedTable {
         if (rangeColumns.isEmpty()) {
             return "";
         }
-        String row = "(" + String.join(", ", rangeColumns) + ")";
-        String bound = IntStream.range(0, rangeColumns.size()).mapToObj(i -> "CAST(? AS " + rangeTypes.get(i) + ")")
-                .collect(Collectors.joining(", ", "(", ")"));
         List<String> conditions = new ArrayList<>();
         if (range.from() != null) {
-            conditions.add(row + " >= " + bound);
+            conditions.add(KeyRanges.compare(rangeColumns, rangeTypes, ">="));
         }
         if (range.to() != null) {
-            conditions.add(row + " < " + bound);
+            conditions.add(KeyRanges.compare(rangeColumns, rangeTypes, "<"));
         }
         return conditions.isEmpty() ? "" : " WHERE " + String.join(" AND ", conditions);
     }
@@ -615,9 +597,7 @@ public final class ChunkedTable {
     private static int bindRange(PreparedStatement ps, int index, Range range) throws SQLException {
         for (List<String> bound : java.util.Arrays.asList(range.from(), range.to())) {
             if (bound != null) {
-                for (String value : bound) {
-                    ps.setString(index++, value);
-                }
+                index = KeyRanges.bind(ps, index, bound);
             }
         }
         return index;

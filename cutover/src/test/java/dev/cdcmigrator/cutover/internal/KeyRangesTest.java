@@ -1,0 +1,29 @@
+package dev.cdcmigrator.cutover.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class KeyRangesTest {
+
+    @Test
+    void aCompositeKeyIsComparedAsARowWithEachBoundValueCastToItsColumnsType() {
+        assertThat(KeyRanges.compare(List.of("\"id\"", "\"happened_at\""), List.of("bigint", "timestamp(3) with time zone"), ">"))
+                .isEqualTo("(\"id\", \"happened_at\") > (CAST(? AS bigint), CAST(? AS timestamp(3) with time zone))");
+    }
+
+    @Test
+    void aTextKeyGetsNoCollateClauseSoThatItComparesInTheColumnsOwnCollation() {
+        String upTo = KeyRanges.compare(List.of("t.\"name\""), List.of("text"), "<=");
+        assertThat(upTo).isEqualTo("(t.\"name\") <= (CAST(? AS text))").doesNotContainIgnoringCase("collate");
+    }
+
+    @Test
+    void aComparisonNeedsATypePerColumnAndAnOrderingOperator() {
+        assertThatThrownBy(() -> KeyRanges.compare(List.of("a", "b"), List.of("int4"), ">")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> KeyRanges.compare(List.of("a"), List.of("int4"), "<>")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> KeyRanges.compare(List.of(), List.of(), ">")).isInstanceOf(IllegalArgumentException.class);
+    }
+}
