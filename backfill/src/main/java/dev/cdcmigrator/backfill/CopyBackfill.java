@@ -346,6 +346,7 @@ public final class CopyBackfill {
         private final List<TableCopy.Copied> written = new ArrayList<>();
         private int chunks;
         private Connection v2;
+        private Exception failed;
 
         SharedTarget(String table) {
             this.table = table;
@@ -353,11 +354,21 @@ public final class CopyBackfill {
 
         synchronized void write(Progress.Chunk chunk, TableCopy.Read read, SnapshotCompleted.Recopied recopied, long started)
                 throws Exception {
-            if (v2 == null) {
-                v2 = target("migrator-backfill-copy");
-                v2.setAutoCommit(false);
+            if (failed != null) {
+                // The transaction is aborted: the later chunks fail with what failed it, not with "transaction aborted".
+                throw failed;
             }
-            TableCopy.Copied copied = read.write(v2, progress, slot, recopied);
+            TableCopy.Copied copied;
+            try {
+                if (v2 == null) {
+                    v2 = target("migrator-backfill-copy");
+                    v2.setAutoCommit(false);
+                }
+                copied = read.write(v2, progress, slot, recopied);
+            } catch (Exception e) {
+                failed = e;
+                throw e;
+            }
             written.add(copied);
             LOGGER.info("backfill: table={} chunk={} rows={} dead_lettered={} in {} ms (commits with the table's last chunk, {} of {})",
                     table, chunk.index(), copied.rows(), copied.deadLettered(), millisSince(started), written.size(), chunks);
