@@ -27,7 +27,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -40,6 +39,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Collectors;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -232,8 +232,8 @@ public final class CopyBackfill {
                 chunksPlanned.set(all.size());
                 chunksDone.set(all.size() - pending.size());
                 copyAll(tables, pending, snapshot.name(), slotLsn, recopied, producer);
-                Set<String> ranged = new HashSet<>();
-                tables.values().stream().filter(TableCopy::chunksCommitAlone).forEach(t -> ranged.add(t.table()));
+                Set<String> ranged = tables.values().stream().filter(TableCopy::chunksCommitAlone).map(TableCopy::table)
+                        .collect(Collectors.toSet());
                 sendMarkers(producer, new SnapshotCompleted(slotLsn, System.currentTimeMillis(),
                         progress.recopied(v2, slot, spec.source().schema(), ranged)));
                 progress.complete(v2, slot);
