@@ -18,7 +18,7 @@ class ProgressIT {
     private static final SnapshotCompleted.Recopied SNAPSHOT = new SnapshotCompleted.Recopied("", null, null, 100, 110, List.of(105L), 42);
 
     private final PostgresServer pg = TestPostgres.shared();
-    private final Progress progress = new Progress("migrator_state");
+    private final Progress progress = new Progress("migrator_state", "progress-it");
 
     private Connection connect(String database) throws Exception {
         return DriverManager.getConnection(pg.jdbcUrl(database), pg.user(), pg.password());
