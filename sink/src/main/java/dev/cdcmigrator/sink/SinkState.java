@@ -5,6 +5,7 @@ import static dev.cdcmigrator.common.SqlText.literal;
 
 import dev.cdcmigrator.common.Marks;
 import dev.cdcmigrator.common.Refusal;
+import dev.cdcmigrator.common.SqlTransaction;
 import dev.cdcmigrator.common.TableHooks;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -48,28 +49,22 @@ public final class SinkState {
      * @throws IllegalStateException naming the schema and the fix, when it is not this migration's
      */
     public static void create(Connection v2, String stateSchema, String migration, List<Table> tables) throws SQLException {
-        boolean autoCommit = v2.getAutoCommit();
-        v2.setAutoCommit(false);
-        try (Statement st = v2.createStatement()) {
-            st.execute("SELECT pg_advisory_xact_lock(hashtext(" + literal("cdc-migrator state " + stateSchema) + "))");
-            Marks.Subject schema = Marks.Subject.schema(stateSchema);
-            Refusal.throwIfAny("the migrator", Marks.refusal(v2, schema, migration).stream().toList());
-            // Not IF NOT EXISTS: PostgreSQL would demand CREATE on the database even when the schema exists.
-            if (!schemaExists(v2, stateSchema)) {
-                st.execute("CREATE SCHEMA " + quote(stateSchema));
-                Marks.mark(v2, schema, migration);
+        SqlTransaction.run(v2, () -> {
+            try (Statement st = v2.createStatement()) {
+                st.execute("SELECT pg_advisory_xact_lock(hashtext(" + literal("cdc-migrator state " + stateSchema) + "))");
+                Marks.Subject schema = Marks.Subject.schema(stateSchema);
+                Refusal.throwIfAny("the migrator", Marks.refusal(v2, schema, migration).stream().toList());
+                // Not IF NOT EXISTS: PostgreSQL would demand CREATE on the database even when the schema exists.
+                if (!schemaExists(v2, stateSchema)) {
+                    st.execute("CREATE SCHEMA " + quote(stateSchema));
+                    Marks.mark(v2, schema, migration);
+                }
+                for (Table table : tables) {
+                    st.execute("CREATE TABLE IF NOT EXISTS " + quote(stateSchema) + "." + quote(table.name())
+                            + " (" + table.columns() + ")");
+                }
             }
-            for (Table table : tables) {
-                st.execute("CREATE TABLE IF NOT EXISTS " + quote(stateSchema) + "." + quote(table.name())
-                        + " (" + table.columns() + ")");
-            }
-            v2.commit();
-        } catch (SQLException | RuntimeException e) {
-            v2.rollback();
-            throw e;
-        } finally {
-            v2.setAutoCommit(autoCommit);
-        }
+        });
     }
 
     /**

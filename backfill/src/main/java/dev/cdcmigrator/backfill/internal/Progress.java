@@ -3,6 +3,7 @@ package dev.cdcmigrator.backfill.internal;
 import static dev.cdcmigrator.common.SqlText.literal;
 import static dev.cdcmigrator.common.SqlText.quote;
 
+import dev.cdcmigrator.common.SqlTransaction;
 import dev.cdcmigrator.common.event.SnapshotCompleted;
 import dev.cdcmigrator.sink.SinkState;
 import java.sql.Array;
@@ -85,26 +86,20 @@ public final class Progress {
      * bound of a one-integer-column key: PostgreSQL prints an integer as the digits the integer column reads back.
      */
     private void upgradeIntegerBounds(Connection v2) throws SQLException {
-        boolean autoCommit = v2.getAutoCommit();
-        v2.setAutoCommit(false);
-        try (Statement st = v2.createStatement()) {
-            // Under the table's lock, so that a second backfill starting at once sees the table already turned.
-            st.execute("LOCK TABLE " + chunks + " IN ACCESS EXCLUSIVE MODE");
-            try (ResultSet rs = st.executeQuery("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = "
-                    + literal(chunks) + "::regclass AND attname = 'after_key'")) {
-                if (rs.next() && rs.getString(1).equals("bigint")) {
-                    st.execute("ALTER TABLE " + chunks
-                            + " ALTER COLUMN after_key TYPE text[] USING CASE WHEN after_key IS NULL THEN NULL ELSE ARRAY[after_key::text] END,"
-                            + " ALTER COLUMN up_to_key TYPE text[] USING CASE WHEN up_to_key IS NULL THEN NULL ELSE ARRAY[up_to_key::text] END");
+        SqlTransaction.run(v2, () -> {
+            try (Statement st = v2.createStatement()) {
+                // Under the table's lock, so that a second backfill starting at once sees the table already turned.
+                st.execute("LOCK TABLE " + chunks + " IN ACCESS EXCLUSIVE MODE");
+                try (ResultSet rs = st.executeQuery("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = "
+                        + literal(chunks) + "::regclass AND attname = 'after_key'")) {
+                    if (rs.next() && rs.getString(1).equals("bigint")) {
+                        st.execute("ALTER TABLE " + chunks
+                                + " ALTER COLUMN after_key TYPE text[] USING CASE WHEN after_key IS NULL THEN NULL ELSE ARRAY[after_key::text] END,"
+                                + " ALTER COLUMN up_to_key TYPE text[] USING CASE WHEN up_to_key IS NULL THEN NULL ELSE ARRAY[up_to_key::text] END");
+                    }
                 }
             }
-            v2.commit();
-        } catch (SQLException e) {
-            v2.rollback();
-            throw e;
-        } finally {
-            v2.setAutoCommit(autoCommit);
-        }
+        });
     }
 
     public Optional<Run> run(Connection v2, String slot) throws SQLException {
@@ -118,9 +113,7 @@ public final class Progress {
 
     /** Records a new backfill of {@code slot} with its chunks, replacing whatever an earlier one of the slot left. */
     public void start(Connection v2, String slot, long slotLsn, List<Chunk> planned) throws SQLException {
-        boolean autoCommit = v2.getAutoCommit();
-        v2.setAutoCommit(false);
-        try {
+        SqlTransaction.run(v2, () -> {
             forget(v2, slot);
             try (PreparedStatement ps = v2.prepareStatement("INSERT INTO " + runs + " (slot, slot_lsn) VALUES (?, ?)")) {
                 ps.setString(1, slot);
@@ -139,13 +132,7 @@ public final class Progress {
                 }
                 ps.executeBatch();
             }
-            v2.commit();
-        } catch (SQLException | RuntimeException e) {
-            v2.rollback();
-            throw e;
-        } finally {
-            v2.setAutoCommit(autoCommit);
-        }
+        });
     }
 
     /** Deletes what a backfill of {@code slot} recorded. */

@@ -4,6 +4,7 @@ import static dev.cdcmigrator.common.SqlText.quote;
 
 import dev.cdcmigrator.common.Marks;
 import dev.cdcmigrator.common.Refusal;
+import dev.cdcmigrator.common.SqlTransaction;
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -47,18 +48,12 @@ public final class Publication {
         String list = tables.stream().map(t -> quote(schema) + "." + quote(t)).collect(Collectors.joining(", "));
         if (!exists(c, name)) {
             // With its mark in one transaction: an unmarked publication left by a crash here would be refused next time.
-            boolean autoCommit = c.getAutoCommit();
-            c.setAutoCommit(false);
-            try (Statement st = c.createStatement()) {
-                st.execute(createStatement(name, list));
-                Marks.mark(c, Marks.Subject.publication(name), migration);
-                c.commit();
-            } catch (SQLException e) {
-                c.rollback();
-                throw e;
-            } finally {
-                c.setAutoCommit(autoCommit);
-            }
+            SqlTransaction.run(c, () -> {
+                try (Statement st = c.createStatement()) {
+                    st.execute(createStatement(name, list));
+                    Marks.mark(c, Marks.Subject.publication(name), migration);
+                }
+            });
             LOGGER.info("created publication {} for {}", name, list);
             return;
         }
