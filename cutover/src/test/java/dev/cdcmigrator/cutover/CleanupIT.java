@@ -298,6 +298,13 @@ class CleanupIT {
         // md5 text does not compress, so the WAL grows by at least the rows' size.
         pg.execute(v1Db, "INSERT INTO users SELECT g, (SELECT string_agg(md5(g::text || i::text), '') FROM generate_series(1, 32) i)"
                 + " FROM generate_series(1, 2000) g");
+        // pg_current_wal_lsn() is the WAL written out: with synchronous_commit off (the test server) the WAL writer
+        // catches up with the insert position within wal_writer_delay, later on a busy machine.
+        await().atMost(DEADLINE).untilAsserted(() -> {
+            try (Connection c = pg.connect(v1Db)) {
+                assertThat(SlotHealth.query(c, prefix).orElseThrow().retainedWalBytes()).isGreaterThan(before + 500_000L);
+            }
+        });
         try (Connection c = pg.connect(v1Db)) {
             SlotHealth health = SlotHealth.query(c, prefix).orElseThrow();
             assertThat(health.type()).isEqualTo("logical");
