@@ -15,7 +15,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
-import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -47,9 +46,6 @@ class SecuredKafkaIT {
                 INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 50) g;
                 """);
         pg.execute(v2, "CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL)");
-        String client = kafka.clientSettings().entrySet().stream()
-                .map(e -> "      " + e.getKey() + ": '" + e.getValue().replace("'", "''") + "'")
-                .collect(Collectors.joining("\n"));
         specFile = Files.writeString(dir.resolve("spec.yaml"), """
                 version: 1
                 source: { url: "%s", user: "%s", password: "%s" }
@@ -62,7 +58,8 @@ class SecuredKafkaIT {
                 tables:
                   items: { columns: { id: { from: id }, name: { from: name } } }
                 """.formatted(pg.jdbcUrl(v1), pg.user(), pg.password(), pg.jdbcUrl(v2), pg.user(), pg.password(),
-                kafka.bootstrapServers(), UUID.randomUUID().toString().replace("-", "").substring(0, 10), client));
+                kafka.bootstrapServers(), UUID.randomUUID().toString().replace("-", "").substring(0, 10),
+                kafka.clientYaml(SecuredKafka.USER, 6)));
     }
 
     @AfterEach

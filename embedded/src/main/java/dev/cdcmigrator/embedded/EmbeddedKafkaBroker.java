@@ -109,6 +109,19 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
 
     /** As {@link #start(Path, int)}, with {@code listeners} beside the plaintext client listener. */
     public static EmbeddedKafkaBroker start(Path dataDir, int port, List<Listener> listeners) {
+        return start(dataDir, port, listeners, Map.of());
+    }
+
+    /**
+     * As {@link #start(Path, int, List)}, with broker-wide {@code settings} over this class's own, for example an
+     * authorizer ({@code authorizer.class.name}, {@code super.users}, {@code allow.everyone.if.no.acl.found}).
+     *
+     * <p>The plaintext client listener and the controller listener authenticate no one: on them the broker itself
+     * (inter-broker and controller requests, and the start-up probe) is {@code User:ANONYMOUS}. Under an authorizer
+     * that principal must therefore be a super user, or the broker cannot talk to its own controller; give clients
+     * only the address of a listener that authenticates them.
+     */
+    public static EmbeddedKafkaBroker start(Path dataDir, int port, List<Listener> listeners, Map<String, String> settings) {
         if (port < 0 || port > 65535) {
             throw new IllegalArgumentException("port must be 0..65535, was " + port);
         }
@@ -124,7 +137,8 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
             int controllerPort = ports[1];
             long deadline = System.nanoTime() + STARTUP_TIMEOUT.toNanos();
 
-            server = new KafkaRaftServer(new KafkaConfig(config(logDir, clientPort, controllerPort, listeners), false), Time.SYSTEM);
+            server = new KafkaRaftServer(new KafkaConfig(config(logDir, clientPort, controllerPort, listeners, settings), false),
+                    Time.SYSTEM);
             server.startup();
             EmbeddedKafkaBroker broker = new EmbeddedKafkaBroker(dir, clientPort, server, lockChannel);
             awaitClientRequests(broker.bootstrapServers(), deadline);
@@ -177,7 +191,8 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         }
     }
 
-    private static Map<String, String> config(Path logDir, int clientPort, int controllerPort, List<Listener> extra) {
+    private static Map<String, String> config(Path logDir, int clientPort, int controllerPort, List<Listener> extra,
+                                              Map<String, String> settings) {
         Map<String, String> props = new HashMap<>();
         props.put("process.roles", "broker,controller");
         props.put("node.id", String.valueOf(NODE_ID));
@@ -234,6 +249,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         props.put("log.cleaner.threads", "1");
         props.put("log.cleaner.dedupe.buffer.size", String.valueOf(16L * 1024 * 1024));
         extra.forEach(listener -> props.putAll(listener.settings()));
+        props.putAll(settings);
         return props;
     }
 
