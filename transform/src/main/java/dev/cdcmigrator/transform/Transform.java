@@ -19,6 +19,7 @@ import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
@@ -126,12 +127,15 @@ public final class Transform implements AutoCloseable {
     }
 
     /**
-     * Stops the transform, committing what it has processed, and removes Kafka Streams' meters; waits at most
-     * {@code timeout}.
+     * Stops the transform, committing what it has processed, leaves its consumer group and removes Kafka Streams'
+     * meters; waits at most {@code timeout}.
      */
     public void close(Duration timeout) {
         try {
-            streams.close(timeout);
+            // Leaving at once hands the partitions to another instance now, and lets cleanup (which refuses while the
+            // group has members) run right after a stop rather than a session timeout later.
+            streams.close(CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
+                    .withTimeout(timeout));
         } finally {
             streamsMetrics.close();
         }
