@@ -19,6 +19,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -30,7 +31,13 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.common.acl.AclBinding;
+import org.apache.kafka.common.acl.AccessControlEntryFilter;
 import org.apache.kafka.common.acl.AclBindingFilter;
+import org.apache.kafka.common.acl.AclOperation;
+import org.apache.kafka.common.acl.AclPermissionType;
+import org.apache.kafka.common.resource.PatternType;
+import org.apache.kafka.common.resource.ResourcePatternFilter;
+import org.apache.kafka.common.resource.ResourceType;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -192,6 +199,59 @@ class KafkaAclsIT {
         }
     }
 
+    /**
+     * A sink whose principal lost Write on the dead-letter topic stops with one message naming the grant, instead of
+     * retrying forever as if the target were gone; the refused row is neither applied nor skipped, and once the grant
+     * is back a restarted sink dead-letters it and applies the rest.
+     */
+    @Test
+    @Timeout(value = 10, unit = TimeUnit.MINUTES)
+    void aSinkThatMayNotWriteItsDeadLettersStopsNamingTheGrantAndLosesNothing() throws Exception {
+        startStage("SINK", Pipeline.Stage.SINK);
+        startStage("TRANSFORM", Pipeline.Stage.TRANSFORM);
+        startStage("CAPTURE", Pipeline.Stage.CAPTURE);
+        awaitV2("the snapshot", ITEMS);
+
+        AclBindingFilter sinkWritesDeadLetters = new AclBindingFilter(
+                new ResourcePatternFilter(ResourceType.TOPIC, prefix + ".dlq", PatternType.LITERAL),
+                new AccessControlEntryFilter("User:" + PRINCIPALS.get("SINK"), null, AclOperation.WRITE, AclPermissionType.ALLOW));
+        Collection<AclBinding> revoked;
+        try (Admin admin = kafka.admin()) {
+            revoked = admin.deleteAcls(List.of(sinkWritesDeadLetters)).all().get(1, TimeUnit.MINUTES);
+            assertThat(revoked).hasSize(1);
+            await("the broker's authorizer lost the ACL").atMost(AWAIT).pollInterval(Duration.ofMillis(200)).untilAsserted(() ->
+                    assertThat(admin.describeAcls(sinkWritesDeadLetters).values().get()).isEmpty());
+        }
+        pg.execute(v1, "INSERT INTO items VALUES (52, 'refused by v2', 'vip'), (54, 'streamed', 'active')");
+
+        Pipeline sink = stages.get(0);
+        await("the sink stops").atMost(AWAIT).pollInterval(Duration.ofMillis(200)).until(() -> sink.failure().isPresent());
+        assertThat(sink.failure().orElseThrow())
+                .contains("sink may not write its dead letters to " + prefix + ".dlq")
+                .contains("grant its principal Write on both topics");
+        assertThat(pg.rows(v2, "SELECT id FROM items WHERE id = 52")).isEmpty();
+
+        try (Admin admin = kafka.admin()) {
+            admin.createAcls(revoked).all().get(1, TimeUnit.MINUTES);
+            await("the broker's authorizer has the ACL again").atMost(AWAIT).pollInterval(Duration.ofMillis(200)).untilAsserted(() ->
+                    assertThat(admin.describeAcls(sinkWritesDeadLetters).values().get()).containsAll(revoked));
+        }
+        stages.remove(sink);
+        sink.close();
+        log.clear();
+        startStage("SINK", Pipeline.Stage.SINK);
+        awaitV2("every row but the refused one", "SELECT id, name, status FROM items WHERE id <> 52 ORDER BY id");
+        String operator = specs.get("OPERATOR").toString();
+        await("the dead letter").atMost(AWAIT).pollInterval(Duration.ofSeconds(1)).untilAsserted(() -> {
+            CliRun list = assertClean(CliRun.of("dlq", "list", "--spec", operator), 0);
+            assertThat(list.lines()).as(list.toString()).last().isEqualTo("1 dead letter in " + prefix + ".dlq");
+            assertThat(list.lines()).as(list.toString())
+                    .anySatisfy(line -> assertThat(line).contains(" stage=sink ").contains("{\"id\":52}"));
+        });
+        assertThat(pg.rows(v2, "SELECT id FROM items WHERE id = 52")).isEmpty();
+        log.assertNone();
+    }
+
     /** Reads the section's {@code acl} lines with this test's prefix and principals and creates what they add. */
     private void grantTheDocumentedAcls() throws Exception {
         Path doc = repositoryRoot().resolve("docs/security.md");
@@ -268,6 +328,10 @@ class KafkaAclsIT {
         void detach() {
             root.detachAppender(this);
             stop();
+        }
+
+        void clear() {
+            errors.clear();
         }
 
         void assertNone() {

@@ -42,6 +42,7 @@ import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -482,6 +483,12 @@ public final class SinkLoop implements Runnable {
                 Thread.currentThread().interrupt();
                 throw new SQLException("interrupted while writing dead letters", "08000", e);
             } catch (ExecutionException e) {
+                if (e.getCause() instanceof AuthorizationException) {
+                    // No retry grants it: stop (the batch is not committed, so nothing is skipped) and name the grant.
+                    throw new IllegalStateException("sink may not write its dead letters to " + deadLetterTopic
+                            + " or replay outcomes to " + replayOutcomeTopic + " (" + e.getCause().getMessage()
+                            + "): grant its principal Write on both topics (docs/security.md, Kafka ACLs)", e.getCause());
+                }
                 // Treated like a lost target: the batch is retried, so the rows are not skipped.
                 throw new SQLException("cannot write dead letters to " + deadLetterTopic + " or replay outcomes to "
                         + replayOutcomeTopic + ": " + e.getCause(), "08000", e);
