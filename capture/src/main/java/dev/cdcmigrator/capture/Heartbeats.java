@@ -4,6 +4,7 @@ import static dev.cdcmigrator.common.SqlText.quote;
 
 import dev.cdcmigrator.common.Marks;
 import dev.cdcmigrator.common.Refusal;
+import dev.cdcmigrator.common.SqlTransaction;
 import dev.cdcmigrator.common.TableHooks;
 import dev.cdcmigrator.common.Topics;
 import dev.cdcmigrator.common.spec.Spec;
@@ -48,24 +49,24 @@ final class Heartbeats {
     static void createIfAbsent(Spec spec) {
         try (Connection c = DriverManager.getConnection(spec.source().url(), spec.source().user(), spec.source().password());
              Statement st = c.createStatement()) {
-            c.setAutoCommit(false);
-            boolean exists;
-            try (PreparedStatement ps = c.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
-                ps.setString(1, table(spec));
-                try (ResultSet rs = ps.executeQuery()) {
-                    exists = rs.next() && rs.getBoolean(1);
+            SqlTransaction.run(c, () -> {
+                boolean exists;
+                try (PreparedStatement ps = c.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
+                    ps.setString(1, table(spec));
+                    try (ResultSet rs = ps.executeQuery()) {
+                        exists = rs.next() && rs.getBoolean(1);
+                    }
                 }
-            }
-            if (!exists) {
-                // In one transaction with its mark: an unmarked table left by a crash here would be refused next time.
-                st.execute("CREATE TABLE " + table(spec) + " (id int PRIMARY KEY, at timestamptz NOT NULL, nonce text)");
-                Marks.mark(c, subject(spec), spec.kafka().topicPrefix());
-            } else {
-                // Before the first write: a planted trigger would run on it.
-                Refusal.throwIfAny("capture", refusals(c, spec));
-            }
-            st.execute("INSERT INTO " + table(spec) + " VALUES (1, now(), NULL) ON CONFLICT (id) DO NOTHING");
-            c.commit();
+                if (!exists) {
+                    // In one transaction with its mark: an unmarked table left by a crash here would be refused next time.
+                    st.execute("CREATE TABLE " + table(spec) + " (id int PRIMARY KEY, at timestamptz NOT NULL, nonce text)");
+                    Marks.mark(c, subject(spec), spec.kafka().topicPrefix());
+                } else {
+                    // Before the first write: a planted trigger would run on it.
+                    Refusal.throwIfAny("capture", refusals(c, spec));
+                }
+                st.execute("INSERT INTO " + table(spec) + " VALUES (1, now(), NULL) ON CONFLICT (id) DO NOTHING");
+            });
         } catch (SQLException e) {
             throw new IllegalStateException("capture cannot create its heartbeat table " + table(spec) + " on v1 ("
                     + e.getMessage() + "); grant the capture user CREATE on schema " + spec.source().schema(), e);

@@ -22,10 +22,11 @@ public final class Marks {
     /** The kinds of object the migrator marks. */
     public enum Kind {
         PUBLICATION("publication", "SELECT obj_description(oid, 'pg_publication') FROM pg_publication WHERE pubname = ?"),
-        TABLE("table", "SELECT obj_description(to_regclass(?), 'pg_class') WHERE to_regclass(?) IS NOT NULL"),
+        TABLE("table", "SELECT obj_description(r.oid, 'pg_class') FROM (SELECT to_regclass(?) AS oid) r WHERE r.oid IS NOT NULL"),
         SCHEMA("schema", "SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE nspname = ?");
 
         private final String noun;
+        /** The object's comment, a row only when it exists; its one parameter is the name. */
         private final String commentQuery;
 
         Kind(String noun, String commentQuery) {
@@ -109,10 +110,8 @@ public final class Marks {
     /** The object's comment (empty inside when it has none); empty outside when the object does not exist. */
     private static Optional<Optional<String>> comment(Connection c, Subject subject) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(subject.kind().commentQuery)) {
-            String name = subject.kind() == Kind.TABLE ? subject.sqlName() : subject.shown();
-            for (int i = 1; i <= subject.kind().commentQuery.chars().filter(ch -> ch == '?').count(); i++) {
-                ps.setString(i, name);
-            }
+            // to_regclass parses its argument as SQL would; the catalogs hold publication and schema names as they are.
+            ps.setString(1, subject.kind() == Kind.TABLE ? subject.sqlName() : subject.shown());
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next() ? Optional.of(Optional.ofNullable(rs.getString(1))) : Optional.empty();
             }

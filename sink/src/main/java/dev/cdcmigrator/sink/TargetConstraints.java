@@ -5,6 +5,7 @@ import static dev.cdcmigrator.common.SqlText.quoteIfNeeded;
 import static dev.cdcmigrator.common.SqlText.literal;
 
 import dev.cdcmigrator.common.Refusal;
+import dev.cdcmigrator.common.SqlTransaction;
 import dev.cdcmigrator.common.spec.Spec;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -176,41 +177,36 @@ public final class TargetConstraints {
      */
     public void suspend(Connection connection) throws SQLException {
         createStateTables(connection);
-        boolean autoCommit = connection.getAutoCommit();
-        connection.setAutoCommit(false);
-        try (Statement st = connection.createStatement()) {
-            st.execute("SELECT pg_advisory_xact_lock(hashtext(" + literal(state + ".suspended") + "))");
-            Plan plan = plan(connection);
-            if (plan.enforced()) {
-                connection.commit();
-                LOGGER.info("v2: migrator cutover enforce ran; no foreign key or trigger is suspended again");
-                return;
+        List<Plan> planned = new ArrayList<>(1);
+        SqlTransaction.run(connection, () -> {
+            try (Statement st = connection.createStatement()) {
+                st.execute("SELECT pg_advisory_xact_lock(hashtext(" + literal(state + ".suspended") + "))");
+                Plan plan = plan(connection);
+                planned.add(plan);
+                if (plan.enforced()) {
+                    return;
+                }
+                List<Refusal> refusals = refusals(plan);
+                if (!refusals.isEmpty()) {
+                    throw new SQLException(refusals.stream().map(Refusal::toString).collect(Collectors.joining("; and ")), "42501");
+                }
+                for (ForeignKey key : plan.foreignKeys()) {
+                    record(connection, "suspended_foreign_keys", key.table(), key.name(), key.definition());
+                    alter(st, key.table(), "DROP CONSTRAINT " + quote(key.name()));
+                }
+                for (Trigger trigger : plan.triggers()) {
+                    record(connection, "suspended_triggers", trigger.table(), trigger.name(), trigger.enabled());
+                    alter(st, trigger.table(), "DISABLE TRIGGER " + quote(trigger.name()));
+                }
             }
-            List<Refusal> refusals = refusals(plan);
-            if (!refusals.isEmpty()) {
-                throw new SQLException(refusals.stream().map(Refusal::toString).collect(Collectors.joining("; and ")), "42501");
-            }
-            List<ForeignKey> keys = plan.foreignKeys();
-            for (ForeignKey key : keys) {
-                record(connection, "suspended_foreign_keys", key.table(), key.name(), key.definition());
-                alter(st, key.table(), "DROP CONSTRAINT " + quote(key.name()));
-            }
-            List<Trigger> triggers = plan.triggers();
-            for (Trigger trigger : triggers) {
-                record(connection, "suspended_triggers", trigger.table(), trigger.name(), trigger.enabled());
-                alter(st, trigger.table(), "DISABLE TRIGGER " + quote(trigger.name()));
-            }
-            connection.commit();
-            if (!keys.isEmpty() || !triggers.isEmpty()) {
-                LOGGER.info("v2: suspended until migrator cutover enforce: foreign keys {}, triggers {}",
-                        keys.stream().map(k -> k.table() + "." + k.name()).toList(),
-                        triggers.stream().map(t -> t.table() + "." + t.name()).toList());
-            }
-        } catch (SQLException e) {
-            connection.rollback();
-            throw e;
-        } finally {
-            connection.setAutoCommit(autoCommit);
+        });
+        Plan plan = planned.get(0);
+        if (plan.enforced()) {
+            LOGGER.info("v2: migrator cutover enforce ran; no foreign key or trigger is suspended again");
+        } else if (!plan.foreignKeys().isEmpty() || !plan.triggers().isEmpty()) {
+            LOGGER.info("v2: suspended until migrator cutover enforce: foreign keys {}, triggers {}",
+                    plan.foreignKeys().stream().map(k -> k.table() + "." + k.name()).toList(),
+                    plan.triggers().stream().map(t -> t.table() + "." + t.name()).toList());
         }
     }
 

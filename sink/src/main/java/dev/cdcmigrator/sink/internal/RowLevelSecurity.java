@@ -1,6 +1,7 @@
 package dev.cdcmigrator.sink.internal;
 
 import dev.cdcmigrator.common.SqlText;
+import dev.cdcmigrator.common.SqlTransaction;
 import dev.cdcmigrator.common.spec.DimensionSpec;
 import dev.cdcmigrator.common.spec.Spec;
 import java.sql.Connection;
@@ -80,20 +81,13 @@ public final class RowLevelSecurity {
         if (tenantColumns.isEmpty()) {
             return;
         }
-        boolean autoCommit = connection.getAutoCommit();
-        connection.setAutoCommit(false);
-        try {
-            for (Map.Entry<String, String> entry : tenantColumns.entrySet()) {
-                String table = SqlText.quote(schema) + "." + SqlText.quote(entry.getKey());
-                try {
-                    apply(connection, entry.getKey(), table, entry.getValue());
-                } catch (SQLException e) {
-                    connection.rollback();
-                    throw new SQLException("row-level security on " + table + ": " + e.getMessage(), e.getSQLState(), e);
-                }
+        for (Map.Entry<String, String> entry : tenantColumns.entrySet()) {
+            String table = SqlText.quote(schema) + "." + SqlText.quote(entry.getKey());
+            try {
+                SqlTransaction.run(connection, () -> apply(connection, entry.getKey(), table, entry.getValue()));
+            } catch (SQLException e) {
+                throw new SQLException("row-level security on " + table + ": " + e.getMessage(), e.getSQLState(), e);
             }
-        } finally {
-            connection.setAutoCommit(autoCommit);
         }
     }
 
@@ -122,7 +116,6 @@ public final class RowLevelSecurity {
             }
         }
         if (enabled && comment.equals(existing)) {
-            connection.commit();
             LOGGER.info("row-level security on {}: policy {} already in place", table, POLICY);
             return;
         }
@@ -131,9 +124,8 @@ public final class RowLevelSecurity {
             st.execute("ALTER TABLE " + table + " ENABLE ROW LEVEL SECURITY");
             st.execute("DROP POLICY IF EXISTS " + POLICY + " ON " + table);
             st.execute("CREATE POLICY " + POLICY + " ON " + table + " USING (" + condition + ") WITH CHECK (" + condition + ")");
-            st.execute("COMMENT ON POLICY " + POLICY + " ON " + table + " IS '" + comment.replace("'", "''") + "'");
+            st.execute("COMMENT ON POLICY " + POLICY + " ON " + table + " IS " + SqlText.literal(comment));
         }
-        connection.commit();
         LOGGER.info("row-level security on {}: enabled, {} policy {} USING and WITH CHECK ({})", table,
                 present ? "replaced" : "created", POLICY, condition);
     }
