@@ -18,10 +18,13 @@ import java.util.List;
  * @param dimensions the isolation dimensions of its rows by kind ({@code tenant}, {@code agent}, {@code stream},
  *                   {@code platform}); each fills a v2 column of every mapping
  * @param copy the copy of the direct form ({@link MappingSpec#copy})
+ * @param reverse the way back ({@code migrator run --reverse}): per v1 column, how it is made from the v2 row where the
+ *                spec cannot invert its own mapping ({@code expr}, {@code java}, a many-to-one {@code map}); each is a
+ *                column as under {@code columns}, reading the v2 row. Empty when the mapping inverts by itself.
  */
 public record TableSpec(String into, List<String> key, String where, LinkedHashMap<String, ColumnSpec> columns,
                         List<MappingSpec> split, List<String> drop, LinkedHashMap<String, DimensionSpec> dimensions,
-                        MappingSpec.Copy copy) {
+                        MappingSpec.Copy copy, LinkedHashMap<String, ColumnSpec> reverse) {
 
     public TableSpec {
         boolean direct = into != null || key != null || where != null || columns != null || copy != null;
@@ -46,17 +49,19 @@ public record TableSpec(String into, List<String> key, String where, LinkedHashM
         for (MappingSpec mapping : split != null ? split : List.of(new MappingSpec(into, key, where, columns, copy))) {
             mapping.checkColumns(dimensionColumns);
         }
+        reverse = reverse == null ? new LinkedHashMap<>() : new LinkedHashMap<>(reverse);
+        reverse.keySet().forEach(name -> Identifiers.requireValid(name, "a v1 column name"));
     }
 
     /** A table without split, drop or dimensions. */
     public TableSpec(String into, List<String> key, String where, LinkedHashMap<String, ColumnSpec> columns,
                      List<MappingSpec> split, List<String> drop) {
-        this(into, key, where, columns, split, drop, null, null);
+        this(into, key, where, columns, split, drop, null, null, null);
     }
 
     /** The direct form of a mapping. */
     public static TableSpec of(String into, List<String> key, LinkedHashMap<String, ColumnSpec> columns) {
-        return new TableSpec(into, key, null, columns, null, null, null, null);
+        return new TableSpec(into, key, null, columns, null, null, null, null, null);
     }
 
     /** Whether a mapping of this table copies columns it does not name ({@code copy: all}), not yet resolved. */
@@ -77,10 +82,15 @@ public record TableSpec(String into, List<String> key, String where, LinkedHashM
         DimensionSpec.byKind(dimensions).forEach((kind, dimension) -> notCopied.add(dimension.column(kind)));
         if (split != null) {
             return new TableSpec(null, null, null, null, split.stream().map(m -> m.resolved(v1Columns, notCopied)).toList(),
-                    drop, dimensions, null);
+                    drop, dimensions, null, reverse);
         }
         MappingSpec direct = new MappingSpec(into, key, where, columns, copy).resolved(v1Columns, notCopied);
-        return new TableSpec(into, key, where, direct.columns(), null, drop, dimensions, null);
+        return new TableSpec(into, key, where, direct.columns(), null, drop, dimensions, null, reverse);
+    }
+
+    @Override
+    public LinkedHashMap<String, ColumnSpec> reverse() {
+        return new LinkedHashMap<>(reverse);
     }
 
     @Override
