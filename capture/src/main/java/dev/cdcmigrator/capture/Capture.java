@@ -103,7 +103,8 @@ public final class Capture implements AutoCloseable {
                 })
                 .notifying(new KafkaHandoff(producer, registry, props.getProperty("topic.heartbeat.prefix", "__debezium-heartbeat"),
                         publishedTables(spec).stream().map(topics::raw).toList(),
-                        spec.capturedTables().stream().map(topics::raw).toList(), converterConfig(props)))
+                        spec.capturedTables().stream().map(topics::raw).toList(), converterConfig(props),
+                        Topics.otherDirection(spec)))
                 .build();
         this.guard = SlotGuard.start(spec.source(), topics.slot(), registry, () -> {
             stopped = true;

@@ -4,6 +4,7 @@ import dev.cdcmigrator.common.spec.Spec;
 import dev.cdcmigrator.common.spec.SpecParser;
 import dev.cdcmigrator.cutover.Finding;
 import dev.cdcmigrator.cutover.Preflight;
+import dev.cdcmigrator.cutover.ReverseCheck;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
@@ -25,10 +26,13 @@ final class CheckCommand implements Callable<Integer> {
     @Option(names = "--spec", required = true, paramLabel = "FILE", description = "The migration spec (YAML).")
     Path spec;
 
+    @picocli.CommandLine.Mixin
+    Direction direction;
+
     @Override
     public Integer call() {
         Spec parsed = new SpecParser().parse(spec);
-        return print(Preflight.check(parsed), command.commandLine().getOut());
+        return print(direction.reverse ? ReverseCheck.check(parsed) : Preflight.check(parsed), command.commandLine().getOut());
     }
 
     /** Prints one line per finding and a summary line; returns the exit code. */

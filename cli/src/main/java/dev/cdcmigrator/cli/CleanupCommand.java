@@ -46,6 +46,9 @@ final class CleanupCommand implements Callable<Integer> {
     @Option(names = "--spec", required = true, paramLabel = "FILE", description = "The migration spec (YAML).")
     Path spec;
 
+    @picocli.CommandLine.Mixin
+    Direction direction;
+
     @Option(names = "--kafka", description = "Also delete the migrator's topics (raw, v2, heartbeat, dead letters, capture offsets, "
             + "the transform's internal <prefix>-transform-* topics) and consumer groups (<prefix>-sink, <prefix>-transform).")
     boolean kafka;
@@ -75,7 +78,7 @@ final class CleanupCommand implements Callable<Integer> {
             throw new ParameterException(command.commandLine(), "--bootstrap is only used with --kafka; add --kafka to "
                     + "delete the topics and consumer groups, or leave out --bootstrap");
         }
-        Spec parsed = new SpecParser().parse(spec);
+        Spec parsed = direction.of(new SpecParser().parse(spec));
         String servers = kafka ? kafkaServers(parsed) : null;
         PrintWriter out = command.commandLine().getOut();
         PrintWriter err = command.commandLine().getErr();

@@ -31,13 +31,16 @@ final class CutoverWaitCommand implements Callable<Integer> {
     @picocli.CommandLine.Mixin
     KafkaAddress kafkaAddress;
 
+    @picocli.CommandLine.Mixin
+    Direction direction;
+
     @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "PT5M",
             description = "Give up after this long, ISO-8601 (PT30S, PT5M; default: ${DEFAULT-VALUE}).")
     Duration timeout;
 
     @Override
     public Integer call() throws SQLException {
-        Spec parsed = new SpecParser().parse(spec);
+        Spec parsed = direction.of(new SpecParser().parse(spec));
         PrintWriter out = command.commandLine().getOut();
         long started = System.nanoTime();
         CaughtUp protocol = new CaughtUp(parsed, kafkaAddress.resolve(parsed, command.commandLine()));

@@ -12,6 +12,7 @@ import dev.cdcmigrator.common.spec.SpecParser;
 import dev.cdcmigrator.cutover.CopiedColumns;
 import dev.cdcmigrator.cutover.Finding;
 import dev.cdcmigrator.cutover.Preflight;
+import dev.cdcmigrator.cutover.ReverseCheck;
 import dev.cdcmigrator.transform.TransformTopology;
 import java.io.PrintWriter;
 import java.util.EnumSet;
@@ -66,6 +67,9 @@ class RunCommand implements Callable<Integer> {
                     + " (default: ${DEFAULT-VALUE}).")
     Duration stopTimeout;
 
+    @picocli.CommandLine.Mixin
+    Direction direction;
+
     @picocli.CommandLine.Spec(picocli.CommandLine.Spec.Target.SELF)
     picocli.CommandLine.Model.CommandSpec command;
 
@@ -76,8 +80,9 @@ class RunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
+        Spec forward = new SpecParser().parse(spec);
         // Every stage works from named columns: copy: all is resolved against v1 once, here, as check does.
-        Spec parsed = CopiedColumns.resolve(new SpecParser().parse(spec)).spec();
+        Spec parsed = direction.of(CopiedColumns.resolve(forward).spec());
         if (parsed.kafka().embedded() && !stages().containsAll(EnumSet.allOf(Pipeline.Stage.class))) {
             throw new ParameterException(command.commandLine(), spec + ": a single stage needs an external Kafka that the"
                     + " other stages share: set kafka.bootstrap to host:port (embedded is for migrator run, all stages in one process)");
@@ -89,11 +94,12 @@ class RunCommand implements Callable<Integer> {
         }
         LOGGER.info("effective configuration stages={} spec={}", stages(), EffectiveConfiguration.of(parsed));
         if (!noCheck) {
-            List<Finding> problems = Preflight.check(parsed).stream().filter(f -> f.level() != Finding.Level.OK).toList();
+            List<Finding> problems = (direction.reverse ? ReverseCheck.check(forward) : Preflight.check(parsed)).stream().filter(f -> f.level() != Finding.Level.OK).toList();
             if (problems.stream().anyMatch(f -> f.level() == Finding.Level.ERROR)) {
                 PrintWriter err = command.commandLine().getErr();
                 problems.forEach(err::println);
-                err.println("run: not started; fix every ERROR above (migrator check --spec " + spec + " shows them all)");
+                err.println("run: not started; fix every ERROR above (migrator check --spec " + spec
+                        + (direction.reverse ? " --reverse" : "") + " shows them all)");
                 err.flush();
                 return ExitCodes.FAILED;
             }

@@ -29,6 +29,9 @@ final class StatusCommand implements Callable<Integer> {
     Path spec;
 
     @picocli.CommandLine.Mixin
+    Direction direction;
+
+    @picocli.CommandLine.Mixin
     KafkaAddress kafkaAddress;
 
     @Option(names = "--json", description = "Print the report as one JSON object (for scripts).")
@@ -40,7 +43,7 @@ final class StatusCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Spec parsed = new SpecParser().parse(spec);
+        Spec parsed = direction.of(new SpecParser().parse(spec));
         String kafka = kafkaAddress.resolve(parsed, command.commandLine());
         PrintWriter out = command.commandLine().getOut();
         Status.Report previous = null;

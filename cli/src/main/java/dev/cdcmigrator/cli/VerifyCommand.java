@@ -55,9 +55,12 @@ final class VerifyCommand implements Callable<Integer> {
             + "the counts, the listed keys and the columns not compared.")
     boolean json;
 
+    @picocli.CommandLine.Mixin
+    Direction direction;
+
     @Override
     public Integer call() throws Exception {
-        Spec parsed = new SpecParser().parse(spec);
+        Spec parsed = direction.of(new SpecParser().parse(spec));
         Verifier.Options options;
         List<TableComparison> results;
         try {

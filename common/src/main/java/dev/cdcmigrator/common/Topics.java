@@ -15,6 +15,19 @@ public final class Topics {
         this.sourceSchema = spec.source().schema();
     }
 
+    /** Appended to a migration's topic prefix to name its way back (the same spec read backwards, v2 to v1). */
+    public static final String REVERSE_SUFFIX = "_reverse";
+
+    /**
+     * The migration whose sink's writes a capture of {@code spec} must not carry on: the other direction of the same
+     * migration ({@code <prefix>_reverse} for a migration, {@code <prefix>} for its way back), which already holds them.
+     */
+    public static String otherDirection(Spec spec) {
+        String prefix = spec.kafka().topicPrefix();
+        return prefix.endsWith(REVERSE_SUFFIX) ? prefix.substring(0, prefix.length() - REVERSE_SUFFIX.length())
+                : prefix + REVERSE_SUFFIX;
+    }
+
     /** Debezium's {@code topic.prefix}: raw topics are {@code <this>.<schema>.<table>}. */
     public String rawPrefix() {
         return prefix + ".raw";

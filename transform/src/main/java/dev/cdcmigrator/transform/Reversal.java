@@ -2,6 +2,7 @@ package dev.cdcmigrator.transform;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.TextNode;
+import dev.cdcmigrator.common.Topics;
 import dev.cdcmigrator.common.spec.BackfillSpec;
 import dev.cdcmigrator.common.spec.ColumnSpec;
 import dev.cdcmigrator.common.spec.KafkaSpec;
@@ -13,7 +14,6 @@ import dev.cdcmigrator.common.spec.TableSpec;
 import dev.cdcmigrator.common.spec.TargetSpec;
 import dev.cdcmigrator.common.spec.V2Format;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -39,9 +39,6 @@ import java.util.TreeMap;
  */
 public final class Reversal {
 
-    /** Appended to the forward migration's topic prefix to name the reverse one. */
-    public static final String SUFFIX = "_reverse";
-
     /**
      * One thing {@code check --reverse} reports about the way back of a v1 table.
      *
@@ -57,20 +54,6 @@ public final class Reversal {
     private Reversal() {
     }
 
-    /** The topic prefix of the way back of the migration with topic prefix {@code forward}. */
-    public static String reversePrefix(String forward) {
-        return forward + SUFFIX;
-    }
-
-    /**
-     * The migration whose sink's writes a capture of {@code spec} must not carry on: the other direction of the same
-     * migration, which already holds them.
-     */
-    public static String otherDirection(Spec spec) {
-        String prefix = spec.kafka().topicPrefix();
-        return prefix.endsWith(SUFFIX) ? prefix.substring(0, prefix.length() - SUFFIX.length()) : reversePrefix(prefix);
-    }
-
     /**
      * The spec of the way back of {@code forward}: v2 as the source, v1 as the target, each v2 table mapped into the v1
      * table it came from, with the columns that invert and the table's {@code reverse:} columns.
@@ -81,6 +64,7 @@ public final class Reversal {
     public static Spec inverse(Spec forward) {
         Map<String, String> fedBy = new TreeMap<>();
         Map<String, TableSpec> tables = new LinkedHashMap<>();
+        Map<String, Set<String>> written = new LinkedHashMap<>();
         for (String v1 : new java.util.TreeSet<>(forward.tables().keySet())) {
             TableSpec table = forward.tables().get(v1);
             String path = "tables." + v1;
@@ -98,19 +82,12 @@ public final class Reversal {
                         + ": a merged table has no way back yet", null);
             }
             LinkedHashMap<String, ColumnSpec> back = columnsBack(table, mapping);
-            Set<String> read = new HashSet<>();
-            back.values().forEach(c -> {
-                if (c.from() != null) {
-                    read.add(c.from());
-                }
-            });
-            List<String> notBack = new ArrayList<>(table.writtenColumns(mapping));
-            notBack.removeIf(read::contains);
-            tables.put(v2, new TableSpec(v1, keyBack(table, mapping, back).orElse(null), null, back, null, notBack,
+            tables.put(v2, new TableSpec(v1, keyBack(table, mapping, back).orElse(null), null, back, null, null,
                     null, null, null));
+            written.put(v2, table.writtenColumns(mapping));
         }
         KafkaSpec k = forward.kafka();
-        String prefix = reversePrefix(k.topicPrefix());
+        String prefix = k.topicPrefix() + Topics.REVERSE_SUFFIX;
         KafkaSpec kafka;
         try {
             // JSON: the way back has no Avro subjects registered for v1's tables.
@@ -118,15 +95,23 @@ public final class Reversal {
                     k.consumer(), k.streams(), V2Format.JSON, null, k.deadLetterRetention());
         } catch (IllegalArgumentException e) {
             throw SpecException.invalid("kafka.topicPrefix", "the way back's prefix " + prefix + " is not valid ("
-                    + e.getMessage() + "): choose a prefix of at most " + (40 - SUFFIX.length()) + " characters", e);
+                    + e.getMessage() + "): choose a prefix of at most " + (40 - Topics.REVERSE_SUFFIX.length()) + " characters", e);
         }
         SourceSpec source = new SourceSpec(forward.target().url(), forward.target().user(), forward.target().password(),
                 forward.target().schema(), null);
         TargetSpec target = new TargetSpec(forward.source().url(), forward.source().user(), forward.source().password(),
                 forward.source().schema(), forward.target().stateSchema(), null);
         // No snapshot: v1 already holds every row up to the flip.
-        return new Spec(Spec.CURRENT_VERSION, source, target, kafka, tables, Map.of("snapshot.mode", "no_data"), null,
+        Spec back = new Spec(Spec.CURRENT_VERSION, source, target, kafka, tables, Map.of("snapshot.mode", "no_data"), null,
                 BackfillSpec.DEFAULT);
+        // What the way back does not read of v2 is dropped on purpose: check must not call it forgotten.
+        Map<String, TableSpec> withDrops = new LinkedHashMap<>();
+        tables.forEach((v2, table) -> {
+            List<String> notBack = new ArrayList<>(written.get(v2));
+            notBack.removeAll(ColumnReads.of(back, v2).columns());
+            withDrops.put(v2, new TableSpec(table.into(), table.key(), null, table.columns(), null, notBack, null, null, null));
+        });
+        return new Spec(Spec.CURRENT_VERSION, source, target, kafka, withDrops, back.debezium(), null, BackfillSpec.DEFAULT);
     }
 
     /**

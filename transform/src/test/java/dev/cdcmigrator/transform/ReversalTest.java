@@ -58,8 +58,8 @@ class ReversalTest {
         assertThat(back.kafka().partitions()).isEqualTo(4);
         assertThat(back.debezium()).containsEntry("snapshot.mode", "no_data");
         assertThat(back.backfill().mode()).isEqualTo(dev.cdcmigrator.common.spec.BackfillSpec.Mode.DEBEZIUM);
-        assertThat(Reversal.otherDirection(back)).isEqualTo("app");
-        assertThat(Reversal.otherDirection(spec(TASKS))).isEqualTo("app_reverse");
+        assertThat(dev.cdcmigrator.common.Topics.otherDirection(back)).isEqualTo("app");
+        assertThat(dev.cdcmigrator.common.Topics.otherDirection(spec(TASKS))).isEqualTo("app_reverse");
     }
 
     @Test

@@ -1,6 +1,7 @@
 package dev.cdcmigrator.capture.internal;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.cdcmigrator.common.WrittenBy;
 import dev.cdcmigrator.common.event.RawPartitions;
 import dev.cdcmigrator.common.event.SnapshotCompleted;
 import dev.cdcmigrator.common.serde.Json;
@@ -38,7 +39,12 @@ import org.slf4j.LoggerFactory;
  *
  * <p>No change is dropped unseen: each change is counted per v1 table with its outcome ({@code migrator.capture.changes},
  * {@code outcome=published}, or {@code unmapped} for a table whose raw topic capture does not write, which is also
- * a WARNING naming the table: at its first change and then at most once a minute).
+ * a WARNING naming the table: at its first change and then at most once a minute; or {@code other-direction} for a
+ * change the migration's other direction wrote, see below).
+ *
+ * <p>While a migration and its way back run at once, each one's sink writes where the other captures. Each sink marks
+ * its transactions ({@link WrittenBy}); a transaction marked by the other direction is not published, its changes
+ * counted with {@code outcome=other-direction}: it came from there, and sending it back would loop forever.
  */
 public final class KafkaHandoff implements DebeziumEngine.ChangeConsumer<RecordChangeEvent<SourceRecord>> {
 
@@ -56,6 +62,11 @@ public final class KafkaHandoff implements DebeziumEngine.ChangeConsumer<RecordC
     private final Map<String, Counter> published = new HashMap<>();
     private final Map<String, Unmapped> unmapped = new HashMap<>();
     private final Map<String, Integer> partitionCounts = new HashMap<>();
+    private final String otherDirection;
+    private final Counter marks;
+    private final Counter otherMessages;
+    /** The transaction the other direction's sink wrote, whose changes are arriving; null before the first mark. */
+    private Long otherDirectionTx;
 
     /**
      * @param producer sends to Kafka
@@ -67,9 +78,11 @@ public final class KafkaHandoff implements DebeziumEngine.ChangeConsumer<RecordC
      * @param rawTopics the raw topics the transform reads, which receive the snapshot-completed markers
      * @param converterConfig Debezium's {@code converter.} settings without the prefix, as its JSON converter would get
      *                        them
+     * @param otherDirection the migration whose sink's transactions are not published ({@link WrittenBy})
      */
     public KafkaHandoff(Producer<byte[], byte[]> producer, MeterRegistry registry, String heartbeatTopicPrefix,
-                        List<String> publishedTopics, List<String> rawTopics, Map<String, ?> converterConfig) {
+                        List<String> publishedTopics, List<String> rawTopics, Map<String, ?> converterConfig,
+                        String otherDirection) {
         this.producer = producer;
         this.registry = registry;
         this.heartbeatTopicPrefix = heartbeatTopicPrefix;
@@ -77,18 +90,32 @@ public final class KafkaHandoff implements DebeziumEngine.ChangeConsumer<RecordC
         this.rawTopics = List.copyOf(rawTopics);
         this.keyJson = new DebeziumJson(converterConfig, true);
         this.valueJson = new DebeziumJson(converterConfig, false);
+        this.otherDirection = otherDirection;
+        this.marks = messages("other-direction");
+        this.otherMessages = messages("other");
     }
 
     @Override
     public void handleBatch(List<RecordChangeEvent<SourceRecord>> records,
                             DebeziumEngine.RecordCommitter<RecordChangeEvent<SourceRecord>> committer) throws InterruptedException {
         List<Future<RecordMetadata>> acks = new ArrayList<>(records.size());
+        Set<RecordChangeEvent<SourceRecord>> notPublished = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
         for (RecordChangeEvent<SourceRecord> event : records) {
             SourceRecord record = event.record();
             if (record.topic().startsWith(heartbeatTopicPrefix)) {
                 continue;
             }
             Struct envelope = record.value() instanceof Struct value ? value : null;
+            if (isMessage(envelope)) {
+                message(envelope);
+                notPublished.add(event);
+                continue;
+            }
+            if (otherDirectionTx != null && otherDirectionTx.equals(txId(envelope))) {
+                notPublished.add(event);
+                changes(table(record.topic(), envelope), "other-direction").increment();
+                continue;
+            }
             if (!publishedTopics.contains(record.topic())) {
                 unmapped(record.topic(), envelope);
                 continue;
@@ -119,7 +146,8 @@ public final class KafkaHandoff implements DebeziumEngine.ChangeConsumer<RecordC
         for (RecordChangeEvent<SourceRecord> event : records) {
             committer.markProcessed(event);
             String destination = event.record().topic();
-            if (destination.startsWith(heartbeatTopicPrefix) || !publishedTopics.contains(destination)) {
+            if (destination.startsWith(heartbeatTopicPrefix) || !publishedTopics.contains(destination)
+                    || notPublished.contains(event)) {
                 continue;
             }
             published.computeIfAbsent(destination, topic -> changes(table(topic, event.record().value() instanceof Struct v ? v : null),
@@ -130,8 +158,9 @@ public final class KafkaHandoff implements DebeziumEngine.ChangeConsumer<RecordC
 
     private Counter changes(String table, String outcome) {
         return Counter.builder("migrator.capture.changes")
-                .description("v1 changes capture received, per v1 table: published to its raw topic, or unmapped (a"
-                        + " table capture does not read, not published)")
+                .description("v1 changes capture received, per v1 table: published to its raw topic, unmapped (a"
+                        + " table capture does not read, not published), or other-direction (written by the migration's"
+                        + " other direction, not published back)")
                 .baseUnit("changes")
                 .tag("table", table)
                 .tag("outcome", outcome)
@@ -166,6 +195,43 @@ public final class KafkaHandoff implements DebeziumEngine.ChangeConsumer<RecordC
             return source.getString("schema") + "." + source.getString("table");
         }
         return topic;
+    }
+
+    private Counter messages(String outcome) {
+        return Counter.builder("migrator.capture.messages")
+                .description("logical decoding messages capture received (never published): other-direction (the mark"
+                        + " of a transaction the migration's other direction wrote), other (anyone else's)")
+                .baseUnit("messages")
+                .tag("outcome", outcome)
+                .register(registry);
+    }
+
+    /** Notes the transaction a mark of the other direction opens; counts every message. */
+    private void message(Struct envelope) {
+        Struct message = envelope.getStruct("message");
+        Object content = message.get("content");
+        String text = content instanceof byte[] bytes ? new String(bytes, java.nio.charset.StandardCharsets.UTF_8)
+                : content instanceof java.nio.ByteBuffer buffer ? java.nio.charset.StandardCharsets.UTF_8.decode(buffer.duplicate()).toString()
+                : String.valueOf(content);
+        if (WrittenBy.PREFIX.equals(message.getString("prefix")) && otherDirection.equals(text)) {
+            otherDirectionTx = txId(envelope);
+            marks.increment();
+        } else {
+            otherMessages.increment();
+        }
+    }
+
+    private static boolean isMessage(Struct value) {
+        return value != null && value.schema().field("message") != null && "m".equals(value.get("op"));
+    }
+
+    /** The v1 transaction of a change or message, from its source block; null without one. */
+    private static Long txId(Struct value) {
+        if (value == null || value.schema().field("source") == null) {
+            return null;
+        }
+        Struct source = value.getStruct("source");
+        return source.schema().field("txId") == null ? null : source.getInt64("txId");
     }
 
     /** The meter and the last warning of one unmapped table. */

@@ -2,6 +2,7 @@ package dev.cdcmigrator.sink.internal;
 
 import dev.cdcmigrator.avro.SchemaRegistryException;
 import dev.cdcmigrator.common.Refusal;
+import dev.cdcmigrator.common.WrittenBy;
 import dev.cdcmigrator.common.event.DeadLetter;
 import dev.cdcmigrator.common.event.Op;
 import dev.cdcmigrator.common.event.ReplayOutcome;
@@ -358,6 +359,8 @@ public final class SinkLoop implements Runnable {
         List<DeadLetter> deadLetters = new ArrayList<>(unwritable);
         Set<PendingChange> rejected = Collections.newSetFromMap(new IdentityHashMap<>());
         try {
+            // First in the transaction, so that a capture of v2 (the way back) knows these rows came from here.
+            WrittenBy.mark(connection, target.migration());
             writer.applyAll(connection, changes);
         } catch (SQLException e) {
             if (Retry.isTransient(e)) {
@@ -365,6 +368,7 @@ public final class SinkLoop implements Runnable {
             }
             connection.rollback();
             LOGGER.info("batch refused ({}); applying row by row to isolate the rejected rows", describe(e));
+            WrittenBy.mark(connection, target.migration());
             for (BatchWriter.Rejected r : writer.applyIsolating(connection, changes)) {
                 deadLetters.add(refused(r.pending(), r.reason()));
                 rejected.add(r.pending());
