@@ -63,6 +63,9 @@ final class CutoverCommand implements Callable<Integer> {
         @Option(names = "--spec", required = true, paramLabel = "FILE", description = "The migration spec (YAML).")
         Path spec;
 
+        @picocli.CommandLine.Mixin
+        Direction direction;
+
         @Option(names = "--margin", paramLabel = "N", defaultValue = "" + SequenceSync.DEFAULT_MARGIN,
                 description = "Added to the largest value used: room for rows that still arrive between this and the "
                     + "switch of the writes (default: ${DEFAULT-VALUE}).")
@@ -76,7 +79,7 @@ final class CutoverCommand implements Callable<Integer> {
             if (margin < 0) {
                 throw new ParameterException(command.commandLine(), "--margin must not be negative, was " + margin);
             }
-            Spec parsed = new SpecParser().parse(spec);
+            Spec parsed = direction.of(new SpecParser().parse(spec));
             List<Result> results;
             try {
                 results = SequenceSync.sync(parsed, margin, dryRun);
@@ -142,9 +145,12 @@ final class CutoverCommand implements Callable<Integer> {
         @Option(names = "--spec", required = true, paramLabel = "FILE", description = "The migration spec (YAML).")
         Path spec;
 
+        @picocli.CommandLine.Mixin
+        Direction direction;
+
         @Override
         public Integer call() throws SQLException {
-            Spec parsed = new SpecParser().parse(spec);
+            Spec parsed = direction.of(new SpecParser().parse(spec));
             List<TargetConstraints.Outcome> outcomes;
             try (Connection v2 = DriverManager.getConnection(parsed.target().url(), parsed.target().user(),
                     parsed.target().password())) {
