@@ -9,11 +9,13 @@ import dev.cdcmigrator.common.spec.SpecParser;
 import dev.cdcmigrator.testkit.PostgresServer;
 import dev.cdcmigrator.testkit.TestKafka;
 import dev.cdcmigrator.testkit.TestPostgres;
+import dev.cdcmigrator.transform.Reversal;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -88,11 +90,7 @@ class KeikoIT {
 
     @Test
     void theKeikoMigrationGivesWhatTheGuideSays(@TempDir Path dataDir) throws Exception {
-        v1 = pg.createDatabase("keiko_v1");
-        v2 = pg.createDatabase("keiko_v2");
-        pg.execute(v1, "SET keiko.tasks = 3000;\n" + resource("v1/schema.sql") + resource("v1/seed.sql"));
-        Flyway.configure().dataSource(pg.jdbcUrl(v2), pg.user(), pg.password()).locations("classpath:examples/keiko/v2").load().migrate();
-
+        databases();
         pipeline = Pipeline.start(spec(), dataDir, 0, registry);
         awaitExpected();
 
@@ -119,6 +117,86 @@ class KeikoIT {
         assertThat(deadLetters()).as("dead letters").isZero();
     }
 
+    /**
+     * The rollback path of the runbook on Keiko: {@code check --reverse} refuses the spec without its {@code reverse:}
+     * entries (agents' config, tasks' many-to-one status), passes with them; with the way back running, every write on
+     * v2 reaches v1 in v1's form, and {@code cutover wait}, {@code verify} and {@code cutover enforce} pass in reverse.
+     */
+    @Test
+    void theWayBackCarriesEveryV2WriteIntoV1(@TempDir Path dir) throws Exception {
+        databases();
+        String yaml = resolved(resource("spec.yaml"));
+        Path withoutWayBack = Files.writeString(dir.resolve("no-way-back.yaml"),
+                yaml.replaceAll("(?m)^    # The way back.*\n    reverse:\n(?:      .*\n)+", ""));
+        CliRun refused = CliRun.of("check", "--reverse", "--spec", withoutWayBack.toString());
+        assertThat(refused.exit()).as(refused.toString()).isEqualTo(ExitCodes.FAILED);
+        assertThat(refused.lines()).as(refused.toString())
+                .anySatisfy(line -> assertThat(line).startsWith("ERROR   way back: spec tables.agents.columns.")
+                        .contains("v1 column config has no way back"))
+                .anySatisfy(line -> assertThat(line).startsWith("ERROR   way back: spec tables.tasks.columns.status.from: v1"
+                        + " column status has no way back: the map of tables.tasks.columns.status.from sends every value it"
+                        + " lacks to otherwise"));
+        Path file = Files.writeString(dir.resolve("spec.yaml"), yaml);
+        CliRun ready = CliRun.of("check", "--reverse", "--spec", file.toString());
+        assertThat(ready.exit()).as(ready.toString()).isEqualTo(ExitCodes.OK);
+
+        Spec spec = new SpecParser().parse(file);
+        pipeline = Pipeline.start(spec, dir.resolve("forward"), 0, registry);
+        awaitExpected();
+        SimpleMeterRegistry backMeters = new SimpleMeterRegistry();
+        Pipeline back = Pipeline.start(Reversal.inverse(spec), dir.resolve("back"), 0, backMeters);
+        try {
+            await("the way back starts").atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(200))
+                    .until(() -> back.failure().isPresent() || back.running());
+            assertThat(back.failure()).isEmpty();
+
+            // The flip: writes move to v2.
+            pg.execute(v2, """
+                    INSERT INTO users (id, email, username, role, created_at, updated_at)
+                        VALUES ('00000000-0000-0000-0000-0000000000aa', 'new@keiko.example', 'made on v2', 'admin', now(), now());
+                    UPDATE agents SET configuration = '{"features": {"web": true}, "settings": {"temperature": 0.2}}',
+                                      metadata = metadata || '{"description": "edited on v2"}' WHERE name = 'agent 5';
+                    UPDATE tasks SET status = 'completed', completed_at = now() WHERE id % 60 = 7;
+                    INSERT INTO tasks (id, user_id, agent_id, task_type, parameters, status, priority, created_at)
+                        SELECT 1000000, user_id, agent_id, 'report', '{"urgent": true}', 'running', 'high', now() FROM tasks WHERE id = 1;
+                    DELETE FROM tasks WHERE id % 61 = 9;
+                    """);
+            await("v1 holds every v2 write").atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+                assertThat(back.failure()).isEmpty();
+                assertThat(pg.rows(v1, "SELECT username FROM users WHERE email = 'new@keiko.example'"))
+                        .containsExactly(List.of("made on v2"));
+                assertThat(pg.rows(v1, "SELECT config FROM agents WHERE name = 'agent 5'")).containsExactly(List.of(
+                        "{\"tags\": [\"demo\", \"batch-5\"], \"description\": \"edited on v2\", \"temperature\": 0.2,"
+                                + " \"supports_web\": true}"));
+                assertThat(pg.rows(v1, "SELECT count(*) FROM tasks WHERE id % 60 = 7 AND status <> 'finished'"))
+                        .containsExactly(List.of("0"));
+                assertThat(pg.rows(v1, "SELECT type, params, status FROM tasks WHERE id = 1000000"))
+                        .containsExactly(List.of("report", "{\"urgent\": true}", "running"));
+                assertThat(pg.rows(v1, "SELECT count(*) FROM tasks WHERE id % 61 = 9")).containsExactly(List.of("0"));
+            });
+            CliRun wait = CliRun.of("cutover", "wait", "--reverse", "--spec", file.toString(), "--timeout", "PT2M");
+            assertThat(wait.exit()).as(wait.toString()).isEqualTo(ExitCodes.OK);
+            CliRun verify = CliRun.of("verify", "--reverse", "--spec", file.toString());
+            assertThat(verify.exit()).as(verify.toString()).isEqualTo(ExitCodes.OK);
+            assertThat(backMeters.find("migrator.sink.rows.applied").tag("outcome", "dead_lettered").counters()).as("dead letters")
+                    .allSatisfy(c -> assertThat(c.count()).isZero());
+        } finally {
+            back.close();
+        }
+        // Flipping back: v1's foreign keys, suspended while the way back applied, validate again.
+        CliRun enforce = CliRun.of("cutover", "enforce", "--reverse", "--spec", file.toString());
+        assertThat(enforce.exit()).as(enforce.toString()).isEqualTo(ExitCodes.OK);
+        assertThat(pg.rows(v1, "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND convalidated"))
+                .containsExactly(List.of("3"));
+    }
+
+    private void databases() {
+        v1 = pg.createDatabase("keiko_v1");
+        v2 = pg.createDatabase("keiko_v2");
+        pg.execute(v1, "SET keiko.tasks = 3000;\n" + resource("v1/schema.sql") + resource("v1/seed.sql"));
+        Flyway.configure().dataSource(pg.jdbcUrl(v2), pg.user(), pg.password()).locations("classpath:examples/keiko/v2").load().migrate();
+    }
+
     private void awaitExpected() {
         await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
             assertThat(pipeline.failure()).isEmpty();
@@ -136,12 +214,20 @@ class KeikoIT {
     }
 
     private Spec spec() {
+        return new SpecParser(n -> null).parse(resolved(resource("spec.yaml")), "examples/keiko/spec.yaml");
+    }
+
+    /** The example's spec with this test's databases, Kafka and a topic prefix of its own in place of the variables. */
+    private String resolved(String yaml) {
         String prefix = "keiko_" + v1.substring(v1.lastIndexOf('_') + 1);
-        String yaml = resource("spec.yaml").replace("topicPrefix: keiko", "topicPrefix: " + prefix);
         Map<String, String> env = Map.of("KEIKO_V1_URL", pg.jdbcUrl(v1), "KEIKO_V1_USER", pg.user(), "KEIKO_V1_PASSWORD", pg.password(),
                 "KEIKO_V2_URL", pg.jdbcUrl(v2), "KEIKO_V2_USER", pg.user(), "KEIKO_V2_PASSWORD", pg.password(),
                 "KEIKO_KAFKA_BOOTSTRAP", TestKafka.bootstrapServers());
-        return new SpecParser(env::get).parse(yaml, "examples/keiko/spec.yaml");
+        String text = yaml.replace("topicPrefix: keiko", "topicPrefix: " + prefix);
+        for (Map.Entry<String, String> variable : env.entrySet()) {
+            text = text.replace("${env:" + variable.getKey() + "}", "\"" + variable.getValue() + "\"");
+        }
+        return text;
     }
 
     private static String resource(String path) {

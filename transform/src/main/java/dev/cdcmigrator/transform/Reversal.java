@@ -141,8 +141,8 @@ public final class Reversal {
             if (column.from() != null && column.defaultValue() != null && !table.reverse().containsKey(column.from())
                     && back.containsKey(column.from())) {
                 findings.add(new Finding(false, path + ".columns." + v2Column + ".default", "a null v1 " + column.from()
-                        + " reached v2 as the default, so the way back writes the default, not null",
-                        "accept it, or give " + path + ".reverse." + column.from()));
+                        + " reached v2 as the default, so the way back writes the default, not null (verify --reverse"
+                        + " leaves the column out)", "accept it, or give " + path + ".reverse." + column.from()));
             }
         });
         for (Map.Entry<String, Boolean> v1Column : v1Columns.entrySet()) {
@@ -207,7 +207,10 @@ public final class Reversal {
 
     private static Optional<ColumnSpec> invert(String v2Column, ColumnSpec column) {
         if (column.map() == null) {
-            return Optional.of(new ColumnSpec(v2Column, null, null, null, null, null, null, column.nonDeterministic()));
+            // A default made a null v1 value into something v1 may also hold: the way back cannot tell them apart, so
+            // verify --reverse leaves the column out.
+            return Optional.of(new ColumnSpec(v2Column, null, null, null, null, null, null,
+                    column.nonDeterministic() || column.defaultValue() != null));
         }
         if (column.otherwise() != null) {
             return Optional.empty();

@@ -73,6 +73,8 @@ class ReversalTest {
         assertThat(status.map()).hasToString("{pending=\"created\", active=\"running\"}");
         assertThat(status.otherwise()).isNull();
         assertThat(jobs.columns().get("retries").defaultValue()).as("the default stays on v2's side").isNull();
+        assertThat(jobs.columns().get("retries").nonDeterministic()).as("verify cannot tell a default from v1's value").isTrue();
+        assertThat(jobs.columns().get("name").nonDeterministic()).isFalse();
         assertThat(jobs.columns().get("origin").from()).isEqualTo("platform");
         // The tenant is a constant: not part of the v1 key.
         assertThat(jobs.key()).containsExactly("id");
