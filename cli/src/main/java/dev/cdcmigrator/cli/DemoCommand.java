@@ -11,9 +11,13 @@ import dev.cdcmigrator.common.spec.KafkaSpec;
 import dev.cdcmigrator.common.spec.Spec;
 import dev.cdcmigrator.common.spec.SpecParser;
 import dev.cdcmigrator.cutover.CaughtUp;
+import dev.cdcmigrator.cutover.Finding;
+import dev.cdcmigrator.cutover.ReverseCheck;
 import dev.cdcmigrator.cutover.TableComparison;
 import dev.cdcmigrator.cutover.Verifier;
 import dev.cdcmigrator.embedded.LocalPostgres;
+import dev.cdcmigrator.transform.Reversal;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.flywaydb.core.Flyway;
 import java.io.IOException;
@@ -68,6 +72,10 @@ final class DemoCommand implements Callable<Integer> {
 
     @Option(names = "--keep", description = "Leave everything running at the end, until Ctrl-C.")
     boolean keep;
+
+    @Option(names = "--rollback", description = "Then the way back: check --reverse, run --reverse, writes on v2 reaching"
+            + " v1, cutover wait and verify in reverse (docs/runbook.md, Rolling back).")
+    boolean rollback;
 
     @Option(names = "--http-port", defaultValue = "" + HttpEndpoints.DEFAULT_PORT, paramLabel = "PORT",
             description = "Port of /metrics, /health and /ready on 127.0.0.1 (default: ${DEFAULT-VALUE}, or any free port"
@@ -143,7 +151,12 @@ final class DemoCommand implements Callable<Integer> {
                         pipeline.running() ? "caught up" : "not running: " + pipeline.notReady().orElse(""));
                 List<TableComparison> result = Verifier.verify(spec, Verifier.Options.defaults());
                 out.println("5. Verify (v1 through the spec's mapping against v2, in key ranges):");
-                int exit = VerifyCommand.print(result, out);
+                int exit = VerifyCommand.print(result, false, out);
+                if (rollback && exit == ExitCodes.OK) {
+                    Spec onTheBroker = new SpecParser(name -> name.equals("KEIKO_KAFKA_BOOTSTRAP") ? pipeline.bootstrapServers()
+                            : env.get(name)).parse(resource("spec.yaml"), "examples/keiko/spec.yaml");
+                    exit = wayBack(onTheBroker, v2, work.resolve("migrator-reverse"), out);
+                }
                 out.printf("%nLook next: the v2 rows with  psql -h %s -p %d -U %s %s  (while --keep runs)%n", v2.host(), v2.port(), v2.user(), DATABASE);
                 out.printf("           metrics: %s  (while --keep runs; docs/metrics.md says what each one means)%n", http.url("/metrics"));
                 out.println("           the spec that drove this: examples/keiko/spec.yaml; your own: ./migrator run --spec FILE");
@@ -166,6 +179,58 @@ final class DemoCommand implements Callable<Integer> {
             deleteQuietly(work);
         }
     }
+
+    /**
+     * The way back, as the runbook's rolling back does it: {@code check --reverse}, the reverse pipeline next to the
+     * running one, writes on v2 (after the flip), then {@code cutover wait --reverse} and {@code verify --reverse}.
+     */
+    private int wayBack(Spec forward, LocalPostgres v2, Path dataDir, PrintWriter out) throws Exception {
+        List<Finding> findings = ReverseCheck.check(forward);
+        out.println("6. The way back (--rollback): migrator check --reverse");
+        findings.stream().filter(f -> f.level() == Finding.Level.ERROR).forEach(f -> out.println("   " + f));
+        long errors = findings.stream().filter(f -> f.level() == Finding.Level.ERROR).count();
+        long warnings = findings.stream().filter(f -> f.level() == Finding.Level.WARNING).count();
+        out.printf("   %d errors, %d warnings (lossy columns: a default-made value comes back as it is on v2)%n", errors, warnings);
+        out.flush();
+        if (errors > 0) {
+            return ExitCodes.FAILED;
+        }
+        Spec back = Reversal.inverse(forward);
+        try (Pipeline reverse = Pipeline.start(back, dataDir, 0, new SimpleMeterRegistry())) {
+            long started = System.nanoTime();
+            while (!reverse.running() && reverse.failure().isEmpty() && seconds(started) < 120) {
+                Thread.sleep(100);
+            }
+            if (reverse.failure().isPresent() || !reverse.running()) {
+                out.println("   the way back did not start: " + reverse.failure().orElse("still starting after 120 s"));
+                return ExitCodes.FAILED;
+            }
+            execute(v2, WRITES_ON_V2);
+            out.println("7. Writes flipped to v2 and the way back runs: on v2 a new user and task, 10 tasks completed,"
+                    + " an agent's configuration edited, 5 tasks deleted; migrator cutover wait --reverse:");
+            out.flush();
+            try {
+                new CaughtUp(back, reverse.bootstrapServers()).await(Duration.ofMinutes(3),
+                        lsn -> out.printf("   v2 WAL position %s; waiting for every commit up to it%n", lsn),
+                        stage -> out.printf("   %-9s caught up in %6.2f s%n", stage.name(), stage.took().toNanos() / 1e9));
+            } catch (CaughtUp.BehindException e) {
+                out.println("   not caught up: " + e.getMessage() + reverse.failure().map(f -> "; a stage failed: " + f).orElse(""));
+            }
+            out.println("8. Verify --reverse (v2 through the spec read backwards against v1):");
+            return VerifyCommand.print(Verifier.verify(back, Verifier.Options.defaults()), true, out);
+        }
+    }
+
+    /** Writes the application makes on v2 after the flip, in every shape the way back takes back. */
+    private static final String WRITES_ON_V2 = """
+            INSERT INTO users (id, email, username, role, created_at, updated_at)
+                VALUES ('00000000-0000-0000-0000-0000000000aa', 'new@keiko.example', 'made on v2', 'admin', now(), now());
+            UPDATE agents SET configuration = '{"features": {"web": true}, "settings": {"temperature": 0.2}}' WHERE name = 'agent 5';
+            UPDATE tasks SET status = 'completed', completed_at = now() WHERE id IN (SELECT id FROM tasks ORDER BY id LIMIT 10);
+            INSERT INTO tasks (id, user_id, agent_id, task_type, parameters, status, priority, created_at)
+                SELECT max(id) + 1000, min(user_id::text)::uuid, NULL, 'report', '{"urgent": true}', 'running', 'high', now() FROM tasks;
+            DELETE FROM tasks WHERE id IN (SELECT id FROM tasks ORDER BY id DESC OFFSET 1 LIMIT 5);
+            """;
 
     /** On {@code --http-port}; the default port, when taken, gives way to any free one (a demo must not fail on it). */
     private HttpEndpoints startHttp(PrometheusMeterRegistry registry, java.util.function.Supplier<Optional<String>> notReady)

@@ -75,20 +75,26 @@ final class VerifyCommand implements Callable<Integer> {
             out.flush();
             return matches(results) ? ExitCodes.OK : ExitCodes.DIFFERENCES;
         }
-        return print(results, out);
+        return print(results, direction.reverse, out);
     }
 
-    /** Prints one block per table and a summary line; returns the exit code. */
-    static int print(List<TableComparison> results, PrintWriter out) {
+    /**
+     * Prints one block per table and a summary line; returns the exit code.
+     *
+     * @param reverse the results are of the way back: its source is v2 and its target v1, and the lines say so
+     */
+    static int print(List<TableComparison> results, boolean reverse, PrintWriter out) {
+        String source = reverse ? "v2" : "v1";
+        String target = reverse ? "v1" : "v2";
         for (TableComparison r : results) {
-            out.printf("%s <- %s: %,d rows in v1%s, %,d in v2, %,d %s: %s%n", r.v2Table(), String.join(" + ", r.v1Tables()),
+            out.printf("%s <- %s: %,d rows in " + source + "%s, %,d in " + target + ", %,d %s: %s%n", r.v2Table(), String.join(" + ", r.v1Tables()),
                     r.v1Rows(), r.mappedRows() == r.v1Rows() ? "" : String.format(" (%,d after the spec)", r.mappedRows()),
                     r.v2Rows(), r.chunks(), r.chunks() == 1 ? "range" : "ranges", r.matches() ? "identical" : differences(r));
             if (!r.notCompared().isEmpty()) {
                 out.println("  not compared (non-deterministic, or not written by every v1 table): " + String.join(", ", r.notCompared()));
             }
-            r.missing().forEach(k -> out.println("  missing in v2: " + k));
-            r.extra().forEach(k -> out.println("  extra in v2:   " + k));
+            r.missing().forEach(k -> out.println("  missing in " + target + ": " + k));
+            r.extra().forEach(k -> out.println("  extra in " + target + ":   " + k));
             r.different().forEach(k -> out.println("  different:     " + k));
             r.rejected().forEach(k -> out.println("  rejected:      " + k));
             long listed = r.missing().size() + r.extra().size() + r.different().size() + r.rejected().size();

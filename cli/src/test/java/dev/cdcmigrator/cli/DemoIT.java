@@ -31,4 +31,28 @@ class DemoIT {
                 .contains("verify: every table matches")
                 .doesNotContain("A stage failed");
     }
+
+    @Test
+    void demoRollbackCarriesTheWritesOnV2BackIntoV1() {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+
+        int exit = Main.execute(new PrintWriter(out, true), new PrintWriter(err, true),
+                "demo", "--tasks", "2000", "--load-seconds", "2", "--rate", "50", "--rollback");
+
+        assertThat(exit).as("exit code; output:%n%s%nerrors:%n%s", out, err).isZero();
+        assertThat(out.toString())
+                .contains("6. The way back (--rollback): migrator check --reverse")
+                .containsPattern("   0 errors, [0-9]+ warnings")
+                .contains("7. Writes flipped to v2 and the way back runs")
+                .contains("8. Verify --reverse (v2 through the spec read backwards against v1):")
+                .contains("tasks <- tasks: ")
+                .doesNotContain("not caught up")
+                .doesNotContain("A stage failed");
+        assertThat(out.toString().substring(out.toString().indexOf("7. Writes flipped")))
+                .containsPattern("   sink +caught up in ");
+        assertThat(out.toString().substring(out.toString().indexOf("8. Verify --reverse")))
+                .contains("users <- users: 1,001 rows in v2, 1,001 in v1")
+                .contains("verify: every table matches");
+    }
 }
