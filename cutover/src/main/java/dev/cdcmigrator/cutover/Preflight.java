@@ -77,8 +77,9 @@ import java.util.stream.Collectors;
  * <p>Per v1 table: it exists and is a table, every {@code from} column exists (a missing column an expression reads
  * is a warning: {@link ColumnReads}), v1 columns that nothing reads and {@code drop} does not list are a warning, how
  * many columns capture leaves on v1 (or why it carries all), SELECT is granted, it has a primary
- * key (or the spec a {@code key:}), and its REPLICA IDENTITY lets v1 keep updating and deleting once the publication
- * covers it. Under REPLICA IDENTITY DEFAULT, mapped columns that can be TOASTed (storage extended or external, except
+ * key, or else REPLICA IDENTITY FULL or {@code append: true} (and then neither a spec {@code key:}, dimensions, Avro v2
+ * topics nor a v2 table shared with other mappings), and its REPLICA IDENTITY lets v1 keep updating and deleting once
+ * the publication covers it. Under REPLICA IDENTITY DEFAULT, mapped columns that can be TOASTed (storage extended or external, except
  * varchar/char limited to {@value #SMALL_TEXT_LIMIT} characters) are named: an update that leaves such a value
  * unchanged does not carry it, and the transform fills it in from the row's previous image.
  *
@@ -922,40 +923,12 @@ public final class Preflight {
         String onceCovered = "once publication " + publication + " covers the table, UPDATE and DELETE on it fail in v1 "
                 + "(\"cannot update table ... because it does not have a replica identity and publishes updates\")";
         char identity = relation.replicaIdentity();
-        if (identity == 'n') {
+        if (identity == 'n' && !(primaryKey.isEmpty() && table.appendOnly())) {
             findings.add(error(subject, "REPLICA IDENTITY NOTHING: " + onceCovered + ", and its changes carry no old row",
                     alter + (primaryKey.isEmpty() ? "FULL" : "DEFAULT (its primary key) or FULL")));
         }
         if (primaryKey.isEmpty()) {
-            List<MappingSpec> mappings = table.mappings();
-            List<String> keyless = new ArrayList<>();
-            List<String> keys = new ArrayList<>();
-            for (int i = 0; i < mappings.size(); i++) {
-                String keyPath = table.mappingPath(name, i) + ".key";
-                if (mappings.get(i).explicitKey().isPresent()) {
-                    keys.add(keyPath + " " + mappings.get(i).explicitKey().get());
-                } else {
-                    keyless.add(keyPath);
-                }
-            }
-            if (!keyless.isEmpty()) {
-                findings.add(error(subject, "has no primary key and the spec names no v2 key (" + String.join(", ", keyless)
-                        + "): Debezium emits its changes without a key, so v2 rows cannot be keyed and deletes cannot "
-                        + "be mapped", "add a primary key to the v1 table, or name the v2 key columns in "
-                        + String.join(", ", keyless)));
-            } else {
-                findings.add(warning(subject, "has no primary key: Debezium emits its changes without a key and "
-                        + "deletes cannot be mapped; the spec's v2 key (" + String.join(", ", keys) + ") names the v2 "
-                        + "rows, but the transform dead-letters changes that arrive without a key",
-                        "add a primary key to the v1 table"));
-            }
-            if (identity == 'd') {
-                findings.add(error(subject, "REPLICA IDENTITY DEFAULT without a primary key identifies nothing: "
-                        + onceCovered, "add a primary key, or " + alter + "FULL"));
-            } else if (identity != 'n') {
-                findings.add(ok(subject, identityName(relation) + ": UPDATE and DELETE keep working once publication "
-                        + publication + " covers the table"));
-            }
+            checkKeyless(name, table, relation, subject, alter, onceCovered);
             return;
         }
         String keyText = "primary key (" + String.join(", ", primaryKey) + ") keys its changes";
@@ -972,6 +945,68 @@ public final class Preflight {
                 findings.add(ok(subject, keyText + "; " + identityName(relation) + " with toastable columns "
                         + String.join(", ", toastable) + ": an UPDATE that leaves a TOASTed value unchanged does not "
                         + "carry it, and the transform fills it in from the row's previous image"));
+            }
+        }
+    }
+
+    /**
+     * A v1 table without a primary key: Debezium sends its changes without a key, and they are applied by their
+     * values (multiset semantics, {@code V2Change#keyless}). That needs the old values of updates and deletes (REPLICA
+     * IDENTITY FULL), or a table that only gets inserts ({@code append: true}). Both options are explained.
+     */
+    private void checkKeyless(String name, TableSpec table, Relation relation, String subject, String alter,
+                              String onceCovered) {
+        char identity = relation.replicaIdentity();
+        String appendPath = "tables." + name + ".append";
+        String multiset = "its changes are applied by their values: an insert inserts, an update or delete acts on one "
+                + "v2 row holding exactly its old values (two identical rows stay two rows; a delete removes one), and "
+                + "verify compares the table as a multiset";
+        if (identity == 'f') {
+            findings.add(ok(subject, "has no primary key; REPLICA IDENTITY FULL: " + multiset
+                    + (table.appendOnly() ? "; " + appendPath + " is true, so an update or delete of it is a dead letter"
+                    + " naming the table instead" : "")));
+        } else if (table.appendOnly()) {
+            findings.add(warning(subject, "has no primary key and is declared append: true (" + appendPath
+                    + "): its inserts stream as they are, with " + identityName(relation) + (identity == 'd' || identity == 'n'
+                    ? "; " + onceCovered + " for as long as the migration runs (capture reads one publication, which"
+                    + " publishes updates and deletes of every table it covers), so the application must not update"
+                    + " or delete its rows (a TRUNCATE works and deletes the table's v2 rows)"
+                    : "; an update or delete of it becomes a dead letter naming the table"),
+                    "if the application ever updates or deletes its rows: " + alter + "FULL and set " + appendPath
+                            + " to false (" + multiset + ")"));
+        } else if (identity != 'n') {
+            findings.add(error(subject, "has no primary key and " + identityName(relation) + ": " + (identity == 'd'
+                    ? onceCovered : "its updates and deletes carry only the index's old values") + ", and v2 could not"
+                    + " tell which row an update or delete changes",
+                    alter + "FULL (" + multiset + "), or, if the table only ever gets inserts (an audit log), set "
+                            + appendPath + ": true (needs no replica identity change; v1 then refuses its updates"
+                            + " and deletes), or add a primary key"));
+        }
+        if (!table.dimensionsByKind().isEmpty()) {
+            findings.add(error("tables." + name + ".dimensions", "v1 table " + spec.source().schema() + "." + name
+                    + " has no primary key, and a keyless table's rows cannot take isolation dimensions yet (the"
+                    + " transform dead-letters its changes)", "give the v1 table a primary key, or remove its dimensions"));
+        }
+        if (spec.kafka().v2Format() == dev.cdcmigrator.common.spec.V2Format.AVRO) {
+            findings.add(error(subject, "has no primary key, and kafka.v2Format: avro does not carry the old values its"
+                    + " updates and deletes are applied by", "use kafka.v2Format: json, or add a primary key"));
+        }
+        List<MappingSpec> mappings = table.mappings();
+        for (int i = 0; i < mappings.size(); i++) {
+            MappingSpec mapping = mappings.get(i);
+            String path = table.mappingPath(name, i);
+            if (mapping.explicitKey().isPresent()) {
+                findings.add(error(path + ".key", "v1 table " + spec.source().schema() + "." + name + " has no primary"
+                        + " key: its v2 rows are matched by all their values, and a v2 key would not be used", "remove "
+                        + path + ".key (or add a primary key to the v1 table)"));
+            }
+            String v2 = mapping.v2Table(name);
+            long feeding = spec.tables().entrySet().stream().flatMap(e -> e.getValue().v2Tables(e.getKey()).stream())
+                    .filter(v2::equals).count();
+            if (feeding > 1) {
+                findings.add(error("v2 " + spec.target().schema() + "." + v2, "is fed by v1 table " + name + ", which"
+                        + " has no primary key, and by other mappings: a TRUNCATE of " + name + " (or a snapshot taken"
+                        + " again) deletes every row of the v2 table", "map " + name + " into a v2 table of its own"));
             }
         }
     }
@@ -1109,7 +1144,11 @@ public final class Preflight {
             }
             origin = "the v1 primary key (" + String.join(", ", v1.primaryKey()) + ") renamed through " + path + ".columns";
         } else {
-            return; // no key to check: the v1 side reported why
+            if (v1 != null) {
+                findings.add(ok(subject, "needs no key: the rows of v1 table " + v1Name + " (no primary key) are inserted"
+                        + " and matched by their values"));
+            }
+            return;
         }
         if (!columns.keySet().containsAll(key)) {
             return; // the missing key column is reported already

@@ -82,8 +82,7 @@ public final class Reversal {
                         + ": a merged table has no way back yet", null);
             }
             LinkedHashMap<String, ColumnSpec> back = columnsBack(table, mapping);
-            tables.put(v2, new TableSpec(v1, keyBack(table, mapping, back).orElse(null), null, back, null, null,
-                    null, null, null));
+            tables.put(v2, new TableSpec(v1, keyBack(table, mapping, back).orElse(null), null, back, null, null));
             written.put(v2, table.writtenColumns(mapping));
         }
         KafkaSpec k = forward.kafka();
@@ -109,7 +108,7 @@ public final class Reversal {
         tables.forEach((v2, table) -> {
             List<String> notBack = new ArrayList<>(written.get(v2));
             notBack.removeAll(ColumnReads.of(back, v2).columns());
-            withDrops.put(v2, new TableSpec(table.into(), table.key(), null, table.columns(), null, notBack, null, null, null));
+            withDrops.put(v2, new TableSpec(table.into(), table.key(), null, table.columns(), null, notBack));
         });
         return new Spec(Spec.CURRENT_VERSION, source, target, kafka, withDrops, back.debezium(), null, BackfillSpec.DEFAULT);
     }

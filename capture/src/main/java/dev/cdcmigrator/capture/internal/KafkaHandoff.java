@@ -261,12 +261,13 @@ public final class KafkaHandoff implements DebeziumEngine.ChangeConsumer<RecordC
     }
 
     /**
-     * The raw partition of the event's row, from its key's column values (see {@link RawPartitions}); null (Kafka's
-     * choice) for a row without a key.
+     * The raw partition of the event's row, from its key's column values (see {@link RawPartitions}); partition 0 for
+     * a row of a table without a primary key, which Debezium sends without a key: its changes can only be applied in
+     * commit order, which only one partition keeps (Kafka's choice would spread them).
      */
     private Integer partition(SourceRecord record) {
         if (!(record.key() instanceof Struct key)) {
-            return null;
+            return 0;
         }
         ObjectNode values = Json.MAPPER.createObjectNode();
         for (Field field : key.schema().fields()) {

@@ -1,5 +1,6 @@
 package dev.cdcmigrator.common.event;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.Objects;
@@ -9,21 +10,45 @@ import java.util.Objects;
  * Column values are JSON scalars in a form PostgreSQL accepts as input for the column's type (numbers exact,
  * temporal values as ISO-8601 text, bytea as {@code \x} hex), or JSON objects/arrays for json and jsonb columns.
  *
- * @param op the kind of change; {@link Op#DELETE} has no {@code after}
+ * <p>A change of a v1 table without a primary key ({@link #keyless()}) has an empty key, and all of a table's such
+ * changes share that key, hence one partition and commit order. It is applied with multiset semantics: a create or
+ * read inserts a row, an update or delete acts on one v2 row holding exactly the values of {@code before}, and a
+ * {@link Op#TRUNCATE} removes every row of the v2 table.
+ *
+ * @param op the kind of change; {@link Op#DELETE} and {@link Op#TRUNCATE} have no {@code after}
  * @param table the v2 table (unqualified; the target schema is in the spec)
- * @param key the v2 key columns and values
- * @param after the full v2 row image, null for a delete
+ * @param key the v2 key columns and values; empty for a keyless change
+ * @param after the full v2 row image, null for a delete or truncate
  * @param source where on v1 the change came from
+ * @param before for a keyless update or delete, the v2 row image its old values map to (the row to act on); null
+ *               otherwise
  */
-public record V2Change(Op op, String table, ObjectNode key, ObjectNode after, SourcePosition source) {
+public record V2Change(Op op, String table, ObjectNode key, ObjectNode after, SourcePosition source,
+                       @JsonInclude(JsonInclude.Include.NON_NULL) ObjectNode before) {
 
     public V2Change {
         Objects.requireNonNull(op, "op");
         Objects.requireNonNull(table, "table");
         Objects.requireNonNull(key, "key");
-        if ((op == Op.DELETE) != (after == null)) {
-            throw new IllegalArgumentException("a delete has no row image and every other change has one (op " + op.code() + ")");
+        if ((op == Op.DELETE || op == Op.TRUNCATE) != (after == null)) {
+            throw new IllegalArgumentException("a delete or truncate has no row image and every other change has one (op " + op.code() + ")");
         }
+        if (!key.isEmpty() && (before != null || op == Op.TRUNCATE)) {
+            throw new IllegalArgumentException("only a keyless change (empty key) has old values or truncates (op " + op.code() + ")");
+        }
+        if (key.isEmpty() && (op == Op.UPDATE || op == Op.DELETE) && before == null) {
+            throw new IllegalArgumentException("a keyless update or delete needs the old values of its row (op " + op.code() + ")");
+        }
+    }
+
+    /** A change of a row identified by its key. */
+    public V2Change(Op op, String table, ObjectNode key, ObjectNode after, SourcePosition source) {
+        this(op, table, key, after, source, null);
+    }
+
+    /** Whether this is a change of a v2 row without a key, applied by its values (see the class comment). */
+    public boolean keyless() {
+        return key.isEmpty();
     }
 
     /**

@@ -18,13 +18,16 @@ import java.util.List;
  * @param dimensions the isolation dimensions of its rows by kind ({@code tenant}, {@code agent}, {@code stream},
  *                   {@code platform}); each fills a v2 column of every mapping
  * @param copy the copy of the direct form ({@link MappingSpec#copy})
+ * @param append the v1 table only ever gets rows inserted (an audit log): meant for a table without a primary key,
+ *               whose inserts then stream without {@code REPLICA IDENTITY FULL}; an update or delete of it is a
+ *               dead letter naming the table. Null means false
  * @param reverse the way back ({@code migrator run --reverse}): per v1 column, how it is made from the v2 row where the
  *                spec cannot invert its own mapping ({@code expr}, {@code java}, a many-to-one {@code map}); each is a
  *                column as under {@code columns}, reading the v2 row. Empty when the mapping inverts by itself.
  */
 public record TableSpec(String into, List<String> key, String where, LinkedHashMap<String, ColumnSpec> columns,
                         List<MappingSpec> split, List<String> drop, LinkedHashMap<String, DimensionSpec> dimensions,
-                        MappingSpec.Copy copy, LinkedHashMap<String, ColumnSpec> reverse) {
+                        MappingSpec.Copy copy, Boolean append, LinkedHashMap<String, ColumnSpec> reverse) {
 
     public TableSpec {
         boolean direct = into != null || key != null || where != null || columns != null || copy != null;
@@ -56,12 +59,24 @@ public record TableSpec(String into, List<String> key, String where, LinkedHashM
     /** A table without split, drop or dimensions. */
     public TableSpec(String into, List<String> key, String where, LinkedHashMap<String, ColumnSpec> columns,
                      List<MappingSpec> split, List<String> drop) {
-        this(into, key, where, columns, split, drop, null, null, null);
+        this(into, key, where, columns, split, drop, null, null, null, null);
+    }
+
+    /** A table with split, drop, dimensions and copy as given, not declared append-only. */
+    public TableSpec(String into, List<String> key, String where, LinkedHashMap<String, ColumnSpec> columns,
+                     List<MappingSpec> split, List<String> drop, LinkedHashMap<String, DimensionSpec> dimensions,
+                     MappingSpec.Copy copy) {
+        this(into, key, where, columns, split, drop, dimensions, copy, null, null);
+    }
+
+    /** Whether the table is declared {@code append: true} (inserts only). */
+    public boolean appendOnly() {
+        return Boolean.TRUE.equals(append);
     }
 
     /** The direct form of a mapping. */
     public static TableSpec of(String into, List<String> key, LinkedHashMap<String, ColumnSpec> columns) {
-        return new TableSpec(into, key, null, columns, null, null, null, null, null);
+        return new TableSpec(into, key, null, columns, null, null, null, null, null, null);
     }
 
     /** Whether a mapping of this table copies columns it does not name ({@code copy: all}), not yet resolved. */
@@ -82,10 +97,10 @@ public record TableSpec(String into, List<String> key, String where, LinkedHashM
         DimensionSpec.byKind(dimensions).forEach((kind, dimension) -> notCopied.add(dimension.column(kind)));
         if (split != null) {
             return new TableSpec(null, null, null, null, split.stream().map(m -> m.resolved(v1Columns, notCopied)).toList(),
-                    drop, dimensions, null, reverse);
+                    drop, dimensions, null, append, reverse);
         }
         MappingSpec direct = new MappingSpec(into, key, where, columns, copy).resolved(v1Columns, notCopied);
-        return new TableSpec(into, key, where, direct.columns(), null, drop, dimensions, null, reverse);
+        return new TableSpec(into, key, where, direct.columns(), null, drop, dimensions, null, append, reverse);
     }
 
     @Override

@@ -39,9 +39,13 @@ public final class BatchWriter {
      *
      * @param arrays of an array type: their values travel as JSON arrays and are bound as array literals
      * @param identityAlways {@code GENERATED ALWAYS AS IDENTITY}
+     * @param types every column's type ({@code format_type}), to compare a keyless change's old values
      */
-    private record Columns(Set<String> arrays, Set<String> identityAlways) {
+    private record Columns(Set<String> arrays, Set<String> identityAlways, Map<String, String> types) {
     }
+
+    /** Why a keyless update or delete did not apply: no v2 row holds its old values (SQLSTATE no_data_found). */
+    private static final String NO_MATCHING_ROW = "P0002";
 
     public BatchWriter(String targetSchema) {
         this.schema = SqlText.quote(targetSchema);
@@ -52,18 +56,43 @@ public final class BatchWriter {
     public record Rejected(PendingChange pending, String reason) {
     }
 
-    /** Applies every change in the caller's transaction; any failure fails the whole batch. */
+    /**
+     * Applies every change in the caller's transaction; any failure fails the whole batch, also a keyless update or
+     * delete that finds no row to act on ({@link #applyIsolating} then names it).
+     */
     public void applyAll(Connection connection, Collection<PendingChange> changes) throws SQLException {
         // Keys are unique after reduction, so deletes and upserts of different rows commute and can be grouped freely.
+        // Keyless changes have no key to reduce by: they keep their order, in runs of one statement.
         Map<String, List<V2Change>> groups = new LinkedHashMap<>();
+        List<Map.Entry<String, List<V2Change>>> keylessRuns = new ArrayList<>();
         for (PendingChange p : changes) {
-            groups.computeIfAbsent(statement(p.change(), columns(connection, p.change().table())), s -> new ArrayList<>())
-                    .add(p.change());
+            String sql = statement(p.change(), columns(connection, p.change().table()));
+            if (!p.change().keyless()) {
+                groups.computeIfAbsent(sql, s -> new ArrayList<>()).add(p.change());
+            } else if (!keylessRuns.isEmpty() && keylessRuns.get(keylessRuns.size() - 1).getKey().equals(sql)) {
+                keylessRuns.get(keylessRuns.size() - 1).getValue().add(p.change());
+            } else {
+                keylessRuns.add(Map.entry(sql, new ArrayList<>(List.of(p.change()))));
+            }
+        }
+        for (Map.Entry<String, List<V2Change>> run : keylessRuns) {
+            try (PreparedStatement ps = connection.prepareStatement(run.getKey())) {
+                for (V2Change change : run.getValue()) {
+                    bindAll(ps, change, columns(connection, change.table()));
+                    ps.addBatch();
+                }
+                int[] counts = ps.executeBatch();
+                for (int i = 0; i < counts.length; i++) {
+                    if (counts[i] == 0 && actsOnARow(run.getValue().get(i))) {
+                        throw new SQLException(noMatchingRow(run.getValue().get(i)), NO_MATCHING_ROW);
+                    }
+                }
+            }
         }
         for (Map.Entry<String, List<V2Change>> group : groups.entrySet()) {
             try (PreparedStatement ps = connection.prepareStatement(group.getKey())) {
                 for (V2Change change : group.getValue()) {
-                    bindAll(ps, change, columns(connection, change.table()).arrays());
+                    bindAll(ps, change, columns(connection, change.table()));
                     ps.addBatch();
                 }
                 ps.executeBatch();
@@ -81,8 +110,10 @@ public final class BatchWriter {
             Savepoint savepoint = connection.setSavepoint();
             Columns table = columns(connection, p.change().table());
             try (PreparedStatement ps = connection.prepareStatement(statement(p.change(), table))) {
-                bindAll(ps, p.change(), table.arrays());
-                ps.executeUpdate();
+                bindAll(ps, p.change(), table);
+                if (ps.executeUpdate() == 0 && actsOnARow(p.change())) {
+                    throw new SQLException(noMatchingRow(p.change()), NO_MATCHING_ROW);
+                }
                 connection.releaseSavepoint(savepoint);
             } catch (SQLException e) {
                 if (Retry.isTransient(e)) {
@@ -95,7 +126,49 @@ public final class BatchWriter {
         return rejected;
     }
 
+    private static boolean actsOnARow(V2Change change) {
+        return change.keyless() && (change.op() == Op.UPDATE || change.op() == Op.DELETE);
+    }
+
+    private static String noMatchingRow(V2Change change) {
+        return "no row of v2 table " + change.table() + " holds the old values " + change.before() + " of this "
+                + change.op().name().toLowerCase(java.util.Locale.ROOT) + " (of a v1 table without a primary key):"
+                + " v2 differs from v1 there (see migrator verify)";
+    }
+
+    /**
+     * A keyless change's statement: an insert is an {@code INSERT} (two identical rows stay two rows); an update or
+     * delete acts on one row whose every column the change writes equals the old value, compared as the text of the
+     * column's type (so that json, point or xml, which have no equality operator, compare too; both sides went
+     * through the same input function); a truncate deletes every row (in the batch's transaction, unlike TRUNCATE).
+     */
+    private String keylessStatement(V2Change change, Columns special) {
+        String table = schema + "." + SqlText.quote(change.table());
+        if (change.op() == Op.TRUNCATE) {
+            return "DELETE FROM " + table;
+        }
+        if (change.op() == Op.CREATE || change.op() == Op.READ) {
+            List<String> columns = names(change.after());
+            boolean overriding = columns.stream().anyMatch(special.identityAlways()::contains);
+            return "INSERT INTO " + table + " (" + Sql.columnList(columns) + ")" + (overriding ? " OVERRIDING SYSTEM VALUE" : "")
+                    + " VALUES (" + columns.stream().map(c -> "?").collect(Collectors.joining(", ")) + ")";
+        }
+        // tableoid too: a ctid is unique only within one partition of a partitioned table.
+        String oneRow = "(tableoid, ctid) = (SELECT tableoid, ctid FROM " + table + " WHERE "
+                + names(change.before()).stream().map(c -> SqlText.quote(c) + "::text IS NOT DISTINCT FROM CAST(? AS "
+                        + special.types().getOrDefault(c, "text") + ")::text").collect(Collectors.joining(" AND "))
+                + " LIMIT 1)";
+        if (change.op() == Op.DELETE) {
+            return "DELETE FROM " + table + " WHERE " + oneRow;
+        }
+        return "UPDATE " + table + " SET " + names(change.after()).stream().filter(c -> !special.identityAlways().contains(c))
+                .map(c -> SqlText.quote(c) + " = ?").collect(Collectors.joining(", ")) + " WHERE " + oneRow;
+    }
+
     private String statement(V2Change change, Columns special) {
+        if (change.keyless()) {
+            return keylessStatement(change, special);
+        }
         String table = schema + "." + SqlText.quote(change.table());
         List<String> key = names(change.key());
         if (change.op() == Op.DELETE) {
@@ -112,13 +185,33 @@ public final class BatchWriter {
                 + " VALUES (" + placeholders + ") ON CONFLICT (" + Sql.columnList(key) + ") " + onConflict;
     }
 
-    private static void bindAll(PreparedStatement ps, V2Change change, Set<String> arrays) throws SQLException {
-        ObjectNode values = change.op() == Op.DELETE ? change.key() : change.after();
+    private void bindAll(PreparedStatement ps, V2Change change, Columns special) throws SQLException {
         int i = 1;
+        if (change.keyless()) {
+            if (change.op() == Op.UPDATE) {
+                i = bind(ps, i, change.after(), special, special.identityAlways());
+            }
+            if (change.before() != null) {
+                bind(ps, i, change.before(), special, Set.of());
+            } else if (change.after() != null) {
+                bind(ps, i, change.after(), special, Set.of());
+            }
+            return;
+        }
+        bind(ps, i, change.op() == Op.DELETE ? change.key() : change.after(), special, Set.of());
+    }
+
+    /** Binds the values of {@code values} but those of {@code skipped} from {@code index} on; returns the next index. */
+    private static int bind(PreparedStatement ps, int index, ObjectNode values, Columns special, Set<String> skipped)
+            throws SQLException {
+        int i = index;
         for (var it = values.fields(); it.hasNext(); ) {
             var column = it.next();
-            Sql.bind(ps, i++, column.getValue(), arrays.contains(column.getKey()));
+            if (!skipped.contains(column.getKey())) {
+                Sql.bind(ps, i++, column.getValue(), special.arrays().contains(column.getKey()));
+            }
         }
+        return i;
     }
 
     private Columns columns(Connection connection, String table) throws SQLException {
@@ -128,22 +221,28 @@ public final class BatchWriter {
         }
         Set<String> arrays = new HashSet<>();
         Set<String> identityAlways = new HashSet<>();
+        Map<String, String> types = new HashMap<>();
         try (PreparedStatement ps = connection.prepareStatement("""
-                SELECT a.attname, t.typcategory = 'A' FROM pg_attribute a
+                SELECT a.attname, t.typcategory = 'A', a.attidentity = 'a', format_type(a.atttypid, a.atttypmod)
+                FROM pg_attribute a
                 JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
                 JOIN pg_type t ON t.oid = a.atttypid
-                WHERE n.nspname = ? AND c.relname = ? AND a.attnum > 0 AND NOT a.attisdropped
-                  AND (t.typcategory = 'A' OR a.attidentity = 'a')""")) {
+                WHERE n.nspname = ? AND c.relname = ? AND a.attnum > 0 AND NOT a.attisdropped""")) {
             ps.setString(1, schemaName);
             ps.setString(2, table);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    // An identity column is an integer, never an array.
-                    (rs.getBoolean(2) ? arrays : identityAlways).add(rs.getString(1));
+                    if (rs.getBoolean(2)) {
+                        arrays.add(rs.getString(1));
+                    }
+                    if (rs.getBoolean(3)) {
+                        identityAlways.add(rs.getString(1));
+                    }
+                    types.put(rs.getString(1), rs.getString(4));
                 }
             }
         }
-        Columns found = new Columns(Set.copyOf(arrays), Set.copyOf(identityAlways));
+        Columns found = new Columns(Set.copyOf(arrays), Set.copyOf(identityAlways), Map.copyOf(types));
         columns.put(table, found);
         return found;
     }

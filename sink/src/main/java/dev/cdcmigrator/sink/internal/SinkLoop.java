@@ -324,13 +324,15 @@ public final class SinkLoop implements Runnable {
                 unwritable(record, refusal.column(), refusal.reason());
                 return;
             }
-            String row = change.table() + change.key();
+            // A keyless change (no v1 primary key) is a row of its own: none supersedes another, and none is reduced.
+            String row = change.keyless() ? change.table() + "@" + record.partition() + ":" + record.offset()
+                    : change.table() + change.key();
             long replayOf = ReplayOutcome.replayOf(record.headers());
             long position = replayOf < 0 ? record.offset() : replayOf;
             if (replayOf >= 0) {
                 PendingChange earlier = reduced.get(row);
                 Long newest = earlier != null ? Long.valueOf(earlier.position()) : known == null ? null : known.get(row);
-                if (newest != null && position <= newest) {
+                if (newest != null && position <= newest && !change.keyless()) {
                     superseded.put(record, change.table());
                     return;
                 }
@@ -425,6 +427,9 @@ public final class SinkLoop implements Runnable {
         }
         Map<TopicPartition, Map<String, Long>> rowChanges = new HashMap<>();
         for (PendingChange p : rejected) {
+            if (p.change().keyless()) {
+                continue; // no row identity to order a replay by: a replayed keyless letter is applied as it is
+            }
             rowChanges.computeIfAbsent(partitionOf(p.record()), tp -> new HashMap<>())
                     .put(p.change().table() + p.change().key(), DeadLetteredRows.NOTHING_APPLIED);
         }

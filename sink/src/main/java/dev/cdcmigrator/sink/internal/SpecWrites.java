@@ -94,7 +94,8 @@ public final class SpecWrites {
                     + change.table() + ": a record is written only to the table of its topic");
         }
         Refusal refusal = checkColumns(topic, table, change.key(), "key");
-        if (refusal == null && table.uniqueKeys() != null) {
+        // A keyless change (of a v1 table without a primary key) acts on one row by all its values, or truncates.
+        if (refusal == null && table.uniqueKeys() != null && !change.keyless()) {
             Set<String> key = new TreeSet<>();
             change.key().fieldNames().forEachRemaining(key::add);
             if (!table.uniqueKeys().contains(key)) {
@@ -102,6 +103,9 @@ public final class SpecWrites {
                         + " v2 table " + table.name() + " (those are " + table.uniqueKeys().stream()
                         .map(TreeSet::new).map(String::valueOf).sorted().toList() + ")");
             }
+        }
+        if (refusal == null && change.before() != null) {
+            refusal = checkColumns(topic, table, change.before(), "old row image");
         }
         return refusal != null || change.after() == null ? refusal : checkColumns(topic, table, change.after(), "row image");
     }

@@ -67,6 +67,12 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
     private static final JsonSerde<ReplayOutcome> OUTCOME = JsonSerde.of(ReplayOutcome.class);
     /** Image keys are JSON objects, so this key, not starting with '{', cannot collide with a v1 row. */
     private static final Bytes TASK_STATE_KEY = Bytes.wrap("#task".getBytes(StandardCharsets.UTF_8));
+    /**
+     * The entry of a table without a primary key: the position of its last applied change, no row. Every change of
+     * such a table is on one partition (capture sends them all to partition 0), in commit order, so one position per
+     * table drops capture's replays. No v1 key is the empty object.
+     */
+    private static final Bytes KEYLESS_KEY = Bytes.wrap("{}".getBytes(StandardCharsets.UTF_8));
     private static final Duration MAX_EXPIRY_CHECK = Duration.ofSeconds(10);
 
     /**
@@ -308,6 +314,9 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
         if (change.op() != Op.DELETE) {
             checkColumns(change, v1Key);
         }
+        if (v1Key == null) {
+            return keyless(change, record.timestamp(), replay);
+        }
         Bytes imageKey = Bytes.wrap(Json.MAPPER.writeValueAsBytes(v1Key));
         byte[] stored = images.get(imageKey);
         StoredImage previous = stored == null ? null : StoredImage.read(stored);
@@ -364,6 +373,36 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
         }
         countDimensions(resolution.defaulted().isEmpty() ? "tagged" : "defaulted", resolution.values());
         apply(filled, v1Key, imageKey, previous, position, resolution.values(), record.timestamp());
+        return Outcome.APPLIED;
+    }
+
+    /**
+     * A change of a table without a primary key (Debezium's record has no key): mapped by its values alone (see
+     * {@link TableMapping#mapKeyless}). Only its position is kept. A snapshot taken again after a crash reads every
+     * row again, and v2 already holds those an earlier snapshot or change wrote: no key tells them apart, so the v2
+     * rows of this table are removed (a truncate) before the first row of a newer snapshot is inserted.
+     */
+    private Outcome keyless(RawChange change, long timestamp, boolean replay) throws IOException {
+        byte[] stored = images.get(KEYLESS_KEY);
+        StreamPosition last = stored == null ? null : StoredImage.read(stored).position();
+        StreamPosition position = StreamPosition.of(change.source(), state.epoch());
+        if (replay) {
+            // A replayed letter has no row to be superseded by: v2 gets it now, and the table's position stays.
+            forward(mapping.mapKeyless(change), timestamp);
+            mapped.increment();
+            return Outcome.APPLIED;
+        }
+        if (last != null && position.replayOf(last)) {
+            return dropped(false);
+        }
+        List<V2Change> out = new ArrayList<>();
+        if (last != null && change.source().snapshot() && last.compareTo(StreamPosition.snapshotAt(state.epoch())) < 0) {
+            out.addAll(mapping.truncateKeyless(change.source()));
+        }
+        out.addAll(mapping.mapKeyless(change));
+        forward(out, timestamp);
+        images.put(KEYLESS_KEY, new StoredImage(position, null).bytes());
+        mapped.increment();
         return Outcome.APPLIED;
     }
 
@@ -666,15 +705,37 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
         List<SnapshotCompleted.Recopied> recopied = marker.recopied().stream().filter(r -> r.table().equals(v1QualifiedTable)).toList();
         saveState(state.withEpoch(snapshotLsn, snapshotLsn == state.epoch() && recopied.isEmpty() ? state.recopied() : recopied));
         StreamPosition superseded = StreamPosition.snapshotAt(snapshotLsn);
-        int gone = sweep(superseded, new SourcePosition(v1QualifiedTable, snapshotLsn, null, null, marker.tsMs(), false), timestamp);
+        SourcePosition at = new SourcePosition(v1QualifiedTable, snapshotLsn, null, null, marker.tsMs(), false);
+        truncateKeyless(superseded, at, timestamp);
+        int gone = sweep(superseded, at, timestamp);
         swept.increment(gone);
         LOGGER.info("snapshot at LSN {} complete for table {}: {} rows it did not read deleted from v2", snapshotLsn, v1Table, gone);
     }
 
     /** A TRUNCATE on v1: every row applied before it is deleted from v2 (a replayed truncate finds only newer rows). */
     private void truncate(SourcePosition source, long timestamp) {
+        truncateKeyless(StreamPosition.of(source, state.epoch()), source, timestamp);
         int gone = sweep(StreamPosition.of(source, state.epoch()), source, timestamp);
         LOGGER.info("v1 TRUNCATE of table {} at LSN {}: {} rows deleted from v2", v1Table, source.lsn(), gone);
+    }
+
+    /**
+     * For a table without a primary key whose last change here is older than {@code before} (a v1 truncate, or a
+     * snapshot taken again that read none of its rows), deletes every v2 row it produced. Only the partition its
+     * changes go to holds its entry, so the truncate that reaches every partition is applied once.
+     */
+    private void truncateKeyless(StreamPosition before, SourcePosition source, long timestamp) {
+        byte[] stored = images.get(KEYLESS_KEY);
+        if (stored == null || StoredImage.read(stored).position().compareTo(before) >= 0) {
+            return;
+        }
+        try {
+            forward(mapping.truncateKeyless(source), timestamp);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        images.put(KEYLESS_KEY, new StoredImage(before, null).bytes());
+        LOGGER.info("v2 rows of table {} (no primary key) deleted at LSN {}", v1Table, source.lsn());
     }
 
     /**

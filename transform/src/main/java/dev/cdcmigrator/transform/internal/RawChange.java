@@ -34,7 +34,8 @@ public record RawChange(Op op, ObjectNode before, ObjectNode after, SourcePositi
     }
 
     /**
-     * A change with its row's v1 key column values (null for a truncate, which has no row).
+     * A change with its row's v1 key column values (null for a truncate, which has no row, and for a change of a table
+     * without a primary key).
      *
      * @param backfilled the row as the copy backfill sent it, null for a Debezium change
      */
@@ -70,7 +71,8 @@ public record RawChange(Op op, ObjectNode before, ObjectNode after, SourcePositi
             return backfilled(envelope.backfilled());
         }
         RawChange change = change(envelope);
-        return List.of(new Keyed(change.op() == Op.TRUNCATE ? null : key(key), change, null));
+        // A table without a primary key has no record key: its change is keyless (v1Key null), as a truncate is.
+        return List.of(new Keyed(change.op() == Op.TRUNCATE || key == null ? null : key(key), change, null));
     }
 
     /** Parses a Debezium change envelope; throws MappingException when it is not one. */

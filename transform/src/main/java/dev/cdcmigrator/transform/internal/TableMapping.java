@@ -23,6 +23,7 @@ public final class TableMapping {
     private final String v1Table;
     private final List<TargetMapping> targets = new ArrayList<>();
     private final Dimensions dimensions;
+    private final boolean appendOnly;
 
     /** Compiles the spec of {@code v1Table}; errors are SpecExceptions naming the YAML path. */
     public TableMapping(String v1Table, TableSpec spec) {
@@ -33,11 +34,18 @@ public final class TableMapping {
             targets.add(new TargetMapping(v1Table, mappings.get(i), path));
         }
         this.dimensions = Dimensions.of(v1Table, spec);
+        this.appendOnly = spec.appendOnly();
     }
 
     private TableMapping(String v1Table) {
         this.v1Table = v1Table;
         this.dimensions = Dimensions.of(v1Table, null);
+        this.appendOnly = false;
+    }
+
+    /** Whether the spec declares the table {@code append: true}: an update or delete of it is refused. */
+    boolean appendOnly() {
+        return appendOnly;
     }
 
     /** A v1 table captured only as a lookup table of other tables' dimensions: it feeds no v2 table. */
@@ -181,6 +189,69 @@ public final class TableMapping {
             }
         }
         return new Result(out, image);
+    }
+
+    /**
+     * Maps one change of a v1 table without a primary key, which has no identity but its values: an insert or read
+     * inserts the v2 rows its image produces; an update or delete carries, per mapping, the v2 row its old image
+     * ({@code before}, complete under {@code REPLICA IDENTITY FULL}) produced, so that the sink acts on one v2 row
+     * holding exactly those values. An unchanged TOASTed value of the new image is filled from the old image.
+     *
+     * @throws MappingException when the change cannot be mapped (also an update or delete of an {@code append: true}
+     *                          table, or one without its old values); nothing was emitted then
+     */
+    public List<V2Change> mapKeyless(RawChange change) {
+        if (!dimensions.isEmpty()) {
+            throw new MappingException(null, "v1 table " + v1Table + " has no primary key, and its rows cannot take"
+                    + " isolation dimensions (tenancy) yet: give it a primary key or drop its dimensions");
+        }
+        String what = change.op().name().toLowerCase(java.util.Locale.ROOT);
+        boolean changesARow = change.op() == Op.UPDATE || change.op() == Op.DELETE;
+        if (changesARow && appendOnly) {
+            throw new MappingException(null, "v1 table " + v1Table + " is declared append: true (inserts only), and this"
+                    + " is a " + what + " of it: v2 is not changed. Drop append: true and give the table REPLICA IDENTITY"
+                    + " FULL if its rows change, then replay this letter");
+        }
+        ObjectNode before = change.before();
+        if (changesARow && (before == null || hasPlaceholder(before))) {
+            throw new MappingException(null, "a " + what + " of v1 table " + v1Table + ", which has no primary key,"
+                    + " without its old values: ALTER TABLE " + v1Table + " REPLICA IDENTITY FULL so that v2 can tell"
+                    + " which row it changes");
+        }
+        Set<String> json = change.jsonColumns();
+        ObjectNode none = JsonNodeFactory.instance.objectNode();
+        ObjectNode image = change.after() == null ? null : fillUnchangedToast(change.after(), before);
+        ObjectNode parsedBefore = changesARow ? Rows.parsed(before, json) : null;
+        ObjectNode parsed = image == null ? null : Rows.parsed(image, json);
+        List<V2Change> out = new ArrayList<>();
+        for (TargetMapping target : targets) {
+            ObjectNode old = parsedBefore != null && target.matches(parsedBefore) ? target.row(before, parsedBefore, none) : null;
+            ObjectNode now = parsed != null && target.matches(parsed) ? target.row(image, parsed, none) : null;
+            if (now != null) {
+                // An update whose old row the mapping's filter skipped inserts; otherwise the op says what to do.
+                Op op = old == null && change.op() == Op.UPDATE ? Op.CREATE : change.op();
+                out.add(new V2Change(op, target.v2Table(), none, now, change.source(), op == Op.UPDATE ? old : null));
+            } else if (old != null) {
+                out.add(new V2Change(Op.DELETE, target.v2Table(), none, null, change.source(), old));
+            }
+        }
+        return out;
+    }
+
+    /** Deletes of every v2 row this keyless table produced: one truncate per v2 table it feeds. */
+    public List<V2Change> truncateKeyless(dev.cdcmigrator.common.event.SourcePosition source) {
+        ObjectNode none = JsonNodeFactory.instance.objectNode();
+        return targets.stream().map(TargetMapping::v2Table).distinct()
+                .map(table -> new V2Change(Op.TRUNCATE, table, none, null, source)).toList();
+    }
+
+    private static boolean hasPlaceholder(ObjectNode row) {
+        for (JsonNode value : row) {
+            if (value.isTextual() && DebeziumValues.UNAVAILABLE.equals(value.asText())) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static V2Change delete(TargetMapping target, ObjectNode key, RawChange change) {
