@@ -39,6 +39,10 @@ import java.util.stream.IntStream;
  * row's text), so a matching chunk costs one query on v2 and sends nothing back. Only a chunk whose count or checksum
  * differs is compared row by row (a full join on the key), naming the keys and the columns.
  *
+ * <p>A v2 table fed by a v1 table without a primary key has no key either: it is one chunk, compared as a multiset
+ * (the checksum is a sum, so it counts duplicate rows), and a differing chunk lists each distinct row whose number of
+ * copies differs, with both numbers.
+ *
  * <p>Chunks are ranges of the v2 key when every source copies it from its v1 primary key, column for column, into
  * types that sort the same way, and it cannot be null in v2: then a range on the v1 key selects exactly the v1 rows
  * whose v2 rows fall in the same range on v2, and both sides use their key indexes. Otherwise the table is one chunk.
@@ -195,10 +199,6 @@ public final class ChunkedTable {
             Map<String, Catalog.Column> v1Columns = columnsOf(v1, v1Schema, v1Table, "v1");
             List<String> primaryKey = Catalog.primaryKey(v1, v1Schema, v1Table);
             MappingSpec mapping = mappings.get(i);
-            if (primaryKey.isEmpty() && mapping.explicitKey().isEmpty()) {
-                throw new IllegalStateException("v1 table " + v1Schema + "." + v1Table
-                        + " has no primary key; name the v2 key with 'key:' in its mapping into " + v2Table);
-            }
             WireRows wire = WireRows.of(v1Columns);
             Map<String, ObjectNode> lookupRows = new HashMap<>();
             RowMapper mapper = new RowMapper(spec, v1Table, primaryKey, wire.jsonColumns(),
@@ -368,7 +368,7 @@ public final class ChunkedTable {
                                         .mapToObj(i -> V2Change.inputText(v2Row.values().get(columns.get(i)), types.get(i).endsWith("[]")))
                                         .toArray(String[]::new);
                                 List<String> keyValues = key.stream().map(i -> values[i]).toList();
-                                if (!keys.add(keyValues)) {
+                                if (!key.isEmpty() && !keys.add(keyValues)) {
                                     throw new IllegalStateException("two v1 rows map to one row of " + v2Table + ", key "
                                             + keyText(keyValues) + " (the second is " + source.label(row) + "); the v2 key "
                                             + keyColumns + " must identify one row");
@@ -389,6 +389,10 @@ public final class ChunkedTable {
         Listing missing = new Listing();
         Listing extra = new Listing();
         Listing different = new Listing();
+        if (key.isEmpty()) {
+            multisetDiff(v2, mapped, range, missing, extra, different);
+            return new Outcome(v1Rows, mappedRows, v2Rows, true, missing.found(), extra.found(), different.found(), rejected.found());
+        }
         try (PreparedStatement ps = v2.prepareStatement(diffSql(range))) {
             int next = bindMapped(ps, 1, v2, mapped);
             bindRange(ps, next, range);
@@ -578,6 +582,37 @@ public final class ChunkedTable {
                 .collect(Collectors.joining(", "));
         return "WITH m AS (" + mappedSql(true) + "), t AS (" + actualSql(range) + ") SELECT " + String.join(", ", select)
                 + " FROM m FULL JOIN t ON " + on + " WHERE m.p IS NULL OR t.p IS NULL" + differs + " ORDER BY " + order;
+    }
+
+    /**
+     * The rows of a table without a key that differ, compared as multisets: each distinct row with how many copies
+     * each side holds. A row only v1 gives is missing, one only v2 holds extra, and one both hold a different number
+     * of times is listed as different with both counts.
+     */
+    private void multisetDiff(Connection v2, List<Mapped> mapped, Range range, Listing missing, Listing extra,
+                              Listing different) throws SQLException {
+        String row = "ROW(" + IntStream.range(0, columns.size()).mapToObj(i -> "c" + i).collect(Collectors.joining(", ")) + ")::text";
+        String sql = "WITH m AS (SELECT " + row + " AS r, count(*) AS n FROM (" + mappedSql(false) + ") x GROUP BY 1),"
+                + " t AS (SELECT " + row + " AS r, count(*) AS n FROM (" + actualSql(range) + ") y GROUP BY 1)"
+                + " SELECT coalesce(m.r, t.r), coalesce(m.n, 0), coalesce(t.n, 0) FROM m FULL JOIN t ON m.r = t.r"
+                + " WHERE m.n IS DISTINCT FROM t.n ORDER BY 1";
+        try (PreparedStatement ps = v2.prepareStatement(sql)) {
+            int next = bindMapped(ps, 1, v2, mapped);
+            bindRange(ps, next, range);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    long inV1 = rs.getLong(2);
+                    long inV2 = rs.getLong(3);
+                    String described = "row " + columns + "=" + rs.getString(1) + " (" + copies(inV1) + " from v1, "
+                            + copies(inV2) + " in v2)";
+                    (inV2 == 0 ? missing : inV1 == 0 ? extra : different).add(described);
+                }
+            }
+        }
+    }
+
+    private static String copies(long n) {
+        return n + (n == 1 ? " copy" : " copies");
     }
 
     private String where(List<String> rangeColumns, List<String> rangeTypes, Range range) {
