@@ -257,9 +257,9 @@ class PreflightIT {
     }
 
     @Test
-    void v1TableWithoutPrimaryKeyIsAnErrorUnlessTheSpecNamesTheKey() {
+    void v1TableWithoutPrimaryKeyNeedsReplicaIdentityFullOrAppendAndCheckExplainsBoth() {
         pg.execute(v1Db, "CREATE TABLE events (at timestamptz NOT NULL, what text)");
-        pg.execute(v2Db, "CREATE TABLE app.events (at timestamptz PRIMARY KEY, what text)");
+        pg.execute(v2Db, "CREATE TABLE app.events (at timestamptz, what text)");
         String events = """
                   events:
                     columns:
@@ -267,27 +267,47 @@ class PreflightIT {
                       what: { from: what }
                 """;
 
+        // REPLICA IDENTITY DEFAULT without a key: v1 would refuse updates and deletes, and nothing says which row.
         List<Finding> findings = check(spec(events));
-
-        assertThat(only(findings, Level.ERROR)).anySatisfy(f -> {
+        assertThat(only(findings, Level.ERROR)).as(render(findings)).singleElement().satisfies(f -> {
             assertThat(f.subject()).isEqualTo("v1 public.events");
-            assertThat(f.message()).startsWith("has no primary key and the spec names no v2 key (tables.events.key)")
-                    .contains("Debezium emits its changes without a key", "deletes cannot be mapped");
-        });
-        // Without a primary key, REPLICA IDENTITY DEFAULT would also break v1's updates once published.
-        assertThat(only(findings, Level.ERROR)).anySatisfy(f -> {
-            assertThat(f.subject()).isEqualTo("v1 public.events");
-            assertThat(f.message()).startsWith("REPLICA IDENTITY DEFAULT without a primary key identifies nothing");
-            assertThat(f.fix()).contains("ALTER TABLE public.events REPLICA IDENTITY FULL");
+            assertThat(f.message()).startsWith("has no primary key and REPLICA IDENTITY DEFAULT: once publication "
+                    + prefix + " covers the table, UPDATE and DELETE on it fail in v1");
+            assertThat(f.fix()).startsWith("ALTER TABLE public.events REPLICA IDENTITY FULL (its changes are applied by"
+                    + " their values: an insert inserts, an update or delete acts on one v2 row holding exactly its old"
+                    + " values (two identical rows stay two rows; a delete removes one)")
+                    .contains("or, if the table only ever gets inserts (an audit log), set tables.events.append: true"
+                            + " (needs no replica identity change; v1 then refuses its updates and deletes)");
         });
 
+        // append: true takes the inserts as they are, and check says plainly what happens to v1's updates.
+        List<Finding> append = check(spec(events.replace("    columns:", "    append: true\n    columns:")));
+        assertThat(only(append, Level.ERROR)).as(render(append)).isEmpty();
+        assertThat(only(append, Level.WARNING)).as(render(append)).singleElement().satisfies(f -> {
+            assertThat(f.subject()).isEqualTo("v1 public.events");
+            assertThat(f.message()).startsWith("has no primary key and is declared append: true (tables.events.append):"
+                    + " its inserts stream as they are, with REPLICA IDENTITY DEFAULT; once publication " + prefix
+                    + " covers the table, UPDATE and DELETE on it fail in v1")
+                    .contains("the application must not update or delete its rows");
+            assertThat(f.fix()).startsWith("if the application ever updates or deletes its rows: ALTER TABLE"
+                    + " public.events REPLICA IDENTITY FULL and set tables.events.append to false");
+        });
+
+        // REPLICA IDENTITY FULL: applied by their values; a v2 key would not be used, and a shared v2 table is refused.
         pg.execute(v1Db, "ALTER TABLE events REPLICA IDENTITY FULL");
-        List<Finding> withKey = check(spec(events.replace("    columns:", "    key: [at]\n    columns:")));
-        assertThat(only(withKey, Level.ERROR)).isEmpty();
-        assertThat(only(withKey, Level.WARNING)).singleElement().satisfies(f -> {
-            assertThat(f.subject()).isEqualTo("v1 public.events");
-            assertThat(f.message()).startsWith("has no primary key: Debezium emits its changes without a key")
-                    .contains("tables.events.key [at]");
+        List<Finding> full = check(spec(events));
+        assertThat(only(full, Level.ERROR)).as(render(full)).isEmpty();
+        assertThat(full).as(render(full)).contains(
+                Finding.ok("v1 public.events", "has no primary key; REPLICA IDENTITY FULL: its changes are applied by"
+                        + " their values: an insert inserts, an update or delete acts on one v2 row holding exactly its"
+                        + " old values (two identical rows stay two rows; a delete removes one), and verify compares the"
+                        + " table as a multiset"),
+                Finding.ok("v2 app.events", "needs no key: the rows of v1 table events (no primary key) are inserted"
+                        + " and matched by their values"));
+        List<Finding> keyed = check(spec(events.replace("    columns:", "    key: [at]\n    columns:")));
+        assertThat(only(keyed, Level.ERROR)).as(render(keyed)).anySatisfy(f -> {
+            assertThat(f.subject()).isEqualTo("tables.events.key");
+            assertThat(f.fix()).isEqualTo("remove tables.events.key (or add a primary key to the v1 table)");
         });
     }
 

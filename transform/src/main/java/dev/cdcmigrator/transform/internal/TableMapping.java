@@ -205,16 +205,16 @@ public final class TableMapping {
             throw new MappingException(null, "v1 table " + v1Table + " has no primary key, and its rows cannot take"
                     + " isolation dimensions (tenancy) yet: give it a primary key or drop its dimensions");
         }
-        String what = change.op().name().toLowerCase(java.util.Locale.ROOT);
+        String what = change.op() == Op.UPDATE ? "an update" : "a delete";
         boolean changesARow = change.op() == Op.UPDATE || change.op() == Op.DELETE;
         if (changesARow && appendOnly) {
             throw new MappingException(null, "v1 table " + v1Table + " is declared append: true (inserts only), and this"
-                    + " is a " + what + " of it: v2 is not changed. Drop append: true and give the table REPLICA IDENTITY"
-                    + " FULL if its rows change, then replay this letter");
+                    + " is " + what + " of it: v2 is not changed. If its rows do change, drop append: true"
+                    + " (the table needs REPLICA IDENTITY FULL on v1) and replay this letter");
         }
         ObjectNode before = change.before();
         if (changesARow && (before == null || hasPlaceholder(before))) {
-            throw new MappingException(null, "a " + what + " of v1 table " + v1Table + ", which has no primary key,"
+            throw new MappingException(null, what.substring(0, 1).toUpperCase(java.util.Locale.ROOT) + what.substring(1) + " of v1 table " + v1Table + ", which has no primary key,"
                     + " without its old values: ALTER TABLE " + v1Table + " REPLICA IDENTITY FULL so that v2 can tell"
                     + " which row it changes");
         }
