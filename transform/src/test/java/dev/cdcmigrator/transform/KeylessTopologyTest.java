@@ -1,0 +1,147 @@
+package dev.cdcmigrator.transform;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.cdcmigrator.common.event.DeadLetter;
+import dev.cdcmigrator.common.event.V2Change;
+import dev.cdcmigrator.common.serde.JsonSerde;
+import dev.cdcmigrator.common.spec.SpecParser;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Tables without a primary key: Debezium sends their changes without a record key. Each is mapped by its values, with
+ * the old v2 row of an update or delete; capture's replays are dropped by the table's last position.
+ */
+class KeylessTopologyTest {
+
+    private static final JsonSerde<V2Change> V2 = JsonSerde.of(V2Change.class);
+    private static final JsonSerde<DeadLetter> DEAD = JsonSerde.of(DeadLetter.class);
+
+    private final DebeziumEnvelopes ledger = new DebeziumEnvelopes("ledger").column("a", "int32").column("b", "string");
+    private final DebeziumEnvelopes audit = new DebeziumEnvelopes("audit").column("a", "int32").column("b", "string");
+    private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    private TopologyTestDriver driver;
+    private TestInputTopic<byte[], byte[]> ledgerRaw;
+    private TestInputTopic<byte[], byte[]> auditRaw;
+    private TestOutputTopic<byte[], byte[]> ledgerV2;
+    private TestOutputTopic<byte[], byte[]> auditV2;
+    private TestOutputTopic<byte[], byte[]> dlq;
+
+    @BeforeEach
+    void start() {
+        var spec = new SpecParser(n -> null).parse("""
+                version: 1
+                source: { url: "jdbc:postgresql://v1/app", user: u }
+                target: { url: "jdbc:postgresql://v2/app", user: u }
+                kafka: { topicPrefix: app }
+                tables:
+                  ledger: { columns: { a: { from: a }, b: { from: b } } }
+                  audit: { append: true, columns: { a: { from: a }, b: { from: b } } }
+                """, "t.yaml");
+        Properties props = new Properties();
+        props.put(StreamsConfig.APPLICATION_ID_CONFIG, "keyless-test");
+        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+        driver = new TopologyTestDriver(TransformTopology.build(spec, registry), props);
+        ledgerRaw = driver.createInputTopic("app.raw.public.ledger", new ByteArraySerializer(), new ByteArraySerializer());
+        auditRaw = driver.createInputTopic("app.raw.public.audit", new ByteArraySerializer(), new ByteArraySerializer());
+        ledgerV2 = driver.createOutputTopic("app.v2.ledger", new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        auditV2 = driver.createOutputTopic("app.v2.audit", new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        dlq = driver.createOutputTopic("app.dlq", new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    }
+
+    @AfterEach
+    void stop() {
+        driver.close();
+    }
+
+    private static Map<String, Object> row(Integer a, String b) {
+        Map<String, Object> row = new LinkedHashMap<>();
+        row.put("a", a);
+        row.put("b", b);
+        return row;
+    }
+
+    private static List<String> out(TestOutputTopic<byte[], byte[]> topic) {
+        return topic.readRecordsToList().stream().map(r -> {
+            V2Change c = V2.deserialize(null, r.value());
+            assertThat(new String(r.key(), java.nio.charset.StandardCharsets.UTF_8)).as("one key for every change").isEqualTo("{}");
+            return c.op().code() + (c.before() == null ? "" : c.before().toString()) + (c.after() == null ? "" : ">" + c.after());
+        }).toList();
+    }
+
+    @Test
+    void identicalRowsAreTwoInsertsAndReplaysAfterACaptureRestartAreDropped() {
+        ledgerRaw.pipeInput(null, ledger.change("c", null, row(1, "x"), 110, 100L));
+        ledgerRaw.pipeInput(null, ledger.change("c", null, row(1, "x"), 120, 100L));
+        ledgerRaw.pipeInput(null, ledger.change("u", row(1, "x"), row(2, "x"), 210, 200L));
+        // capture restarts from an older offset and delivers again
+        ledgerRaw.pipeInput(null, ledger.change("c", null, row(1, "x"), 120, 100L));
+        ledgerRaw.pipeInput(null, ledger.change("u", row(1, "x"), row(2, "x"), 210, 200L));
+        ledgerRaw.pipeInput(null, ledger.change("d", row(1, "x"), null, 310, 300L));
+
+        assertThat(out(ledgerV2)).containsExactly("c>{\"a\":1,\"b\":\"x\"}", "c>{\"a\":1,\"b\":\"x\"}",
+                "u{\"a\":1,\"b\":\"x\"}>{\"a\":2,\"b\":\"x\"}", "d{\"a\":1,\"b\":\"x\"}");
+        assertThat(registry.get("migrator.transform.records").tags("table", "ledger", "outcome", "duplicate").counter().count())
+                .isEqualTo(2.0);
+    }
+
+    @Test
+    void anUnchangedToastedValueIsFilledFromTheOldImage() {
+        ledgerRaw.pipeInput(null, ledger.change("u", row(1, "big"), row(2, "__debezium_unavailable_value"), 110, 100L));
+
+        assertThat(out(ledgerV2)).containsExactly("u{\"a\":1,\"b\":\"big\"}>{\"a\":2,\"b\":\"big\"}");
+    }
+
+    @Test
+    void anUpdateWithoutOldValuesIsADeadLetterAskingForReplicaIdentityFull() {
+        ledgerRaw.pipeInput(null, ledger.change("u", null, row(2, "x"), 110, 100L));
+
+        assertThat(out(ledgerV2)).isEmpty();
+        assertThat(dlq.readValuesToList()).singleElement().satisfies(b -> assertThat(DEAD.deserialize(null, b).reason())
+                .isEqualTo("An update of v1 table ledger, which has no primary key, without its old values: ALTER TABLE"
+                        + " ledger REPLICA IDENTITY FULL so that v2 can tell which row it changes"));
+    }
+
+    @Test
+    void anUpdateOrDeleteOfAnAppendTableIsADeadLetterNamingTheTable() {
+        auditRaw.pipeInput(null, audit.change("c", null, row(1, "x"), 110, 100L));
+        auditRaw.pipeInput(null, audit.change("u", row(1, "x"), row(2, "x"), 210, 200L));
+        auditRaw.pipeInput(null, audit.change("d", row(1, "x"), null, 310, 300L));
+
+        assertThat(out(auditV2)).containsExactly("c>{\"a\":1,\"b\":\"x\"}");
+        assertThat(dlq.readValuesToList()).map(b -> DEAD.deserialize(null, b)).satisfiesExactly(
+                d -> {
+                    assertThat(d.table()).isEqualTo("audit");
+                    assertThat(d.reason()).startsWith("v1 table audit is declared append: true (inserts only), and this is"
+                            + " an update of it: v2 is not changed");
+                },
+                d -> assertThat(d.reason()).contains("and this is a delete of it"));
+    }
+
+    @Test
+    void aTruncateAndASnapshotTakenAgainDeleteTheTablesV2RowsFirst() {
+        ledgerRaw.pipeInput(null, ledger.change("r", null, row(1, "x"), 50, null));
+        ledgerRaw.pipeInput(null, ledger.change("r", null, row(1, "x"), 50, null));
+        ledgerRaw.pipeInput(null, ledger.change("c", null, row(3, "y"), 110, 100L));
+        // capture crashed before committing a streamed offset: Debezium takes the snapshot again, at a newer LSN
+        ledgerRaw.pipeInput(null, ledger.change("r", null, row(1, "x"), 150, null));
+        ledgerRaw.pipeInput(null, ledger.change("r", null, row(3, "y"), 150, null));
+        ledgerRaw.pipeInput(null, ledger.change("t", null, null, 210, 200L));
+
+        assertThat(out(ledgerV2)).containsExactly("r>{\"a\":1,\"b\":\"x\"}", "r>{\"a\":1,\"b\":\"x\"}", "c>{\"a\":3,\"b\":\"y\"}",
+                "t", "r>{\"a\":1,\"b\":\"x\"}", "r>{\"a\":3,\"b\":\"y\"}", "t");
+    }
+}
