@@ -301,6 +301,49 @@ class SinkIT {
         assertThat(sink.failure()).isNull();
     }
 
+    @Test
+    void keylessChangesActOnOneRowHoldingTheOldValuesAndOneThatFindsNoneIsADeadLetter() throws Exception {
+        // json and point have no equality operator: old values are compared as the text of the column's type.
+        execute(db, "CREATE TABLE ledger (account text, amount numeric(10,2), doc json, at point)");
+        Spec spec = spec(1, null, null, Map.of("ledger", List.of("account", "amount", "doc", "at")));
+        provisionTopics(spec);
+        String twin = "{\"account\": \"a\", \"amount\": 1.00, \"doc\": {\"k\": [1, 2]}, \"at\": \"(1,2)\"}";
+        String other = "{\"account\": \"b\", \"amount\": null, \"doc\": null, \"at\": null}";
+        List<V2Change> batch = List.of(
+                keyless(Op.CREATE, null, twin), keyless(Op.CREATE, null, twin), keyless(Op.CREATE, null, other),
+                keyless(Op.UPDATE, twin, twin.replace("1.00", "2.00")),
+                keyless(Op.DELETE, other.replace("\"b\"", "\"nobody\""), null),
+                keyless(Op.DELETE, other, null),
+                keyless(Op.CREATE, null, other));
+        Map<TopicPartition, Long> next = nextOffsets(produce(batch, false));
+
+        Sink sink = start(spec);
+        awaitStoredOffsets(sink, "migrator_state", next);
+
+        assertThat(rows(db, "SELECT account, amount, doc::text, at::text FROM ledger ORDER BY account, amount"))
+                .containsExactly(List.of("a", "1.00", "{\"k\":[1,2]}", "(1,2)"), List.of("a", "2.00", "{\"k\":[1,2]}", "(1,2)"),
+                        Arrays.asList("b", null, null, null));
+        assertThat(deadLetters()).singleElement().satisfies(record -> {
+            DeadLetter letter = DEAD.deserialize(prefix + ".dlq", record.value());
+            assertThat(letter.stage()).isEqualTo("sink");
+            assertThat(letter.table()).isEqualTo("ledger");
+            assertThat(letter.reason()).contains("P0002", "no row of v2 table ledger holds the old values"
+                    + " {\"account\":\"nobody\",\"amount\":null,\"doc\":null,\"at\":null} of this delete");
+        });
+
+        // A truncate empties the table, in order with the inserts around it.
+        next.putAll(nextOffsets(produce(List.of(new V2Change(Op.TRUNCATE, "ledger", Json.MAPPER.createObjectNode(), null,
+                source("ledger")), keyless(Op.CREATE, null, other)), false)));
+        awaitStoredOffsets(sink, "migrator_state", next);
+        assertThat(rows(db, "SELECT account FROM ledger")).containsExactly(List.of("b"));
+        assertThat(sink.failure()).isNull();
+    }
+
+    private V2Change keyless(Op op, String beforeJson, String afterJson) {
+        return new V2Change(op, "ledger", Json.MAPPER.createObjectNode(), afterJson == null ? null : (ObjectNode) readTree(afterJson),
+                source("ledger"), beforeJson == null ? null : (ObjectNode) readTree(beforeJson));
+    }
+
     // ---------------------------------------------------------------------------------------------------------------
     // 2b. A record writes only the table of its topic, and only the columns the spec writes into it.
     // ---------------------------------------------------------------------------------------------------------------

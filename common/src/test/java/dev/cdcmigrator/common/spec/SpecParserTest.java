@@ -116,6 +116,20 @@ class SpecParserTest {
     }
 
     @Test
+    void appendIsABooleanAndNothingElse() {
+        String yaml = VALID.replace("      display_name: { from: name }", "      display_name: { from: name }\n    append: %s");
+
+        assertThat(parser.parse(yaml.formatted("true"), "spec.yaml").tables().get("users").appendOnly()).isTrue();
+        assertThat(parser.parse(VALID, "spec.yaml").tables().get("users").appendOnly()).isFalse();
+        for (String notABoolean : List.of("\"true\"", "1", "[true]")) {
+            assertThatThrownBy(() -> parser.parse(yaml.formatted(notABoolean), "spec.yaml"))
+                    .as(notABoolean)
+                    .isInstanceOf(SpecException.class)
+                    .hasMessageStartingWith("spec.yaml: tables.users.append: ");
+        }
+    }
+
+    @Test
     void aSourceUrlNamingSeveralHostsIsRefused() {
         String yaml = VALID.replace("jdbc:postgresql://db1:5433/keiko", "jdbc:postgresql://db1:5433,db2:5433/keiko");
 
