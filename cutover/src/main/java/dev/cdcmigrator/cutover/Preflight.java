@@ -923,7 +923,7 @@ public final class Preflight {
         String onceCovered = "once publication " + publication + " covers the table, UPDATE and DELETE on it fail in v1 "
                 + "(\"cannot update table ... because it does not have a replica identity and publishes updates\")";
         char identity = relation.replicaIdentity();
-        if (identity == 'n' && !(primaryKey.isEmpty() && table.appendOnly())) {
+        if (identity == 'n' && !primaryKey.isEmpty()) {
             findings.add(error(subject, "REPLICA IDENTITY NOTHING: " + onceCovered + ", and its changes carry no old row",
                     alter + (primaryKey.isEmpty() ? "FULL" : "DEFAULT (its primary key) or FULL")));
         }
@@ -974,9 +974,9 @@ public final class Preflight {
                     : "; an update or delete of it becomes a dead letter naming the table"),
                     "if the application ever updates or deletes its rows: " + alter + "FULL and set " + appendPath
                             + " to false (" + multiset + ")"));
-        } else if (identity != 'n') {
-            findings.add(error(subject, "has no primary key and " + identityName(relation) + ": " + (identity == 'd'
-                    ? onceCovered : "its updates and deletes carry only the index's old values") + ", and v2 could not"
+        } else {
+            findings.add(error(subject, "has no primary key and " + identityName(relation) + ": " + (identity == 'i'
+                    ? "its updates and deletes carry only the index's old values" : onceCovered) + ", and v2 could not"
                     + " tell which row an update or delete changes",
                     alter + "FULL (" + multiset + "), or, if the table only ever gets inserts (an audit log), set "
                             + appendPath + ": true (needs no replica identity change; v1 then refuses its updates"
@@ -992,6 +992,7 @@ public final class Preflight {
                     + " updates and deletes are applied by", "use kafka.v2Format: json, or add a primary key"));
         }
         List<MappingSpec> mappings = table.mappings();
+        Set<String> shared = new HashSet<>();
         for (int i = 0; i < mappings.size(); i++) {
             MappingSpec mapping = mappings.get(i);
             String path = table.mappingPath(name, i);
@@ -1003,7 +1004,7 @@ public final class Preflight {
             String v2 = mapping.v2Table(name);
             long feeding = spec.tables().entrySet().stream().flatMap(e -> e.getValue().v2Tables(e.getKey()).stream())
                     .filter(v2::equals).count();
-            if (feeding > 1) {
+            if (feeding > 1 && shared.add(v2)) {
                 findings.add(error("v2 " + spec.target().schema() + "." + v2, "is fed by v1 table " + name + ", which"
                         + " has no primary key, and by other mappings: a TRUNCATE of " + name + " (or a snapshot taken"
                         + " again) deletes every row of the v2 table", "map " + name + " into a v2 table of its own"));

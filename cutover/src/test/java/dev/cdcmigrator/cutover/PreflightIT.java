@@ -293,6 +293,16 @@ class PreflightIT {
                     + " public.events REPLICA IDENTITY FULL and set tables.events.append to false");
         });
 
+        // NOTHING is as DEFAULT without a key: the same two options.
+        pg.execute(v1Db, "ALTER TABLE events REPLICA IDENTITY NOTHING");
+        List<Finding> nothing = check(spec(events));
+        assertThat(only(nothing, Level.ERROR)).as(render(nothing)).singleElement().satisfies(f -> {
+            assertThat(f.message()).startsWith("has no primary key and REPLICA IDENTITY NOTHING: once publication");
+            assertThat(f.fix()).contains("REPLICA IDENTITY FULL", "tables.events.append: true");
+        });
+        List<Finding> nothingAppend = check(spec(events.replace("    columns:", "    append: true\n    columns:")));
+        assertThat(only(nothingAppend, Level.ERROR)).as(render(nothingAppend)).isEmpty();
+
         // REPLICA IDENTITY FULL: applied by their values; a v2 key would not be used, and a shared v2 table is refused.
         pg.execute(v1Db, "ALTER TABLE events REPLICA IDENTITY FULL");
         List<Finding> full = check(spec(events));
@@ -308,6 +318,16 @@ class PreflightIT {
         assertThat(only(keyed, Level.ERROR)).as(render(keyed)).anySatisfy(f -> {
             assertThat(f.subject()).isEqualTo("tables.events.key");
             assertThat(f.fix()).isEqualTo("remove tables.events.key (or add a primary key to the v1 table)");
+        });
+        List<Finding> shared = check(spec("""
+                  events:
+                    split:
+                      - { into: events, columns: { at: { from: at }, what: { from: what } } }
+                      - { into: events, where: "row.what == 'x'", columns: { at: { from: at }, what: { value: "copy" } } }
+                """));
+        assertThat(only(shared, Level.ERROR)).as(render(shared)).anySatisfy(f -> {
+            assertThat(f.subject()).isEqualTo("v2 app.events");
+            assertThat(f.message()).startsWith("is fed by v1 table events, which has no primary key, and by other mappings");
         });
     }
 
