@@ -396,7 +396,7 @@ public final class SinkLoop implements Runnable {
                 meters.applied(last.table(), SinkMeters.DEAD_LETTERED);
                 continue;
             }
-            meters.applied(last.table(), last.op() == Op.DELETE ? SinkMeters.DELETED : SinkMeters.UPSERTED);
+            meters.applied(last.table(), last.op() == Op.DELETE || last.op() == Op.TRUNCATE ? SinkMeters.DELETED : SinkMeters.UPSERTED);
             // A superseded change of the row is applied by this commit too (its effect is in the final image).
             for (V2Change c : batch.history.getOrDefault(last.table() + last.key(), List.of(last))) {
                 if (c.source() == null) {
