@@ -75,6 +75,9 @@ final class DlqCommand implements Callable<Integer> {
         @picocli.CommandLine.Mixin
         KafkaAddress kafkaAddress;
 
+        @picocli.CommandLine.Mixin
+        Direction direction;
+
         @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "15",
                 description = "Give up when Kafka does not answer within this time (default: ${DEFAULT-VALUE}).")
         int timeoutSeconds;
@@ -84,7 +87,7 @@ final class DlqCommand implements Callable<Integer> {
             if (timeoutSeconds < 1) {
                 throw new ParameterException(commandLine, "--timeout must be at least 1 second, was " + timeoutSeconds);
             }
-            Spec parsed = new SpecParser().parse(spec);
+            Spec parsed = direction.of(new SpecParser().parse(spec));
             Topics topics = new Topics(parsed);
             return new DeadLetters(KafkaClients.common(parsed, kafkaAddress.resolve(parsed, commandLine)),
                     topics.deadLetters(), topics.replayOutcomes(), topics.replayTargets(parsed), Duration.ofSeconds(timeoutSeconds));
