@@ -140,13 +140,7 @@ final class DemoCommand implements Callable<Integer> {
                     out.printf("4. Load stopped after %,d changes; migrator cutover wait:%n", load.changes());
                     out.flush();
                 }
-                try {
-                    new CaughtUp(spec, pipeline.bootstrapServers()).await(Duration.ofMinutes(3),
-                            lsn -> out.printf("   v1 WAL position %s; waiting for every commit up to it%n", lsn),
-                            stage -> out.printf("   %-9s caught up in %6.2f s%n", stage.name(), stage.took().toNanos() / 1e9));
-                } catch (CaughtUp.BehindException e) {
-                    out.println("   not caught up: " + e.getMessage() + pipeline.failure().map(f -> "; a stage failed: " + f).orElse(""));
-                }
+                awaitCaughtUp(spec, pipeline, "v1", out);
                 new StatusScreen(out, registry, false, 1).refresh(seconds(started), tableRows(v1, v2), -1,
                         pipeline.running() ? "caught up" : "not running: " + pipeline.notReady().orElse(""));
                 List<TableComparison> result = Verifier.verify(spec, Verifier.Options.defaults());
@@ -209,15 +203,20 @@ final class DemoCommand implements Callable<Integer> {
             out.println("7. Writes flipped to v2 and the way back runs: on v2 a new user and task, 10 tasks completed,"
                     + " an agent's configuration edited, 5 tasks deleted; migrator cutover wait --reverse:");
             out.flush();
-            try {
-                new CaughtUp(back, reverse.bootstrapServers()).await(Duration.ofMinutes(3),
-                        lsn -> out.printf("   v2 WAL position %s; waiting for every commit up to it%n", lsn),
-                        stage -> out.printf("   %-9s caught up in %6.2f s%n", stage.name(), stage.took().toNanos() / 1e9));
-            } catch (CaughtUp.BehindException e) {
-                out.println("   not caught up: " + e.getMessage() + reverse.failure().map(f -> "; a stage failed: " + f).orElse(""));
-            }
+            awaitCaughtUp(back, reverse, "v2", out);
             out.println("8. Verify --reverse (v2 through the spec read backwards against v1):");
             return VerifyCommand.print(Verifier.verify(back, Verifier.Options.defaults()), true, out);
+        }
+    }
+
+    /** {@code cutover wait} for {@code pipeline}, whose source is {@code source}, printed as the demo prints it. */
+    private static void awaitCaughtUp(Spec spec, Pipeline pipeline, String source, PrintWriter out) throws Exception {
+        try {
+            new CaughtUp(spec, pipeline.bootstrapServers()).await(Duration.ofMinutes(3),
+                    lsn -> out.printf("   %s WAL position %s; waiting for every commit up to it%n", source, lsn),
+                    stage -> out.printf("   %-9s caught up in %6.2f s%n", stage.name(), stage.took().toNanos() / 1e9));
+        } catch (CaughtUp.BehindException e) {
+            out.println("   not caught up: " + e.getMessage() + pipeline.failure().map(f -> "; a stage failed: " + f).orElse(""));
         }
     }
 
