@@ -25,7 +25,7 @@ final class KafkaAddress {
 
     @Option(names = "--data-dir", paramLabel = "DIR", defaultValue = ".migrator", description = "When the spec says"
             + " kafka.bootstrap: embedded: the --data-dir of the running `migrator run`, which holds its broker's address"
-            + " (default: ${DEFAULT-VALUE}).")
+            + " (default: ${DEFAULT-VALUE}; .migrator-reverse with --reverse).")
     Path dataDir;
 
     String resolve(Spec spec, CommandLine commandLine) {
@@ -35,6 +35,7 @@ final class KafkaAddress {
         if (!spec.kafka().embedded()) {
             return spec.kafka().bootstrap();
         }
+        Path dataDir = Direction.dataDir(spec, this.dataDir, commandLine);
         Path file = Pipeline.embeddedAddressFile(dataDir);
         String address;
         try {

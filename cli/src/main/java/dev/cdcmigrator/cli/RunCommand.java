@@ -42,7 +42,8 @@ class RunCommand implements Callable<Integer> {
     Path spec;
 
     @Option(names = "--data-dir", paramLabel = "DIR", defaultValue = ".migrator",
-            description = "Where the embedded broker and the transform keep their data; a restart resumes from it (default: ${DEFAULT-VALUE}).")
+            description = "Where the embedded broker and the transform keep their data; a restart resumes from it (default: ${DEFAULT-VALUE};"
+                    + " .migrator-reverse with --reverse).")
     Path dataDir;
 
     @Option(names = "--kafka-port", paramLabel = "PORT", defaultValue = "0",
@@ -111,7 +112,7 @@ class RunCommand implements Callable<Integer> {
                 ? Optional.of("the pipeline is starting (Kafka, topics, stages)") : started.get().notReady());
         Pipeline pipeline;
         try {
-            pipeline = Pipeline.start(parsed, dataDir, kafkaPort, registry, stages());
+            pipeline = Pipeline.start(parsed, Direction.dataDir(parsed, dataDir, command.commandLine()), kafkaPort, registry, stages());
         } catch (RuntimeException e) {
             http.close();
             throw e;
