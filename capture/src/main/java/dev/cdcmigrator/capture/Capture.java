@@ -217,6 +217,7 @@ public final class Capture implements AutoCloseable {
         // connections, replication included, as they reach every other connection to v1.
         url.properties().forEach((name, value) -> p.setProperty("database." + name, value));
         p.setProperty("topic.prefix", topics.rawPrefix());
+        p.setProperty("topic.naming.strategy", dev.cdcmigrator.capture.internal.RawTopicNaming.class.getName());
         p.setProperty("plugin.name", "pgoutput");
         p.setProperty("slot.name", topics.slot());
         p.setProperty("publication.name", topics.slot());
@@ -227,10 +228,7 @@ public final class Capture implements AutoCloseable {
         // first, the heartbeat table last (cutover wait relies on it: a snapshot read of the heartbeat row comes
         // after every other read); the final ".*" lets every other table through.
         p.setProperty("publication.autocreate.mode", "disabled");
-        String captured = publishedTables(spec).stream()
-                // Schema and table names are plain identifiers (the spec checks), so only the dot needs escaping.
-                .map(t -> spec.source().schema() + "\\." + t)
-                .collect(Collectors.joining(","));
+        String captured = dev.cdcmigrator.capture.internal.ColumnFilter.tableList(spec.source().schema(), publishedTables(spec));
         p.setProperty("table.include.list", captured + ",.*");
         p.setProperty("snapshot.include.collection.list", captured);
         // An idle v1 still writes WAL (other databases, checkpoints): a periodic write to a captured table lets the

@@ -35,13 +35,52 @@ public final class Topics {
 
     /** The raw change topic of a v1 table (Debezium envelope, key = v1 primary key). */
     public String raw(String v1Table) {
-        return rawPrefix() + "." + sourceSchema + "." + v1Table;
+        return raw(rawPrefix(), sourceSchema, v1Table);
+    }
+
+    /**
+     * The raw change topic of {@code schema.table} under Debezium's {@code topic.prefix} {@code rawPrefix}: what
+     * capture's topic naming strategy gives Debezium, so that the topic capture writes is the one the transform reads.
+     */
+    public static String raw(String rawPrefix, String schema, String table) {
+        return rawPrefix + "." + topicPart(schema) + "." + topicPart(table);
     }
 
     /** The change topic of a v2 table (v2 row image, key = v2 key). */
     public String v2(String v2Table) {
-        return prefix + ".v2." + v2Table;
+        return prefix + ".v2." + topicPart(v2Table);
     }
+
+    /** The v2 table of one of the spec's v2 topics, or empty for any other topic. */
+    public java.util.Optional<String> v2Table(Spec spec, String topic) {
+        return spec.v2Columns().keySet().stream().filter(table -> v2(table).equals(topic)).findFirst();
+    }
+
+    /**
+     * {@code name} (a schema or table name) as one part of a topic, consumer group or state store name. A name of
+     * ASCII letters, digits and {@code _} only is itself, so such names keep the topics they always had. Any other
+     * name keeps those characters, has every other one replaced by {@code _}, and gets {@code -} and the first 8 hex
+     * digits of the SHA-256 of its UTF-8 bytes appended: Kafka takes only {@code [A-Za-z0-9._-]}, a {@code .} inside a
+     * part would blur where schema and table part, and the digest keeps {@code "Order Lines"} and {@code Order_Lines}
+     * (which has no {@code -}, as no name of the first kind has) on different topics. At most 72 characters for a
+     * name of at most 63 bytes, so every derived topic stays far below Kafka's 249.
+     */
+    public static String topicPart(String name) {
+        if (PLAIN.matcher(name).matches()) {
+            return name;
+        }
+        StringBuilder part = new StringBuilder(name.length() + 9);
+        name.codePoints().forEach(cp -> part.append(cp < 128 && (Character.isLetterOrDigit(cp) || cp == '_') ? (char) cp : '_'));
+        try {
+            byte[] digest = java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(name.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return part.append('-').append(java.util.HexFormat.of().formatHex(digest, 0, 4)).toString();
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JVM has SHA-256", e);
+        }
+    }
+
+    private static final java.util.regex.Pattern PLAIN = java.util.regex.Pattern.compile("[A-Za-z0-9_]+");
 
     /** The dead-letter topic of every stage. */
     public String deadLetters() {
@@ -98,7 +137,7 @@ public final class Topics {
      * partitions of the table's raw topic, so that each transform task keeps the lookup rows next to the rows it maps.
      */
     public String lookups(String v1Table) {
-        return prefix + ".lookups." + v1Table;
+        return prefix + ".lookups." + topicPart(v1Table);
     }
 
     /** Every lookup topic of the spec. */

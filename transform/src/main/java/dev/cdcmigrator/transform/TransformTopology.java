@@ -197,9 +197,11 @@ public final class TransformTopology {
                 Set<String> columns = mappings.get(dependent).lookupColumns().get(v1);
                 lookupChildren.put(dependent, Map.entry("lookup-" + v1 + "-for-" + dependent, columns));
             }
-            MapProcessor.Wiring wiring = new MapProcessor.Wiring("images-" + v1,
-                    readsLookups ? "lookup-rows-" + v1 : null, readsLookups ? "lookup-links-" + v1 : null,
-                    readsLookups ? "held-" + v1 : null, readsLookups ? topics.lookups(v1) : null,
+            // Store names become changelog topic names and directories, which take fewer characters than tables.
+            String stored = Topics.topicPart(v1);
+            MapProcessor.Wiring wiring = new MapProcessor.Wiring("images-" + stored,
+                    readsLookups ? "lookup-rows-" + stored : null, readsLookups ? "lookup-links-" + stored : null,
+                    readsLookups ? "held-" + stored : null, readsLookups ? topics.lookups(v1) : null,
                     v2 -> "v2-" + v2, DEAD_LETTERS, REPLAY_OUTCOMES, lookupChildren);
 
             topology.addSource("raw-" + v1, in, in, topics.raw(v1));

@@ -50,6 +50,14 @@ public final class ColumnFilter {
     }
 
     /**
+     * Debezium's {@code table.include.list} (or {@code snapshot.include.collection.list}) naming exactly these tables of
+     * {@code schema}, in their order: matched, case-insensitively, against {@code schema.table} as for columns.
+     */
+    public static String tableList(String schema, List<String> tables) {
+        return String.join(",", tables.stream().map(table -> "(?-i)" + literal(schema) + "\\." + literal(table)).toList());
+    }
+
+    /**
      * {@code name} as a regular expression matching exactly it: ASCII letters, digits and {@code _} as they are, any
      * other code point as {@code \x{...}}.
      */

@@ -1,23 +1,31 @@
 package dev.cdcmigrator.common.spec;
 
-import java.util.regex.Pattern;
-
 /** Validation of names the spec puts into SQL and topic names. */
 final class Identifiers {
 
-    // Unquoted PostgreSQL identifiers only: the migrator quotes them in SQL, but topic and slot names allow less.
-    private static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z_][A-Za-z0-9_]{0,62}");
+    /** PostgreSQL's NAMEDATALEN - 1: a longer name is truncated by PostgreSQL, so it would name another object. */
+    static final int MAX_BYTES = 63;
 
     private Identifiers() {
     }
 
+    /**
+     * {@code name} if PostgreSQL accepts it as a quoted identifier: not empty, no NUL, at most 63 bytes in UTF-8.
+     * Every stage quotes names ({@code SqlText.quote}) and derives topic names from them ({@code Topics}), so any such
+     * name works, reserved words, spaces, quotes and non-ASCII letters included.
+     */
     static String requireValid(String name, String what) {
         if (name == null) {
             throw new IllegalArgumentException(what + " is required");
         }
-        if (!IDENTIFIER.matcher(name).matches()) {
-            throw new IllegalArgumentException("'" + name + "' is not valid as " + what
-                    + " (letters, digits and _, not starting with a digit, at most 63 characters)");
+        String problem = name.isEmpty() ? "is empty"
+                : name.indexOf('\0') >= 0 ? "contains a NUL character"
+                : name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > MAX_BYTES
+                ? "is " + name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length + " bytes long in UTF-8"
+                : null;
+        if (problem != null) {
+            throw new IllegalArgumentException("'" + name + "' is not valid as " + what + ": it " + problem
+                    + " (PostgreSQL takes any name of 1 to " + MAX_BYTES + " bytes in UTF-8 without NUL)");
         }
         return name;
     }

@@ -22,13 +22,23 @@ public record TargetSpec(String url, String user, String password, String schema
         stateSchema = stateSchema == null ? "migrator_state" : Identifiers.requireValid(stateSchema, "a schema name");
         triggers = triggers == null ? java.util.List.of() : java.util.List.copyOf(triggers);
         for (String trigger : triggers) {
-            int dot = trigger == null ? -1 : trigger.indexOf('.');
-            if (dot < 0) {
-                throw new IllegalArgumentException("triggers: " + trigger + " is not table.trigger");
-            }
-            Identifiers.requireValid(trigger.substring(0, dot), "a table name");
-            Identifiers.requireValid(trigger.substring(dot + 1), "a trigger name");
+            requireTrigger(trigger);
         }
+    }
+
+    // Compared as written with "table.trigger" of v2's catalog; either name may hold dots, so any split will do.
+    private static void requireTrigger(String trigger) {
+        IllegalArgumentException first = null;
+        for (int dot = trigger == null ? -1 : trigger.indexOf('.'); dot >= 0; dot = trigger.indexOf('.', dot + 1)) {
+            try {
+                Identifiers.requireValid(trigger.substring(0, dot), "a table name");
+                Identifiers.requireValid(trigger.substring(dot + 1), "a trigger name");
+                return;
+            } catch (IllegalArgumentException e) {
+                first = first == null ? e : first;
+            }
+        }
+        throw first != null ? first : new IllegalArgumentException("triggers: " + trigger + " is not table.trigger");
     }
 
     /** A target whose triggers are all suspended while the migrator applies. */

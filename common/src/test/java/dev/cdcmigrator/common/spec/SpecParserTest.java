@@ -141,12 +141,42 @@ class SpecParserTest {
 
     @Test
     void invalidValueIsAnErrorNamingThePathAndWhatIsExpected() {
-        String yaml = VALID.replace("from: name", "from: \"na me\"");
+        String tooLong = "ä".repeat(32);
+        String yaml = VALID.replace("from: name", "from: \"" + tooLong + "\"");
 
         assertThatThrownBy(() -> parser.parse(yaml, "spec.yaml"))
                 .isInstanceOf(SpecException.class)
-                .hasMessage("spec.yaml: tables.users.columns.display_name: 'na me' is not valid as a v1 column name"
-                        + " (letters, digits and _, not starting with a digit, at most 63 characters)");
+                .hasMessage("spec.yaml: tables.users.columns.display_name: '" + tooLong + "' is not valid as a v1 column"
+                        + " name: it is 64 bytes long in UTF-8 (PostgreSQL takes any name of 1 to 63 bytes in UTF-8"
+                        + " without NUL)");
+        assertThatThrownBy(() -> parser.parse(VALID.replace("from: name", "from: \"\""), "spec.yaml"))
+                .hasMessageContaining("tables.users.columns.display_name: '' is not valid as a v1 column name: it is empty");
+    }
+
+    @Test
+    void takesEveryNamePostgresqlTakes() {
+        String yaml = """
+                version: 1
+                source: { url: "jdbc:postgresql://db1/app", user: migrator, schema: "Old Schema" }
+                target: { url: "jdbc:postgresql://db2/app", user: migrator, schema: "New Schema",
+                          triggers: ["Order Lines.audit trigger"] }
+                tables:
+                  "Order Lines":
+                    into: 'x"; DROP TABLE y; --'
+                    columns:
+                      "select": { from: "select" }
+                      "Größe": { from: 'a"b' }
+                      "%s": { from: "with.dot, and comma" }
+                """.formatted("n".repeat(63));
+
+        Spec spec = parser.parse(yaml, "spec.yaml");
+
+        assertThat(spec.source().schema()).isEqualTo("Old Schema");
+        assertThat(spec.target().schema()).isEqualTo("New Schema");
+        MappingSpec lines = spec.tables().get("Order Lines").mappings().get(0);
+        assertThat(lines.v2Table("Order Lines")).isEqualTo("x\"; DROP TABLE y; --");
+        assertThat(lines.columns().keySet()).containsExactly("select", "Größe", "n".repeat(63));
+        assertThat(lines.columns().get("Größe").from()).isEqualTo("a\"b");
     }
 
     @Test

@@ -530,8 +530,9 @@ public final class SinkLoop implements Runnable {
                 record.value());
     }
 
-    private static String tableOf(String topic) {
-        return topic.substring(topic.lastIndexOf('.') + 1);
+    // From the spec, not the topic's text: a v2 table with characters Kafka does not take has a derived topic name.
+    private String tableOf(String topic) {
+        return specWrites.tableOf(topic);
     }
 
     private static Map<TopicPartition, OffsetAndMetadata> toCommit(Map<TopicPartition, Long> nextOffsets) {

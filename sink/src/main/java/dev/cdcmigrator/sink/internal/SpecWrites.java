@@ -83,6 +83,12 @@ public final class SpecWrites {
         return new SpecWrites(checked);
     }
 
+    /** The v2 table of {@code topic}, or the topic itself when it is none of the spec's v2 topics. */
+    public String tableOf(String topic) {
+        Table table = byTopic.get(topic);
+        return table == null ? topic : table.name();
+    }
+
     /** Why {@code change}, read from {@code topic}, must not be written; null when it may be. */
     public Refusal check(String topic, V2Change change) {
         Table table = byTopic.get(topic);

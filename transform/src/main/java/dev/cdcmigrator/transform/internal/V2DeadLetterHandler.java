@@ -65,8 +65,11 @@ public final class V2DeadLetterHandler extends DefaultProductionExceptionHandler
         if (conversion == null || !(record.key() instanceof byte[] key) || !(record.value() instanceof byte[] value)) {
             return super.handleSerializationError(context, record, exception, origin);
         }
-        String v2Table = record.topic().substring(record.topic().lastIndexOf('.') + 1);
-        String v1Table = v1Table(value, v2Table);
+        V2Change change = change(value);
+        // The change names its v2 table: a topic's name is derived from it and not always the name itself.
+        String v2Table = change != null && change.table() != null ? change.table() : record.topic();
+        String source = change == null || change.source() == null ? null : change.source().table();
+        String v1Table = source == null ? v2Table : source.substring(source.lastIndexOf('.') + 1);
         String column = conversion.column() == null ? null : v2Table + "." + conversion.column();
         DeadLetter letter = DeadLetter.of("transform", record.topic(), -1, -1, v1Table, key, column, conversion.getMessage(), value);
         LOGGER.warn("dead-lettered table={} topic={} column={} reason={}", v1Table, record.topic(), column, conversion.getMessage());
@@ -92,14 +95,11 @@ public final class V2DeadLetterHandler extends DefaultProductionExceptionHandler
         return null;
     }
 
-    /** The unqualified v1 table the change came from, or the v2 table when the change does not say. */
-    private static String v1Table(byte[] value, String v2Table) {
+    private static V2Change change(byte[] value) {
         try {
-            V2Change change = V2.deserialize(null, value);
-            String source = change.source() == null ? null : change.source().table();
-            return source == null ? v2Table : source.substring(source.lastIndexOf('.') + 1);
+            return V2.deserialize(null, value);
         } catch (RuntimeException e) {
-            return v2Table;
+            return null;
         }
     }
 }

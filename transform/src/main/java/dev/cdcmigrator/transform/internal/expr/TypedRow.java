@@ -25,8 +25,10 @@ import java.util.regex.Pattern;
  * {@code double}; {@code bool}; {@code text}, {@code varchar}, {@code bpchar}, {@code name},
  * {@code citext}, {@code uuid} as {@code string}; every other type (numeric, jsonb, arrays, dates and times, bytea, enums, ...)
  * as {@code dyn}, which the checker accepts anywhere. Each field is nullable ({@code row.x == null} checks), as a
- * column's value may be null in an old image whatever its constraint says now. Expressions that index the row
- * ({@code row['x']}) or use it whole ({@code row.size()}) cannot be checked so and are left to run time.
+ * column's value may be null in an old image whatever its constraint says now. A column whose name is no CEL
+ * identifier ({@code "Order Lines"}, {@code in}) is read as {@code row['Order Lines']}: such an index with a literal
+ * naming a column is checked as that column. Expressions that index the row with anything else ({@code row[k]}) or
+ * use it whole ({@code row.size()}) cannot be checked so and are left to run time.
  */
 public final class TypedRow {
 
@@ -35,10 +37,21 @@ public final class TypedRow {
 
     private static final Pattern WRAPPER = Pattern.compile("wrapper\\((\\w+)\\)");
 
-    private final CelCompiler compiler;
+    /** {@code row['...']} or {@code row["..."]}, the literal with no escapes other than of a quote or backslash. */
+    private static final Pattern LITERAL_INDEX = Pattern.compile(
+            "\\brow\\s*\\[\\s*(?:'((?:[^'\\\\\\n]|\\\\['\"\\\\])*)'|\"((?:[^\"\\\\\\n]|\\\\['\"\\\\])*)\")\\s*\\]");
+    private static final Pattern CEL_IDENTIFIER = Pattern.compile("[_a-zA-Z][_a-zA-Z0-9]*");
+    private static final java.util.Set<String> CEL_RESERVED = java.util.Set.of("as", "break", "const", "continue",
+            "else", "false", "for", "function", "if", "import", "in", "let", "loop", "package", "namespace", "null",
+            "return", "true", "var", "void", "while");
 
-    private TypedRow(CelCompiler compiler) {
+    private final CelCompiler compiler;
+    /** Column name to the field of the struct that stands for it: the name itself when CEL can select it. */
+    private final Map<String, String> fields;
+
+    private TypedRow(CelCompiler compiler, Map<String, String> fields) {
         this.compiler = compiler;
+        this.fields = fields;
     }
 
     /**
@@ -48,7 +61,18 @@ public final class TypedRow {
      */
     public static TypedRow of(Map<String, String> columnTypes) {
         Map<String, CelType> fields = new LinkedHashMap<>();
-        columnTypes.forEach((column, type) -> fields.put(column, celType(type)));
+        Map<String, String> fieldOf = new LinkedHashMap<>();
+        int synthetic = 0;
+        for (Map.Entry<String, String> column : columnTypes.entrySet()) {
+            String field = column.getKey();
+            if (!CEL_IDENTIFIER.matcher(field).matches() || CEL_RESERVED.contains(field)) {
+                do {
+                    field = "_" + synthetic++;
+                } while (columnTypes.containsKey(field));
+            }
+            fieldOf.put(column.getKey(), field);
+            fields.put(field, celType(column.getValue()));
+        }
         StructType row = StructType.create(TYPE_NAME, ImmutableSet.copyOf(fields.keySet()), name -> Optional.ofNullable(fields.get(name)));
         CelTypeProvider types = new CelTypeProvider() {
             @Override
@@ -61,7 +85,7 @@ public final class TypedRow {
                 return TYPE_NAME.equals(name) ? Optional.of(row) : Optional.empty();
             }
         };
-        return new TypedRow(CelEnvironment.compiler(row, types));
+        return new TypedRow(CelEnvironment.compiler(row, types), Map.copyOf(fieldOf));
     }
 
     /**
@@ -81,16 +105,37 @@ public final class TypedRow {
         if (untyped.hasError()) {
             return new Checked(Optional.empty(), ValueKind.ANY);
         }
-        if (UNCHECKABLE.matcher(source).find()) {
+        String selecting = selectingColumns(source);
+        if (UNCHECKABLE.matcher(selecting).find()) {
             return new Checked(Optional.empty(), kind(untyped));
         }
-        CelValidationResult result = compiler.compile(source, "expression");
+        CelValidationResult result = compiler.compile(selecting, "expression");
         if (!result.hasError()) {
             return new Checked(Optional.empty(), kind(result));
         }
-        // The checker's names for what the operator knows as the row and its nullable columns.
-        return new Checked(Optional.of(WRAPPER.matcher(Expression.describe(result.getErrors(), result.getSource())
+        // Shown against the source as written: the rewrite kept every position. The checker's names for what the
+        // operator knows as the row and its nullable columns.
+        return new Checked(Optional.of(WRAPPER.matcher(Expression.describe(result.getErrors(), untyped.getSource())
                 .replace(TYPE_NAME, "the v1 row")).replaceAll("$1")), ValueKind.ANY);
+    }
+
+    /**
+     * {@code source} with each {@code row['column']} of a column of this row written as a selection of its field,
+     * padded with spaces to the same length, so that positions in messages stay those of the source. An index the
+     * rewrite cannot keep in place is left as it is (and the expression to run time).
+     */
+    private String selectingColumns(String source) {
+        java.util.regex.Matcher index = LITERAL_INDEX.matcher(source);
+        StringBuilder rewritten = new StringBuilder(source.length());
+        while (index.find()) {
+            String literal = index.group(1) != null ? index.group(1) : index.group(2);
+            String field = fields.get(literal.replaceAll("\\\\(.)", "$1"));
+            String selection = "row." + field;
+            boolean fits = field != null && selection.length() <= index.group().length();
+            index.appendReplacement(rewritten, java.util.regex.Matcher.quoteReplacement(
+                    fits ? selection + " ".repeat(index.group().length() - selection.length()) : index.group()));
+        }
+        return index.appendTail(rewritten).toString();
     }
 
     private static ValueKind kind(CelValidationResult checked) {
