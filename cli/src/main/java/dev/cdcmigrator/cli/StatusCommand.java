@@ -6,6 +6,7 @@ import dev.cdcmigrator.common.spec.SpecParser;
 import dev.cdcmigrator.cutover.Status;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -72,6 +73,14 @@ final class StatusCommand implements Callable<Integer> {
         out.printf("%-20s %-20s %22s %22s  %s%n", "v1 table", "v2 table", "transform behind", "sink behind", "v2 rows / v1 rows (approx.)");
         for (Status.Mapping m : report.mappings()) {
             out.printf("%-20s %-20s %22s %22s  %s%n", m.v1Table(), m.v2Table(), lag(m.transform()), lag(m.sink()), progress(m));
+        }
+        List<Status.Mapping> derived = report.mappings().stream().filter(Status.Mapping::derivedTopics).toList();
+        if (!derived.isEmpty()) {
+            // The table columns above show names as PostgreSQL has them; Kafka tools show these.
+            out.println("topics of names Kafka does not take as they are:");
+            for (Status.Mapping m : derived) {
+                out.printf("  %s -> %s, %s -> %s%n", m.v1Table(), m.rawTopic(), m.v2Table(), m.v2Topic());
+            }
         }
         if (previous != null) {
             double seconds = (report.at().toEpochMilli() - previous.at().toEpochMilli()) / 1000.0;

@@ -759,7 +759,7 @@ public final class Preflight {
         if (!relation.select()) {
             fine = false;
             findings.add(error(subject, "user " + spec.source().user() + " may not SELECT it: the initial snapshot "
-                    + "reads it", "GRANT SELECT ON " + sql(schema + "." + name) + " TO " + quoteIfNeeded(spec.source().user())));
+                    + "reads it", "GRANT SELECT ON " + sql(schema, name) + " TO " + quoteIfNeeded(spec.source().user())));
         }
         if (fine) {
             findings.add(ok(subject, "lookup table with primary key " + primaryKey.get(0) + " and the looked-up column"
@@ -863,7 +863,7 @@ public final class Preflight {
         if (!relation.select()) {
             fine = false;
             findings.add(error(subject, "user " + spec.source().user() + " may not SELECT it: the initial snapshot "
-                    + "reads it", "GRANT SELECT ON " + sql(qualified) + " TO " + quoteIfNeeded(spec.source().user())));
+                    + "reads it", "GRANT SELECT ON " + sql(schema, name) + " TO " + quoteIfNeeded(spec.source().user())));
         }
         if (fine) {
             findings.add(ok(subject, "exists, SELECT granted, every column the spec reads is present"));
@@ -919,7 +919,7 @@ public final class Preflight {
                                             Set<String> read, List<String> primaryKey) {
         String qualified = spec.source().schema() + "." + name;
         String subject = "v1 " + qualified;
-        String alter = "ALTER TABLE " + sql(qualified) + " REPLICA IDENTITY ";
+        String alter = "ALTER TABLE " + sql(spec.source().schema(), name) + " REPLICA IDENTITY ";
         String onceCovered = "once publication " + publication + " covers the table, UPDATE and DELETE on it fail in v1 "
                 + "(\"cannot update table ... because it does not have a replica identity and publishes updates\")";
         char identity = relation.replicaIdentity();
@@ -1110,7 +1110,7 @@ public final class Preflight {
             fine = false;
             findings.add(error(subject, "user " + user + " lacks " + String.join(", ", missing) + " on it: the sink "
                     + "upserts (INSERT ... ON CONFLICT DO UPDATE) and deletes by key", "GRANT SELECT, INSERT, UPDATE, "
-                    + "DELETE ON " + sql(qualified) + " TO " + quoteIfNeeded(user)));
+                    + "DELETE ON " + sql(schema, name) + " TO " + quoteIfNeeded(user)));
         }
         if (fine) {
             findings.add(ok(subject, "exists, SELECT/INSERT/UPDATE/DELETE granted, all " + written.size()
@@ -1155,6 +1155,7 @@ public final class Preflight {
             return; // the missing key column is reported already
         }
         String keyList = String.join(", ", key);
+        String keySql = String.join(", ", key.stream().map(dev.cdcmigrator.common.SqlText::quoteIfNeeded).toList());
         Set<String> keySet = new HashSet<>(key);
         for (UniqueIndex index : Catalog.uniqueIndexes(c, relation.oid())) {
             if (index.columns().size() == keySet.size() && keySet.containsAll(index.columns())) {
@@ -1165,8 +1166,8 @@ public final class Preflight {
         }
         findings.add(error(subject, "key (" + keyList + "), from " + origin + ", is not exactly the columns of a primary "
                 + "key or unique constraint: the sink's INSERT ... ON CONFLICT (" + keyList + ") fails",
-                "ALTER TABLE " + sql(qualified) + " ADD PRIMARY KEY (" + keyList + ") or ADD UNIQUE (" + keyList
-                        + "), or correct the spec's key"));
+                "ALTER TABLE " + sql(spec.target().schema(), mapping.v2Table(v1Name)) + " ADD PRIMARY KEY (" + keySql
+                        + ") or ADD UNIQUE (" + keySql + "), or correct the spec's key"));
     }
 
     /** Compares the types of the copied ({@code from}) columns of one mapping. */
@@ -1266,8 +1267,7 @@ public final class Preflight {
 
 
     /** {@code schema.table} with each part quoted as needed. */
-    private static String sql(String qualified) {
-        int dot = qualified.indexOf('.');
-        return quoteIfNeeded(qualified.substring(0, dot)) + "." + quoteIfNeeded(qualified.substring(dot + 1));
+    private static String sql(String schema, String table) {
+        return quoteIfNeeded(schema) + "." + quoteIfNeeded(table);
     }
 }

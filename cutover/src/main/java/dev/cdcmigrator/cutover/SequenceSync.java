@@ -190,7 +190,7 @@ public final class SequenceSync {
             if (seq.increment() < 0) {
                 return new Result(column, sequence, Outcome.SKIPPED, null, null, null, margin, "increments by "
                         + seq.increment() + " (descending): not handled, left unchanged; set it below the smallest id "
-                        + "by hand: SELECT setval('" + sequence + "', min(" + quoteIfNeeded(seq.column()) + ") - " + margin
+                        + "by hand: SELECT setval(" + dev.cdcmigrator.common.SqlText.literal(sequence) + ", min(" + quoteIfNeeded(seq.column()) + ") - " + margin
                         + ", false) FROM " + qualifiedTable);
             }
             if (!INTEGER_TYPES.contains(seq.columnType())) {

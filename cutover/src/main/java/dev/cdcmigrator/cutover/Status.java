@@ -52,8 +52,19 @@ public final class Status {
      * @param sink the sink's lag on the v2 table's topic
      * @param v1Rows estimated rows in v1 (table statistics; -1 when unknown)
      * @param v2Rows estimated rows in v2 (table statistics; -1 when unknown)
+     * @param rawTopic the v1 table's raw topic
+     * @param v2Topic the v2 table's topic
      */
-    public record Mapping(String v1Table, String v2Table, Lag transform, Lag sink, long v1Rows, long v2Rows) {
+    public record Mapping(String v1Table, String v2Table, Lag transform, Lag sink, long v1Rows, long v2Rows,
+                          String rawTopic, String v2Topic) {
+
+        /**
+         * Whether a topic's name is derived rather than the names themselves ({@link Topics#topicPart}): only a
+         * derived part has a {@code -}, which no prefix and no part of a name Kafka takes as it is has.
+         */
+        public boolean derivedTopics() {
+            return rawTopic.contains("-") || v2Topic.contains("-");
+        }
     }
 
     /**
@@ -109,7 +120,7 @@ public final class Status {
                 for (MappingSpec mapping : table.getValue().mappings()) {
                     String v2Table = mapping.v2Table(v1Table);
                     mappings.add(new Mapping(v1Table, v2Table, transform, lag(offsets, List.of(topics.v2(v2Table)), stored, now),
-                            v1Rows, estimatedRows(v2, spec.target().schema(), v2Table)));
+                            v1Rows, estimatedRows(v2, spec.target().schema(), v2Table), topics.raw(v1Table), topics.v2(v2Table)));
                 }
             }
             List<TopicPartition> dlq = offsets.partitions(List.of(topics.deadLetters()));
