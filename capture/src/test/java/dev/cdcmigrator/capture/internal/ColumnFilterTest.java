@@ -3,11 +3,17 @@ package dev.cdcmigrator.capture.internal;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.cdcmigrator.common.CapturedColumns;
+import dev.cdcmigrator.common.Topics;
 import io.debezium.relational.ColumnFilterMode;
+import io.debezium.relational.Selectors;
+import io.debezium.relational.TableId;
 import io.debezium.relational.Tables;
+import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.Predicate;
 import org.junit.jupiter.api.Test;
 
 /** The include list as Debezium itself reads it (its own filter factory, as the connector builds it). */
@@ -41,5 +47,33 @@ class ColumnFilterTest {
 
         assertThat(filter.matches(null, "app", "agents", "anything")).isTrue();
         assertThat(filter.matches(null, "app", "agentsx", "anything")).isFalse();
+    }
+
+    @Test
+    void theTableListNamesExactlyTheTablesWhateverTheirNames() {
+        List<String> tables = List.of("Order Lines", "a,b", "x.y", "x\"; DROP TABLE y; --", "Größe");
+        Predicate<TableId> selected = Selectors.tableSelector()
+                .includeTables(ColumnFilter.tableList("Shop Data", tables)).build();
+
+        for (String table : tables) {
+            assertThat(selected.test(new TableId(null, "Shop Data", table))).as(table).isTrue();
+        }
+        for (String other : new String[] {"order lines", "a", "b", "xzy", "Order_Lines", "Größe2"}) {
+            assertThat(selected.test(new TableId(null, "Shop Data", other))).as(other).isFalse();
+        }
+        assertThat(selected.test(new TableId(null, "shop data", "Order Lines"))).isFalse();
+    }
+
+    @Test
+    void debeziumNamesTheTopicOfATableAsTheTransformExpectsIt() {
+        Properties props = new Properties();
+        props.setProperty("topic.prefix", "app.raw");
+        RawTopicNaming naming = new RawTopicNaming(props);
+
+        assertThat(naming.dataChangeTopic(new TableId(null, "Shop Data", "Order Lines")))
+                .isEqualTo(Topics.raw("app.raw", "Shop Data", "Order Lines"))
+                .isEqualTo("app.raw.Shop_Data-73680656.Order_Lines-d02b9b46");
+        assertThat(naming.dataChangeTopic(new TableId(null, "public", "orders")))
+                .isEqualTo("app.raw.public.orders");
     }
 }

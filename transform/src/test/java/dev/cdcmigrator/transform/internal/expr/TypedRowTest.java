@@ -53,4 +53,20 @@ class TypedRowTest {
         assertThat(row.check("row['nmae']").problem()).isEmpty();
         assertThat(row.check("'name' in row").problem()).isEmpty();
     }
+
+    @Test
+    void aColumnThatIsNoCelIdentifierIsCheckedWhereTheRowIsIndexedByItsName() {
+        TypedRow odd = TypedRow.of(Map.of("Order Lines", "int4", "a\"b", "text", "in", "bool", "Größe", "float8",
+                "_0", "text"));
+
+        assertThat(odd.check("row['Order Lines'] + 1").result()).isEqualTo(ValueKind.INT);
+        assertThat(odd.check("row[\"a\\\"b\"] + '!'").problem()).isEmpty();
+        assertThat(odd.check("row['in'] ? row['Größe'] * 2.0 : 0.0").result()).isEqualTo(ValueKind.DOUBLE);
+        assertThat(odd.check("row._0 + row['a\"b']").result()).as("a column named like a stand-in").isEqualTo(ValueKind.STRING);
+        assertThat(odd.check("has(row['Order Lines'])").problem()).isEmpty();
+        assertThat(odd.check("row['Order Lines'] + 'x'").problem()).as("shown as written")
+                .hasValueSatisfying(p -> assertThat(p).contains("_+_").contains("row['Order Lines'] + 'x'"));
+        assertThat(odd.check("row['Order Lines'] + 'row[\"in\"]'").problem()).as("a literal that looks like an index")
+                .hasValueSatisfying(p -> assertThat(p).contains("_+_").contains("row['Order Lines'] + 'row[\"in\"]'"));
+    }
 }
