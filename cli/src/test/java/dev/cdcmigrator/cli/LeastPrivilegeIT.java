@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.cdcmigrator.cli.internal.Pipeline;
+import dev.cdcmigrator.common.SqlText;
 import dev.cdcmigrator.common.spec.Spec;
 import dev.cdcmigrator.common.spec.SpecParser;
 import dev.cdcmigrator.testkit.PostgresServer;
@@ -16,14 +17,16 @@ import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The migrator as a role that is no superuser and owns none of the v1 tables (the application's role does), with only
  * REPLICATION and SELECT on v1: {@code check} says what the tables' owner must do, and once the owner did exactly
- * that, {@code check} is clean and {@code run} migrates (check and run agree).
+ * that, {@code check} is clean and {@code run} migrates (check and run agree). Also with a schema and table whose names
+ * need quoting everywhere, so that every statement {@code check} hands the owner is one PostgreSQL runs as it is.
  */
 class LeastPrivilegeIT {
 
@@ -36,22 +39,25 @@ class LeastPrivilegeIT {
     private Path specFile;
     private Pipeline pipeline;
 
-    @BeforeEach
-    void roles(@TempDir Path dir) throws Exception {
+    private String items;
+
+    private void roles(Path dir, String schema, String table) throws Exception {
         v1 = pg.createDatabase("lp_v1");
         v2 = pg.createDatabase("lp_v2");
+        String shop = SqlText.quote(schema);
+        items = shop + "." + SqlText.quote(table);
         pg.execute(v1, """
                 CREATE ROLE %1$s NOLOGIN;
                 CREATE ROLE %2$s LOGIN REPLICATION PASSWORD 'secret';
                 GRANT CREATE ON DATABASE %3$s TO %1$s;
-                CREATE SCHEMA shop AUTHORIZATION %1$s;
+                CREATE SCHEMA %4$s AUTHORIZATION %1$s;
                 SET ROLE %1$s;
-                CREATE TABLE shop.items (id bigint PRIMARY KEY, name text NOT NULL);
-                INSERT INTO shop.items SELECT g, 'item ' || g FROM generate_series(1, 20) g;
-                GRANT USAGE ON SCHEMA shop TO %2$s;
-                GRANT SELECT ON shop.items TO %2$s;
+                CREATE TABLE %5$s (id bigint PRIMARY KEY, name text NOT NULL);
+                INSERT INTO %5$s SELECT g, 'item ' || g FROM generate_series(1, 20) g;
+                GRANT USAGE ON SCHEMA %4$s TO %2$s;
+                GRANT SELECT ON %5$s TO %2$s;
                 RESET ROLE;
-                """.formatted(owner, migrator, v1));
+                """.formatted(owner, migrator, v1, shop, items));
         // v2 as the ForeignKeysIT role: it owns the v2 tables (it suspends their triggers) and may create its state schema.
         pg.execute(v2, """
                 GRANT CREATE ON DATABASE %2$s TO %1$s;
@@ -62,12 +68,13 @@ class LeastPrivilegeIT {
                 """.formatted(migrator, v2));
         specFile = Files.writeString(dir.resolve("spec.yaml"), """
                 version: 1
-                source: { url: "%s", user: %s, password: secret, schema: shop }
+                source: { url: "%s", user: %s, password: secret, schema: '%s' }
                 target: { url: "%s", user: %s, password: secret, schema: app }
                 kafka: { bootstrap: "%s", topicPrefix: lp_%s }
                 tables:
-                  items: { columns: { id: { from: id }, name: { from: name } } }
-                """.formatted(pg.jdbcUrl(v1), migrator, pg.jdbcUrl(v2), migrator, TestKafka.bootstrapServers(), id));
+                  '%s': { into: items, columns: { id: { from: id }, name: { from: name } } }
+                """.formatted(pg.jdbcUrl(v1), migrator, schema.replace("'", "''"), pg.jdbcUrl(v2), migrator,
+                TestKafka.bootstrapServers(), id, table.replace("'", "''")));
     }
 
     @AfterEach
@@ -77,8 +84,14 @@ class LeastPrivilegeIT {
         }
     }
 
-    @Test
-    void whatCheckAsksOfTheOwnerIsEnoughForRun() throws Exception {
+    static List<Arguments> names() {
+        return List.of(Arguments.of("shop", "items"), Arguments.of("Shop Floor", "x\"; DROP TABLE y; --'"));
+    }
+
+    @ParameterizedTest(name = "{0}.{1}")
+    @MethodSource("names")
+    void whatCheckAsksOfTheOwnerIsEnoughForRun(String schema, String table, @TempDir Path dir) throws Exception {
+        roles(dir, schema, table);
         CliRun first = CliRun.of("check", "--spec", specFile.toString());
 
         assertThat(first.exit()).as(first.toString()).isEqualTo(ExitCodes.FAILED);
@@ -95,8 +108,8 @@ class LeastPrivilegeIT {
         Spec spec = new SpecParser().parse(Files.readString(specFile), specFile.toString());
         pipeline = Pipeline.start(spec, specFile.getParent().resolve("data"), 0, new SimpleMeterRegistry());
         awaitV2EqualsV1("the snapshot");
-        pg.execute(v1, "SET ROLE " + owner + "; INSERT INTO shop.items VALUES (21, 'streamed');"
-                + " UPDATE shop.items SET name = 'renamed' WHERE id = 1; DELETE FROM shop.items WHERE id = 2; RESET ROLE");
+        pg.execute(v1, "SET ROLE " + owner + "; INSERT INTO " + items + " VALUES (21, 'streamed');"
+                + " UPDATE " + items + " SET name = 'renamed' WHERE id = 1; DELETE FROM " + items + " WHERE id = 2; RESET ROLE");
         awaitV2EqualsV1("the streamed changes");
         assertThat(pg.rows(v2, "SELECT name FROM app.items WHERE id IN (1, 21) ORDER BY id"))
                 .containsExactly(List.of("renamed"), List.of("streamed"));
@@ -114,7 +127,7 @@ class LeastPrivilegeIT {
     private void awaitV2EqualsV1(String what) {
         await(what).atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
             assertThat(pipeline.failure()).isEmpty();
-            assertThat(pg.rows(v2, "SELECT id, name FROM app.items ORDER BY id")).isEqualTo(pg.rows(v1, "SELECT id, name FROM shop.items ORDER BY id"));
+            assertThat(pg.rows(v2, "SELECT id, name FROM app.items ORDER BY id")).isEqualTo(pg.rows(v1, "SELECT id, name FROM " + items + " ORDER BY id"));
         });
     }
 }

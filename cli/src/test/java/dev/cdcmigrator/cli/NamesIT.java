@@ -16,17 +16,19 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Every name PostgreSQL takes, in every position (issue 17): v1 and v2 schemas with upper case and a space, a table
  * {@code "Order Lines"}, columns named {@code select}, {@code Größe}, {@code a"b}, with a dot and a comma, and one
- * of 63 bytes, an identity column, a tenant column with row-level security, a state schema with a space, and a table
- * and columns whose names are SQL that would drop table {@code y} if any stage pasted a name into a statement
- * unquoted. The whole migration runs on them: {@code check}, the backfill, streamed inserts, updates and deletes,
- * {@code status}, {@code verify}, {@code cutover sync-sequences} and {@code cleanup}; {@code y} survives on both sides.
+ * of 63 bytes, an identity column, a tenant column with row-level security, a state schema with a space, v2 triggers
+ * and a foreign key named with quotes, dots and commas (suspended while the migration applies, back at {@code cutover
+ * enforce}), and a table and columns whose names are SQL that would drop table {@code y} if any stage pasted a name
+ * into a statement unquoted, whose tenant is looked up in {@code "Order Lines"}. The whole migration runs on them: {@code check}, the backfill, streamed inserts, updates
+ * and deletes, {@code status}, {@code cutover enforce}, {@code verify}, {@code cutover sync-sequences} and
+ * {@code cleanup}; {@code y} survives on both sides.
  */
 class NamesIT {
 
@@ -39,24 +41,23 @@ class NamesIT {
     private static final String LINES_V1 = "SELECT id, \"select\", \"Größe\", \"a\"\"b\" || '!', \"" + LONGEST
             + "\", \"with.dot, and comma\", \"Tenant Id\" FROM \"Old Schema\".\"Order Lines\" ORDER BY id";
     private static final String LINES_V2 = "SELECT " + LINES_COLUMNS + " FROM \"New Schema\".\"Order Lines\" ORDER BY id";
-    private static final String HOSTILE_ROWS = "SELECT * FROM %s.\"x\"\"; DROP TABLE y; --\" ORDER BY 1";
+    private static final String TRIGGERS = "SELECT tgname, tgenabled FROM pg_trigger"
+            + " WHERE tgrelid = '\"New Schema\".\"Order Lines\"'::regclass AND NOT tgisinternal ORDER BY tgname";
+    private static final String FOREIGN_KEYS = "SELECT conname, convalidated FROM pg_constraint WHERE contype = 'f'";
+    /** The rows of the table named like SQL, with the tenant each looks up in its "Order Lines" row. */
+    private static final String HOSTILE_V1 = "SELECT h.*, o.\"Tenant Id\" FROM \"Old Schema\".\"x\"\"; DROP TABLE y; --\" h"
+            + " JOIN \"Old Schema\".\"Order Lines\" o ON o.id = h.\"key\"\"; --\" ORDER BY 1";
+    private static final String HOSTILE_V2 = "SELECT * FROM \"New Schema\".\"x\"\"; DROP TABLE y; --\" ORDER BY 1";
 
     private final PostgresServer pg = TestPostgres.shared();
     private Pipeline pipeline;
-    private Spec spec;
     private String v1;
 
+    // Slots left by a failed run are dropped by testkit's ReplicationSlotCleanup.
     @AfterEach
     void stop() {
         if (pipeline != null) {
             pipeline.close();
-        }
-        if (spec != null) {
-            String slot = new Topics(spec).slot();
-            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).until(() ->
-                    pg.rows(v1, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" + slot + "' AND active")
-                            .get(0).get(0).equals("0"));
-            pg.execute(v1, "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '" + slot + "'");
         }
     }
 
@@ -79,12 +80,22 @@ class NamesIT {
                     SELECT 's' || g, g * 1.5, 'q"' || g, g, 'd,' || g, 't' || (g %% 3) FROM generate_series(1, 300) g;
                 INSERT INTO "Old Schema"."x""; DROP TABLE y; --" SELECT g, 'it''s ' || g FROM generate_series(1, 40) g;
                 """.formatted(LONGEST));
-        pg.execute(v2, tables.formatted("New Schema", LONGEST));
+        pg.execute(v2, tables.formatted("New Schema", LONGEST) + """
+                ALTER TABLE "New Schema"."x""; DROP TABLE y; --" ADD COLUMN "Tenant Id" text NOT NULL;
+                ALTER TABLE "New Schema"."x""; DROP TABLE y; --" ADD CONSTRAINT "to ""Order Lines""\"
+                    FOREIGN KEY ("key""; --") REFERENCES "New Schema"."Order Lines" (id);
+                CREATE FUNCTION "New Schema"."keep it"() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';
+                CREATE TRIGGER "fires, always" BEFORE INSERT ON "New Schema"."Order Lines"
+                    FOR EACH ROW EXECUTE FUNCTION "New Schema"."keep it"();
+                CREATE TRIGGER "suspended.one" BEFORE UPDATE ON "New Schema"."Order Lines"
+                    FOR EACH ROW EXECUTE FUNCTION "New Schema"."keep it"();
+                """);
         String prefix = "names_" + v1.substring(v1.lastIndexOf('_') + 1);
         Path specFile = Files.writeString(dir.resolve("spec.yaml"), """
                 version: 1
                 source: { url: "%s", user: "%s", password: "%s", schema: "Old Schema" }
-                target: { url: "%s", user: "%s", password: "%s", schema: "New Schema", stateSchema: "Migrator State" }
+                target: { url: "%s", user: "%s", password: "%s", schema: "New Schema", stateSchema: "Migrator State",
+                          triggers: ["Order Lines.fires, always"] }
                 kafka: { bootstrap: "%s", topicPrefix: %s, partitions: 2 }
                 backfill: { mode: %s, chunkRows: 50, parallelism: 2 }
                 tenancy: { rowLevelSecurity: app.tenant_id }
@@ -100,12 +111,14 @@ class NamesIT {
                       "%s": { from: "%s" }
                       "with.dot, and comma": { from: "with.dot, and comma" }
                   'x"; DROP TABLE y; --':
+                    dimensions:
+                      tenant: { lookup: { table: "Order Lines", key: 'key"; --', column: "Tenant Id" }, column: "Tenant Id" }
                     columns:
                       'key"; --': { from: 'key"; --' }
                       "v'); DROP TABLE y; --": { from: "v'); DROP TABLE y; --" }
                 """.formatted(pg.jdbcUrl(v1), pg.user(), pg.password(), pg.jdbcUrl(v2), pg.user(), pg.password(),
                 TestKafka.bootstrapServers(), prefix, backfill, LONGEST, LONGEST));
-        spec = new SpecParser().parse(specFile);
+        Spec spec = new SpecParser().parse(specFile);
 
         CliRun check = CliRun.of("check", "--spec", specFile.toString());
         assertThat(check.exit()).as(check.toString()).isEqualTo(ExitCodes.OK);
@@ -120,7 +133,7 @@ class NamesIT {
                     WHERE id %% 7 = 0;
                 UPDATE "Old Schema"."Order Lines" SET "Tenant Id" = 'moved' WHERE id BETWEEN 10 AND 12;
                 DELETE FROM "Old Schema"."Order Lines" WHERE id BETWEEN 100 AND 120;
-                INSERT INTO "Old Schema"."x""; DROP TABLE y; --" VALUES (1000, 'late');
+                INSERT INTO "Old Schema"."x""; DROP TABLE y; --" VALUES (250, 'late');
                 UPDATE "Old Schema"."x""; DROP TABLE y; --" SET "v'); DROP TABLE y; --" = 'changed' WHERE "key""; --" <= 5;
                 DELETE FROM "Old Schema"."x""; DROP TABLE y; --" WHERE "key""; --" BETWEEN 30 AND 35;
                 """.formatted(LONGEST));
@@ -132,6 +145,14 @@ class NamesIT {
         assertThat(status.out()).as(status.toString()).contains("topics of names Kafka does not take as they are:",
                 "  Order Lines -> " + new Topics(spec).raw("Order Lines") + ", Order Lines -> " + new Topics(spec).v2("Order Lines"),
                 new Topics(spec).v2(HOSTILE_TABLE));
+
+        assertThat(pg.rows(v2, TRIGGERS)).as("suspended while the migration applies")
+                .containsExactly(List.of("fires, always", "O"), List.of("suspended.one", "D"));
+        assertThat(pg.rows(v2, FOREIGN_KEYS)).isEmpty();
+        CliRun enforce = CliRun.of("cutover", "enforce", "--spec", specFile.toString());
+        assertThat(enforce.exit()).as(enforce.toString()).isZero();
+        assertThat(pg.rows(v2, TRIGGERS)).containsExactly(List.of("fires, always", "O"), List.of("suspended.one", "O"));
+        assertThat(pg.rows(v2, FOREIGN_KEYS)).containsExactly(List.of("to \"Order Lines\"", "t"));
 
         CliRun verify = CliRun.of("verify", "--spec", specFile.toString());
         assertThat(verify.exit()).as(verify.toString()).isZero();
@@ -161,7 +182,7 @@ class NamesIT {
         await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
             assertThat(pipeline.failure()).isEmpty();
             assertThat(pg.rows(v2, LINES_V2)).isEqualTo(pg.rows(v1, LINES_V1));
-            assertThat(pg.rows(v2, HOSTILE_ROWS.formatted("\"New Schema\""))).isEqualTo(pg.rows(v1, HOSTILE_ROWS.formatted("\"Old Schema\"")));
+            assertThat(pg.rows(v2, HOSTILE_V2)).isEqualTo(pg.rows(v1, HOSTILE_V1));
         });
     }
 }

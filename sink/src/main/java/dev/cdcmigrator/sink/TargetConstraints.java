@@ -276,6 +276,7 @@ public final class TargetConstraints {
 
     /** Up to {@link #ORPHANS_SHOWN} referencing values of {@code table} that {@code name}'s parent table lacks. */
     private String orphans(Connection connection, String table, String name) throws SQLException {
+        List<String> names = new ArrayList<>();
         List<String> columns = new ArrayList<>();
         List<String> parentColumns = new ArrayList<>();
         String parent;
@@ -293,6 +294,7 @@ public final class TargetConstraints {
                 parent = null;
                 while (rs.next()) {
                     parent = rs.getString(1);
+                    names.add(rs.getString(2));
                     columns.add(quote(rs.getString(2)));
                     parentColumns.add(quote(rs.getString(3)));
                 }
@@ -313,7 +315,7 @@ public final class TargetConstraints {
                 for (int i = 1; i <= columns.size(); i++) {
                     values.add(rs.getString(i));
                 }
-                found.add("(" + columns.stream().map(c -> c.replace("\"", "")).collect(Collectors.joining(", ")) + ")=("
+                found.add("(" + String.join(", ", names) + ")=("
                         + String.join(", ", values) + ")");
             }
         }

@@ -17,7 +17,9 @@ import java.util.TreeSet;
  * <p>Debezium splits the list at commas and matches each entry, case-insensitively, against the whole
  * {@code schema.table.column}. So every entry turns case-insensitivity off ({@code (?-i)}: {@code "Name"} and
  * {@code name} are two columns), and names are escaped character by character ({@link #literal}) rather than with
- * {@code Pattern.quote}, whose {@code \Q...\E} Debezium would cut at a comma inside a name.
+ * {@code Pattern.quote}, whose {@code \Q...\E} Debezium would cut at a comma inside a name. (Debezium's splitter,
+ * {@code Strings.RegExSplitter}, splits at every comma not preceded by a backslash and then turns {@code \,} into
+ * {@code ,}; an escaped name holds no comma at all, {@code \x{2c}} instead, so no name needs refusing.)
  */
 public final class ColumnFilter {
 
