@@ -73,7 +73,7 @@ public final class Transform implements AutoCloseable {
         if (spec.kafka().v2Format() == V2Format.AVRO) {
             v2 = AvroV2Serializers.of(spec);
             // A value the Avro schema cannot hold becomes a dead letter (as the sink does with rows the target refuses).
-            props.putAll(V2DeadLetterHandler.settings(topics.deadLetters(), registry));
+            props.putAll(V2DeadLetterHandler.settings(topics.deadLetters(), spec.source().schema(), registry));
         }
         props.putAll(KafkaClients.streamsOverrides(spec));
         props.putAll(overrides);

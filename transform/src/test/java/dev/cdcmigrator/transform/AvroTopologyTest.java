@@ -95,7 +95,7 @@ class AvroTopologyTest {
         Properties props = new Properties();
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "test");
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-        props.putAll(V2DeadLetterHandler.settings("keiko.dlq", meters));
+        props.putAll(V2DeadLetterHandler.settings("keiko.dlq", "public", meters));
         V2Catalog catalog = new V2Catalog(table -> accounts.get(), Duration.ZERO);
         V2AvroWriter writer = new V2AvroWriter(client, catalog, Map.of("accounts", List.of("account_id", "display_name", "score")));
         driver = new TopologyTestDriver(TransformTopology.build(spec, meters, new AvroV2Serializers(writer)), props);

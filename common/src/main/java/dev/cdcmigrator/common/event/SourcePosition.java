@@ -14,4 +14,12 @@ package dev.cdcmigrator.common.event;
  * @param snapshot whether the change was read by the initial snapshot
  */
 public record SourcePosition(String table, long lsn, Long lastCommitLsn, Long txId, long tsMs, boolean snapshot) {
+
+    /**
+     * The v1 table without its schema {@code schema} (a name may hold dots, so the schema is cut off, not split at
+     * a dot); the qualified name when it is another schema's.
+     */
+    public String table(String schema) {
+        return table != null && table.startsWith(schema + ".") ? table.substring(schema.length() + 1) : table;
+    }
 }

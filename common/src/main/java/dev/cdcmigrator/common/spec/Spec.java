@@ -37,11 +37,26 @@ public record Spec(int version, SourceSpec source, TargetSpec target, KafkaSpec 
         debezium = Settings.of(debezium, "debezium");
         tenancy = tenancy == null ? TenancySpec.DEFAULT : tenancy;
         backfill = backfill == null ? BackfillSpec.DEFAULT : backfill;
+        requireDistinctTopics("v1 tables", tables.keySet());
+        requireDistinctTopics("v2 tables", tables.entrySet().stream()
+                .flatMap(t -> t.getValue().v2Tables(t.getKey()).stream()).collect(java.util.stream.Collectors.toSet()));
         for (Map.Entry<String, TableSpec> table : tables.entrySet()) {
             for (DimensionSpec dimension : table.getValue().dimensions().values()) {
                 if (dimension.lookup() != null && dimension.lookup().table().equals(table.getKey())) {
                     throw new IllegalArgumentException("table " + table.getKey() + " looks up a dimension in itself; use from or expr");
                 }
+            }
+        }
+    }
+
+    // Topics.topicPart appends 32 bits of a digest: two names meeting there are unlikely, but would share a topic.
+    private static void requireDistinctTopics(String what, java.util.Collection<String> names) {
+        Map<String, String> byPart = new java.util.HashMap<>();
+        for (String name : new java.util.TreeSet<>(names)) {
+            String other = byPart.putIfAbsent(dev.cdcmigrator.common.Topics.topicPart(name), name);
+            if (other != null) {
+                throw new IllegalArgumentException(what + " '" + other + "' and '" + name + "' would share the topic name "
+                        + dev.cdcmigrator.common.Topics.topicPart(name) + "; rename one of them");
             }
         }
     }

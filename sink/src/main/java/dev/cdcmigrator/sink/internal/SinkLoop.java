@@ -405,7 +405,7 @@ public final class SinkLoop implements Runnable {
                 if (c.source().snapshot()) {
                     // A snapshot read's time is when the snapshot read it, not a commit: no latency, but progress.
                     if (c.op() == Op.READ) {
-                        meters.snapshotRowApplied(c.table(), unqualified(c.source().table()));
+                        meters.snapshotRowApplied(c.table(), specWrites.v1Table(c.source()));
                     }
                 } else {
                     meters.latency(c.table(), c.source().tsMs(), committedAt);
@@ -467,10 +467,6 @@ public final class SinkLoop implements Runnable {
 
     private static TopicPartition partitionOf(ConsumerRecord<byte[], byte[]> record) {
         return new TopicPartition(record.topic(), record.partition());
-    }
-
-    private static String unqualified(String table) {
-        return table == null ? "unknown" : table.substring(table.lastIndexOf('.') + 1);
     }
 
     private void publish(List<DeadLetter> deadLetters, List<ReplayOutcome> outcomes) throws SQLException {

@@ -38,6 +38,7 @@ public final class SpecWrites {
 
     /** Per v2 topic: its table, the columns the spec writes into it and the table's unique keys on v2. */
     private final Map<String, Table> byTopic;
+    private final String sourceSchema;
 
     /** @param uniqueKeys the column sets of the table's unique keys; null until {@link #withUniqueKeys} read them */
     private record Table(String name, SortedSet<String> columns, Set<Set<String>> uniqueKeys) {
@@ -45,13 +46,15 @@ public final class SpecWrites {
 
     public SpecWrites(Spec spec) {
         Topics topics = new Topics(spec);
+        sourceSchema = spec.source().schema();
         byTopic = new HashMap<>();
         spec.v2Columns().forEach((table, columns) -> byTopic.put(topics.v2(table),
                 new Table(table, Collections.unmodifiableSortedSet(columns), null)));
     }
 
-    private SpecWrites(Map<String, Table> byTopic) {
+    private SpecWrites(Map<String, Table> byTopic, String sourceSchema) {
         this.byTopic = byTopic;
+        this.sourceSchema = sourceSchema;
     }
 
     /**
@@ -80,7 +83,12 @@ public final class SpecWrites {
         Map<String, Table> checked = new HashMap<>();
         byTopic.forEach((topic, table) -> checked.put(topic, new Table(table.name(), table.columns(),
                 keys.getOrDefault(table.name(), Set.of()))));
-        return new SpecWrites(checked);
+        return new SpecWrites(checked, sourceSchema);
+    }
+
+    /** The unqualified v1 table a change came from ({@code unknown} when it does not say). */
+    public String v1Table(dev.cdcmigrator.common.event.SourcePosition source) {
+        return source.table() == null ? "unknown" : source.table(sourceSchema);
     }
 
     /** The v2 table of {@code topic}, or the topic itself when it is none of the spec's v2 topics. */

@@ -24,12 +24,15 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The letter is the v2 change as JSON, from the v2 topic (partition and offset -1: it was never written there),
  * with the v1 table as its table and the v2 column at fault. Kafka Streams instantiates this class by name; it finds
- * the dead-letter topic under {@link #DEAD_LETTER_TOPIC} and the meter registry under {@link #METER_REGISTRY}.
+ * the dead-letter topic under {@link #DEAD_LETTER_TOPIC}, the v1 schema under {@link #SOURCE_SCHEMA} and the meter
+ * registry under {@link #METER_REGISTRY}.
  */
 public final class V2DeadLetterHandler extends DefaultProductionExceptionHandler {
 
     /** Configuration key of the dead-letter topic. */
     public static final String DEAD_LETTER_TOPIC = "cdc-migrator.dead-letter.topic";
+    /** Configuration key of the v1 schema ({@code source.schema}), cut off the v1 table a change names. */
+    public static final String SOURCE_SCHEMA = "cdc-migrator.source.schema";
     /** Configuration key of the {@link MeterRegistry} (an object, not text). */
     public static final String METER_REGISTRY = "cdc-migrator.meter-registry";
 
@@ -38,12 +41,13 @@ public final class V2DeadLetterHandler extends DefaultProductionExceptionHandler
     private static final JsonSerde<DeadLetter> DEAD = JsonSerde.of(DeadLetter.class);
 
     private String deadLetterTopic;
+    private String sourceSchema;
     private MeterRegistry registry;
 
     /** The Kafka Streams settings that install this handler. */
-    public static Map<String, Object> settings(String deadLetterTopic, MeterRegistry registry) {
+    public static Map<String, Object> settings(String deadLetterTopic, String sourceSchema, MeterRegistry registry) {
         return Map.of(StreamsConfig.PRODUCTION_EXCEPTION_HANDLER_CLASS_CONFIG, V2DeadLetterHandler.class,
-                DEAD_LETTER_TOPIC, deadLetterTopic, METER_REGISTRY, registry);
+                DEAD_LETTER_TOPIC, deadLetterTopic, SOURCE_SCHEMA, sourceSchema, METER_REGISTRY, registry);
     }
 
     @Override
@@ -54,6 +58,7 @@ public final class V2DeadLetterHandler extends DefaultProductionExceptionHandler
             throw new IllegalArgumentException(DEAD_LETTER_TOPIC + " is not set");
         }
         deadLetterTopic = topic.toString();
+        sourceSchema = String.valueOf(configs.get(SOURCE_SCHEMA));
         registry = configs.get(METER_REGISTRY) instanceof MeterRegistry r ? r : null;
     }
 
@@ -69,7 +74,7 @@ public final class V2DeadLetterHandler extends DefaultProductionExceptionHandler
         // The change names its v2 table: a topic's name is derived from it and not always the name itself.
         String v2Table = change != null && change.table() != null ? change.table() : record.topic();
         String source = change == null || change.source() == null ? null : change.source().table();
-        String v1Table = source == null ? v2Table : source.substring(source.lastIndexOf('.') + 1);
+        String v1Table = source == null ? v2Table : change.source().table(sourceSchema);
         String column = conversion.column() == null ? null : v2Table + "." + conversion.column();
         DeadLetter letter = DeadLetter.of("transform", record.topic(), -1, -1, v1Table, key, column, conversion.getMessage(), value);
         LOGGER.warn("dead-lettered table={} topic={} column={} reason={}", v1Table, record.topic(), column, conversion.getMessage());
