@@ -88,4 +88,15 @@ class TopicsTest {
                     columns: { id: { from: id } }
                 """.formatted(quoted);
     }
+
+    @Test
+    void theSpecRefusesTwoTablesWhoseTopicNamesWouldMeet() {
+        // Found by search: the same characters replaced, the same first 32 bits of the digest.
+        assertThat(Topics.topicPart("t ,*<]")).isEqualTo(Topics.topicPart("t -)<{"));
+        String yaml = yaml("public").replace("  \"public\":", "  \"t ,*<]\":\n    columns: { id: { from: id } }\n  \"t -)<{\":");
+
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new SpecParser().parse(yaml, "spec.yaml"))
+                .hasMessageContaining("v1 tables 't ,*<]' and 't -)<{' would share the topic name t_____-68ac3935;"
+                        + " rename one of them");
+    }
 }
