@@ -63,8 +63,7 @@ public final class V2TableSchema {
             }
             V2Column clash = byField.put(column.field(), column);
             if (clash != null) {
-                throw new IllegalArgumentException("columns \"" + clash.name() + "\" and \"" + column.name() + "\" of table "
-                        + table + " both become the Avro field " + column.field() + "; rename one of them");
+                throw new IllegalArgumentException(clashing(table, clash.name(), column.name(), column.field()));
             }
             if (!AvroNames.isValid(column.field())) {
                 throw new IllegalArgumentException("column " + column.name() + ": " + column.field() + " is not a valid Avro name");
@@ -97,6 +96,28 @@ public final class V2TableSchema {
                 new Schema.Field("key", keySchema, "the v2 key"),
                 new Schema.Field("after", nullable(rowSchema), "the full v2 row image; null for a delete", JsonProperties.NULL_VALUE),
                 new Schema.Field("source", sourceSchema, "where on v1 the change came from")));
+    }
+
+    /**
+     * Why columns {@code columns} of {@code table} cannot share one Avro record: two of them whose names become the
+     * same Avro field name ({@code "a b"} and {@code a_b}); empty when they can. For {@code migrator check}, which
+     * reports what the transform would refuse at the first change that carries both.
+     */
+    public static Optional<String> fieldClash(String table, java.util.Collection<String> columns) {
+        Map<String, String> byField = new HashMap<>();
+        for (String column : new java.util.TreeSet<>(columns)) {
+            String field = AvroNames.field(column);
+            String clash = byField.putIfAbsent(field, column);
+            if (clash != null) {
+                return Optional.of(clashing(table, clash, column, field));
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static String clashing(String table, String one, String other, String field) {
+        return "columns \"" + one + "\" and \"" + other + "\" of table " + table + " both become the Avro field " + field
+                + "; rename one of them";
     }
 
     /**

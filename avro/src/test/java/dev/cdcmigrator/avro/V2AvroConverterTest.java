@@ -295,6 +295,13 @@ class V2AvroConverterTest {
                 .hasMessage("columns \"a-b\" and \"a_b\" of table t both become the Avro field a_b; rename one of them");
     }
 
+    @Test
+    void checkFindsTheColumnsThatWouldBecomeOneField() {
+        assertThat(V2TableSchema.fieldClash("Order Lines", List.of("id", "a b", "select", "a\"b")))
+                .contains("columns \"a b\" and \"a\"b\" of table Order Lines both become the Avro field a_b; rename one of them");
+        assertThat(V2TableSchema.fieldClash("t", List.of("id", "Größe", "select", "with.dot, and comma"))).isEmpty();
+    }
+
     private static JsonNode text(String value) {
         return TextNode.valueOf(value);
     }

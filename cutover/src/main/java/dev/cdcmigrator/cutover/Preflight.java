@@ -170,6 +170,12 @@ public final class Preflight {
                 for (Map.Entry<String, TableSpec> table : tables.entrySet()) {
                     checkTable(table.getKey(), table.getValue(), v1, v1Relations.get(table.getKey()), v2);
                 }
+                if (spec.kafka().v2Format() == dev.cdcmigrator.common.spec.V2Format.AVRO) {
+                    // Names PostgreSQL takes but Avro does not are made valid, and two may become one field.
+                    spec.v2Columns().forEach((v2Table, columns) -> dev.cdcmigrator.avro.V2TableSchema.fieldClash(v2Table, columns)
+                            .ifPresent(clash -> findings.add(error("v2 " + target.schema() + "." + v2Table, clash
+                                    + " (kafka.v2Format: avro)", "rename one of the v2 columns, or use kafka.v2Format: json"))));
+                }
             }
         } catch (SQLException e) {
             // Only closing a connection can get here, after every check was recorded.

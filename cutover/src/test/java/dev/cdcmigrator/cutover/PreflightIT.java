@@ -569,6 +569,29 @@ class PreflightIT {
         assertThat(findings).extracting(Finding::subject).contains("v2 app.accounts", "v2 app.tasks");
     }
 
+    @Test
+    void withAvroV2TopicsTwoColumnsThatBecomeOneAvroFieldAreAnError() {
+        Spec spec = new SpecParser(name -> null).parse("""
+                version: 1
+                source: { url: "%s", user: "%s", password: "%s" }
+                target: { url: "%s", user: "%s", password: "%s", schema: app }
+                kafka: { topicPrefix: %s, v2Format: avro, schemaRegistry: { url: "http://127.0.0.1:9" } }
+                tables:
+                  users:
+                    into: accounts
+                    columns:
+                      account_id: { from: id }
+                      display_name: { from: name }
+                      "display name": { from: name }
+                """.formatted(pg.jdbcUrl(v1Db), pg.user(), pg.password(), pg.jdbcUrl(v2Db), pg.user(), pg.password(),
+                prefix), "preflight-it.yaml");
+
+        assertThat(check(spec)).as(render(check(spec))).anySatisfy(f -> assertThat(f.toString()).isEqualTo(
+                "ERROR   v2 app.accounts: columns \"display name\" and \"display_name\" of table accounts both become the"
+                        + " Avro field display_name; rename one of them (kafka.v2Format: avro); fix: rename one of the v2"
+                        + " columns, or use kafka.v2Format: json"));
+    }
+
     private Spec spec(String tables) {
         return spec(tables, pg.user());
     }
