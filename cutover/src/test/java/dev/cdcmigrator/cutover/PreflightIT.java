@@ -571,20 +571,14 @@ class PreflightIT {
 
     @Test
     void withAvroV2TopicsTwoColumnsThatBecomeOneAvroFieldAreAnError() {
-        Spec spec = new SpecParser(name -> null).parse("""
-                version: 1
-                source: { url: "%s", user: "%s", password: "%s" }
-                target: { url: "%s", user: "%s", password: "%s", schema: app }
-                kafka: { topicPrefix: %s, v2Format: avro, schemaRegistry: { url: "http://127.0.0.1:9" } }
-                tables:
+        Spec spec = spec("""
                   users:
                     into: accounts
                     columns:
                       account_id: { from: id }
                       display_name: { from: name }
                       "display name": { from: name }
-                """.formatted(pg.jdbcUrl(v1Db), pg.user(), pg.password(), pg.jdbcUrl(v2Db), pg.user(), pg.password(),
-                prefix), "preflight-it.yaml");
+                """, pg.user(), pg.user(), ", v2Format: avro, schemaRegistry: { url: \"http://127.0.0.1:9\" }");
 
         assertThat(check(spec)).as(render(check(spec))).anySatisfy(f -> assertThat(f.toString()).isEqualTo(
                 "ERROR   v2 app.accounts: columns \"display name\" and \"display_name\" of table accounts both become the"
@@ -601,14 +595,19 @@ class PreflightIT {
     }
 
     private Spec spec(String tables, String sourceUser, String targetUser) {
+        return spec(tables, sourceUser, targetUser, "");
+    }
+
+    /** @param kafka more of {@code kafka}'s settings, each after a comma */
+    private Spec spec(String tables, String sourceUser, String targetUser, String kafka) {
         String yaml = """
                 version: 1
                 source: { url: "%s", user: "%s", password: "%s" }
                 target: { url: "%s", user: "%s", password: "%s", schema: app }
-                kafka: { topicPrefix: %s }
+                kafka: { topicPrefix: %s%s }
                 tables:
                 %s""".formatted(pg.jdbcUrl(v1Db), sourceUser, pg.password(), pg.jdbcUrl(v2Db), targetUser,
-                pg.password(), prefix, tables);
+                pg.password(), prefix, kafka, tables);
         return new SpecParser(name -> null).parse(yaml, "preflight-it.yaml");
     }
 
