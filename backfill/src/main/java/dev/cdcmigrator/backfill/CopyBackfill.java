@@ -61,8 +61,9 @@ import org.slf4j.LoggerFactory;
  * snapshot read (filling unchanged TOASTed values of later updates, ordering replays), but writes nothing for it. A
  * chunk's v2 rows and its "copied" mark commit in one target transaction, so a restart copies only the chunks not
  * done, from a new snapshot; the snapshot-completed marker then tells the transform which chunks those were, so it
- * skips the streamed changes they already hold. Then Debezium streams from the slot's consistent point
- * ({@code snapshot.mode: no_data}).
+ * skips the streamed changes they already hold. A table without a primary key is copied in block ranges whose chunks
+ * commit together, and sends no rows: the marker names it instead. Then Debezium streams from the slot's consistent
+ * point ({@code snapshot.mode: no_data}).
  */
 public final class CopyBackfill {
 
@@ -234,8 +235,10 @@ public final class CopyBackfill {
                 copyAll(tables, pending, snapshot.name(), slotLsn, recopied, producer);
                 Set<String> ranged = tables.values().stream().filter(TableCopy::chunksCommitAlone).map(TableCopy::table)
                         .collect(Collectors.toSet());
+                List<String> keyless = tables.values().stream().filter(TableCopy::keyless)
+                        .map(table -> spec.source().schema() + "." + table.table()).toList();
                 sendMarkers(producer, new SnapshotCompleted(slotLsn, System.currentTimeMillis(),
-                        progress.recopied(v2, slot, spec.source().schema(), ranged)));
+                        progress.recopied(v2, slot, spec.source().schema(), ranged), keyless));
                 progress.complete(v2, slot);
                 LOGGER.info("backfill: complete for slot {}; capture streams from {}", slot, slotLsn);
             }

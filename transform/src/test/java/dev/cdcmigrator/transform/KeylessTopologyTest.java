@@ -2,28 +2,37 @@ package dev.cdcmigrator.transform;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.cdcmigrator.common.event.BackfilledRow;
 import dev.cdcmigrator.common.event.DeadLetter;
+import dev.cdcmigrator.common.event.SnapshotCompleted;
 import dev.cdcmigrator.common.event.V2Change;
+import dev.cdcmigrator.common.serde.Json;
 import dev.cdcmigrator.common.serde.JsonSerde;
 import dev.cdcmigrator.common.spec.SpecParser;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.test.TestRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
  * Tables without a primary key: Debezium sends their changes without a record key. Each is mapped by its values, with
- * the old v2 row of an update or delete; capture's replays are dropped by the table's last position.
+ * the old v2 row of an update or delete; capture's replays are dropped by the table's last position. The copy
+ * backfill sends none of their rows, only its marker naming them.
  */
 class KeylessTopologyTest {
 
@@ -143,5 +152,62 @@ class KeylessTopologyTest {
 
         assertThat(out(ledgerV2)).containsExactly("r>{\"a\":1,\"b\":\"x\"}", "r>{\"a\":1,\"b\":\"x\"}", "c>{\"a\":3,\"b\":\"y\"}",
                 "t", "r>{\"a\":1,\"b\":\"x\"}", "r>{\"a\":3,\"b\":\"y\"}", "t");
+    }
+
+    @Test
+    void afterTheCopyAV1TruncateDeletesTheCopiedRowsAndTheMarkerItselfDeletesNothing() {
+        copyCompleted(List.of(), List.of("public.ledger"));
+        assertThat(out(ledgerV2)).isEmpty();
+
+        ledgerRaw.pipeInput(null, ledger.change("t", null, null, 1110, 1100L));
+        ledgerRaw.pipeInput(null, ledger.change("c", null, row(5, "after"), 1210, 1200L));
+
+        assertThat(out(ledgerV2)).containsExactly("t", "c>{\"a\":5,\"b\":\"after\"}");
+    }
+
+    @Test
+    void aResumedCopyOfTheWholeTableDropsTheStreamedChangesItsSnapshotSaw() {
+        // The resumed copy's snapshot: transactions below 100 and 101..109 except 105 are visible.
+        copyCompleted(List.of(new SnapshotCompleted.Recopied("public.ledger", null, null, 100, 110, List.of(105L), 2000)),
+                List.of("public.ledger"));
+
+        pipe(ledger.change("c", null, row(1, "x"), 1110, 1100L), 101);
+        pipe(ledger.change("d", row(1, "x"), null, 1120, 1100L), 101);
+        pipe(ledger.change("t", null, null, 1130, 1100L), 102);
+        pipe(ledger.change("c", null, row(2, "in progress"), 1210, 1200L), 105);
+        pipe(ledger.change("u", row(2, "in progress"), row(3, "later"), 1310, 1300L), 120);
+
+        assertThat(out(ledgerV2)).containsExactly("c>{\"a\":2,\"b\":\"in progress\"}",
+                "u{\"a\":2,\"b\":\"in progress\"}>{\"a\":3,\"b\":\"later\"}");
+        assertThat(registry.get("migrator.transform.records").tags("table", "ledger", "outcome", "duplicate").counter().count())
+                .isEqualTo(2.0);
+    }
+
+    @Test
+    void aReplayedDeadLetterOfTheCopyIsInsertedByItsValues() {
+        ObjectNode values = Json.MAPPER.createObjectNode().put("a", 7).put("b", "replayed");
+        BackfilledRow letter = new BackfilledRow("public.ledger", 1000, 1000, false, List.of(), Json.MAPPER.createObjectNode(), values);
+        ledgerRaw.pipeInput(null, BackfilledRow.recordValue(List.of(letter)));
+
+        assertThat(out(ledgerV2)).containsExactly("r>{\"a\":7,\"b\":\"replayed\"}");
+        assertThat(dlq.readValuesToList()).isEmpty();
+    }
+
+    private void copyCompleted(List<SnapshotCompleted.Recopied> recopied, List<String> keyless) {
+        RecordHeaders headers = new RecordHeaders();
+        headers.add(SnapshotCompleted.HEADER, SnapshotCompleted.TYPE);
+        byte[] value = JsonSerde.of(SnapshotCompleted.class).serialize(null, new SnapshotCompleted(1000, 0, recopied, keyless));
+        ledgerRaw.pipeInput(new TestRecord<>(null, value, headers));
+    }
+
+    /** A change made by transaction {@code txId}. */
+    private void pipe(byte[] envelope, long txId) {
+        try {
+            ObjectNode tree = (ObjectNode) Json.MAPPER.readTree(envelope);
+            ((ObjectNode) tree.path("payload").path("source")).put("txId", txId);
+            ledgerRaw.pipeInput(null, Json.MAPPER.writeValueAsBytes(tree));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 }

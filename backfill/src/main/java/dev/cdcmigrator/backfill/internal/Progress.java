@@ -29,12 +29,14 @@ import java.util.Set;
 public final class Progress {
 
     /**
-     * One key range of a v1 table.
+     * One key range of a v1 table, or of a table without a primary key one range of blocks.
      *
      * @param table the v1 table (unqualified)
      * @param index its place among the table's chunks
-     * @param after keys above this (null: no bound): the key's column values in key order, as PostgreSQL prints them
-     * @param upTo keys up to this, inclusive (null: no bound), in the same form
+     * @param after keys above this (null: no bound): the key's column values in key order, as PostgreSQL prints them;
+     *              without a key, the range's first block (its number alone)
+     * @param upTo keys up to this, inclusive (null: no bound), in the same form; without a key, the block after the
+     *             range
      * @param done whether it is copied
      */
     public record Chunk(String table, int index, List<String> after, List<String> upTo, boolean done) {
@@ -186,8 +188,8 @@ public final class Progress {
     /**
      * The chunks copied from a newer snapshot than the slot's, as the transform needs them (see {@link SnapshotCompleted}):
      * a key range for each chunk of a table in {@code rangedTables}, whose one integer key column the transform
-     * compares with the bounds; the whole table for any other (whose chunks commit together: every one of them was
-     * copied from that snapshot).
+     * compares with the bounds; the whole table for any other, a table without a primary key too (whose chunks commit
+     * together: every one of them was copied from that snapshot).
      */
     public List<SnapshotCompleted.Recopied> recopied(Connection v2, String slot, String sourceSchema, Set<String> rangedTables)
             throws SQLException {

@@ -41,6 +41,8 @@ import org.postgresql.PGConnection;
 /**
  * The copy of one v1 table: how its rows are read (in the transform's wire form), mapped (the transform's own code),
  * written to v2 (COPY) and announced to the transform (a {@link BackfilledRow} per row, in batches per raw partition).
+ * A table without a primary key is read in ranges of physical blocks (ctid) rather than of keys, and none of its rows
+ * is announced: the transform keeps no image of such a row (its changes are applied by their values alone).
  */
 public final class TableCopy {
 
@@ -61,6 +63,7 @@ public final class TableCopy {
     private final List<String> primaryKey;
     private final List<String> keyTypes;
     private final boolean integerKey;
+    private final boolean keyless;
     private final WireRows wire;
     private final RowMapper mapper;
     private final Map<String, Set<String>> arrayColumns;
@@ -75,6 +78,7 @@ public final class TableCopy {
         this.primaryKey = primaryKey;
         this.keyTypes = keyTypes;
         this.integerKey = integerKey;
+        this.keyless = primaryKey.isEmpty();
         this.wire = wire;
         this.mapper = mapper;
         this.arrayColumns = arrayColumns;
@@ -134,19 +138,27 @@ public final class TableCopy {
     /**
      * Whether each of its chunks commits on its own. The transform skips the streamed changes a chunk copied by a
      * resumed backfill already holds by the chunk's key range ({@link SnapshotCompleted.Recopied}), which it can tell
-     * only for a one-integer-column key; the chunks of any other key commit together, so that a resumed backfill
-     * copies such a table again as a whole or not at all.
+     * only for a one-integer-column key; the chunks of any other key, or of a table without one, commit together, so
+     * that a resumed backfill copies such a table again as a whole or not at all.
      */
     public boolean chunksCommitAlone() {
         return integerKey;
     }
 
+    /** Whether the table has no primary key: it is copied by block ranges, and the transform gets none of its rows. */
+    public boolean keyless() {
+        return keyless;
+    }
+
     /**
      * Cuts the table into chunks of about {@code chunkRows} rows: ranges of its primary key in the key's order
-     * ({@link KeyRanges}), whatever its columns and types.
+     * ({@link KeyRanges}), whatever its columns and types; for a table without one, ranges of blocks
+     * ({@link #blockBounds}).
      */
     public List<Progress.Chunk> chunks(Connection v1, int chunkRows) throws SQLException {
-        List<List<String>> bounds = KeyRanges.sample(v1, qualified, primaryKey.stream().map(SqlText::quote).toList(), chunkRows);
+        List<List<String>> bounds = keyless
+                ? blockBounds(v1, chunkRows).stream().map(block -> List.of(Long.toString(block))).toList()
+                : KeyRanges.sample(v1, qualified, primaryKey.stream().map(SqlText::quote).toList(), chunkRows);
         List<Progress.Chunk> chunks = new ArrayList<>();
         for (int i = 0; i <= bounds.size(); i++) {
             chunks.add(new Progress.Chunk(table, i, i == 0 ? null : bounds.get(i - 1), i == bounds.size() ? null : bounds.get(i), false));
@@ -155,24 +167,83 @@ public final class TableCopy {
     }
 
     /**
+     * The first block of every chunk but the first, for chunks of about {@code chunkRows} rows: from the blocks of
+     * the table's largest leaf partition (the table itself unless it is partitioned; a block range applies to each
+     * leaf) and its rows, counted when PostgreSQL has no estimate yet (a table never vacuumed or analyzed).
+     */
+    private List<Long> blockBounds(Connection v1, int chunkRows) throws SQLException {
+        long blocks;
+        long rows;
+        try (PreparedStatement ps = v1.prepareStatement("SELECT max(pg_relation_size(c.oid)) / current_setting('block_size')::bigint,"
+                + " sum(greatest(c.reltuples, 0))::bigint, bool_or(c.reltuples < 0)"
+                + " FROM pg_partition_tree(CAST(? AS regclass)) t JOIN pg_class c ON c.oid = t.relid WHERE t.isleaf")) {
+            ps.setString(1, qualified);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                blocks = rs.getLong(1);
+                rows = rs.getLong(2);
+                if (rs.getBoolean(3)) {
+                    rows = -1;
+                }
+            }
+        }
+        if (rows < 0) {
+            try (PreparedStatement ps = v1.prepareStatement("SELECT count(*) FROM " + qualified); ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                rows = rs.getLong(1);
+            }
+        }
+        return blockBounds(blocks, rows, chunkRows);
+    }
+
+    /**
+     * The first block of every chunk but the first: the table's {@code blocks} cut into ranges of equally many
+     * blocks, each holding about {@code chunkRows} of its {@code rows} (at least one block). The first chunk starts
+     * at block 0 and the last has no end, so rows in blocks added after the count are copied too.
+     */
+    static List<Long> blockBounds(long blocks, long rows, int chunkRows) {
+        if (blocks <= 1 || rows <= chunkRows) {
+            return List.of();
+        }
+        long perChunk = Math.max(1, (long) ((double) blocks * chunkRows / rows));
+        List<Long> bounds = new ArrayList<>();
+        for (long block = perChunk; block < blocks; block += perChunk) {
+            bounds.add(block);
+        }
+        return bounds;
+    }
+
+    /**
      * The condition selecting a chunk's rows, then the key order, so that PostgreSQL reads the range from the key's
-     * index; its parameters are {@link #bindRange}'s.
+     * index; for a table without a key, its blocks' rows in physical order (a TID range scan, PostgreSQL 14 on). Its
+     * parameters are {@link #bindRange}'s.
      */
     String rangeSql(Progress.Chunk chunk) {
+        if (keyless) {
+            List<String> ctid = List.of("ctid");
+            List<String> tid = List.of("tid");
+            return (chunk.after() == null ? "" : " AND " + KeyRanges.compare(ctid, tid, ">="))
+                    + (chunk.upTo() == null ? "" : " AND " + KeyRanges.compare(ctid, tid, "<"));
+        }
         List<String> key = primaryKey.stream().map(SqlText::quote).toList();
         return (chunk.after() == null ? "" : " AND " + KeyRanges.compare(key, keyTypes, ">"))
                 + (chunk.upTo() == null ? "" : " AND " + KeyRanges.compare(key, keyTypes, "<="))
                 + " ORDER BY " + String.join(", ", key);
     }
 
-    static void bindRange(PreparedStatement ps, Progress.Chunk chunk) throws SQLException {
+    void bindRange(PreparedStatement ps, Progress.Chunk chunk) throws SQLException {
         int next = 1;
         if (chunk.after() != null) {
-            next = KeyRanges.bind(ps, next, chunk.after());
+            next = KeyRanges.bind(ps, next, bound(chunk.after()));
         }
         if (chunk.upTo() != null) {
-            KeyRanges.bind(ps, next, chunk.upTo());
+            KeyRanges.bind(ps, next, bound(chunk.upTo()));
         }
+    }
+
+    /** A chunk bound as its comparison takes it: a block number as the block's first tuple id. */
+    private List<String> bound(List<String> stored) {
+        return keyless ? List.of("(" + Long.parseLong(stored.get(0)) + ",0)") : stored;
     }
 
     /** What copying a chunk did. */
@@ -207,7 +278,7 @@ public final class TableCopy {
                     ObjectNode row = wire.read(rs);
                     ObjectNode key = Json.MAPPER.createObjectNode();
                     primaryKey.forEach(column -> key.set(column, row.get(column)));
-                    int partition = RawPartitions.of(key, partitions);
+                    int partition = keyless ? RawPartitions.KEYLESS : RawPartitions.of(key, partitions);
                     BackfilledRow seed = new BackfilledRow(source, slotLsn, copiedLsn, true, jsonColumns, key, row);
                     try {
                         if (mapper != null) {
@@ -216,9 +287,12 @@ public final class TableCopy {
                                         arrayColumns.getOrDefault(t, Set.of()))).add(v2Row.values());
                             }
                         }
-                        Batch batch = batches.computeIfAbsent(partition, p -> new Batch());
-                        if (batch.add(Json.MAPPER.writeValueAsBytes(seed)) >= BATCH_BYTES) {
-                            acks.add(producer.send(new ProducerRecord<>(rawTopic, partition, null, batches.remove(partition).value())));
+                        // The transform applies a keyless row's changes by their values and keeps no image to seed.
+                        if (!keyless) {
+                            Batch batch = batches.computeIfAbsent(partition, p -> new Batch());
+                            if (batch.add(Json.MAPPER.writeValueAsBytes(seed)) >= BATCH_BYTES) {
+                                acks.add(producer.send(new ProducerRecord<>(rawTopic, partition, null, batches.remove(partition).value())));
+                            }
                         }
                         rows++;
                     } catch (RowMapper.UnmappableRowException e) {
@@ -273,7 +347,7 @@ public final class TableCopy {
                 try {
                     pg.getCopyAPI().copyIn("COPY " + target + " (" + columns + ") FROM STDIN", new ByteArrayInputStream(copy.getValue().bytes()));
                 } catch (SQLException e) {
-                    throw new SQLException("copying chunk " + chunk.index() + " of v1 table " + source + " (keys " + range(chunk)
+                    throw new SQLException("copying chunk " + chunk.index() + " of v1 table " + source + " (" + range(chunk)
                             + ") into v2 table " + target + " failed: " + e.getMessage(), e.getSQLState(), e);
                 }
             }
@@ -282,11 +356,14 @@ public final class TableCopy {
         }
     }
 
-    private static String range(Progress.Chunk chunk) {
-        return (chunk.after() == null ? "(" : "(" + bound(chunk.after())) + ", " + (chunk.upTo() == null ? ")" : bound(chunk.upTo()) + "]");
+    private String range(Progress.Chunk chunk) {
+        if (keyless) {
+            return "blocks [" + (chunk.after() == null ? "0" : chunk.after().get(0)) + ", " + (chunk.upTo() == null ? "end" : chunk.upTo().get(0)) + ")";
+        }
+        return "keys " + (chunk.after() == null ? "(" : "(" + shown(chunk.after())) + ", " + (chunk.upTo() == null ? ")" : shown(chunk.upTo()) + "]");
     }
 
-    private static String bound(List<String> values) {
+    private static String shown(List<String> values) {
         return values.size() == 1 ? values.get(0) : "(" + String.join(", ", values) + ")";
     }
 

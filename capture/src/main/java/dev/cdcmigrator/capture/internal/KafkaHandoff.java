@@ -267,7 +267,7 @@ public final class KafkaHandoff implements DebeziumEngine.ChangeConsumer<RecordC
      */
     private Integer partition(SourceRecord record) {
         if (!(record.key() instanceof Struct key)) {
-            return 0;
+            return RawPartitions.KEYLESS;
         }
         ObjectNode values = Json.MAPPER.createObjectNode();
         for (Field field : key.schema().fields()) {

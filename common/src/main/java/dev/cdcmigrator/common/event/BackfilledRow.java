@@ -22,7 +22,8 @@ import java.util.Map;
  * @param applied true when the backfill wrote the row's v2 rows itself (the transform then writes nothing for it);
  *                false in a dead letter, so that replaying it maps and writes the row
  * @param jsonColumns the row's json and jsonb columns
- * @param key the row's primary key columns, in key order, in wire form
+ * @param key the row's primary key columns, in key order, in wire form; empty for a table without a primary key,
+ *            whose rows the copy sends only as dead letters (the transform keeps no image of them)
  * @param row the row in the transform's wire form (as {@code migrator verify} reads it)
  */
 public record BackfilledRow(String table, long snapshotLsn, long copiedLsn, boolean applied, List<String> jsonColumns,

@@ -29,22 +29,26 @@ public final class RawPartitions {
     private static final Set<String> COPYABLE_KEY_TYPES = new TreeSet<>(Set.of("int2", "int4", "int8", "numeric", "text",
             "timestamptz", "uuid", "varchar"));
 
+    /**
+     * The partition every change of a table without a primary key goes to: they can only be applied in commit order,
+     * which only one partition keeps.
+     */
+    public static final int KEYLESS = 0;
+
     private RawPartitions() {
     }
 
     /**
-     * Why {@code backfill.mode: copy} cannot copy a v1 table, if it cannot: it has no primary key, or a key column of a
-     * type whose values it would not place on capture's partition.
+     * Why {@code backfill.mode: copy} cannot copy a v1 table, if it cannot: a key column of a type whose values it
+     * would not place on capture's partition. A table without a primary key is copied by block ranges, and its changes
+     * all go to partition 0, so it is never refused here.
      *
      * @param table the v1 table, schema-qualified
-     * @param primaryKeyTypes its primary key columns in key order (e.g. a {@code LinkedHashMap}), each with its type name
+     * @param primaryKeyTypes its primary key columns in key order (e.g. a {@code LinkedHashMap}), each with its type
+     *                        name; empty for a table without one
      */
     public static Optional<Refusal> copyRefusal(String table, Map<String, String> primaryKeyTypes) {
         String fix = "set backfill.mode: debezium (its snapshot takes any table)";
-        if (primaryKeyTypes.isEmpty()) {
-            return Optional.of(new Refusal("v1 " + table, "backfill.mode copy needs a primary key, and the table has"
-                    + " none (spec backfill.mode)", fix));
-        }
         return primaryKeyTypes.entrySet().stream().filter(column -> !COPYABLE_KEY_TYPES.contains(column.getValue()))
                 .findFirst().map(column -> new Refusal("v1 " + table + "." + column.getKey(), "primary key column of type "
                         + column.getValue() + ", which backfill.mode copy does not take (it takes " + String.join(", ",

@@ -19,8 +19,11 @@ import org.apache.kafka.common.header.Headers;
  * @param snapshotLsn the WAL position the snapshot was taken at (the {@code lsn} of its reads)
  * @param tsMs when capture saw the snapshot end (ms since the epoch)
  * @param recopied key ranges copied from a newer snapshot than {@code snapshotLsn}; empty after Debezium's snapshot
+ * @param keyless the tables without a primary key the copy backfill copied (schema-qualified): it sent none of their
+ *                rows to the raw topics, so the transform takes this snapshot as their last change (a later v1
+ *                TRUNCATE then deletes the copied rows); empty after Debezium's snapshot, whose reads carry them
  */
-public record SnapshotCompleted(long snapshotLsn, long tsMs, List<Recopied> recopied) {
+public record SnapshotCompleted(long snapshotLsn, long tsMs, List<Recopied> recopied, List<String> keyless) {
 
     /**
      * Rows of a v1 table copied from a snapshot newer than the slot's: the streamed changes of those rows made by
@@ -28,7 +31,8 @@ public record SnapshotCompleted(long snapshotLsn, long tsMs, List<Recopied> reco
      *
      * @param table the v1 table, schema-qualified
      * @param after the range holds keys above this (null: no lower bound); only for a one-integer-column key
-     * @param upTo the range holds keys up to this, inclusive (null: no upper bound)
+     * @param upTo the range holds keys up to this, inclusive (null: no upper bound); both null for a whole table,
+     *             which is how a table without a primary key is recopied
      * @param xmin the snapshot's xmin (64-bit transaction id): every older transaction is visible
      * @param xmax the snapshot's xmax: no transaction from this one on is visible
      * @param inProgress transactions between xmin and xmax the snapshot does not see
@@ -66,6 +70,12 @@ public record SnapshotCompleted(long snapshotLsn, long tsMs, List<Recopied> reco
 
     public SnapshotCompleted {
         recopied = recopied == null ? List.of() : List.copyOf(recopied);
+        keyless = keyless == null ? List.of() : List.copyOf(keyless);
+    }
+
+    /** The marker of a snapshot with no keyless tables copied. */
+    public SnapshotCompleted(long snapshotLsn, long tsMs, List<Recopied> recopied) {
+        this(snapshotLsn, tsMs, recopied, List.of());
     }
 
     /** The marker of a snapshot with no recopied ranges. */

@@ -7,6 +7,7 @@ import dev.cdcmigrator.common.event.DeadLetter;
 import dev.cdcmigrator.common.event.Op;
 import dev.cdcmigrator.common.event.ReplayOutcome;
 import dev.cdcmigrator.common.event.ReplayOutcome.Outcome;
+import dev.cdcmigrator.common.event.RawPartitions;
 import dev.cdcmigrator.common.event.SnapshotCompleted;
 import dev.cdcmigrator.common.event.SourcePosition;
 import dev.cdcmigrator.common.event.V2Change;
@@ -395,6 +396,11 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
         if (last != null && position.replayOf(last)) {
             return dropped(false);
         }
+        if (recopied(change.source(), null) != null) {
+            // The resumed copy took the whole table from a snapshot that sees this change: no key tells its row in
+            // v2, so applying it again would double an insert or remove a second identical row.
+            return dropped(false);
+        }
         List<V2Change> out = new ArrayList<>();
         if (last != null && change.source().snapshot() && last.compareTo(StreamPosition.snapshotAt(state.epoch())) < 0) {
             out.addAll(mapping.truncateKeyless(change.source()));
@@ -417,12 +423,15 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
     /**
      * The recopied range, if a streamed change is already in v2 because the copy backfill took its row's key range from a snapshot
      * that sees the change's transaction (a backfill resumed after a crash; see {@link SnapshotCompleted#recopied()}).
+     *
+     * @param v1Key the row's key; null for a change of a table without a primary key, or a truncate, which only a
+     *              whole-table range holds
      */
     private SnapshotCompleted.Recopied recopied(SourcePosition source, JsonNode v1Key) {
         if (state.recopied().isEmpty() || source.snapshot() || source.txId() == null) {
             return null;
         }
-        Long integerKey = v1Key.size() == 1 && v1Key.elements().next().canConvertToExactIntegral()
+        Long integerKey = v1Key != null && v1Key.size() == 1 && v1Key.elements().next().canConvertToExactIntegral()
                 ? v1Key.elements().next().longValue() : null;
         for (SnapshotCompleted.Recopied range : state.recopied()) {
             if (range.holds(integerKey) && range.sees(source.txId())) {
@@ -705,6 +714,15 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
         List<SnapshotCompleted.Recopied> recopied = marker.recopied().stream().filter(r -> r.table().equals(v1QualifiedTable)).toList();
         saveState(state.withEpoch(snapshotLsn, snapshotLsn == state.epoch() && recopied.isEmpty() ? state.recopied() : recopied));
         StreamPosition superseded = StreamPosition.snapshotAt(snapshotLsn);
+        if (marker.keyless().contains(v1QualifiedTable) && context.recordMetadata().map(RecordMetadata::partition).orElse(-1) == RawPartitions.KEYLESS) {
+            // The copy wrote this table's rows to v2 and sent none here: without an entry at its snapshot a later v1
+            // TRUNCATE would find nothing of the table to delete, and this marker's own truncate (below) must not
+            // delete what the copy wrote.
+            byte[] stored = images.get(KEYLESS_KEY);
+            if (stored == null || StoredImage.read(stored).position().compareTo(superseded) < 0) {
+                images.put(KEYLESS_KEY, new StoredImage(superseded, null).bytes());
+            }
+        }
         SourcePosition at = new SourcePosition(v1QualifiedTable, snapshotLsn, null, null, marker.tsMs(), false);
         truncateKeyless(superseded, at, timestamp);
         int gone = sweep(superseded, at, timestamp);
@@ -712,8 +730,15 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
         LOGGER.info("snapshot at LSN {} complete for table {}: {} rows it did not read deleted from v2", snapshotLsn, v1Table, gone);
     }
 
-    /** A TRUNCATE on v1: every row applied before it is deleted from v2 (a replayed truncate finds only newer rows). */
+    /**
+     * A TRUNCATE on v1: every row applied before it is deleted from v2 (a replayed truncate finds only newer rows).
+     * One the snapshot of a whole recopied table sees is skipped: every row that snapshot copied came after it.
+     */
     private void truncate(SourcePosition source, long timestamp) {
+        if (recopied(source, null) != null) {
+            LOGGER.info("v1 TRUNCATE of table {} at LSN {} skipped: the resumed copy's snapshot saw it", v1Table, source.lsn());
+            return;
+        }
         truncateKeyless(StreamPosition.of(source, state.epoch()), source, timestamp);
         int gone = sweep(StreamPosition.of(source, state.epoch()), source, timestamp);
         LOGGER.info("v1 TRUNCATE of table {} at LSN {}: {} rows deleted from v2", v1Table, source.lsn(), gone);

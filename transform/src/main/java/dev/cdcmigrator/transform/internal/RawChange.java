@@ -47,7 +47,7 @@ public record RawChange(Op op, ObjectNode before, ObjectNode after, SourcePositi
                 return recordKey;
             }
             try {
-                return Json.MAPPER.writeValueAsBytes(Map.of("payload", v1Key));
+                return Json.MAPPER.writeValueAsBytes(Map.of("payload", backfilled.key()));
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
@@ -111,15 +111,18 @@ public record RawChange(Op op, ObjectNode before, ObjectNode after, SourcePositi
                 false);
     }
 
-    /** Rows the copy backfill read, each as a snapshot read of the slot's snapshot (see {@link BackfilledRow}). */
+    /**
+     * Rows the copy backfill read, each as a snapshot read of the slot's snapshot (see {@link BackfilledRow}); one
+     * with an empty key is of a table without a primary key (v1Key null), as Debezium's changes of it are.
+     */
     private static List<Keyed> backfilled(List<BackfilledRow> batch) {
         List<Keyed> rows = new ArrayList<>(batch.size());
         for (BackfilledRow row : batch) {
-            if (row == null || row.row() == null || row.key() == null || row.key().isEmpty()) {
+            if (row == null || row.row() == null || row.key() == null) {
                 throw new MappingException(null, "a backfilled row without its " + (row == null || row.row() == null ? "row" : "key"));
             }
             SourcePosition position = new SourcePosition(row.table(), row.snapshotLsn(), row.copiedLsn(), null, 0, true);
-            rows.add(new Keyed(row.key(), new RawChange(Op.READ, null, row.row(), position, Set.copyOf(row.jsonColumns()),
+            rows.add(new Keyed(row.key().isEmpty() ? null : row.key(), new RawChange(Op.READ, null, row.row(), position, Set.copyOf(row.jsonColumns()),
                     Map.of(), row.applied()), row));
         }
         return rows;
