@@ -176,8 +176,11 @@ public final class TableCopy {
         long rows;
         try (PreparedStatement ps = v1.prepareStatement("SELECT max(pg_relation_size(c.oid)) / current_setting('block_size')::bigint,"
                 + " sum(greatest(c.reltuples, 0))::bigint, bool_or(c.reltuples < 0)"
-                + " FROM pg_partition_tree(CAST(? AS regclass)) t JOIN pg_class c ON c.oid = t.relid WHERE t.isleaf")) {
+                // pg_partition_tree lists nothing for a table that is not partitioned.
+                + " FROM pg_class c WHERE c.oid = CAST(? AS regclass) AND c.relkind <> 'p'"
+                + " OR c.oid IN (SELECT relid FROM pg_partition_tree(CAST(? AS regclass)) WHERE isleaf)")) {
             ps.setString(1, qualified);
+            ps.setString(2, qualified);
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 blocks = rs.getLong(1);
