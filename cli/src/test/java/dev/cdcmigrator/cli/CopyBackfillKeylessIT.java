@@ -32,12 +32,12 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class CopyBackfillKeylessIT {
 
-    /** Every column, so that a multiset compares as a sorted list with its duplicates. */
+    /** Every column (long text by its md5), so that rows compare with their duplicates. */
     private static final Map<String, String> ROWS = Map.of(
-            "ledger", "SELECT account, amount::text, note FROM ledger ORDER BY 1, 2, 3",
-            "events", "SELECT at::text, kind, pad FROM events ORDER BY 1, 2, 3",
-            "parts", "SELECT n::text, label FROM parts ORDER BY 1, 2",
-            "accounts", "SELECT id::text, name FROM accounts ORDER BY 1, 2");
+            "ledger", "SELECT account, amount::text, md5(note) FROM ledger",
+            "events", "SELECT at::text, kind, md5(pad) FROM events",
+            "parts", "SELECT n::text, label FROM parts",
+            "accounts", "SELECT id::text, name FROM accounts");
     private static final String V1 = """
             CREATE TABLE accounts (id bigint PRIMARY KEY, name text);
             CREATE TABLE ledger (account text, amount numeric(10,2), note text);
@@ -107,8 +107,22 @@ class CopyBackfillKeylessIT {
         spec = new SpecParser().parse(specFile);
     }
 
+    /** Every v2 table holds its v1 table's rows as a multiset; else names up to 10 rows whose numbers of copies differ. */
     private void assertSameRows() {
-        ROWS.forEach((table, query) -> assertThat(pg.rows(v2, query)).as("v2 table %s", table).isEqualTo(pg.rows(v1, query)));
+        ROWS.forEach((table, query) -> {
+            Map<List<String>, Long> expected = copies(pg.rows(v1, query));
+            Map<List<String>, Long> actual = copies(pg.rows(v2, query));
+            List<String> differ = java.util.stream.Stream.concat(expected.keySet().stream(), actual.keySet().stream()).distinct()
+                    .filter(row -> !expected.getOrDefault(row, 0L).equals(actual.getOrDefault(row, 0L)))
+                    .map(row -> row + ": " + expected.getOrDefault(row, 0L) + " in v1, " + actual.getOrDefault(row, 0L) + " in v2").toList();
+            assertThat(differ.size()).as("rows of v2 table %s with another number of copies than in v1 (%d rows in v1, %d in v2), e.g. %s",
+                    table, expected.values().stream().mapToLong(Long::longValue).sum(), actual.values().stream().mapToLong(Long::longValue).sum(),
+                    differ.stream().limit(10).toList()).isZero();
+        });
+    }
+
+    private static Map<List<String>, Long> copies(List<List<String>> rows) {
+        return rows.stream().collect(Collectors.groupingBy(row -> row, Collectors.counting()));
     }
 
     private void awaitSameRows() {
