@@ -36,4 +36,14 @@ class SnapshotCompletedTest {
         assertThat(range.holds(null)).isFalse();
         assertThat(new SnapshotCompleted.Recopied("public.t", null, null, 1, 2, List.of(), 0).holds(null)).as("a whole table").isTrue();
     }
+
+    @Test
+    void aMarkerOfAnEarlierVersionNamesNoKeylessTables() throws Exception {
+        SnapshotCompleted old = dev.cdcmigrator.common.serde.Json.MAPPER.readValue(
+                "{\"snapshotLsn\": 5, \"tsMs\": 1, \"recopied\": []}", SnapshotCompleted.class);
+        assertThat(old.keyless()).isEmpty();
+        SnapshotCompleted copied = new SnapshotCompleted(5, 1, List.of(), List.of("public.ledger"));
+        assertThat(dev.cdcmigrator.common.serde.Json.MAPPER.readValue(dev.cdcmigrator.common.serde.Json.MAPPER.writeValueAsBytes(copied),
+                SnapshotCompleted.class)).isEqualTo(copied);
+    }
 }
