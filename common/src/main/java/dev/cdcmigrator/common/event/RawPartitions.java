@@ -6,28 +6,27 @@ import dev.cdcmigrator.common.serde.Json;
 import dev.cdcmigrator.common.Refusal;
 import java.util.Optional;
 import java.util.Map;
-import java.util.Set;
-import java.util.TreeSet;
+import java.util.TreeMap;
 import org.apache.kafka.common.utils.Utils;
 
 /**
  * Which raw topic partition a v1 row's changes go to. The transform keeps per-row state in the task of one partition,
  * so capture's changes and the backfill's copied rows of a row must land on the same one, although their record keys
- * differ (Debezium's key envelope carries a schema, the backfill's does not). Both hash the key's column values,
- * as compact JSON in primary-key column order, the way Kafka's default partitioner hashes a key.
+ * differ (Debezium's key envelope carries a schema, the backfill's does not). Both hash the key's column values as
+ * the transform decodes them ({@link DebeziumValues}: timestamps and times as text, bytes as hex), as compact JSON in
+ * primary-key column order, the way Kafka's default partitioner hashes a key.
  */
 public final class RawPartitions {
 
     /**
-     * v1 key column types ({@code pg_type.typname}) whose values the copy backfill reads in the same JSON form as
-     * Debezium's key values under capture's settings (numbers, text and uuid as they are; numeric as its plain
-     * digits, {@code decimal.handling.mode: string}; timestamptz as Debezium's UTC ISO text with the column's
-     * fraction digits), so that its rows land on the same partition and the transform keeps their images under the
-     * keys later changes carry. Any number of them, in any order, makes a key the copy chunks and copies. Others
-     * (date, timestamp and time, which Debezium's keys carry as numbers; bytea; ...) are not read in that form.
+     * v1 key column types ({@code pg_type.typname}) the copy backfill refuses, each with why: a copied row's key must
+     * be the one later changes carry (capture's value decoded by {@link DebeziumValues}, which the copy reads every
+     * other type in), byte for byte, or their images and partitions would not meet.
      */
-    private static final Set<String> COPYABLE_KEY_TYPES = new TreeSet<>(Set.of("int2", "int4", "int8", "numeric", "text",
-            "timestamptz", "uuid", "varchar"));
+    private static final Map<String, String> UNCOPYABLE_KEY_TYPES = new TreeMap<>(Map.of(
+            "float4", "a floating-point value's JSON spelling differs between capture and a JDBC read",
+            "float8", "a floating-point value's JSON spelling differs between capture and a JDBC read",
+            "timetz", "capture carries timetz in UTC without its offset, so two keys differing by offset alone meet"));
 
     private RawPartitions() {
     }
@@ -45,14 +44,14 @@ public final class RawPartitions {
             return Optional.of(new Refusal("v1 " + table, "backfill.mode copy needs a primary key, and the table has"
                     + " none (spec backfill.mode)", fix));
         }
-        return primaryKeyTypes.entrySet().stream().filter(column -> !COPYABLE_KEY_TYPES.contains(column.getValue()))
+        return primaryKeyTypes.entrySet().stream().filter(column -> UNCOPYABLE_KEY_TYPES.containsKey(column.getValue()))
                 .findFirst().map(column -> new Refusal("v1 " + table + "." + column.getKey(), "primary key column of type "
-                        + column.getValue() + ", which backfill.mode copy does not take (it takes " + String.join(", ",
-                        COPYABLE_KEY_TYPES) + "; spec backfill.mode)", fix));
+                        + column.getValue() + ", which backfill.mode copy does not take: " + UNCOPYABLE_KEY_TYPES.get(column.getValue())
+                        + " (spec backfill.mode)", fix));
     }
 
     /**
-     * @param key the v1 key's column values in primary-key order (numbers as JSON numbers, text and uuid as strings)
+     * @param key the v1 key's column values in primary-key order, decoded (numbers as JSON numbers, the rest as text)
      * @param partitions the raw topic's partition count
      */
     public static int of(ObjectNode key, int partitions) {
