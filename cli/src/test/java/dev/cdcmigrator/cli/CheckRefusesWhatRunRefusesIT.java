@@ -68,16 +68,6 @@ class CheckRefusesWhatRunRefusesIT {
                               id: { from: id }
                               filler: { expr: "row.filler == null ? null : row.filler.trim()" }
                         """, "tables.users.columns.filler.expr"),
-                // A floating-point key's JSON spelling differs between capture and a JDBC read.
-                new Case("backfill.mode copy with a key it cannot take", "CREATE TABLE readings (id bigint, level float8, total int,"
-                        + " PRIMARY KEY (id, level));", "CREATE TABLE readings (id bigint, level float8, total int, PRIMARY KEY (id, level));",
-                        "backfill: { mode: copy }\n", USERS + EVENTS + """
-                          readings:
-                            columns:
-                              id: { from: id }
-                              level: { from: level }
-                              total: { from: total }
-                        """, "readings.level: primary key column of type float8"),
                 new Case("a publication that reports partitions under their own names",
                         "CREATE PUBLICATION %p FOR TABLE users, events WITH (publish_via_partition_root = false);", "", "",
                         USERS + EVENTS, "has publish_via_partition_root = false"),

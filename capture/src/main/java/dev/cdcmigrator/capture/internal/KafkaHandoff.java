@@ -1,6 +1,7 @@
 package dev.cdcmigrator.capture.internal;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.DecimalNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import dev.cdcmigrator.common.WrittenBy;
@@ -13,6 +14,7 @@ import io.debezium.engine.DebeziumEngine;
 import io.debezium.engine.RecordChangeEvent;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.math.BigDecimal;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -289,7 +291,11 @@ public final class KafkaHandoff implements DebeziumEngine.ChangeConsumer<RecordC
                 // Hashed in the form the transform decodes the key to and the copy backfill reads it in (timestamps
                 // and times as text, bytes as hex), so that a copied row lands on its changes' partition.
                 JsonNode raw = value instanceof ByteBuffer buffer ? base64(bytes(buffer))
-                        : value instanceof byte[] bytes ? base64(bytes) : Json.MAPPER.valueToTree(value);
+                        : value instanceof byte[] bytes ? base64(bytes)
+                        // The transform reads a float's JSON text back as an exact decimal (Json.MAPPER).
+                        : value instanceof Double d && Double.isFinite(d) ? DecimalNode.valueOf(new BigDecimal(d.toString()))
+                        : value instanceof Float f && Float.isFinite(f) ? DecimalNode.valueOf(new BigDecimal(f.toString()))
+                        : Json.MAPPER.valueToTree(value);
                 values.set(field.name(), DebeziumValues.decode(raw, semanticType != null ? semanticType : field.schema().type().getName()));
             }
         }

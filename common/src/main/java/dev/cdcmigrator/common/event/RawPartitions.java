@@ -6,7 +6,6 @@ import dev.cdcmigrator.common.serde.Json;
 import dev.cdcmigrator.common.Refusal;
 import java.util.Optional;
 import java.util.Map;
-import java.util.TreeMap;
 import org.apache.kafka.common.utils.Utils;
 
 /**
@@ -18,22 +17,12 @@ import org.apache.kafka.common.utils.Utils;
  */
 public final class RawPartitions {
 
-    /**
-     * v1 key column types ({@code pg_type.typname}) the copy backfill refuses, each with why: a copied row's key must
-     * be the one later changes carry (capture's value decoded by {@link DebeziumValues}, which the copy reads every
-     * other type in), byte for byte, or their images and partitions would not meet.
-     */
-    private static final Map<String, String> UNCOPYABLE_KEY_TYPES = new TreeMap<>(Map.of(
-            "float4", "a floating-point value's JSON spelling differs between capture and a JDBC read",
-            "float8", "a floating-point value's JSON spelling differs between capture and a JDBC read",
-            "timetz", "capture carries timetz in UTC without its offset, so two keys differing by offset alone meet"));
-
     private RawPartitions() {
     }
 
     /**
-     * Why {@code backfill.mode: copy} cannot copy a v1 table, if it cannot: it has no primary key, or a key column of a
-     * type whose values it would not place on capture's partition.
+     * Why {@code backfill.mode: copy} cannot copy a v1 table, if it cannot: it has no primary key. A key of any types
+     * is copied: capture hashes it in the form the transform decodes it to, which is the form the copy reads rows in.
      *
      * @param table the v1 table, schema-qualified
      * @param primaryKeyTypes its primary key columns in key order (e.g. a {@code LinkedHashMap}), each with its type name
@@ -44,10 +33,7 @@ public final class RawPartitions {
             return Optional.of(new Refusal("v1 " + table, "backfill.mode copy needs a primary key, and the table has"
                     + " none (spec backfill.mode)", fix));
         }
-        return primaryKeyTypes.entrySet().stream().filter(column -> UNCOPYABLE_KEY_TYPES.containsKey(column.getValue()))
-                .findFirst().map(column -> new Refusal("v1 " + table + "." + column.getKey(), "primary key column of type "
-                        + column.getValue() + ", which backfill.mode copy does not take: " + UNCOPYABLE_KEY_TYPES.get(column.getValue())
-                        + " (spec backfill.mode)", fix));
+        return Optional.empty();
     }
 
     /**
