@@ -67,6 +67,7 @@ public final class KafkaHandoff implements DebeziumEngine.ChangeConsumer<RecordC
     private final DebeziumJson keyJson;
     private final DebeziumJson valueJson;
     private final Map<String, Counter> published = new HashMap<>();
+    private final Map<String, Counter> fromOtherDirection = new HashMap<>();
     private final Map<String, Unmapped> unmapped = new HashMap<>();
     private final Map<String, Integer> partitionCounts = new HashMap<>();
     private final String otherDirection;
@@ -120,7 +121,7 @@ public final class KafkaHandoff implements DebeziumEngine.ChangeConsumer<RecordC
             }
             if (otherDirectionTx != null && otherDirectionTx.equals(txId(envelope))) {
                 notPublished.add(event);
-                changes(table(record.topic(), envelope), "other-direction").increment();
+                fromOtherDirection.computeIfAbsent(record.topic(), topic -> changes(table(topic, envelope), "other-direction")).increment();
                 continue;
             }
             if (!publishedTopics.contains(record.topic())) {
