@@ -68,16 +68,6 @@ class CheckRefusesWhatRunRefusesIT {
                               id: { from: id }
                               filler: { expr: "row.filler == null ? null : row.filler.trim()" }
                         """, "tables.users.columns.filler.expr"),
-                // Debezium's key carries a date as a number of days, which the copy does not read its rows as.
-                new Case("backfill.mode copy with a key it cannot take", "CREATE TABLE daily (id bigint, day date, total int,"
-                        + " PRIMARY KEY (id, day));", "CREATE TABLE daily (id bigint, day date, total int, PRIMARY KEY (id, day));",
-                        "backfill: { mode: copy }\n", USERS + EVENTS + """
-                          daily:
-                            columns:
-                              id: { from: id }
-                              day: { from: day }
-                              total: { from: total }
-                        """, "daily.day: primary key column of type date"),
                 new Case("a publication that reports partitions under their own names",
                         "CREATE PUBLICATION %p FOR TABLE users, events WITH (publish_via_partition_root = false);", "", "",
                         USERS + EVENTS, "has publish_via_partition_root = false"),

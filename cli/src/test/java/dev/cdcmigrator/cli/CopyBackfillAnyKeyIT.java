@@ -27,7 +27,10 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@code backfill.mode: copy} for keys that are not one integer column (issue 17): a composite (bigint, timestamptz)
  * key with many rows per id and per instant, a uuid key, a text key in an ICU collation whose order is not the
- * bytes' (upper and lower case interleaved, accents), a numeric key down to seven fraction digits. Each table is cut
+ * bytes' (upper and lower case interleaved, accents), a numeric key down to seven fraction digits, a (date, timestamp,
+ * time) key with BC dates and microseconds, a (bytea, boolean, interval, inet, enum, char) key and a (float8, real)
+ * key, whose values Debezium's keys carry in other forms than a JDBC read (numbers of microseconds, base64,
+ * doubles that the transform reads back as decimals). Each table is cut
  * into many key ranges and copied in parallel; v2 then holds exactly v1's rows (a range compared in another order
  * than the key's index would lose or repeat rows at its bounds), later updates find the images the copy sent (their
  * unchanged TOASTed values are filled, so the copied rows' keys are the ones capture's changes carry, on the same
@@ -39,7 +42,9 @@ class CopyBackfillAnyKeyIT {
     private static final int ROWS = 1_200;
     /** The tables, each with its key columns; every table also has g (the number its row was made from), version and body. */
     private static final List<List<String>> TABLES = List.of(
-            List.of("events", "id", "happened_at"), List.of("tokens", "token"), List.of("names", "name"), List.of("amounts", "amount"));
+            List.of("events", "id", "happened_at"), List.of("tokens", "token"), List.of("names", "name"), List.of("amounts", "amount"),
+            List.of("moments", "d", "ts", "t"), List.of("blobs", "b", "flag", "span", "addr", "feeling", "code"),
+            List.of("floats", "f", "r"));
     // Every 50th body is 40 KB of md5 text: stored out of line (TOASTed), so an update that leaves it unchanged
     // reaches capture with Debezium's placeholder, which only the copied image can fill.
     private static final String BODY = "CASE WHEN g % 50 = 0 THEN (SELECT string_agg(md5(g::text || i::text), '') FROM generate_series(1, 1250) i)"
@@ -50,6 +55,12 @@ class CopyBackfillAnyKeyIT {
             CREATE TABLE tokens (token uuid PRIMARY KEY, g int NOT NULL, version int NOT NULL, body text);
             CREATE TABLE names (name text COLLATE "en-x-icu" PRIMARY KEY, g int NOT NULL, version int NOT NULL, body text);
             CREATE TABLE amounts (amount numeric PRIMARY KEY, g int NOT NULL, version int NOT NULL, body text);
+            CREATE TABLE moments (d date, ts timestamp, t time, g int NOT NULL, version int NOT NULL, body text,
+                PRIMARY KEY (d, ts, t));
+            CREATE TYPE mood AS ENUM ('sad', 'happy');
+            CREATE TABLE blobs (b bytea, flag boolean, span interval, addr inet, feeling mood, code char(3),
+                g int NOT NULL, version int NOT NULL, body text, PRIMARY KEY (b, flag, span, addr, feeling, code));
+            CREATE TABLE floats (f float8, r real, g int NOT NULL, version int NOT NULL, body text, PRIMARY KEY (f, r));
             """;
 
     private final PostgresServer pg = TestPostgres.shared();
@@ -80,7 +91,17 @@ class CopyBackfillAnyKeyIT {
                 + BODY + rows
                 + "INSERT INTO tokens SELECT md5('t' || g)::uuid, g, 1, " + BODY + rows
                 + "INSERT INTO names SELECT (ARRAY['a', 'B', 'c', 'É', 'e', 'Z', 'ñ', 'z '])[g % 8 + 1] || (g / 8), g, 1, " + BODY + rows
-                + "INSERT INTO amounts SELECT g * 0.0000001 + (g % 3) * 1000000, g, 1, " + BODY + rows;
+                + "INSERT INTO amounts SELECT g * 0.0000001 + (g % 3) * 1000000, g, 1, " + BODY + rows
+                // BC and AD dates, timestamps and times with microseconds: Debezium's keys carry them as numbers.
+                + "INSERT INTO moments SELECT date '2024-01-01' + ((g / 64) * 40000 - 800000),"
+                + " timestamp '2024-01-01 00:00:00' + (g % 8) * interval '1.000001 second', time '00:00' + (g / 8 % 8) * interval '1.5 minute', g, 1, "
+                + BODY + rows
+                // Every key column decides the order of some rows: b alone holds 16 rows, and each further column halves them.
+                + "INSERT INTO blobs SELECT decode(lpad(to_hex(g / 16), 4, '0'), 'hex'), g / 8 % 2 = 0, (g / 4 % 2) * interval '1 day 00:00:01.5',"
+                + " ('10.0.' || (g / 2 % 2) || '.1')::inet, (ARRAY['sad', 'happy'])[g % 2 + 1]::mood, 'x', g, 1, " + BODY + rows
+                // Floats whose shortest text has an exponent.
+                + "INSERT INTO floats SELECT (CASE g / 2 % 3 WHEN 0 THEN g / 2 * 1e20 WHEN 1 THEN g / 2 / 7.0 ELSE -(g / 2) END)::float8,"
+                + " (CASE g % 2 WHEN 0 THEN 1.5e-7 ELSE 3.0e30 END)::real, g, 1, " + BODY + rows;
     }
 
     private void setUp(Path dir, int chunkRows, String v2Extra) throws Exception {

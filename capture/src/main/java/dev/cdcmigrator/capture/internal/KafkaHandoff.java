@@ -1,7 +1,11 @@
 package dev.cdcmigrator.capture.internal;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.DecimalNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.TextNode;
 import dev.cdcmigrator.common.WrittenBy;
+import dev.cdcmigrator.common.event.DebeziumValues;
 import dev.cdcmigrator.common.event.RawPartitions;
 import dev.cdcmigrator.common.event.SnapshotCompleted;
 import dev.cdcmigrator.common.serde.Json;
@@ -10,7 +14,10 @@ import io.debezium.engine.DebeziumEngine;
 import io.debezium.engine.RecordChangeEvent;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.math.BigDecimal;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -60,6 +67,7 @@ public final class KafkaHandoff implements DebeziumEngine.ChangeConsumer<RecordC
     private final DebeziumJson keyJson;
     private final DebeziumJson valueJson;
     private final Map<String, Counter> published = new HashMap<>();
+    private final Map<String, Counter> fromOtherDirection = new HashMap<>();
     private final Map<String, Unmapped> unmapped = new HashMap<>();
     private final Map<String, Integer> partitionCounts = new HashMap<>();
     private final String otherDirection;
@@ -113,7 +121,7 @@ public final class KafkaHandoff implements DebeziumEngine.ChangeConsumer<RecordC
             }
             if (otherDirectionTx != null && otherDirectionTx.equals(txId(envelope))) {
                 notPublished.add(event);
-                changes(table(record.topic(), envelope), "other-direction").increment();
+                fromOtherDirection.computeIfAbsent(record.topic(), topic -> changes(table(topic, envelope), "other-direction")).increment();
                 continue;
             }
             if (!publishedTopics.contains(record.topic())) {
@@ -272,18 +280,38 @@ public final class KafkaHandoff implements DebeziumEngine.ChangeConsumer<RecordC
         ObjectNode values = Json.MAPPER.createObjectNode();
         for (Field field : key.schema().fields()) {
             Object value = key.get(field);
+            String semanticType = field.schema().name();
             // The usual key types directly: valueToTree goes through a serializer lookup and a token buffer per call.
-            if (value instanceof Long l) {
+            if (semanticType == null && value instanceof Long l) {
                 values.put(field.name(), l);
-            } else if (value instanceof Integer i) {
+            } else if (semanticType == null && value instanceof Integer i) {
                 values.put(field.name(), i);
             } else if (value instanceof String text) {
                 values.put(field.name(), text);
             } else {
-                values.set(field.name(), Json.MAPPER.valueToTree(value instanceof java.nio.ByteBuffer buffer ? buffer.array() : value));
+                // Hashed in the form the transform decodes the key to and the copy backfill reads it in (timestamps
+                // and times as text, bytes as hex), so that a copied row lands on its changes' partition.
+                JsonNode raw = value instanceof ByteBuffer buffer ? base64(bytes(buffer))
+                        : value instanceof byte[] bytes ? base64(bytes)
+                        // The transform reads a float's JSON text back as an exact decimal (Json.MAPPER).
+                        : value instanceof Double d && Double.isFinite(d) ? DecimalNode.valueOf(new BigDecimal(d.toString()))
+                        : value instanceof Float f && Float.isFinite(f) ? DecimalNode.valueOf(new BigDecimal(f.toString()))
+                        : Json.MAPPER.valueToTree(value);
+                values.set(field.name(), DebeziumValues.decode(raw, semanticType != null ? semanticType : field.schema().type().getName()));
             }
         }
         return RawPartitions.of(values, partitionCount(record.topic()));
+    }
+
+    /** Bytes as Debezium's JSON converter writes them, which is what the transform decodes. */
+    private static JsonNode base64(byte[] bytes) {
+        return TextNode.valueOf(Base64.getEncoder().encodeToString(bytes));
+    }
+
+    private static byte[] bytes(ByteBuffer buffer) {
+        byte[] bytes = new byte[buffer.remaining()];
+        buffer.duplicate().get(bytes);
+        return bytes;
     }
 
     private int partitionCount(String topic) {

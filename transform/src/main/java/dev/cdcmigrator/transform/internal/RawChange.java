@@ -1,14 +1,17 @@
 package dev.cdcmigrator.transform.internal;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.cdcmigrator.common.event.BackfilledRow;
+import dev.cdcmigrator.common.event.DebeziumValues;
 import dev.cdcmigrator.common.event.Op;
 import dev.cdcmigrator.common.event.SourcePosition;
 import dev.cdcmigrator.common.serde.Json;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -103,8 +106,8 @@ public record RawChange(Op op, ObjectNode before, ObjectNode after, SourcePositi
         Envelopes.Schema schema = envelope.schema();
         Envelopes.RowSchema row = op == Op.DELETE ? schema.before() : schema.after();
         return new RawChange(op,
-                DebeziumValues.decodeRow(payload.get("before"), schema.before()),
-                DebeziumValues.decodeRow(payload.get("after"), schema.after()),
+                decodeRow(payload.get("before"), schema.before()),
+                decodeRow(payload.get("after"), schema.after()),
                 position,
                 row.jsonColumns(),
                 row.columnTypes(),
@@ -137,7 +140,7 @@ public record RawChange(Op op, ObjectNode before, ObjectNode after, SourcePositi
         if (envelope.payload() == null || !envelope.payload().isObject()) {
             throw new MappingException(null, "the key is not a Debezium key envelope with schema and payload");
         }
-        return DebeziumValues.decodeRow(envelope.payload(), envelope.schema() == null ? Envelopes.RowSchema.NONE : envelope.schema().struct());
+        return decodeRow(envelope.payload(), envelope.schema() == null ? Envelopes.RowSchema.NONE : envelope.schema().struct());
     }
 
     /** Debezium's PostgreSQL {@code sequence} is the JSON text {@code ["<last commit LSN>","<LSN>"]}, either may be null. */
@@ -154,4 +157,24 @@ public record RawChange(Op op, ObjectNode before, ObjectNode after, SourcePositi
         }
     }
 
+
+    /** A row's values decoded by the semantic types of its schema's fields; null for a null row. */
+    private static ObjectNode decodeRow(JsonNode row, Envelopes.RowSchema schema) {
+        if (row == null || row.isNull()) {
+            return null;
+        }
+        ObjectNode decoded = JsonNodeFactory.instance.objectNode();
+        Iterator<Map.Entry<String, JsonNode>> fields = row.fields();
+        while (fields.hasNext()) {
+            Map.Entry<String, JsonNode> field = fields.next();
+            String semanticType = schema.semanticTypes().getOrDefault(field.getKey(), "");
+            try {
+                decoded.set(field.getKey(), DebeziumValues.decode(field.getValue(), semanticType));
+            } catch (RuntimeException e) {
+                throw new MappingException(field.getKey(), "column " + field.getKey() + ": " + field.getValue()
+                        + " is not a value of Debezium's " + semanticType + ": " + e.getMessage());
+            }
+        }
+        return decoded;
+    }
 }

@@ -3,6 +3,7 @@ package dev.cdcmigrator.transform.internal;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.cdcmigrator.common.event.DebeziumValues;
 import dev.cdcmigrator.common.serde.Json;
 import java.io.IOException;
 import java.util.ArrayList;

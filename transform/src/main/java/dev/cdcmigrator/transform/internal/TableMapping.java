@@ -3,6 +3,7 @@ package dev.cdcmigrator.transform.internal;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.cdcmigrator.common.event.DebeziumValues;
 import dev.cdcmigrator.common.event.Op;
 import dev.cdcmigrator.common.event.V2Change;
 import dev.cdcmigrator.common.spec.MappingSpec;

@@ -1,10 +1,7 @@
-package dev.cdcmigrator.transform.internal;
+package dev.cdcmigrator.common.event;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
-import dev.cdcmigrator.common.event.PostgresText;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.LocalTime;
@@ -12,18 +9,18 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.Base64;
 import java.util.HexFormat;
-import java.util.Iterator;
-import java.util.Map;
 
 /**
  * Turns Debezium's encodings (as configured by capture) into values PostgreSQL accepts as text input for the v2
  * column: epoch-based temporal types become ISO-8601 text, binary becomes {@code \x} hex. Strings (decimals,
- * zoned timestamps, json, uuid, enums under capture's settings) and numbers pass through unchanged.
+ * zoned timestamps, json, uuid, enums under capture's settings) and numbers pass through unchanged. The transform
+ * decodes every change with it, and capture hashes a row's key in this decoded form ({@link RawPartitions}), which is
+ * also the form the copy backfill reads rows in.
  */
-final class DebeziumValues {
+public final class DebeziumValues {
 
     /** Debezium's stand-in for an unchanged TOASTed column that the WAL record did not carry. */
-    static final String UNAVAILABLE = "__debezium_unavailable_value";
+    public static final String UNAVAILABLE = "__debezium_unavailable_value";
 
     private static final DateTimeFormatter TIMESTAMP = DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSSSSS");
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("HH:mm:ss.SSSSSS");
@@ -34,27 +31,13 @@ final class DebeziumValues {
     private DebeziumValues() {
     }
 
-    /** A row's values decoded by the semantic types of its schema's fields; null for a null row. */
-    static ObjectNode decodeRow(JsonNode row, Envelopes.RowSchema schema) {
-        if (row == null || row.isNull()) {
-            return null;
-        }
-        ObjectNode decoded = JsonNodeFactory.instance.objectNode();
-        Iterator<Map.Entry<String, JsonNode>> fields = row.fields();
-        while (fields.hasNext()) {
-            Map.Entry<String, JsonNode> field = fields.next();
-            String semanticType = schema.semanticTypes().getOrDefault(field.getKey(), "");
-            try {
-                decoded.set(field.getKey(), decode(field.getValue(), semanticType));
-            } catch (RuntimeException e) {
-                throw new MappingException(field.getKey(), "column " + field.getKey() + ": " + field.getValue()
-                        + " is not a value of Debezium's " + semanticType + ": " + e.getMessage());
-            }
-        }
-        return decoded;
-    }
-
-    private static JsonNode decode(JsonNode value, String semanticType) {
+    /**
+     * One value decoded by its field's semantic type: the schema's {@code name} where it has one, else its type
+     * ({@code bytes}, {@code int64}, ...).
+     *
+     * @throws RuntimeException when the value is not one of that type
+     */
+    public static JsonNode decode(JsonNode value, String semanticType) {
         if (value.isNull()) {
             return value;
         }
