@@ -16,12 +16,10 @@ import dev.cdcmigrator.common.KafkaUnreachableException;
 import dev.cdcmigrator.common.Marks;
 import dev.cdcmigrator.common.Topics;
 import dev.cdcmigrator.common.event.V2Change;
-import dev.cdcmigrator.common.event.RawPartitions;
 import dev.cdcmigrator.common.spec.ColumnSpec;
 import dev.cdcmigrator.common.spec.JdbcUrl;
 import dev.cdcmigrator.common.spec.KafkaSpec;
 import dev.cdcmigrator.common.spec.MappingSpec;
-import dev.cdcmigrator.common.spec.BackfillSpec;
 import dev.cdcmigrator.common.spec.Spec;
 import dev.cdcmigrator.common.spec.SpecException;
 import dev.cdcmigrator.common.spec.TableSpec;
@@ -92,8 +90,8 @@ import java.util.stream.Collectors;
  * triggers it suspends while it applies ({@link TargetConstraints}), per v2 table, and the refusals of those it cannot.
  *
  * <p>Besides, every refusal the stages make at start is reported from the stages' own code: the spec's mappings
- * ({@link TransformTopology#problems}), capture's publication ({@link Capture#sourceRefusals}), the copy backfill's
- * key types ({@link RawPartitions#copyRefusal}) and the sink's suspension ({@link TargetConstraints#refusals}).
+ * ({@link TransformTopology#problems}), capture's publication ({@link Capture#sourceRefusals}) and the sink's
+ * suspension ({@link TargetConstraints#refusals}).
  */
 public final class Preflight {
 
@@ -744,7 +742,6 @@ public final class Preflight {
         Relation relation = found.get();
         List<String> primaryKey = Catalog.primaryKey(c, schema, name);
         Map<String, Column> columns = Catalog.columns(c, relation.oid());
-        checkCopyKey(name, primaryKey, columns);
         if (!spec.tables().containsKey(name)) {
             checkCaptured(name, c, columns); // a mapped lookup table is reported with its mapping
         }
@@ -876,7 +873,6 @@ public final class Preflight {
         }
 
         List<String> primaryKey = Catalog.primaryKey(c, schema, name);
-        checkCopyKey(name, primaryKey, columns);
         checkCaptured(name, c, columns);
         Set<String> read = reads == null || reads.wholeRow().isPresent() ? columns.keySet() : reads.columns();
         checkKeyAndReplicaIdentity(name, table, relation, columns, read, primaryKey);
@@ -908,17 +904,6 @@ public final class Preflight {
                 : "capture carries " + (columns.size() - left.size()) + " of " + columns.size() + " columns; "
                         + left.size() + " not captured, as the spec does not read " + (left.size() == 1 ? "it" : "them")
                         + " (never in Kafka, the transform's state or dead letters): " + String.join(", ", left)));
-    }
-
-    /** With {@code backfill.mode: copy}, the copy's refusal of the table's key, if it refuses it. */
-    private void checkCopyKey(String name, List<String> primaryKey, Map<String, Column> columns) {
-        if (spec.backfill().mode() != BackfillSpec.Mode.COPY) {
-            return;
-        }
-        Map<String, String> keyTypes = new java.util.LinkedHashMap<>();
-        primaryKey.forEach(column -> keyTypes.put(column, columns.get(column).baseType()));
-        RawPartitions.copyRefusal(spec.source().schema() + "." + name, keyTypes)
-                .ifPresent(refusal -> findings.add(Finding.refused(refusal)));
     }
 
     private void checkKeyAndReplicaIdentity(String name, TableSpec table, Relation relation, Map<String, Column> columns,

@@ -94,11 +94,6 @@ public final class TableCopy {
         String schema = spec.source().schema();
         Map<String, Catalog.Column> columns = ChunkedTable.columnsOf(v1, schema, table, "v1");
         List<String> primaryKey = Catalog.primaryKey(v1, schema, table);
-        Map<String, String> keyTypes = new LinkedHashMap<>();
-        primaryKey.forEach(column -> keyTypes.put(column, columns.get(column).baseType()));
-        RawPartitions.copyRefusal(schema + "." + table, keyTypes).ifPresent(refusal -> {
-            throw new IllegalStateException("backfill refuses to start: " + refusal);
-        });
         boolean integerKey = primaryKey.size() == 1 && INTEGER_KEYS.contains(columns.get(primaryKey.get(0)).baseType());
         WireRows wire = WireRows.of(ColumnReads.captured(spec).of(table).retain(columns, CapturedColumns.identityColumns(v1, schema, table)));
         RowMapper mapper = null;

@@ -3,9 +3,6 @@ package dev.cdcmigrator.common.event;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.cdcmigrator.common.serde.Json;
-import dev.cdcmigrator.common.Refusal;
-import java.util.Optional;
-import java.util.Map;
 import org.apache.kafka.common.utils.Utils;
 
 /**
@@ -24,19 +21,6 @@ public final class RawPartitions {
     public static final int KEYLESS = 0;
 
     private RawPartitions() {
-    }
-
-    /**
-     * Why {@code backfill.mode: copy} cannot copy a v1 table, if it cannot: it copies every table. A key of any types
-     * is copied: capture hashes it in the form the transform decodes it to, which is the form the copy reads rows in;
-     * a table without a primary key is copied by block ranges, and its changes all go to partition {@link #KEYLESS}.
-     *
-     * @param table the v1 table, schema-qualified
-     * @param primaryKeyTypes its primary key columns in key order (e.g. a {@code LinkedHashMap}), each with its type
-     *                        name; empty for a table without one
-     */
-    public static Optional<Refusal> copyRefusal(String table, Map<String, String> primaryKeyTypes) {
-        return Optional.empty();
     }
 
     /**
