@@ -4,8 +4,8 @@ import dev.cdcmigrator.backfill.internal.ExportedSnapshot;
 import dev.cdcmigrator.backfill.internal.Progress;
 import dev.cdcmigrator.backfill.internal.TableCopy;
 import dev.cdcmigrator.capture.Capture;
-import dev.cdcmigrator.transform.ColumnReads;
 import dev.cdcmigrator.common.KafkaClients;
+import dev.cdcmigrator.common.TopicProvisioner;
 import dev.cdcmigrator.common.Topics;
 import dev.cdcmigrator.common.event.SnapshotCompleted;
 import dev.cdcmigrator.common.serde.JsonSerde;
@@ -14,6 +14,7 @@ import dev.cdcmigrator.cutover.UnreachableException;
 import dev.cdcmigrator.cutover.internal.Connections;
 import dev.cdcmigrator.cutover.internal.Snapshot;
 import dev.cdcmigrator.sink.TargetConstraints;
+import dev.cdcmigrator.transform.ColumnReads;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -449,6 +450,8 @@ public final class CopyBackfill {
         props.put(ProducerConfig.LINGER_MS_CONFIG, 20);
         props.put(ProducerConfig.BATCH_SIZE_CONFIG, 512 * 1024);
         props.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
+        // A row may be as large as capture's change of it (a TOASTed value of many MB), which the raw topic takes.
+        props.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, TopicProvisioner.MAX_MESSAGE_BYTES);
         props.put(ProducerConfig.CLIENT_ID_CONFIG, "migrator-backfill");
         props.putAll(KafkaClients.producerOverrides(spec));
         props.putAll(overrides);

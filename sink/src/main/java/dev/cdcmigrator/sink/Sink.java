@@ -4,6 +4,7 @@ import dev.cdcmigrator.avro.RegistryConfig;
 import dev.cdcmigrator.avro.SchemaRegistryClient;
 import dev.cdcmigrator.avro.V2AvroReader;
 import dev.cdcmigrator.common.KafkaClients;
+import dev.cdcmigrator.common.TopicProvisioner;
 import dev.cdcmigrator.common.Topics;
 import dev.cdcmigrator.common.spec.Spec;
 import dev.cdcmigrator.common.spec.TargetSpec;
@@ -85,7 +86,7 @@ public final class Sink implements AutoCloseable {
         producer.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         producer.put(ProducerConfig.ACKS_CONFIG, "all");
         producer.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-        producer.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 16 * 1024 * 1024);
+        producer.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, TopicProvisioner.MAX_MESSAGE_BYTES);
         producer.put(ProducerConfig.CLIENT_ID_CONFIG, "migrator-sink-dead-letters");
         producer.putAll(KafkaClients.producerOverrides(spec));
         TargetSpec t = spec.target();

@@ -100,9 +100,9 @@ public final class Reversal {
                 forward.target().schema(), null);
         TargetSpec target = new TargetSpec(forward.source().url(), forward.source().user(), forward.source().password(),
                 forward.source().schema(), forward.target().stateSchema(), null);
-        // No snapshot: v1 already holds every row up to the flip.
-        Spec back = new Spec(Spec.CURRENT_VERSION, source, target, kafka, tables, Map.of("snapshot.mode", "no_data"), null,
-                BackfillSpec.DEFAULT);
+        // No backfill at all, whatever the default mode: v1 already holds every row up to the flip.
+        BackfillSpec none = new BackfillSpec(BackfillSpec.Mode.DEBEZIUM, null, null);
+        Spec back = new Spec(Spec.CURRENT_VERSION, source, target, kafka, tables, Map.of("snapshot.mode", "no_data"), null, none);
         // What the way back does not read of v2 is dropped on purpose: check must not call it forgotten.
         Map<String, TableSpec> withDrops = new LinkedHashMap<>();
         tables.forEach((v2, table) -> {
@@ -110,7 +110,7 @@ public final class Reversal {
             notBack.removeAll(ColumnReads.of(back, v2).columns());
             withDrops.put(v2, new TableSpec(table.into(), table.key(), null, table.columns(), null, notBack));
         });
-        return new Spec(Spec.CURRENT_VERSION, source, target, kafka, withDrops, back.debezium(), null, BackfillSpec.DEFAULT);
+        return new Spec(Spec.CURRENT_VERSION, source, target, kafka, withDrops, back.debezium(), null, none);
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.cdcmigrator.transform;
 
 import dev.cdcmigrator.common.KafkaClients;
+import dev.cdcmigrator.common.TopicProvisioner;
 import dev.cdcmigrator.common.Topics;
 import dev.cdcmigrator.common.spec.Spec;
 import dev.cdcmigrator.common.spec.V2Format;
@@ -61,7 +62,7 @@ public final class Transform implements AutoCloseable {
         props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
         props.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, (int) spec.kafka().replicationFactor());
         // Rows bigger than Kafka's default 1 MB exist (TOASTed text); the topics the migrator creates allow 16 MiB.
-        props.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG), 16 * 1024 * 1024);
+        props.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG), TopicProvisioner.MAX_MESSAGE_BYTES);
         // Under exactly-once the sink sees a record only when its transaction commits: the commit interval (100 ms by
         // default) is most of the transform's share of the latency. 50 ms halves it; the extra commits did not show
         // in the throughput of docs/benchmarks.md.
