@@ -14,13 +14,14 @@ import java.time.Duration;
 import java.util.List;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Type fidelity (issue 5): every PostgreSQL type the issue lists, copied into a v2 column of the same type, arrives with
- * the same value, whether the initial snapshot read it or it was streamed (inserted, then updated). Compared as
- * PostgreSQL's own text output of each column on both sides.
+ * the same value, whether the backfill (Debezium's snapshot or the copy) read it or it was streamed (inserted, then
+ * updated). Compared as PostgreSQL's own text output of each column on both sides.
  */
 class TypeFidelityIT {
 
@@ -70,8 +71,9 @@ class TypeFidelityIT {
         }
     }
 
-    @Test
-    void everyTypeArrivesWithTheSameValueFromTheSnapshotAndFromTheStream(@TempDir Path dataDir) {
+    @ParameterizedTest(name = "backfill.mode {0}")
+    @ValueSource(strings = {"debezium", "copy"})
+    void everyTypeArrivesWithTheSameValueFromTheSnapshotAndFromTheStream(String mode, @TempDir Path dataDir) {
         String v1 = pg.createDatabase("fidelity_v1");
         String v2 = pg.createDatabase("fidelity_v2");
         String columns = COLUMNS.stream().map(c -> c[0] + " " + c[1]).collect(Collectors.joining(", "));
@@ -98,6 +100,7 @@ class TypeFidelityIT {
                 source: { url: "%s", user: "%s", password: "%s" }
                 target: { url: "%s", user: "%s", password: "%s" }
                 kafka: { bootstrap: "%s", topicPrefix: %s }
+                backfill: { mode: %s }
                 tables:
                   fidelity:
                     columns:
@@ -108,7 +111,7 @@ class TypeFidelityIT {
                   pairs:
                     columns: { a: { from: a }, b: { from: b }, v: { from: v } }
                 """.formatted(pg.jdbcUrl(v1), pg.user(), pg.password(), pg.jdbcUrl(v2), pg.user(), pg.password(),
-                TestKafka.bootstrapServers(), prefix,
+                TestKafka.bootstrapServers(), prefix, mode,
                 COLUMNS.stream().map(c -> "      " + c[0] + ": { from: " + c[0] + " }").collect(Collectors.joining("\n"))),
                 "fidelity.yaml"), dataDir, 0, new SimpleMeterRegistry());
         awaitSame(v1, v2, 3);

@@ -3,10 +3,10 @@ package dev.cdcmigrator.common.spec;
 /**
  * How the rows already in v1 when the migration starts reach v2.
  *
- * @param mode {@link Mode#DEBEZIUM} (default): Debezium's initial snapshot, every row through Kafka, the transform and
- *             the sink; {@link Mode#COPY}: copied straight from the snapshot exported with the replication slot,
- *             mapped in-process by the same spec code and written with COPY, in parallel key-range chunks that
- *             resume after a crash
+ * @param mode {@link Mode#COPY} (default): copied straight from the snapshot exported with the replication slot,
+ *             mapped in-process by the same spec code and written with COPY, in parallel chunks that resume after a
+ *             crash; it takes every table Debezium's snapshot takes; {@link Mode#DEBEZIUM}: Debezium's initial
+ *             snapshot, every row through Kafka, the transform and the sink
  * @param parallelism copy mode: chunks copied at once; default 2
  * @param chunkRows copy mode: rows per chunk, a range of the table's primary key; default 10,000
  */
@@ -35,7 +35,7 @@ public record BackfillSpec(Mode mode, Integer parallelism, Integer chunkRows) {
     public static final BackfillSpec DEFAULT = new BackfillSpec(null, null, null);
 
     public BackfillSpec {
-        mode = mode == null ? Mode.DEBEZIUM : mode;
+        mode = mode == null ? Mode.COPY : mode;
         parallelism = parallelism == null ? 2 : parallelism;
         if (parallelism < 1) {
             throw new IllegalArgumentException("parallelism must be at least 1, was " + parallelism);
