@@ -81,7 +81,12 @@ public final class CopiedColumns {
                         + (notMapped.isEmpty() ? "" : " that it can map (" + String.join(", ", notMapped.keySet()) + ")"),
                         null);
             }
-            spec = given.withOtherTables(others.keySet());
+            try {
+                spec = given.withOtherTables(others.keySet());
+            } catch (IllegalArgumentException e) {
+                // Two v1 tables whose names would share a topic: the spec refuses them as it would listed ones.
+                throw SpecException.invalid("otherTables", e.getMessage(), e);
+            }
         }
         Set<String> copying = spec.copyingTables();
         if (copying.isEmpty()) {
