@@ -151,6 +151,10 @@ class OtherTablesIT {
         assertThat(verify.lines().stream().filter(line -> line.contains(" <- ")).map(line -> line.substring(0, line.indexOf(": ") + 2)))
                 .containsExactlyInAnyOrderElementsOf(verified);
 
+        CliRun some = CliRun.of("verify", "--spec", file.toString(), "--tables", "t05,events");
+        assertThat(some.exit()).as("a table the one line maps is named like a listed one: " + some).isEqualTo(ExitCodes.OK);
+        assertThat(some.lines()).filteredOn(line -> line.contains(" <- ")).hasSize(2);
+
         CliRun sequences = CliRun.of("cutover", "sync-sequences", "--spec", file.toString(), "--dry-run");
         assertThat(sequences.exit()).as(sequences.toString()).isZero();
         assertThat(sequences.out()).as(sequences.toString()).contains(copied().stream().map(t -> t + ".id").toList());
@@ -165,6 +169,33 @@ class OtherTablesIT {
         topics.addAll(List.of("would delete topic " + prefix + ".v2.accounts", "would delete topic " + prefix + ".v2.events"));
         assertThat(cleanup.lines()).as(cleanup.toString()).containsAll(topics)
                 .noneMatch(line -> line.contains("legacy_log") || line.contains("events_a") || line.contains("t01_names"));
+    }
+
+    @Test
+    void aSpecThatThenMapsNoTableIsAnErrorOfEveryCommand(@TempDir Path dir) throws Exception {
+        String v1 = pg.createDatabase("other_none_v1");
+        String v2 = pg.createDatabase("other_none_v2");
+        pg.execute(v1, "CREATE TABLE only_v1 (id bigint PRIMARY KEY)");
+        Path file = Files.writeString(dir.resolve("spec.yaml"), """
+                version: 1
+                source: { url: "%s", user: "%s", password: "%s" }
+                target: { url: "%s", user: "%s", password: "%s" }
+                kafka: { bootstrap: "%s", topicPrefix: other_none }
+                otherTables: copy
+                """.formatted(pg.jdbcUrl(v1), pg.user(), pg.password(), pg.jdbcUrl(v2), pg.user(), pg.password(),
+                TestKafka.bootstrapServers()));
+        String reason = "otherTables: copy, and tables lists none, but no v1 table in public has a table of its name in"
+                + " v2's public that it may map (left out: only_v1)";
+
+        CliRun check = CliRun.of("check", "--spec", file.toString());
+        assertThat(check.lines()).as(check.toString()).contains("ERROR   spec otherTables: " + reason
+                + "; fix: list the tables to map under tables");
+        assertThat(check.exit()).isEqualTo(ExitCodes.FAILED);
+        for (String command : List.of("status", "cleanup")) {
+            CliRun run = CliRun.of(command, "--spec", file.toString());
+            assertThat(run.exit()).as(run.toString()).isEqualTo(ExitCodes.USAGE);
+            assertThat(run.err()).contains(file + ": otherTables: " + reason);
+        }
     }
 
     private void awaitEqual(String v1, String v2) {

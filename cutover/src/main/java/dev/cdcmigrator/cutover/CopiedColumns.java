@@ -78,7 +78,7 @@ public final class CopiedColumns {
             if (given.listedTables().isEmpty() && others.isEmpty()) {
                 throw SpecException.invalid("otherTables", "otherTables: copy, and tables lists none, but no v1 table"
                         + " in " + given.source().schema() + " has a table of its name in v2's " + given.target().schema()
-                        + (notMapped.isEmpty() ? "" : " that it can map (" + String.join(", ", notMapped.keySet()) + ")"),
+                        + (notMapped.isEmpty() ? "" : " that it may map (left out: " + String.join(", ", notMapped.keySet()) + ")"),
                         null);
             }
             try {
