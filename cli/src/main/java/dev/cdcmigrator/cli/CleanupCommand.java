@@ -1,7 +1,6 @@
 package dev.cdcmigrator.cli;
 
 import dev.cdcmigrator.common.spec.Spec;
-import dev.cdcmigrator.common.spec.SpecParser;
 import dev.cdcmigrator.cutover.Cleanup;
 import dev.cdcmigrator.cutover.Cleanup.Kind;
 import dev.cdcmigrator.cutover.Cleanup.Plan;
@@ -78,7 +77,7 @@ final class CleanupCommand implements Callable<Integer> {
             throw new ParameterException(command.commandLine(), "--bootstrap is only used with --kafka; add --kafka to "
                     + "delete the topics and consumer groups, or leave out --bootstrap");
         }
-        Spec parsed = direction.of(new SpecParser().parse(spec));
+        Spec parsed = direction.load(spec);
         String servers = kafka ? kafkaServers(parsed) : null;
         PrintWriter out = command.commandLine().getOut();
         PrintWriter err = command.commandLine().getErr();

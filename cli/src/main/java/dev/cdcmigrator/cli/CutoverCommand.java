@@ -1,7 +1,6 @@
 package dev.cdcmigrator.cli;
 
 import dev.cdcmigrator.common.spec.Spec;
-import dev.cdcmigrator.common.spec.SpecParser;
 import dev.cdcmigrator.cutover.SequenceSync;
 import dev.cdcmigrator.cutover.SequenceSync.Outcome;
 import dev.cdcmigrator.cutover.SequenceSync.Result;
@@ -79,7 +78,7 @@ final class CutoverCommand implements Callable<Integer> {
             if (margin < 0) {
                 throw new ParameterException(command.commandLine(), "--margin must not be negative, was " + margin);
             }
-            Spec parsed = direction.of(new SpecParser().parse(spec));
+            Spec parsed = direction.load(spec);
             List<Result> results;
             try {
                 results = SequenceSync.sync(parsed, margin, dryRun);
@@ -150,7 +149,7 @@ final class CutoverCommand implements Callable<Integer> {
 
         @Override
         public Integer call() throws SQLException {
-            Spec parsed = direction.of(new SpecParser().parse(spec));
+            Spec parsed = direction.load(spec);
             List<TargetConstraints.Outcome> outcomes;
             try (Connection v2 = DriverManager.getConnection(parsed.target().url(), parsed.target().user(),
                     parsed.target().password())) {

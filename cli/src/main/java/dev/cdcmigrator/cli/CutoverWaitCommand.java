@@ -1,7 +1,6 @@
 package dev.cdcmigrator.cli;
 
 import dev.cdcmigrator.common.spec.Spec;
-import dev.cdcmigrator.common.spec.SpecParser;
 import dev.cdcmigrator.cutover.CaughtUp;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -40,7 +39,7 @@ final class CutoverWaitCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws SQLException {
-        Spec parsed = direction.of(new SpecParser().parse(spec));
+        Spec parsed = direction.load(spec);
         PrintWriter out = command.commandLine().getOut();
         long started = System.nanoTime();
         CaughtUp protocol = new CaughtUp(parsed, kafkaAddress.resolve(parsed, command.commandLine()));

@@ -2,6 +2,8 @@ package dev.cdcmigrator.cli;
 
 import dev.cdcmigrator.common.Topics;
 import dev.cdcmigrator.common.spec.Spec;
+import dev.cdcmigrator.common.spec.SpecException;
+import dev.cdcmigrator.common.spec.SpecParser;
 import java.nio.file.Path;
 import dev.cdcmigrator.cutover.CopiedColumns;
 import dev.cdcmigrator.transform.Reversal;
@@ -28,8 +30,31 @@ final class Direction {
         return commandLine.getParseResult().hasMatchedOption("--data-dir") ? given : defaultDataDir(spec);
     }
 
-    /** The spec the command works on: {@code forward} itself, or its way back (with {@code copy: all} resolved). */
+    /**
+     * The migration's spec, read from {@code file} and resolved against v1 and v2 ({@link CopiedColumns#resolve}:
+     * {@code otherTables}, {@code copy: all}). Every command reads its spec here or through {@link #load}, so that
+     * all of them see the same tables, and no topic or table is derived from what the file lists alone; only
+     * {@code check} hands the file's spec to {@code Preflight}, which resolves it the same way and shows what that made.
+     *
+     * @throws SpecException naming the file and the YAML path
+     * @throws dev.cdcmigrator.cutover.UnreachableException when a database the resolution reads does not answer
+     */
+    static Spec resolved(Path file) {
+        Spec parsed = new SpecParser().parse(file);
+        try {
+            return CopiedColumns.resolve(parsed).spec();
+        } catch (SpecException e) {
+            throw e.in(file.toString());
+        }
+    }
+
+    /** The spec the command works on: {@code forward}, resolved ({@link #resolved}), itself or its way back. */
     Spec of(Spec forward) {
-        return reverse ? Reversal.inverse(CopiedColumns.resolve(forward).spec()) : forward;
+        return reverse ? Reversal.inverse(forward) : forward;
+    }
+
+    /** The spec in {@code file} ({@link #resolved}), in this direction ({@link #of}). */
+    Spec load(Path file) {
+        return of(resolved(file));
     }
 }

@@ -11,7 +11,6 @@ import dev.cdcmigrator.common.event.ReplayOutcome;
 import dev.cdcmigrator.common.event.ReplayOutcome.Outcome;
 import dev.cdcmigrator.common.serde.Json;
 import dev.cdcmigrator.common.spec.Spec;
-import dev.cdcmigrator.common.spec.SpecParser;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -87,7 +86,7 @@ final class DlqCommand implements Callable<Integer> {
             if (timeoutSeconds < 1) {
                 throw new ParameterException(commandLine, "--timeout must be at least 1 second, was " + timeoutSeconds);
             }
-            Spec parsed = direction.of(new SpecParser().parse(spec));
+            Spec parsed = direction.load(spec);
             Topics topics = new Topics(parsed);
             return new DeadLetters(KafkaClients.common(parsed, kafkaAddress.resolve(parsed, commandLine)),
                     topics.deadLetters(), topics.replayOutcomes(), topics.replayTargets(parsed), Duration.ofSeconds(timeoutSeconds));

@@ -8,8 +8,6 @@ import java.time.Duration;
 import dev.cdcmigrator.common.spec.Spec;
 import dev.cdcmigrator.common.spec.EffectiveConfiguration;
 import dev.cdcmigrator.common.spec.SpecException;
-import dev.cdcmigrator.common.spec.SpecParser;
-import dev.cdcmigrator.cutover.CopiedColumns;
 import dev.cdcmigrator.cutover.Finding;
 import dev.cdcmigrator.cutover.Preflight;
 import dev.cdcmigrator.cutover.ReverseCheck;
@@ -81,9 +79,9 @@ class RunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        Spec forward = new SpecParser().parse(spec);
-        // Every stage works from named columns: copy: all is resolved against v1 once, here, as check does.
-        Spec parsed = direction.of(CopiedColumns.resolve(forward).spec());
+        // Every stage works from explicit tables and named columns, resolved once, here, as check resolves them.
+        Spec forward = Direction.resolved(spec);
+        Spec parsed = direction.of(forward);
         if (parsed.kafka().embedded() && !stages().containsAll(EnumSet.allOf(Pipeline.Stage.class))) {
             throw new ParameterException(command.commandLine(), spec + ": a single stage needs an external Kafka that the"
                     + " other stages share: set kafka.bootstrap to host:port (embedded is for migrator run, all stages in one process)");

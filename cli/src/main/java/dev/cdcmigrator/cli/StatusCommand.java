@@ -2,7 +2,6 @@ package dev.cdcmigrator.cli;
 
 import dev.cdcmigrator.common.serde.Json;
 import dev.cdcmigrator.common.spec.Spec;
-import dev.cdcmigrator.common.spec.SpecParser;
 import dev.cdcmigrator.cutover.Status;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -44,7 +43,7 @@ final class StatusCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Spec parsed = direction.of(new SpecParser().parse(spec));
+        Spec parsed = direction.load(spec);
         String kafka = kafkaAddress.resolve(parsed, command.commandLine());
         PrintWriter out = command.commandLine().getOut();
         Status.Report previous = null;

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.cdcmigrator.common.serde.Json;
 import dev.cdcmigrator.common.spec.Spec;
-import dev.cdcmigrator.common.spec.SpecParser;
 import dev.cdcmigrator.cutover.TableComparison;
 import dev.cdcmigrator.cutover.Verifier;
 import java.io.PrintWriter;
@@ -60,7 +59,7 @@ final class VerifyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Spec parsed = direction.of(new SpecParser().parse(spec));
+        Spec parsed = direction.load(spec);
         Verifier.Options options;
         List<TableComparison> results;
         try {

@@ -76,6 +76,11 @@ public final class Marks {
         return PREFIX + migration;
     }
 
+    /** Whether {@code comment} (null for none) is the mark of some migration, this one or another. */
+    public static boolean isMark(String comment) {
+        return comment != null && comment.startsWith(PREFIX);
+    }
+
     /** {@code COMMENT ON <kind> <name> IS 'cdc-migrator migration <migration>'}. */
     public static String commentStatement(Subject subject, String migration) {
         return "COMMENT ON " + subject.kind().name() + " " + subject.sqlName() + " IS " + SqlText.literal(mark(migration));

@@ -118,25 +118,50 @@ public final class Preflight {
     /**
      * Runs every check and returns the findings in a stable order: the spec's mappings, source, target, then each
      * table sorted by v1 name (v1 side, v2 side, column types). A database that cannot be reached is one ERROR and its checks are
-     * skipped; a check that cannot run is an ERROR naming what failed. A {@code copy: all} is resolved against v1 first
-     * ({@link CopiedColumns}), and each table that copies gets an OK line with its effective mapping.
+     * skipped; a check that cannot run is an ERROR naming what failed. {@code otherTables} and {@code copy: all} are
+     * resolved first ({@link CopiedColumns}), as every command resolves them, and shown ({@link #resolutionFindings}).
      */
     public static List<Finding> check(Spec spec) {
-        List<Finding> copies = new ArrayList<>();
         CopiedColumns.Resolution resolution;
         try {
             resolution = CopiedColumns.resolve(spec);
         } catch (SpecException e) {
-            return List.of(specError(e, "map the table by its columns, or correct its name"));
+            return List.of(specError(e, e.path().equals("otherTables") ? "list the tables to map under tables"
+                    : "map the table by its columns, or correct its name"));
         } catch (UnreachableException e) {
-            return List.of(error(SOURCE, e.getMessage(), "check source.url, source.user and source.password, and that "
-                    + "the server accepts connections from here: copy: all reads the columns it copies from v1"));
+            String side = e.what() == UnreachableException.What.TARGET ? TARGET : SOURCE;
+            return List.of(error(side, e.getMessage(), "check " + side + ".url, " + side + ".user and " + side
+                    + ".password, and that the server accepts connections from here: copy: all reads the columns it"
+                    + " copies from v1, otherTables the tables of v1 and v2"));
         }
-        resolution.copied().forEach((table, copied) -> copies.add(ok("spec tables." + table, "copy: all " + copied)));
         Preflight preflight = new Preflight(resolution.spec());
-        preflight.findings.addAll(copies);
+        preflight.findings.addAll(resolutionFindings(spec, resolution));
         preflight.run();
         return List.copyOf(preflight.findings);
+    }
+
+    /**
+     * What resolving made of the spec, so that nothing it maps is implicit: an OK line per table that copies, with its
+     * effective mapping (one that {@code otherTables} mapped says so), and a WARNING per table {@code otherTables} left
+     * out that an operator might have expected mapped: a WARNING as a v1 column nothing reads is, since its rows
+     * would be on v1 only once writes move to v2.
+     */
+    static List<Finding> resolutionFindings(Spec given, CopiedColumns.Resolution resolution) {
+        List<Finding> findings = new ArrayList<>();
+        String schema = given.source().schema();
+        resolution.copied().entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> {
+            List<String> partitions = resolution.others().get(e.getKey());
+            if (partitions == null) {
+                findings.add(ok("spec tables." + e.getKey(), "copy: all " + e.getValue()));
+            } else {
+                findings.add(ok("spec otherTables", "maps v1 " + schema + "." + e.getKey() + " as copy: all "
+                        + e.getValue() + (partitions.isEmpty() ? "" : "; with its partitions " + String.join(", ", partitions)
+                        + ", whose changes PostgreSQL publishes under its name")));
+            }
+        });
+        resolution.notMapped().forEach((table, why) -> findings.add(warning("v1 " + schema + "." + table,
+                "not migrated (otherTables: copy): " + why.reason(), why.fix())));
+        return findings;
     }
 
     private void run() {

@@ -29,17 +29,21 @@ public final class ReverseCheck {
 
     /** The findings about the way back of {@code forward}, in {@link Preflight#check}'s form. */
     public static List<Finding> check(Spec forward) {
+        CopiedColumns.Resolution resolution;
         Spec resolved;
         Spec inverse;
         try {
-            resolved = CopiedColumns.resolve(forward).spec();
+            resolution = CopiedColumns.resolve(forward);
+            resolved = resolution.spec();
             inverse = Reversal.inverse(resolved);
         } catch (SpecException e) {
             return List.of(error("spec " + e.path(), e.reason(), "keep writes on v1 until the way back takes this table"));
         } catch (UnreachableException e) {
-            return List.of(error("source", e.getMessage(), "check source.url, source.user and source.password"));
+            String side = e.what() == UnreachableException.What.TARGET ? "target" : "source";
+            return List.of(error(side, e.getMessage(), "check " + side + ".url, " + side + ".user and " + side + ".password"));
         }
-        List<Finding> findings = new ArrayList<>();
+        // The way back carries exactly the tables the migration does: the same resolution, shown the same way.
+        List<Finding> findings = new ArrayList<>(Preflight.resolutionFindings(forward, resolution));
         try (Connection v1 = Connections.open(UnreachableException.What.SOURCE, resolved.source().url(),
                 resolved.source().user(), resolved.source().password(), "migrator-check")) {
             for (String table : new TreeSet<>(resolved.tables().keySet())) {

@@ -12,13 +12,17 @@ import java.util.Objects;
  * @param source the v1 database
  * @param target the v2 database
  * @param kafka the Kafka cluster and topic naming
- * @param tables mapped v1 tables by v1 table name (unqualified, in {@code source.schema})
+ * @param tables mapped v1 tables by v1 table name (unqualified, in {@code source.schema}); may be empty with
+ *               {@code otherTables}
  * @param debezium Debezium connector and engine settings that replace the migrator's (e.g. {@code snapshot.fetch.size})
  * @param tenancy settings for the tables' isolation dimensions
  * @param backfill how the rows already in v1 reach v2
+ * @param otherTables what to do with the v1 tables {@code tables} does not list; null: nothing. While it is set, the
+ *                    spec is not resolved yet: {@link #tables()} refuses, and {@link #withOtherTables} gives the spec
+ *                    every stage works from
  */
 public record Spec(int version, SourceSpec source, TargetSpec target, KafkaSpec kafka, Map<String, TableSpec> tables,
-                   Map<String, Object> debezium, TenancySpec tenancy, BackfillSpec backfill) {
+                   Map<String, Object> debezium, TenancySpec tenancy, BackfillSpec backfill, OtherTables otherTables) {
 
     public static final int CURRENT_VERSION = 1;
 
@@ -29,8 +33,9 @@ public record Spec(int version, SourceSpec source, TargetSpec target, KafkaSpec 
         Objects.requireNonNull(source, "source is required");
         Objects.requireNonNull(target, "target is required");
         kafka = kafka == null ? KafkaSpec.DEFAULT : kafka;
-        if (tables == null || tables.isEmpty()) {
-            throw new IllegalArgumentException("tables is required and must map at least one v1 table");
+        tables = tables == null ? Map.of() : tables;
+        if (tables.isEmpty() && otherTables == null) {
+            throw new IllegalArgumentException("tables is required and must map at least one v1 table (or set otherTables: copy)");
         }
         tables.keySet().forEach(name -> Identifiers.requireValid(name, "a v1 table name"));
         tables = Map.copyOf(tables);
@@ -63,7 +68,49 @@ public record Spec(int version, SourceSpec source, TargetSpec target, KafkaSpec 
 
     /** A spec without Debezium, tenancy or backfill settings. */
     public Spec(int version, SourceSpec source, TargetSpec target, KafkaSpec kafka, Map<String, TableSpec> tables) {
-        this(version, source, target, kafka, tables, null, null, null);
+        this(version, source, target, kafka, tables, null, null, null, null);
+    }
+
+    /** A spec that maps exactly the tables it lists. */
+    public Spec(int version, SourceSpec source, TargetSpec target, KafkaSpec kafka, Map<String, TableSpec> tables,
+                Map<String, Object> debezium, TenancySpec tenancy, BackfillSpec backfill) {
+        this(version, source, target, kafka, tables, debezium, tenancy, backfill, null);
+    }
+
+    /**
+     * The mapped v1 tables.
+     *
+     * @throws IllegalStateException while {@code otherTables} is not resolved ({@link #withOtherTables}): a stage
+     *                               that went on with the listed tables only would leave the others out, unseen
+     */
+    @Override
+    public Map<String, TableSpec> tables() {
+        if (otherTables != null) {
+            throw new IllegalStateException("a spec with otherTables is used before the tables it maps were read from v1"
+                    + " and v2 (CopiedColumns.resolve)");
+        }
+        return tables;
+    }
+
+    /** The tables the spec lists itself: with {@code otherTables} not resolved, not the others it maps. */
+    public Map<String, TableSpec> listedTables() {
+        return tables;
+    }
+
+    /**
+     * This spec with {@code otherTables} resolved: each of {@code others} (v1 tables it does not list) mapped as
+     * {@code { copy: all }}, into the v2 table of its name, and {@code otherTables} no longer set.
+     *
+     * @throws IllegalArgumentException if one of {@code others} is listed already
+     */
+    public Spec withOtherTables(java.util.Collection<String> others) {
+        Map<String, TableSpec> all = new java.util.LinkedHashMap<>(tables);
+        for (String table : others) {
+            if (all.putIfAbsent(table, new TableSpec(null, null, null, null, null, null, null, MappingSpec.Copy.ALL)) != null) {
+                throw new IllegalArgumentException("table " + table + " is listed; otherTables maps only the others");
+            }
+        }
+        return new Spec(version, source, target, kafka, all, debezium, tenancy, backfill, null);
     }
 
     /** The v1 tables with a {@code copy: all} not resolved yet ({@link #withCopiedColumns}), sorted. */
@@ -88,14 +135,14 @@ public record Spec(int version, SourceSpec source, TargetSpec target, KafkaSpec 
         Map<String, TableSpec> resolved = new java.util.LinkedHashMap<>();
         tables.forEach((name, table) -> resolved.put(name, !table.copies() ? table
                 : table.withCopiedColumns(v1Columns.get(name), skipped.getOrDefault(name, java.util.Set.of()))));
-        return new Spec(version, source, target, kafka, resolved, debezium, tenancy, backfill);
+        return new Spec(version, source, target, kafka, resolved, debezium, tenancy, backfill, otherTables);
     }
 
     /**
      * The v1 tables capture reads: the mapped tables and the lookup tables of their dimensions, sorted.
      */
     public java.util.SortedSet<String> capturedTables() {
-        java.util.SortedSet<String> captured = new java.util.TreeSet<>(tables.keySet());
+        java.util.SortedSet<String> captured = new java.util.TreeSet<>(tables().keySet());
         captured.addAll(lookupTables().keySet());
         return captured;
     }
@@ -106,7 +153,7 @@ public record Spec(int version, SourceSpec source, TargetSpec target, KafkaSpec 
      */
     public java.util.SortedMap<String, java.util.SortedSet<String>> v2Columns() {
         java.util.SortedMap<String, java.util.SortedSet<String>> columns = new java.util.TreeMap<>();
-        tables.forEach((v1, table) -> table.mappings().forEach(mapping -> columns
+        tables().forEach((v1, table) -> table.mappings().forEach(mapping -> columns
                 .computeIfAbsent(mapping.v2Table(v1), k -> new java.util.TreeSet<>()).addAll(table.writtenColumns(mapping))));
         return columns;
     }

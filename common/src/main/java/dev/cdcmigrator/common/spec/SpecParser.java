@@ -200,6 +200,11 @@ public final class SpecParser {
         if (type == ByteSize.class) {
             return ByteSize.EXPECTED;
         }
+        if (type.isEnum()) {
+            // Every enum of the spec is spelt as its constants' names in lower case.
+            return "one of " + java.util.Arrays.stream(type.getEnumConstants())
+                    .map(c -> ((Enum<?>) c).name().toLowerCase(java.util.Locale.ROOT)).collect(Collectors.joining(", "));
+        }
         if (Map.class.isAssignableFrom(type) || type.isRecord()) {
             return "a mapping";
         }
