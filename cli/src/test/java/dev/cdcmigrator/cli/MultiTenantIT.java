@@ -37,9 +37,10 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.assertj.core.api.SoftAssertions;
 import org.flywaydb.core.Flyway;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Tenant tagging end to end (issue 4) on the MaiBot example: its single-tenant v1 schema and sample, its multi-tenant
@@ -95,15 +96,18 @@ class MultiTenantIT {
         }
     }
 
-    @Test
+    /** Both backfills: the copy's rows must be re-keyed when their user moves, as Debezium's snapshot rows are. */
+    @ParameterizedTest(name = "backfill.mode: {0}")
+    @ValueSource(strings = {"debezium", "copy"})
     @Timeout(value = 5, unit = TimeUnit.MINUTES)
-    void everyRowEndsUnderTheTenantOfItsUserOnV1WhileUsersMoveBetweenTenants(@TempDir Path dir) throws Exception {
+    void everyRowEndsUnderTheTenantOfItsUserOnV1WhileUsersMoveBetweenTenants(String backfill, @TempDir Path dir)
+            throws Exception {
         String v1 = pg.createDatabase("maibot_v1");
         String v2 = pg.createDatabase("maibot_v2");
         String prefix = "maibot_" + v1.substring(v1.lastIndexOf('_') + 1);
         pg.execute(v1, "SET maibot.tasks = 2000; SET maibot.messages = 4000;\n" + resource("v1/schema.sql") + resource("v1/seed.sql"));
         Flyway.configure().dataSource(pg.jdbcUrl(v2), pg.user(), pg.password()).locations("classpath:examples/maibot/v2").load().migrate();
-        Path specFile = specFile(dir, v1, v2, prefix);
+        Path specFile = specFile(dir, v1, v2, prefix, backfill);
         Spec spec = new SpecParser().parse(specFile);
 
         pipeline = Pipeline.start(spec, dir.resolve("data"), 0, new SimpleMeterRegistry());
@@ -157,13 +161,17 @@ class MultiTenantIT {
                 "extra in v2:   tenant_id=nobody,id=" + moved.get(0));
     }
 
-    /** The example's spec with the databases and Kafka of this test written in, under a topic prefix of its own. */
-    private Path specFile(Path dir, String v1, String v2, String prefix) throws IOException {
+    /**
+     * The example's spec with the databases and Kafka of this test written in, under a topic prefix of its own, and the
+     * backfill mode.
+     */
+    private Path specFile(Path dir, String v1, String v2, String prefix, String backfill) throws IOException {
         Map<String, String> env = Map.of("MAIBOT_V1_URL", pg.jdbcUrl(v1), "MAIBOT_V1_USER", pg.user(), "MAIBOT_V1_PASSWORD", pg.password(),
                 "MAIBOT_V2_URL", pg.jdbcUrl(v2), "MAIBOT_V2_USER", pg.user(), "MAIBOT_V2_PASSWORD", pg.password(),
                 "MAIBOT_KAFKA_BOOTSTRAP", TestKafka.bootstrapServers());
         // Written in rather than resolved by the parser: the migrator commands run here read the process environment.
-        String yaml = resource("spec.yaml").replace("topicPrefix: maibot", "topicPrefix: " + prefix);
+        String yaml = resource("spec.yaml").replace("topicPrefix: maibot", "topicPrefix: " + prefix)
+                .replace("\ntenancy:", "\nbackfill: { mode: " + backfill + " }\ntenancy:");
         for (Map.Entry<String, String> e : env.entrySet()) {
             yaml = yaml.replace("${env:" + e.getKey() + "}", "\"" + e.getValue() + "\"");
         }

@@ -116,6 +116,15 @@ public final class RowMapper {
     }
 
     /**
+     * The v2 rows one v1 row produces and the dimensions they are keyed by.
+     *
+     * @param dimensions the dimension columns and values the rows carry (empty without dimensions)
+     * @param rows one per mapping whose {@code where} the row matches
+     */
+    public record Mapped(ObjectNode dimensions, List<V2Row> rows) {
+    }
+
+    /**
      * The v2 rows one v1 row produces: one per mapping whose {@code where} it matches.
      *
      * @param row the v1 row in wire form: every column of the table, or at least those capture carries
@@ -123,12 +132,23 @@ public final class RowMapper {
      * @throws UnmappableRowException naming the column when the row cannot be mapped
      */
     public List<V2Row> map(ObjectNode row) {
+        return mapped(row).rows();
+    }
+
+    /**
+     * As {@link #map}, with the dimensions the rows were resolved to: what the transform must know of a row another
+     * process wrote to v2, to move it when its lookup rows change.
+     *
+     * @throws UnmappableRowException naming the column when the row cannot be mapped
+     */
+    public Mapped mapped(ObjectNode row) {
         ObjectNode key = JsonNodeFactory.instance.objectNode();
         primaryKey.forEach(column -> key.set(column, row.get(column)));
+        ObjectNode dimensions;
         List<V2Change> changes;
         try {
             // A snapshot read with no earlier image: exactly what the topology does with a row it meets first.
-            ObjectNode dimensions = mapping.resolveDimensions(row, jsonColumns, lookups::row);
+            dimensions = mapping.resolveDimensions(row, jsonColumns, lookups::row);
             changes = mapping.mapFirst(new RawChange(Op.READ, null, row, null, jsonColumns), key, dimensions).changes();
         } catch (MappingException e) {
             throw new UnmappableRowException(e.column(), e.getMessage());
@@ -138,6 +158,6 @@ public final class RowMapper {
         }
         List<V2Row> rows = new ArrayList<>(changes.size());
         changes.forEach(change -> rows.add(new V2Row(change.table(), change.key(), change.after())));
-        return rows;
+        return new Mapped(dimensions, rows);
     }
 }

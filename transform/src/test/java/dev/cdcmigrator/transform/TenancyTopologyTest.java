@@ -2,8 +2,11 @@ package dev.cdcmigrator.transform;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.cdcmigrator.common.event.BackfilledRow;
 import dev.cdcmigrator.common.event.DeadLetter;
 import dev.cdcmigrator.common.event.V2Change;
+import dev.cdcmigrator.common.serde.Json;
 import dev.cdcmigrator.common.serde.JsonSerde;
 import dev.cdcmigrator.common.spec.Spec;
 import dev.cdcmigrator.common.spec.SpecParser;
@@ -189,6 +192,52 @@ class TenancyTopologyTest {
                 "d{\"tenant_id\":\"globex\",\"id\":11}", "u{\"tenant_id\":\"acme\",\"id\":11}",
                 "d{\"tenant_id\":\"globex\",\"id\":10}", "u{\"tenant_id\":\"initech\",\"id\":10}");
         assertThat(outcome("retagged")).isEqualTo(3.0);
+    }
+
+    @Test
+    void aCopiedRowWhoseUserMovedBeforeItArrivedMovesFromTheTenantTheCopyWroteItUnder() {
+        user("r", 1, "acme");
+        long copiedAt = lsn;
+        user("u", 1, "globex"); // streamed after the copy's snapshot, reaching this task before the copied row
+
+        copied(10, 1L, copiedAt, "acme");
+        user("u", 1, "initech");
+
+        assertThat(keys()).containsExactly(
+                "d{\"tenant_id\":\"acme\",\"id\":10}", "u{\"tenant_id\":\"globex\",\"id\":10}",
+                "d{\"tenant_id\":\"globex\",\"id\":10}", "u{\"tenant_id\":\"initech\",\"id\":10}");
+        assertThat(dlq.isEmpty()).isTrue();
+    }
+
+    @Test
+    void aCopiedRowArrivingBeforeItsUserIsNotWrittenAgainAndLeavesTheCopysTenantWhenMovedOrDeleted() {
+        long copiedAt = lsn + 10; // the snapshot that reads the user below
+        copied(10, 1L, copiedAt, "acme");
+        copied(11, 1L, copiedAt, "acme");
+        user("r", 1, "acme"); // the copy's own read of the user: the tenant the rows already have in v2
+        assertThat(keys()).isEmpty();
+
+        message("d", 11, 1L, "qq:1", 1L);
+        user("u", 1, "globex");
+
+        assertThat(keys()).containsExactly("d{\"tenant_id\":\"acme\",\"id\":11}",
+                "d{\"tenant_id\":\"acme\",\"id\":10}", "u{\"tenant_id\":\"globex\",\"id\":10}");
+        assertThat(dlq.isEmpty()).isTrue();
+    }
+
+    /** A row the copy backfill wrote to v2 under {@code tenant}, read from the snapshot at {@code snapshotLsn}. */
+    private void copied(long id, long userId, long snapshotLsn, String tenant) {
+        ObjectNode row = Json.MAPPER.createObjectNode().put("id", id).put("user_id", userId).put("sender", "qq:1")
+                .put("receiver", "bot").put("agent_id", 1L);
+        ObjectNode written = Json.MAPPER.createObjectNode().put("tenant_id", tenant).put("chat_stream", "qq:1:bot")
+                .put("platform", "qq").put("agent_id", 1L);
+        BackfilledRow copied = new BackfilledRow("public.messages", snapshotLsn, snapshotLsn, true, List.of(),
+                Json.MAPPER.createObjectNode().put("id", id), row, written);
+        rawMessages.pipeInput(null, BackfilledRow.recordValue(List.of(copied)));
+    }
+
+    private List<String> keys() {
+        return v2Messages.readValuesToList().stream().map(b -> V2.deserialize(null, b)).map(c -> c.op().code() + c.key()).toList();
     }
 
     @Test

@@ -280,10 +280,12 @@ public final class TableCopy {
                     BackfilledRow seed = new BackfilledRow(source, slotLsn, copiedLsn, true, jsonColumns, key, row);
                     try {
                         if (mapper != null) {
-                            for (RowMapper.V2Row v2Row : mapper.map(row)) {
+                            RowMapper.Mapped mapped = mapper.mapped(row);
+                            for (RowMapper.V2Row v2Row : mapped.rows()) {
                                 copies.computeIfAbsent(v2Row.table(), t -> new CopyText(fieldNames(v2Row.values()),
                                         arrayColumns.getOrDefault(t, Set.of()))).add(v2Row.values());
                             }
+                            seed = seed.withDimensions(mapped.dimensions());
                         }
                         // The transform applies a keyless row's changes by their values and keeps no image to seed.
                         if (!keyless) {

@@ -25,15 +25,25 @@ import java.util.Map;
  * @param key the row's primary key columns, in key order, in wire form; empty for a table without a primary key,
  *            whose rows the copy sends only as dead letters (the transform keeps no image of them)
  * @param row the row in the transform's wire form (as {@code migrator verify} reads it)
+ * @param dimensions the v2 dimension columns and values the backfill wrote the row's v2 rows under, resolved from the
+ *                   lookup rows of its snapshot; null when the table has no dimensions or the row was not applied. The
+ *                   transform's own lookup rows may be older or newer than the snapshot's when the row reaches it, so
+ *                   only these tell it which v2 key to delete when the row is re-keyed.
  */
 public record BackfilledRow(String table, long snapshotLsn, long copiedLsn, boolean applied, List<String> jsonColumns,
-                            ObjectNode key, ObjectNode row) {
+                            ObjectNode key, ObjectNode row, ObjectNode dimensions) {
 
     /** The one field of the record value, holding the batch's rows. */
     public static final String FIELD = "backfill";
 
     public BackfilledRow {
         jsonColumns = jsonColumns == null ? List.of() : List.copyOf(jsonColumns);
+    }
+
+    /** A row without dimensions. */
+    public BackfilledRow(String table, long snapshotLsn, long copiedLsn, boolean applied, List<String> jsonColumns,
+                         ObjectNode key, ObjectNode row) {
+        this(table, snapshotLsn, copiedLsn, applied, jsonColumns, key, row, null);
     }
 
     /** The raw record value holding {@code rows}: {@code {"backfill": [...]}}. */
@@ -45,8 +55,14 @@ public record BackfilledRow(String table, long snapshotLsn, long copiedLsn, bool
         }
     }
 
+    /** This row with the dimensions its v2 rows were written under; none (null) for an empty set. */
+    public BackfilledRow withDimensions(ObjectNode written) {
+        return new BackfilledRow(table, snapshotLsn, copiedLsn, applied, jsonColumns, key, row,
+                written == null || written.isEmpty() ? null : written);
+    }
+
     /** This row as a dead letter's value: replayed, the transform maps it and writes its v2 rows. */
     public BackfilledRow unapplied() {
-        return new BackfilledRow(table, snapshotLsn, copiedLsn, false, jsonColumns, key, row);
+        return new BackfilledRow(table, snapshotLsn, copiedLsn, false, jsonColumns, key, row, null);
     }
 }

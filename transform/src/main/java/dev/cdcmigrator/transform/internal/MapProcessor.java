@@ -356,6 +356,24 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
             return Outcome.APPLIED;
         }
         link(imageKey, image);
+        ObjectNode copiedDimensions = keyed.backfilled() == null || !change.applied() ? null : keyed.backfilled().dimensions();
+        if (copiedDimensions != null) {
+            // v2 holds the copied row under the dimensions the copy resolved from its snapshot's lookup rows. This task's
+            // lookup rows may not have reached that snapshot yet, or be past it (the lookup table streams on while the
+            // row waits here): kept under the key v2 has, the row moves from there, now or when its lookup rows arrive.
+            if (waiting != null) {
+                held.delete(imageKey);
+            }
+            countDimensions("tagged", copiedDimensions);
+            apply(filled, v1Key, imageKey, previous, position, copiedDimensions, record.timestamp());
+            LookupChange known = newestLookup(image);
+            // Only a lookup row changed after the copy's read moves the row: one read by an earlier snapshot (of an
+            // interrupted copy) is not newer than what the copy saw, and moving to it would write v2 mid-copy.
+            if (known != null && known.position().compareTo(position) > 0) {
+                rekey(imageKey, known, record.timestamp());
+            }
+            return Outcome.APPLIED;
+        }
         Dimensions.Resolution resolution = resolve(image, tenancy.holdSeconds() == 0);
         if (resolution.waiting()) {
             hold(imageKey, new HeldRow(change.op(), image, change.source(), position,
@@ -568,6 +586,19 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
         for (Dimensions.LookupRef ref : dimensions.refs(image)) {
             links.put(linkKey(ref, imageKey), new byte[0]);
         }
+    }
+
+    /** Of the lookup rows {@code image} reads, the one this task learned last (by position); null if it knows none. */
+    private LookupChange newestLookup(ObjectNode image) {
+        LookupChange newest = null;
+        for (Dimensions.LookupRef ref : dimensions.refs(image)) {
+            byte[] stored = lookupRows == null ? null : lookupRows.get(bytes(ref.id()));
+            LookupChange known = stored == null ? null : LOOKUP.deserialize(null, stored);
+            if (known != null && (newest == null || known.position().compareTo(newest.position()) > 0)) {
+                newest = known;
+            }
+        }
+        return newest;
     }
 
     private void hold(Bytes imageKey, HeldRow row, Dimensions.Resolution resolution) {
