@@ -83,6 +83,7 @@ public final class CopyBackfill {
     private final AtomicInteger chunksPlanned = new AtomicInteger();
     private final Map<String, Counter> rowCounters = new HashMap<>();
     private volatile boolean stopping;
+    private volatile String slotWait;
     private volatile ExecutorService workers;
 
     private CopyBackfill(Spec spec, String bootstrapServers, MeterRegistry registry) {
@@ -139,6 +140,10 @@ public final class CopyBackfill {
 
     /** What it is doing while not running yet. */
     public String starting() {
+        String waiting = slotWait;
+        if (waiting != null) {
+            return waiting;
+        }
         return capture.get() == null
                 ? "copying v1 (" + chunksDone.get() + " of " + chunksPlanned.get() + " chunks done)"
                 : "connecting to v1 to stream from the slot";
@@ -207,7 +212,11 @@ public final class CopyBackfill {
             }
             try (Producer<byte[], byte[]> producer = producer(producerOverrides);
                  KafkaClientMetrics producerMetrics = bind(producer);
-                 ExportedSnapshot snapshot = ExportedSnapshot.createSlot(spec, resume ? slot + "_resume" : slot, resume)) {
+                 ExportedSnapshot snapshot = ExportedSnapshot.createSlot(spec, resume ? slot + "_resume" : slot, resume, waiting -> {
+                     LOGGER.warn("backfill: {}", waiting);
+                     slotWait = waiting;
+                 })) {
+                slotWait = null;
                 Map<String, TableCopy> tables = plan(snapshot.name(), v2, producer);
                 long slotLsn;
                 SnapshotCompleted.Recopied recopied = null;

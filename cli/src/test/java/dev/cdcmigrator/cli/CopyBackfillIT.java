@@ -13,6 +13,10 @@ import dev.cdcmigrator.testkit.TestPostgres;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -131,6 +135,42 @@ class CopyBackfillIT {
 
     private double sinkApplied() {
         return registry.find("migrator.sink.rows.applied").counters().stream().mapToDouble(c -> c.count()).sum();
+    }
+
+    /**
+     * A transaction left open anywhere on v1's server holds up the creation of the slot (PostgreSQL's rule); the
+     * pipeline says so, naming it, where an operator looks ({@code /ready}, status), and copies once it ends.
+     */
+    @Test
+    @Timeout(value = 4, unit = TimeUnit.MINUTES)
+    void aTransactionLeftOpenOnTheServerIsNamedWhileTheSlotWaitsForIt(@TempDir Path dir) throws Exception {
+        setUp(dir, 500, 100, "CREATE TABLE scratch (n int);");
+        try (Connection holder = DriverManager.getConnection(pg.jdbcUrl(v2), pg.user(), pg.password())) {
+            holder.setAutoCommit(false);
+            long holderPid;
+            try (Statement st = holder.createStatement()) {
+                // In v2's database, not v1's: the slot waits for every database's transactions.
+                st.execute("INSERT INTO scratch VALUES (1)");
+                try (ResultSet rs = st.executeQuery("SELECT pg_backend_pid()")) {
+                    rs.next();
+                    holderPid = rs.getLong(1);
+                }
+            }
+            pipeline = Pipeline.start(spec, dir.resolve("data"), 0, registry);
+            String reported = await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).until(() -> {
+                assertThat(pipeline.failure()).isEmpty();
+                return pipeline.notReady().orElse("");
+            }, ready -> ready.contains("pid " + holderPid + " (database " + v2));
+            assertThat(reported).contains("waits for the transactions open on the v1 server to end", "1 open");
+            assertThat(pg.rows(v2, "SELECT count(*) FROM documents")).isEqualTo(List.of(List.of("0")));
+            holder.rollback();
+        }
+        await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(200)).until(() -> {
+            assertThat(pipeline.failure()).isEmpty();
+            return pipeline.running();
+        });
+        assertSameRows();
+        assertThat(pipeline.notReady()).isEmpty();
     }
 
     @Test

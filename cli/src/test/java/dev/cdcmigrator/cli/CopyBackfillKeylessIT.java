@@ -19,6 +19,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -218,10 +219,17 @@ class CopyBackfillKeylessIT {
                 CREATE TRIGGER slow_copy AFTER INSERT ON parts FOR EACH STATEMENT EXECUTE FUNCTION slow_copy();
                 """, "ledger.slow_copy, events.slow_copy, parts.slow_copy");
         pipeline = Pipeline.start(spec, dir.resolve("data"), 0, registry);
-        await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(50)).until(() -> {
-            assertThat(pipeline.failure()).isEmpty();
-            return tablesCopied().contains("accounts");
-        });
+        try {
+            await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(50)).until(() -> {
+                assertThat(pipeline.failure()).isEmpty();
+                return tablesCopied().contains("accounts");
+            });
+        } catch (ConditionTimeoutException e) {
+            throw new AssertionError("no chunk of accounts copied; the pipeline: " + pipeline.notReady().orElse("ready")
+                    + "; the server's sessions in a transaction: " + pg.rows(v1, "SELECT pid, datname, application_name, state,"
+                    + " wait_event_type, wait_event, left(query, 80) FROM pg_stat_activity WHERE xact_start IS NOT NULL"
+                    + " AND pid <> pg_backend_pid()"), e);
+        }
         pipeline.close();
         pipeline = null;
         assertThat(tablesCopied()).as("tables with chunks copied before the stop").containsExactly("accounts");
