@@ -146,6 +146,13 @@ class CopyBackfillKeylessIT {
                 + " FROM migrator_state.backfill_chunks WHERE v1_table = '" + table + "'").get(0);
     }
 
+    private static String backfillThreads() {
+        return Thread.getAllStackTraces().entrySet().stream().filter(t -> t.getKey().getName().startsWith("migrator-backfill"))
+                .map(t -> t.getKey().getName() + " " + t.getKey().getState() + " at "
+                        + java.util.Arrays.stream(t.getValue()).limit(12).map(String::valueOf).collect(Collectors.joining(" < ")))
+                .collect(Collectors.joining("; "));
+    }
+
     private Set<String> tablesCopied() {
         if (pg.rows(v2, "SELECT to_regclass('migrator_state.backfill_chunks') IS NULL").get(0).get(0).equals("t")) {
             return Set.of();
@@ -228,7 +235,7 @@ class CopyBackfillKeylessIT {
             throw new AssertionError("no chunk of accounts copied; the pipeline: " + pipeline.notReady().orElse("ready")
                     + "; the server's sessions in a transaction: " + pg.rows(v1, "SELECT pid, datname, application_name, state,"
                     + " wait_event_type, wait_event, left(query, 80) FROM pg_stat_activity WHERE xact_start IS NOT NULL"
-                    + " AND pid <> pg_backend_pid()"), e);
+                    + " AND pid <> pg_backend_pid()") + "; where the backfill's threads are: " + backfillThreads(), e);
         }
         pipeline.close();
         pipeline = null;
