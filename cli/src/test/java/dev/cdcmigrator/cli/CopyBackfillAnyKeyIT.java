@@ -77,10 +77,7 @@ class CopyBackfillAnyKeyIT {
         }
         if (spec != null) {
             String slot = new Topics(spec).slot();
-            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).until(() ->
-                    pg.rows(v1, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" + slot + "' AND active")
-                            .get(0).get(0).equals("0"));
-            pg.execute(v1, "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '" + slot + "'");
+            pg.dropSlotOnceReleased(v1, slot);
         }
     }
 

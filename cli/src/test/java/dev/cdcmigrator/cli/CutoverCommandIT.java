@@ -58,10 +58,7 @@ class CutoverCommandIT {
         for (AutoCloseable c : toClose) {
             c.close();
         }
-        await().atMost(DEADLINE).until(() -> pg.rows(v1Db, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '"
-                + prefix + "' AND active").get(0).get(0).equals("0"));
-        pg.execute(v1Db, "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '"
-                + prefix + "'");
+        pg.dropSlotOnceReleased(v1Db, prefix);
     }
 
     // ---- cutover sync-sequences ------------------------------------------------------------------------------

@@ -1065,10 +1065,7 @@ class FaultInjectionIT {
 
     private void dropReplicationSlot() {
         try {
-            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(500)).until(() ->
-                    pg.rows(v1, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" + prefix + "' AND active")
-                            .get(0).get(0).equals("0"));
-            pg.execute(v1, "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '" + prefix + "'");
+            pg.dropSlotOnceReleased(v1, prefix);
         } catch (RuntimeException e) {
             log("could not drop the replication slot " + prefix + ": " + e.getMessage());
         }

@@ -73,10 +73,7 @@ class LargeTransactionIT {
         if (spec != null) {
             // The slot would otherwise keep the million rows' WAL on the shared server for the rest of the run.
             String slot = new Topics(spec).slot();
-            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(500)).until(() ->
-                    pg.rows(v1, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" + slot + "' AND active")
-                            .get(0).get(0).equals("0"));
-            pg.execute(v1, "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '" + slot + "'");
+            pg.dropSlotOnceReleased(v1, slot);
         }
     }
 

@@ -1,16 +1,19 @@
 package dev.cdcmigrator.testkit;
 
+import static org.awaitility.Awaitility.await;
+
 import java.sql.Connection;
-import java.util.Properties;
-import org.postgresql.PGConnection;
-import org.postgresql.PGProperty;
-import org.postgresql.replication.PGReplicationStream;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Properties;
+import org.postgresql.PGConnection;
+import org.postgresql.PGProperty;
+import org.postgresql.replication.PGReplicationStream;
 
 /** A real PostgreSQL server with wal_level=logical that tests can create databases in. */
 public interface PostgresServer {
@@ -103,5 +106,17 @@ public interface PostgresServer {
             replication.close();
             throw e;
         }
+    }
+
+    /**
+     * Drops replication slot {@code slot} of {@code database} once no process reads it (within 30 s: the reader of a
+     * stopped pipeline lets go of it asynchronously), so that it does not keep WAL on the shared server for the rest
+     * of the run; nothing if there is no such slot.
+     */
+    default void dropSlotOnceReleased(String database, String slot) {
+        String named = "FROM pg_replication_slots WHERE slot_name = '" + slot.replace("'", "''") + "'";
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
+                .until(() -> rows(database, "SELECT count(*) " + named + " AND active").get(0).get(0).equals("0"));
+        execute(database, "SELECT pg_drop_replication_slot(slot_name) " + named);
     }
 }
