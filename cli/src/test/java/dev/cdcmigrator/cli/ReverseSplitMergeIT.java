@@ -1,0 +1,187 @@
+package dev.cdcmigrator.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.cdcmigrator.cli.internal.Pipeline;
+import dev.cdcmigrator.common.spec.Spec;
+import dev.cdcmigrator.common.spec.SpecParser;
+import dev.cdcmigrator.testkit.PostgresServer;
+import dev.cdcmigrator.testkit.TestKafka;
+import dev.cdcmigrator.testkit.TestPostgres;
+import dev.cdcmigrator.transform.Reversal;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The way back of a merge and of a split: {@code bots} and {@code humans} merged into {@code principals} (discriminator
+ * {@code kind} in the key) come back split by {@code kind}; {@code users} split by region (a key column) into
+ * {@code eu_users} and {@code other_users} comes back merged. After the flip every insert, update and delete on the v2
+ * tables reaches the v1 table it belongs to, rows of the same id in another v1 table or region untouched, and
+ * {@code cutover wait --reverse} and {@code verify --reverse} pass. A vertical split is refused by {@code check
+ * --reverse} before the flip.
+ */
+class ReverseSplitMergeIT {
+
+    private static final String TABLES = """
+            tables:
+              bots:
+                into: principals
+                key: [kind, id]
+                columns: { kind: { value: bot }, id: { from: id }, name: { from: label } }
+              humans:
+                into: principals
+                key: [kind, id]
+                columns: { kind: { value: human }, id: { from: id }, name: { from: name }, email: { from: email } }
+              users:
+                split:
+                  - { into: eu_users, key: [region, id], where: "row.region == 'eu'",
+                      columns: { region: { from: region }, id: { from: id }, name: { from: name } } }
+                  - { into: other_users, key: [region, id], where: "row.region != 'eu'",
+                      columns: { region: { from: region }, id: { from: id }, name: { from: name } } }
+            """;
+    private static final String V1_BOTS = "SELECT id, label FROM bots ORDER BY id";
+    private static final String V1_HUMANS = "SELECT id, name, email FROM humans ORDER BY id";
+    private static final String V1_USERS = "SELECT region, id, name FROM users ORDER BY region, id";
+    private static final String V2_AS_V1 = """
+            SELECT 'bot', id, name, NULL FROM principals WHERE kind = 'bot'
+            UNION ALL SELECT 'human', id, name, email FROM principals WHERE kind = 'human'
+            UNION ALL SELECT region, id, name, NULL FROM eu_users
+            UNION ALL SELECT region, id, name, NULL FROM other_users
+            ORDER BY 1, 2""";
+    private static final String V1 = """
+            SELECT 'bot', id, label, NULL FROM bots
+            UNION ALL SELECT 'human', id, name, email FROM humans
+            UNION ALL SELECT region, id, name, NULL FROM users
+            ORDER BY 1, 2""";
+
+    private final PostgresServer pg = TestPostgres.shared();
+    @TempDir
+    Path dir;
+    private String v1;
+    private String v2;
+    private String prefix;
+    private Pipeline forward;
+    private Pipeline back;
+
+    @BeforeEach
+    void databases() {
+        v1 = pg.createDatabase("reverse_sm_v1");
+        v2 = pg.createDatabase("reverse_sm_v2");
+        prefix = "rsm_" + UUID.randomUUID().toString().replace("-", "").substring(0, 10);
+        pg.execute(v1, """
+                CREATE TABLE bots (id bigint PRIMARY KEY, label text NOT NULL);
+                CREATE TABLE humans (id bigint PRIMARY KEY, name text NOT NULL, email text);
+                CREATE TABLE users (region text, id bigint, name text NOT NULL, PRIMARY KEY (region, id));
+                INSERT INTO bots SELECT g, 'bot ' || g FROM generate_series(1, 5) g;
+                INSERT INTO humans SELECT g, 'human ' || g, 'h' || g || '@example.org' FROM generate_series(1, 5) g;
+                INSERT INTO users SELECT r, g, r || ' user ' || g FROM generate_series(1, 4) g, unnest(ARRAY['eu', 'us']) r;
+                """);
+        pg.execute(v2, """
+                CREATE TABLE principals (kind text, id bigint, name text NOT NULL, email text, PRIMARY KEY (kind, id));
+                CREATE TABLE eu_users (region text, id bigint, name text NOT NULL, PRIMARY KEY (region, id));
+                CREATE TABLE other_users (region text, id bigint, name text NOT NULL, PRIMARY KEY (region, id));
+                """);
+    }
+
+    @AfterEach
+    void stop() {
+        if (back != null) {
+            back.close();
+        }
+        if (forward != null) {
+            forward.close();
+        }
+    }
+
+    @Test
+    void checkRefusesAVerticalSplitBeforeTheFlipNamingItsPath() throws Exception {
+        CliRun refused = CliRun.of("check", "--reverse", "--spec", spec(TABLES.replace(
+                "where: \"row.region != 'eu'\",", "")).toString());
+        assertThat(refused.exit()).as(refused.toString()).isEqualTo(ExitCodes.FAILED);
+        assertThat(refused.lines()).as(refused.toString()).anyMatch(line -> line.startsWith(
+                "ERROR   way back: spec tables.users.split: is split vertically: tables.users.split[1] (into other_users)"
+                        + " takes every v1 row"));
+        assertThat(refused.lines()).as("the merge is fine").noneMatch(line -> line.contains("tables.bots")
+                && line.startsWith("ERROR"));
+
+        CliRun ready = CliRun.of("check", "--reverse", "--spec", spec(TABLES).toString());
+        assertThat(ready.exit()).as(ready.toString()).isEqualTo(ExitCodes.OK);
+        assertThat(ready.lines()).as(ready.toString()).anyMatch(line -> line.startsWith(
+                "WARNING way back: spec tables.bots.columns.kind.value: v2 table principals merges several v1 tables"));
+    }
+
+    @Test
+    void everyWriteOnAMergedOrSplitV2TableReachesTheV1TableItBelongsTo() throws Exception {
+        Path file = spec(TABLES);
+        Spec spec = new SpecParser().parse(file);
+        forward = Pipeline.start(spec, dir.resolve("forward"), 0, new SimpleMeterRegistry());
+        awaitV2();
+
+        back = Pipeline.start(Reversal.inverse(spec), dir.resolve("back"), 0, new SimpleMeterRegistry());
+        await("the way back starts").atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(200))
+                .until(() -> back.failure().isPresent() || back.running());
+        assertThat(back.failure()).isEmpty();
+
+        // The flip: writes move to v2. Ids 1 to 4 exist in both merged tables and both regions.
+        pg.execute(v2, """
+                INSERT INTO principals VALUES ('bot', 6, 'new bot', NULL), ('human', 6, 'new human', 'h6@example.org');
+                UPDATE principals SET name = 'renamed human' WHERE kind = 'human' AND id = 2;
+                UPDATE principals SET email = NULL WHERE kind = 'human' AND id = 4;
+                UPDATE principals SET name = 'renamed bot' WHERE kind = 'bot' AND id = 4;
+                DELETE FROM principals WHERE kind = 'bot' AND id = 3;
+                DELETE FROM principals WHERE kind = 'human' AND id = 1;
+                INSERT INTO eu_users VALUES ('eu', 9, 'new eu user');
+                INSERT INTO other_users VALUES ('jp', 1, 'new jp user');
+                UPDATE eu_users SET name = 'renamed eu user' WHERE id = 2;
+                UPDATE other_users SET name = 'renamed us user' WHERE id = 3;
+                DELETE FROM eu_users WHERE id = 1;
+                DELETE FROM other_users WHERE id = 4;
+                """);
+        await("v1 holds every v2 write").atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+            assertThat(back.failure()).isEmpty();
+            assertThat(pg.rows(v1, V1_BOTS)).containsExactly(List.of("1", "bot 1"), List.of("2", "bot 2"),
+                    List.of("4", "renamed bot"), List.of("5", "bot 5"), List.of("6", "new bot"));
+            assertThat(pg.rows(v1, V1_HUMANS)).containsExactly(List.of("2", "renamed human", "h2@example.org"),
+                    List.of("3", "human 3", "h3@example.org"), List.of("4", "human 4", "null"),
+                    List.of("5", "human 5", "h5@example.org"), List.of("6", "new human", "h6@example.org"));
+            assertThat(pg.rows(v1, V1_USERS)).containsExactly(List.of("eu", "2", "renamed eu user"),
+                    List.of("eu", "3", "eu user 3"), List.of("eu", "4", "eu user 4"), List.of("eu", "9", "new eu user"),
+                    List.of("jp", "1", "new jp user"), List.of("us", "1", "us user 1"), List.of("us", "2", "us user 2"),
+                    List.of("us", "3", "renamed us user"));
+        });
+
+        CliRun wait = CliRun.of("cutover", "wait", "--reverse", "--spec", file.toString(), "--timeout", "PT2M");
+        assertThat(wait.exit()).as(wait.toString()).isEqualTo(ExitCodes.OK);
+        CliRun verify = CliRun.of("verify", "--reverse", "--spec", file.toString());
+        assertThat(verify.exit()).as(verify.toString()).isEqualTo(ExitCodes.OK);
+        assertThat(pg.rows(v1, V1)).isEqualTo(pg.rows(v2, V2_AS_V1));
+        assertThat(forward.failure()).isEmpty();
+        assertThat(back.failure()).isEmpty();
+    }
+
+    private Path spec(String tables) throws Exception {
+        return Files.writeString(dir.resolve(UUID.randomUUID() + ".yaml"), """
+                version: 1
+                source: { url: "%s", user: "%s", password: "%s" }
+                target: { url: "%s", user: "%s", password: "%s" }
+                kafka: { bootstrap: "%s", topicPrefix: %s, partitions: 2 }
+                """.formatted(pg.jdbcUrl(v1), pg.user(), pg.password(), pg.jdbcUrl(v2), pg.user(), pg.password(),
+                TestKafka.bootstrapServers(), prefix) + tables);
+    }
+
+    private void awaitV2() {
+        await("v2 = v1 through the spec").atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+            assertThat(forward.failure()).isEmpty();
+            assertThat(pg.rows(v2, V2_AS_V1)).isEqualTo(pg.rows(v1, V1));
+        });
+    }
+}
