@@ -103,15 +103,23 @@ class ReverseSplitMergeIT {
     }
 
     @Test
-    void checkRefusesAVerticalSplitBeforeTheFlipNamingItsPath() throws Exception {
-        CliRun refused = CliRun.of("check", "--reverse", "--spec", spec(TABLES.replace(
+    void checkRefusesAVerticalSplitAndAMergeWithoutDiscriminatorBeforeTheFlipNamingTheirPaths() throws Exception {
+        CliRun vertical = CliRun.of("check", "--reverse", "--spec", spec(TABLES.replace(
                 "where: \"row.region != 'eu'\",", "")).toString());
-        assertThat(refused.exit()).as(refused.toString()).isEqualTo(ExitCodes.FAILED);
-        assertThat(refused.lines()).as(refused.toString()).anyMatch(line -> line.startsWith(
+        assertThat(vertical.exit()).as(vertical.toString()).isEqualTo(ExitCodes.FAILED);
+        assertThat(vertical.lines()).as(vertical.toString()).anyMatch(line -> line.startsWith(
                 "ERROR   way back: spec tables.users.split: is split vertically: tables.users.split[1] (into other_users)"
                         + " takes every v1 row"));
-        assertThat(refused.lines()).as("the merge is fine").noneMatch(line -> line.contains("tables.bots")
+        assertThat(vertical.lines()).as("the merge is fine").noneMatch(line -> line.contains("tables.bots")
                 && line.startsWith("ERROR"));
+
+        CliRun both = CliRun.of("check", "--reverse", "--spec", spec(TABLES.replace("where: \"row.region != 'eu'\",", "")
+                .replace("value: human", "value: bot")).toString());
+        assertThat(both.exit()).as(both.toString()).isEqualTo(ExitCodes.FAILED);
+        assertThat(both.lines()).as(both.toString()).filteredOn(line -> line.startsWith("ERROR")).extracting(
+                line -> line.substring(0, line.indexOf(": ", "ERROR   way back: spec ".length()))).containsExactly(
+                "ERROR   way back: spec tables.bots", "ERROR   way back: spec tables.humans",
+                "ERROR   way back: spec tables.users.split");
 
         CliRun ready = CliRun.of("check", "--reverse", "--spec", spec(TABLES).toString());
         assertThat(ready.exit()).as(ready.toString()).isEqualTo(ExitCodes.OK);
