@@ -244,7 +244,7 @@ public final class Reversal {
         Map<String, String> discriminators = new TreeMap<>();
         feeds.forEach((v2, fed) -> {
             if (fed.size() > 1) {
-                discriminator(v2, fed).ifPresentOrElse(column -> discriminators.put(v2, column),
+                discriminator(fed).ifPresentOrElse(column -> discriminators.put(v2, column),
                         () -> fed.forEach(feed -> refusals.add(mergeRefusal(v2, fed, feed))));
             }
         });
@@ -318,16 +318,11 @@ public final class Reversal {
     }
 
     /**
-     * The discriminator of v2 table {@code v2}, which several mappings feed: the first v2 column that each of them
+     * The discriminator of a v2 table that the mappings {@code fed} feed: the first v2 column that each of them
      * fills with a constant of its own (text, a whole number or a boolean) and names in its key. In the key, because a
      * delete on v2 carries only the key of the row.
      */
-    private static Optional<String> discriminator(String v2, List<Feed> fed) {
-        Set<String> v1Tables = new LinkedHashSet<>();
-        fed.forEach(feed -> v1Tables.add(feed.v1()));
-        if (v1Tables.size() < fed.size()) {
-            return Optional.empty();
-        }
+    private static Optional<String> discriminator(List<Feed> fed) {
         for (String column : fed.get(0).mapping().columns().keySet()) {
             Set<String> values = new LinkedHashSet<>();
             boolean constant = fed.stream().allMatch(feed -> {
