@@ -61,7 +61,8 @@ public final class Reversal {
 
     /**
      * The spec of the way back of {@code forward}: v2 as the source, v1 as the target, each v2 table mapped into the v1
-     * table it came from, with the columns that invert and the table's {@code reverse:} columns.
+     * table it came from (a merged one split by its discriminator into the v1 tables it came from), with the columns
+     * that invert and the table's {@code reverse:} columns.
      *
      * @throws SpecException naming the path of the first split or merge the way back cannot take, or when the reverse
      *                       topic prefix would be too long
