@@ -28,6 +28,12 @@ import org.junit.jupiter.api.io.TempDir;
  * carrying back what the other wrote; after the flip every write on v2 (insert, update through a one-to-one map, update
  * of a column only the table's {@code reverse:} brings back, delete) reaches v1, and {@code cutover wait --reverse} and
  * {@code verify --reverse} pass. {@code check --reverse} refuses the spec while a v1 column has no way back.
+ *
+ * <p>The way back of a merge and of a split: {@code bots} and {@code humans} merged into {@code principals}
+ * (discriminator {@code kind} in the key) come back split by {@code kind}; {@code users} split by region (a key column)
+ * into {@code eu_users} and {@code other_users} comes back merged. Every insert, update and delete on those v2 tables
+ * reaches the v1 table it belongs to, rows of the same id in another v1 table or region untouched. A vertical split and
+ * a merge without a discriminator are refused by {@code check --reverse} before the flip.
  */
 class ReverseIT {
 
@@ -47,6 +53,38 @@ class ReverseIT {
                   kind: { value: task }
                   score: { expr: "row.prio * 10" }
             """;
+
+    private static final String MERGE_AND_SPLIT = """
+            tables:
+              bots:
+                into: principals
+                key: [kind, id]
+                columns: { kind: { value: bot }, id: { from: id }, name: { from: label } }
+              humans:
+                into: principals
+                key: [kind, id]
+                columns: { kind: { value: human }, id: { from: id }, name: { from: name }, email: { from: email } }
+              users:
+                split:
+                  - { into: eu_users, key: [region, id], where: "row.region == 'eu'",
+                      columns: { region: { from: region }, id: { from: id }, name: { from: name } } }
+                  - { into: other_users, key: [region, id], where: "row.region != 'eu'",
+                      columns: { region: { from: region }, id: { from: id }, name: { from: name } } }
+            """;
+    private static final String V1_BOTS = "SELECT id, label FROM bots ORDER BY id";
+    private static final String V1_HUMANS = "SELECT id, name, email FROM humans ORDER BY id";
+    private static final String V1_USERS = "SELECT region, id, name FROM users ORDER BY region, id";
+    private static final String V2_MERGED_AND_SPLIT = """
+            SELECT 'bot', id, name, NULL FROM principals WHERE kind = 'bot'
+            UNION ALL SELECT 'human', id, name, email FROM principals WHERE kind = 'human'
+            UNION ALL SELECT region, id, name, NULL FROM eu_users
+            UNION ALL SELECT region, id, name, NULL FROM other_users
+            ORDER BY 1, 2""";
+    private static final String V1_MERGED_AND_SPLIT = """
+            SELECT 'bot', id, label, NULL FROM bots
+            UNION ALL SELECT 'human', id, name, email FROM humans
+            UNION ALL SELECT region, id, name, NULL FROM users
+            ORDER BY 1, 2""";
 
     private final PostgresServer pg = TestPostgres.shared();
     @TempDir
@@ -69,6 +107,19 @@ class ReverseIT {
                 """);
         pg.execute(v2, "CREATE TABLE jobs (id bigint PRIMARY KEY, title text NOT NULL, state text NOT NULL,"
                 + " kind text NOT NULL, score bigint NOT NULL)");
+        pg.execute(v1, """
+                CREATE TABLE bots (id bigint PRIMARY KEY, label text NOT NULL);
+                CREATE TABLE humans (id bigint PRIMARY KEY, name text NOT NULL, email text);
+                CREATE TABLE users (region text, id bigint, name text NOT NULL, PRIMARY KEY (region, id));
+                INSERT INTO bots SELECT g, 'bot ' || g FROM generate_series(1, 5) g;
+                INSERT INTO humans SELECT g, 'human ' || g, 'h' || g || '@example.org' FROM generate_series(1, 5) g;
+                INSERT INTO users SELECT r, g, r || ' user ' || g FROM generate_series(1, 4) g, unnest(ARRAY['eu', 'us']) r;
+                """);
+        pg.execute(v2, """
+                CREATE TABLE principals (kind text, id bigint, name text NOT NULL, email text, PRIMARY KEY (kind, id));
+                CREATE TABLE eu_users (region text, id bigint, name text NOT NULL, PRIMARY KEY (region, id));
+                CREATE TABLE other_users (region text, id bigint, name text NOT NULL, PRIMARY KEY (region, id));
+                """);
     }
 
     @AfterEach
@@ -146,6 +197,80 @@ class ReverseIT {
         assertThat(back.failure()).isEmpty();
     }
 
+    @Test
+    void checkRefusesAVerticalSplitAndAMergeWithoutDiscriminatorBeforeTheFlipNamingTheirPaths() throws Exception {
+        CliRun vertical = CliRun.of("check", "--reverse", "--spec", spec(MERGE_AND_SPLIT.replace(
+                "where: \"row.region != 'eu'\",", "")).toString());
+        assertThat(vertical.exit()).as(vertical.toString()).isEqualTo(ExitCodes.FAILED);
+        assertThat(vertical.lines()).as(vertical.toString()).anyMatch(line -> line.startsWith(
+                "ERROR   way back: spec tables.users.split: is split vertically: tables.users.split[1] (into other_users)"
+                        + " takes every v1 row"));
+        assertThat(vertical.lines()).as("the merge is fine").noneMatch(line -> line.contains("tables.bots")
+                && line.startsWith("ERROR"));
+
+        CliRun both = CliRun.of("check", "--reverse", "--spec", spec(MERGE_AND_SPLIT.replace("where: \"row.region != 'eu'\",", "")
+                .replace("value: human", "value: bot")).toString());
+        assertThat(both.exit()).as(both.toString()).isEqualTo(ExitCodes.FAILED);
+        assertThat(both.lines()).as(both.toString()).filteredOn(line -> line.startsWith("ERROR")).extracting(
+                line -> line.substring(0, line.indexOf(": ", "ERROR   way back: spec ".length()))).containsExactly(
+                "ERROR   way back: spec tables.bots", "ERROR   way back: spec tables.humans",
+                "ERROR   way back: spec tables.users.split");
+
+        CliRun ready = CliRun.of("check", "--reverse", "--spec", spec(MERGE_AND_SPLIT).toString());
+        assertThat(ready.exit()).as(ready.toString()).isEqualTo(ExitCodes.OK);
+        assertThat(ready.lines()).as(ready.toString()).anyMatch(line -> line.startsWith(
+                "WARNING way back: spec tables.bots.columns.kind.value: v2 table principals merges several v1 tables"));
+    }
+
+    @Test
+    void everyWriteOnAMergedOrSplitV2TableReachesTheV1TableItBelongsTo() throws Exception {
+        Path file = spec(MERGE_AND_SPLIT);
+        Spec spec = new SpecParser().parse(file);
+        forward = Pipeline.start(spec, dir.resolve("forward"), 0, new SimpleMeterRegistry());
+        awaitV2(V2_MERGED_AND_SPLIT, V1_MERGED_AND_SPLIT);
+
+        back = Pipeline.start(Reversal.inverse(spec), dir.resolve("back"), 0, new SimpleMeterRegistry());
+        await("the way back starts").atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(200))
+                .until(() -> back.failure().isPresent() || back.running());
+        assertThat(back.failure()).isEmpty();
+
+        // The flip: writes move to v2. Ids 1 to 4 exist in both merged tables and both regions.
+        pg.execute(v2, """
+                INSERT INTO principals VALUES ('bot', 6, 'new bot', NULL), ('human', 6, 'new human', 'h6@example.org');
+                UPDATE principals SET name = 'renamed human' WHERE kind = 'human' AND id = 2;
+                UPDATE principals SET email = NULL WHERE kind = 'human' AND id = 4;
+                UPDATE principals SET name = 'renamed bot' WHERE kind = 'bot' AND id = 4;
+                DELETE FROM principals WHERE kind = 'bot' AND id = 3;
+                DELETE FROM principals WHERE kind = 'human' AND id = 1;
+                INSERT INTO eu_users VALUES ('eu', 9, 'new eu user');
+                INSERT INTO other_users VALUES ('jp', 1, 'new jp user');
+                UPDATE eu_users SET name = 'renamed eu user' WHERE id = 2;
+                UPDATE other_users SET name = 'renamed us user' WHERE id = 3;
+                DELETE FROM eu_users WHERE id = 1;
+                DELETE FROM other_users WHERE id = 4;
+                """);
+        await("v1 holds every v2 write").atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+            assertThat(back.failure()).isEmpty();
+            assertThat(pg.rows(v1, V1_BOTS)).containsExactly(List.of("1", "bot 1"), List.of("2", "bot 2"),
+                    List.of("4", "renamed bot"), List.of("5", "bot 5"), List.of("6", "new bot"));
+            assertThat(pg.rows(v1, V1_HUMANS)).containsExactly(List.of("2", "renamed human", "h2@example.org"),
+                    List.of("3", "human 3", "h3@example.org"), List.of("4", "human 4", "null"),
+                    List.of("5", "human 5", "h5@example.org"), List.of("6", "new human", "h6@example.org"));
+            assertThat(pg.rows(v1, V1_USERS)).containsExactly(List.of("eu", "2", "renamed eu user"),
+                    List.of("eu", "3", "eu user 3"), List.of("eu", "4", "eu user 4"), List.of("eu", "9", "new eu user"),
+                    List.of("jp", "1", "new jp user"), List.of("us", "1", "us user 1"), List.of("us", "2", "us user 2"),
+                    List.of("us", "3", "renamed us user"));
+        });
+
+        CliRun wait = CliRun.of("cutover", "wait", "--reverse", "--spec", file.toString(), "--timeout", "PT2M");
+        assertThat(wait.exit()).as(wait.toString()).isEqualTo(ExitCodes.OK);
+        CliRun verify = CliRun.of("verify", "--reverse", "--spec", file.toString());
+        assertThat(verify.exit()).as(verify.toString()).isEqualTo(ExitCodes.OK);
+        assertThat(pg.rows(v1, V1_MERGED_AND_SPLIT)).isEqualTo(pg.rows(v2, V2_MERGED_AND_SPLIT));
+        assertThat(forward.failure()).isEmpty();
+        assertThat(back.failure()).isEmpty();
+    }
+
     private static String withWayBack() {
         return TABLES + """
                     reverse:
@@ -164,9 +289,13 @@ class ReverseIT {
     }
 
     private void awaitV2() {
+        awaitV2(V2, V1_THROUGH_THE_SPEC);
+    }
+
+    private void awaitV2(String v2Query, String v1Query) {
         await("v2 = v1 through the spec").atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
             assertThat(forward.failure()).isEmpty();
-            assertThat(pg.rows(v2, V2)).isEqualTo(pg.rows(v1, V1_THROUGH_THE_SPEC));
+            assertThat(pg.rows(v2, v2Query)).isEqualTo(pg.rows(v1, v1Query));
         });
     }
 

@@ -31,16 +31,20 @@ public final class ReverseCheck {
     public static List<Finding> check(Spec forward) {
         CopiedColumns.Resolution resolution;
         Spec resolved;
-        Spec inverse;
+        Spec inverse = null;
+        SpecException refused = null;
         try {
             resolution = CopiedColumns.resolve(forward);
             resolved = resolution.spec();
-            inverse = Reversal.inverse(resolved);
-        } catch (SpecException e) {
-            return List.of(error("spec " + e.path(), e.reason(), "keep writes on v1 until the way back takes this table"));
         } catch (UnreachableException e) {
             String side = e.what() == UnreachableException.What.TARGET ? "target" : "source";
             return List.of(error(side, e.getMessage(), "check " + side + ".url, " + side + ".user and " + side + ".password"));
+        }
+        try {
+            inverse = Reversal.inverse(resolved);
+        } catch (SpecException e) {
+            // Reversal.findings names every split and merge it refuses, per table; the rest is said once, below.
+            refused = e;
         }
         // The way back carries exactly the tables the migration does: the same resolution, shown the same way.
         List<Finding> findings = new ArrayList<>(Preflight.resolutionFindings(forward, resolution));
@@ -64,6 +68,13 @@ public final class ReverseCheck {
         } catch (SQLException e) {
             findings.add(error("source", "cannot read the v1 tables' columns: " + Connections.describe(e),
                     "grant the source user access to the catalog"));
+        }
+        if (refused != null) {
+            String subject = "way back: spec " + refused.path();
+            if (findings.stream().noneMatch(f -> f.level() == Finding.Level.ERROR && f.subject().equals(subject))) {
+                findings.add(error(subject, refused.reason(), "keep writes on v1 until the way back takes it"));
+            }
+            return findings;
         }
         Preflight.check(inverse).forEach(f -> findings.add(new Finding(f.level(), onTheWayBack(f.subject()), f.message(), f.fix())));
         return findings;

@@ -26,11 +26,20 @@ final class DebeziumEnvelopes {
     }
 
     byte[] key(String column, Object value) {
+        return key(Map.of(column, value));
+    }
+
+    /** The key record of a row whose primary key is {@code key}'s columns, in its order. */
+    byte[] key(Map<String, Object> key) {
         ObjectNode schema = F.objectNode().put("type", "struct").put("optional", false).put("name", "migrator.raw.public." + table + ".Key");
-        schema.putArray("fields").add(field(column, columns.get(column), false));
+        ObjectNode payload = F.objectNode();
+        key.forEach((column, value) -> {
+            schema.withArray("fields").add(field(column, columns.get(column), false));
+            payload.set(column, Json.MAPPER.valueToTree(value));
+        });
         ObjectNode envelope = F.objectNode();
         envelope.set("schema", schema);
-        envelope.set("payload", F.objectNode().set(column, Json.MAPPER.valueToTree(value)));
+        envelope.set("payload", payload);
         return bytes(envelope);
     }
 

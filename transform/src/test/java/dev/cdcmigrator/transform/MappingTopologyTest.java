@@ -52,8 +52,15 @@ class MappingTopologyTest {
         }
     }
 
+    private static Spec parse(String tablesYaml) {
+        return new SpecParser(name -> null).parse(HEADER + tablesYaml.indent(2), "test.yaml");
+    }
+
     private void start(String tablesYaml) {
-        Spec spec = new SpecParser(name -> null).parse(HEADER + tablesYaml.indent(2), "test.yaml");
+        start(parse(tablesYaml));
+    }
+
+    private void start(Spec spec) {
         Properties props = new Properties();
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "mapping-test");
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
@@ -77,12 +84,20 @@ class MappingTopologyTest {
     }
 
     private List<V2Change> v2(String table) {
-        return outputs.computeIfAbsent(table, n -> driver.createOutputTopic("app.v2." + n, new ByteArrayDeserializer(), new ByteArrayDeserializer()))
+        return changes("app.v2." + table);
+    }
+
+    private List<V2Change> changes(String topic) {
+        return outputs.computeIfAbsent(topic, n -> driver.createOutputTopic(n, new ByteArrayDeserializer(), new ByteArrayDeserializer()))
                 .readValuesToList().stream().map(v -> V2.deserialize(null, v)).toList();
     }
 
     private List<DeadLetter> deadLetters() {
-        return outputs.computeIfAbsent("dlq", n -> driver.createOutputTopic("app.dlq", new ByteArrayDeserializer(), new ByteArrayDeserializer()))
+        return deadLetters("app.dlq");
+    }
+
+    private List<DeadLetter> deadLetters(String topic) {
+        return outputs.computeIfAbsent(topic, n -> driver.createOutputTopic(n, new ByteArrayDeserializer(), new ByteArrayDeserializer()))
                 .readValuesToList().stream().map(v -> DEAD.deserialize(null, v)).toList();
     }
 
@@ -184,18 +199,20 @@ class MappingTopologyTest {
                 "u {\"id\":1} {\"id\":1,\"status\":\"reopened\"}");
     }
 
+    private static final String MERGE = """
+            bots:
+              into: principals
+              key: [kind, id]
+              columns: { kind: { value: bot }, id: { from: id }, name: { from: label } }
+            humans:
+              into: principals
+              key: [kind, id]
+              columns: { kind: { value: human }, id: { from: id }, name: { from: name } }
+            """;
+
     @Test
     void mergeWritesSeveralV1TablesIntoOneWithADiscriminator() {
-        start("""
-                bots:
-                  into: principals
-                  key: [kind, id]
-                  columns: { kind: { value: bot }, id: { from: id }, name: { from: label } }
-                humans:
-                  into: principals
-                  key: [kind, id]
-                  columns: { kind: { value: human }, id: { from: id }, name: { from: name } }
-                """);
+        start(MERGE);
         table("bots", "id", "int64", "label", "string");
         table("humans", "id", "int64", "name", "string");
 
@@ -207,6 +224,29 @@ class MappingTopologyTest {
                 "c {\"kind\":\"bot\",\"id\":1} {\"kind\":\"bot\",\"id\":1,\"name\":\"robo\"}",
                 "c {\"kind\":\"human\",\"id\":1} {\"kind\":\"human\",\"id\":1,\"name\":\"ann\"}",
                 "d {\"kind\":\"bot\",\"id\":1}");
+    }
+
+    @Test
+    void theWayBackOfAMergeSendsEachRowToItsV1TableAndADeleteWithoutAnImageOnlyThere() {
+        start(Reversal.inverse(parse(MERGE)));
+        DebeziumEnvelopes principals = table("principals", "kind", "string", "id", "int64", "name", "string");
+        TestInputTopic<byte[], byte[]> raw = driver.createInputTopic("app_reverse.raw.public.principals",
+                new ByteArraySerializer(), new ByteArraySerializer());
+        java.util.function.BiConsumer<String, Map<String, Object>> change = (op, image) -> raw.pipeInput(
+                principals.key(row("kind", image.get("kind"), "id", image.get("id"))),
+                principals.change(op, op.equals("d") ? image : null, op.equals("d") ? null : image, lsn++));
+
+        change.accept("c", row("kind", "bot", "id", 1, "name", "robo"));
+        change.accept("u", row("kind", "human", "id", 1, "name", "ann"));
+        // Rows the way back has no image of (changed on v2 only after it started): the key names the v1 table.
+        change.accept("d", row("kind", "human", "id", 2, "name", null));
+        change.accept("u", row("kind", "bot", "id", 3, "name", "robo 3"));
+        change.accept("c", row("kind", "alien", "id", 4, "name", "et"));
+
+        assertThat(summary(changes("app_reverse.v2.bots"))).containsExactly("c {\"id\":1} {\"id\":1,\"label\":\"robo\"}",
+                "u {\"id\":3} {\"id\":3,\"label\":\"robo 3\"}");
+        assertThat(summary(changes("app_reverse.v2.humans"))).containsExactly("u {\"id\":1} {\"id\":1,\"name\":\"ann\"}", "d {\"id\":2}");
+        assertThat(deadLetters("app_reverse.dlq")).isEmpty();
     }
 
     @Test

@@ -149,20 +149,154 @@ class ReversalTest {
                 });
     }
 
+    private static final String PETS = """
+            cats:
+              into: pets
+              key: [kind, id]
+              columns: { id: { from: id }, name: { from: name }, kind: { value: cat }, lives: { from: lives } }
+            dogs:
+              into: pets
+              key: [kind, id]
+              columns: { id: { from: id }, name: { from: title }, kind: { value: dog } }
+            """;
+
     @Test
-    void splitAndMergedTablesAreRefusedNamingThePath() {
-        assertThatThrownBy(() -> Reversal.inverse(spec("""
+    void aMergedTableComesBackAsASplitByItsDiscriminator() {
+        Spec back = Reversal.inverse(spec(PETS));
+        TableSpec pets = back.tables().get("pets");
+        assertThat(back.tables()).containsOnlyKeys("pets");
+        assertThat(pets.split()).extracting(m -> m.into(), m -> m.where(), m -> m.key()).containsExactly(
+                org.assertj.core.groups.Tuple.tuple("cats", "string(row['kind']) == 'cat'", List.of("id")),
+                org.assertj.core.groups.Tuple.tuple("dogs", "string(row['kind']) == 'dog'", List.of("id")));
+        assertThat(pets.split().get(0).columns().keySet()).containsExactly("id", "name", "lives");
+        assertThat(pets.split().get(1).columns().get("title").from()).isEqualTo("name");
+        assertThat(pets.drop()).as("the discriminator is read, by the parts' where").isEmpty();
+
+        Map<String, Boolean> v1Columns = new LinkedHashMap<>();
+        List.of("id", "name", "lives").forEach(column -> v1Columns.put(column, false));
+        assertThat(Reversal.findings(spec(PETS), "cats", v1Columns)).singleElement().satisfies(f -> {
+            assertThat(f.refused()).isFalse();
+            assertThat(f.path()).isEqualTo("tables.cats.columns.kind.value");
+            assertThat(f.message()).contains("sends each of its rows to the v1 table its kind names (cats for cat)")
+                    .contains("does not come back");
+        });
+    }
+
+    @Test
+    void aMergeWithoutADiscriminatorInTheKeyIsRefusedOnEveryMergedTable() {
+        String noKey = """
+                cats: { into: pets, columns: { id: { from: id }, kind: { value: cat } } }
+                dogs: { into: pets, columns: { id: { from: id }, kind: { value: dog } } }
+                """;
+        String sameValue = """
+                cats: { into: pets, key: [kind, id], columns: { id: { from: id }, kind: { value: pet } } }
+                dogs: { into: pets, key: [kind, id], columns: { id: { from: id }, kind: { value: pet } } }
+                """;
+        for (String tables : List.of(noKey, sameValue)) {
+            assertThatThrownBy(() -> Reversal.inverse(spec(tables))).isInstanceOf(SpecException.class)
+                    .hasMessageContaining("tables.cats").hasMessageContaining("tables.cats and tables.dogs are merged into"
+                            + " v2 table pets without a discriminator");
+            for (String v1 : List.of("cats", "dogs")) {
+                assertThat(Reversal.findings(spec(tables), v1, Map.of("id", false))).singleElement().satisfies(f -> {
+                    assertThat(f.refused()).isTrue();
+                    assertThat(f.path()).isEqualTo("tables." + v1);
+                    assertThat(f.fix()).startsWith("give each of tables.cats, tables.dogs a column such as kind: { value: cats }");
+                });
+            }
+        }
+    }
+
+    private static final String REGIONS = """
+            users:
+              split:
+                - { into: eu_users, key: [region, id], where: "row.region == 'eu'",
+                    columns: { id: { from: id }, region: { from: region }, name: { from: name } } }
+                - { into: us_users, key: [region, id], where: "row.region != 'eu'",
+                    columns: { id: { from: id }, region: { from: region }, name: { from: name }, note: { from: note } } }
+            """;
+
+    @Test
+    void aHorizontalSplitByKeyColumnsComesBackAsAMergeOfItsParts() {
+        Spec back = Reversal.inverse(spec(REGIONS));
+        assertThat(back.tables()).containsOnlyKeys("eu_users", "us_users");
+        TableSpec eu = back.tables().get("eu_users");
+        assertThat(eu.into()).isEqualTo("users");
+        assertThat(eu.key()).containsExactly("region", "id");
+        assertThat(eu.columns().keySet()).containsExactly("id", "region", "name");
+        assertThat(back.tables().get("us_users").columns().keySet()).containsExactly("id", "region", "name", "note");
+
+        Map<String, Boolean> v1Columns = new LinkedHashMap<>();
+        List.of("id", "region", "name", "note").forEach(column -> v1Columns.put(column, false));
+        assertThat(Reversal.findings(spec(REGIONS), "users", v1Columns)).singleElement().satisfies(f -> {
+            assertThat(f.refused()).isFalse();
+            assertThat(f.path()).isEqualTo("tables.users.split[0]");
+            assertThat(f.message()).startsWith("v1 column note is not carried to v2");
+        });
+        v1Columns.put("note", true);
+        assertThat(Reversal.findings(spec(REGIONS), "users", v1Columns)).singleElement()
+                .satisfies(f -> assertThat(f.refused()).as("eu rows inserted on v2 have no note").isTrue());
+    }
+
+    @Test
+    void everySplitThatCouldBringARowBackFromSeveralV2TablesIsRefusedNamingThePathAndWhy() {
+        Map<String, String> refused = new LinkedHashMap<>();
+        refused.put("""
                 users:
                   split:
                     - { into: accounts, columns: { id: { from: id } } }
-                    - { into: profiles, columns: { id: { from: id } } }
-                """))).isInstanceOf(SpecException.class).hasMessageContaining("tables.users.split")
-                .hasMessageContaining("no way back");
-        assertThatThrownBy(() -> Reversal.inverse(spec("""
-                cats: { into: pets, columns: { id: { from: id }, kind: { value: cat } } }
-                dogs: { into: pets, columns: { id: { from: id }, kind: { value: dog } } }
-                """))).isInstanceOf(SpecException.class).hasMessageContaining("tables.dogs")
-                .hasMessageContaining("merged");
+                    - { into: profiles, columns: { id: { from: id }, bio: { from: bio } } }
+                """, "tables.users.split: is split vertically: tables.users.split[0] (into accounts) takes every v1 row");
+        refused.put("""
+                users:
+                  split:
+                    - { into: active, key: [id], where: "row.active", columns: { id: { from: id }, active: { from: active } } }
+                    - { into: gone, key: [id], where: "!row.active", columns: { id: { from: id }, active: { from: active } } }
+                """, "tables.users.split[0].where: is split horizontally by v1 column active, which is not in the key [id]");
+        refused.put("""
+                users:
+                  split:
+                    - { into: small, where: "row.id < 10", columns: { id: { from: id } } }
+                    - { into: big, where: "row.id >= 10", columns: { id: { from: id } } }
+                """, "tables.users.split[0].key: names no key made of v1 columns that come back");
+        refused.put("""
+                users:
+                  split:
+                    - { into: small, key: [id], where: "row.id < 10", columns: { id: { from: id } } }
+                    - { into: big, key: [id, n], where: "row.id >= 10", columns: { id: { from: id }, n: { from: n } } }
+                """, "tables.users.split[1].key: comes back as the v1 key [id, n], and tables.users.split[0].key as [id]");
+        refused.put("""
+                users:
+                  split:
+                    - { into: small, key: [id], where: "row.size() > 0", columns: { id: { from: id } } }
+                    - { into: big, key: [id], where: "row.id >= 10", columns: { id: { from: id } } }
+                """, "tables.users.split[0].where: is split horizontally, but tables.users.split[0].where uses the row as a whole");
+        refused.put("""
+                users:
+                  split:
+                    - { into: small, key: [id], where: "row.id < 10", columns: { id: { from: id } } }
+                    - { into: small, key: [id], where: "row.id >= 10", columns: { id: { from: id } } }
+                """, "tables.users.split[1].into: is a second part of tables.users.split into v2 table small");
+        refused.forEach((tables, message) -> {
+            assertThatThrownBy(() -> Reversal.inverse(spec(tables))).as(message).isInstanceOf(SpecException.class)
+                    .hasMessageContaining(message);
+            assertThat(Reversal.findings(spec(tables), "users", Map.of("id", false))).as(message).singleElement()
+                    .satisfies(f -> {
+                        assertThat(f.refused()).isTrue();
+                        assertThat(f.path() + ": " + f.message()).startsWith(message);
+                        assertThat(f.fix()).contains("give every part a key and a where that reads only columns of the key");
+                    });
+        });
+    }
+
+    @Test
+    void aSplitOfOnePartComesBackAsTheDirectForm() {
+        TableSpec accounts = Reversal.inverse(spec("""
+                users:
+                  split:
+                    - { into: accounts, columns: { id: { from: id }, name: { from: name } } }
+                """)).tables().get("accounts");
+        assertThat(accounts.into()).isEqualTo("users");
+        assertThat(accounts.columns().keySet()).containsExactly("id", "name");
     }
 
     @Test

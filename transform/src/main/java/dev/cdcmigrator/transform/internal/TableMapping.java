@@ -162,7 +162,9 @@ public final class TableMapping {
                     // No image: only the v1 key is trustworthy. Under REPLICA IDENTITY DEFAULT the other columns of
                     // `before` are absent or placeholders, and a key computed from them would delete the wrong row.
                     ObjectNode key = (ObjectNode) v1Key;
-                    out.add(delete(target, target.key(key, key, v1Key, previousDimensions), change));
+                    if (!target.decidedBy(v1Key) || target.matches(Rows.parsed(key, json))) {
+                        out.add(delete(target, target.key(key, key, v1Key, previousDimensions), change));
+                    }
                 }
             }
             return new Result(out, null);
@@ -184,8 +186,9 @@ public final class TableMapping {
                 out.add(new V2Change(change.op(), target.v2Table(), key, row, change.source()));
             } else if (oldKey != null) {
                 out.add(delete(target, oldKey, change));
-            } else if (previous == null && change.op() == Op.UPDATE) {
-                // Without an image it is unknown whether an earlier version matched; deleting is harmless if not.
+            } else if (previous == null && change.op() == Op.UPDATE && !target.decidedBy(v1Key)) {
+                // Without an image it is unknown whether an earlier version matched; deleting is harmless if not. A
+                // filter of key columns only answers for every version: the key of an update does not change.
                 out.add(delete(target, target.key(image, parsed, v1Key, dimensions), change));
             }
         }

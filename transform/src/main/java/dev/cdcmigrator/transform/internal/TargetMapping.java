@@ -68,6 +68,19 @@ final class TargetMapping {
         }
     }
 
+    /**
+     * Whether the filter reads only columns of {@code v1Key}, so that the key alone says whether a row produces a row
+     * here (for the way back of a merge, whose v2 key holds the discriminator, the deciding case: a delete without an
+     * image must not delete the row of the same key in another v1 table).
+     */
+    boolean decidedBy(JsonNode v1Key) {
+        if (where == null) {
+            return true;
+        }
+        java.util.Set<String> key = new java.util.HashSet<>(Rows.names(v1Key));
+        return !where.readsWholeRow() && key.containsAll(where.referencedColumns());
+    }
+
     /** The full v2 row for a v1 row, in spec column order, then the dimension columns. */
     ObjectNode row(ObjectNode wire, ObjectNode parsed, ObjectNode dimensions) {
         ObjectNode row = JsonNodeFactory.instance.objectNode();
