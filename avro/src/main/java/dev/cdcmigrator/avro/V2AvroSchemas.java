@@ -1,6 +1,7 @@
 package dev.cdcmigrator.avro;
 
 import dev.cdcmigrator.avro.internal.PgCatalog;
+import dev.cdcmigrator.pg.Catalog;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.List;
@@ -72,7 +73,7 @@ public final class V2AvroSchemas {
         List<V2Column> columns = catalog.columns(schema, table);
         List<String> keyColumns = key;
         if (keyColumns == null || keyColumns.isEmpty()) {
-            keyColumns = catalog.primaryKey(schema, table);
+            keyColumns = Catalog.primaryKey(connection, schema, table);
             if (keyColumns.isEmpty()) {
                 throw new IllegalArgumentException("table " + schema + "." + table
                         + " has no primary key; give its v2 key columns (the spec's key)");

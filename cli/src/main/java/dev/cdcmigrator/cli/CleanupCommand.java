@@ -4,7 +4,7 @@ import dev.cdcmigrator.common.spec.Spec;
 import dev.cdcmigrator.cutover.Cleanup;
 import dev.cdcmigrator.cutover.Cleanup.Kind;
 import dev.cdcmigrator.cutover.Cleanup.Plan;
-import dev.cdcmigrator.cutover.UnreachableException;
+import dev.cdcmigrator.pg.UnreachableException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.sql.SQLException;

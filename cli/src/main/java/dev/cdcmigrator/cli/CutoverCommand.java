@@ -4,7 +4,7 @@ import dev.cdcmigrator.common.spec.Spec;
 import dev.cdcmigrator.cutover.SequenceSync;
 import dev.cdcmigrator.cutover.SequenceSync.Outcome;
 import dev.cdcmigrator.cutover.SequenceSync.Result;
-import dev.cdcmigrator.cutover.UnreachableException;
+import dev.cdcmigrator.pg.UnreachableException;
 import dev.cdcmigrator.sink.TargetConstraints;
 import java.io.PrintWriter;
 import java.nio.file.Path;

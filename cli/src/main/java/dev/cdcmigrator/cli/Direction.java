@@ -4,9 +4,9 @@ import dev.cdcmigrator.common.Topics;
 import dev.cdcmigrator.common.spec.Spec;
 import dev.cdcmigrator.common.spec.SpecException;
 import dev.cdcmigrator.common.spec.SpecParser;
-import java.nio.file.Path;
 import dev.cdcmigrator.cutover.CopiedColumns;
 import dev.cdcmigrator.transform.Reversal;
+import java.nio.file.Path;
 import picocli.CommandLine.Option;
 
 /**
@@ -37,7 +37,7 @@ final class Direction {
      * {@code check} hands the file's spec to {@code Preflight}, which resolves it the same way and shows what that made.
      *
      * @throws SpecException naming the file and the YAML path
-     * @throws dev.cdcmigrator.cutover.UnreachableException when a database the resolution reads does not answer
+     * @throws dev.cdcmigrator.pg.UnreachableException when a database the resolution reads does not answer
      */
     static Spec resolved(Path file) {
         Spec parsed = new SpecParser().parse(file);

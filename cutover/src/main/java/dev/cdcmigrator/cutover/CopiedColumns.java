@@ -6,7 +6,9 @@ import dev.cdcmigrator.common.Topics;
 import dev.cdcmigrator.common.spec.Spec;
 import dev.cdcmigrator.common.spec.SpecException;
 import dev.cdcmigrator.common.spec.TableSpec;
-import dev.cdcmigrator.cutover.internal.Connections;
+import dev.cdcmigrator.pg.Catalog;
+import dev.cdcmigrator.pg.Connections;
+import dev.cdcmigrator.pg.UnreachableException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -15,6 +17,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -225,19 +228,18 @@ public final class CopiedColumns {
         }
     }
 
-    /** The v1 table's columns in their order, the generated ones (which pgoutput does not publish) apart. */
+    /**
+     * The v1 table's columns in their order, the generated ones (which pgoutput does not publish) apart; none when
+     * it does not exist.
+     */
     private static void read(Connection v1, String schema, String table, List<String> columns, Set<String> generated)
             throws SQLException {
-        try (PreparedStatement ps = v1.prepareStatement("""
-                SELECT attname, attgenerated <> '' FROM pg_attribute
-                WHERE attrelid = to_regclass(?) AND attnum > 0 AND NOT attisdropped ORDER BY attnum""")) {
-            ps.setString(1, SqlText.quote(schema) + "." + SqlText.quote(table));
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    columns.add(rs.getString(1));
-                    if (rs.getBoolean(2)) {
-                        generated.add(rs.getString(1));
-                    }
+        Optional<Catalog.Relation> relation = Catalog.relation(v1, schema, table);
+        if (relation.isPresent()) {
+            for (Catalog.Column column : Catalog.columns(v1, relation.get().oid()).values()) {
+                columns.add(column.name());
+                if (column.generated()) {
+                    generated.add(column.name());
                 }
             }
         }

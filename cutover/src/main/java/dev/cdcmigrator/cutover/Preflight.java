@@ -23,21 +23,18 @@ import dev.cdcmigrator.common.spec.MappingSpec;
 import dev.cdcmigrator.common.spec.Spec;
 import dev.cdcmigrator.common.spec.SpecException;
 import dev.cdcmigrator.common.spec.TableSpec;
-import dev.cdcmigrator.cutover.internal.Catalog;
-import dev.cdcmigrator.cutover.internal.Catalog.Column;
-import dev.cdcmigrator.cutover.internal.Catalog.Relation;
-import dev.cdcmigrator.cutover.internal.Catalog.UniqueIndex;
-import dev.cdcmigrator.cutover.internal.Connections;
 import dev.cdcmigrator.cutover.internal.TypeRules;
+import dev.cdcmigrator.pg.Catalog;
+import dev.cdcmigrator.pg.Catalog.Column;
+import dev.cdcmigrator.pg.Catalog.Relation;
+import dev.cdcmigrator.pg.Catalog.UniqueIndex;
+import dev.cdcmigrator.pg.Connections;
+import dev.cdcmigrator.pg.UnreachableException;
 import dev.cdcmigrator.sink.SinkState;
 import dev.cdcmigrator.sink.TargetConstraints;
 import dev.cdcmigrator.transform.ColumnReads;
 import dev.cdcmigrator.transform.TransformTopology;
 import dev.cdcmigrator.transform.TransformTopology.CheckedValue;
-import org.apache.kafka.clients.admin.Admin;
-import org.postgresql.util.PSQLException;
-import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.admin.DescribeClusterResult;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.sql.Connection;
@@ -57,6 +54,10 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ExecutionException;
 import java.util.stream.Collectors;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.DescribeClusterResult;
+import org.postgresql.util.PSQLException;
 
 /**
  * Checks, against the live v1 and v2 databases, everything a migration needs before it starts, and says for each

@@ -4,8 +4,9 @@ import static dev.cdcmigrator.cutover.Finding.error;
 
 import dev.cdcmigrator.common.spec.Spec;
 import dev.cdcmigrator.common.spec.SpecException;
-import dev.cdcmigrator.cutover.internal.Catalog;
-import dev.cdcmigrator.cutover.internal.Connections;
+import dev.cdcmigrator.pg.Catalog;
+import dev.cdcmigrator.pg.Connections;
+import dev.cdcmigrator.pg.UnreachableException;
 import dev.cdcmigrator.transform.Reversal;
 import java.sql.Connection;
 import java.sql.SQLException;

@@ -4,9 +4,10 @@ import static dev.cdcmigrator.common.SqlText.quote;
 import static dev.cdcmigrator.common.SqlText.quoteIfNeeded;
 
 import dev.cdcmigrator.common.spec.Spec;
-import dev.cdcmigrator.cutover.internal.Catalog;
-import dev.cdcmigrator.cutover.internal.Catalog.Relation;
-import dev.cdcmigrator.cutover.internal.Connections;
+import dev.cdcmigrator.pg.Catalog;
+import dev.cdcmigrator.pg.Catalog.Relation;
+import dev.cdcmigrator.pg.Connections;
+import dev.cdcmigrator.pg.UnreachableException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;

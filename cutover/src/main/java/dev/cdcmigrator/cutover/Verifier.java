@@ -3,8 +3,10 @@ package dev.cdcmigrator.cutover;
 import dev.cdcmigrator.common.spec.MappingSpec;
 import dev.cdcmigrator.common.spec.Spec;
 import dev.cdcmigrator.cutover.internal.ChunkedTable;
-import dev.cdcmigrator.cutover.internal.Connections;
-import dev.cdcmigrator.cutover.internal.Snapshot;
+import dev.cdcmigrator.pg.Connections;
+import dev.cdcmigrator.pg.KeyRanges;
+import dev.cdcmigrator.pg.Snapshot;
+import dev.cdcmigrator.pg.UnreachableException;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
@@ -128,7 +130,7 @@ public final class Verifier {
     private static List<List<ChunkedTable.Outcome>> compareChunks(Spec spec, List<ChunkedTable> tables, Snapshot v1,
                                                                    Snapshot v2, int parallelism)
             throws SQLException, InterruptedException {
-        record Chunk(int table, ChunkedTable.Range range) {
+        record Chunk(int table, KeyRanges.Range range) {
         }
         ConcurrentLinkedQueue<Chunk> queue = new ConcurrentLinkedQueue<>();
         List<ChunkedTable.Outcome[]> outcomes = new ArrayList<>();

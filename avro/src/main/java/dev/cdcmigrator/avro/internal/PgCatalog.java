@@ -13,7 +13,10 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** Reads a table's columns and primary key from PostgreSQL's catalog and maps each column's type to Avro. */
+/**
+ * Reads a table's columns from PostgreSQL's catalog and maps each column's type to Avro; its primary key is
+ * {@link dev.cdcmigrator.pg.Catalog#primaryKey}'s.
+ */
 public final class PgCatalog {
 
     private static final String COLUMNS = """
@@ -31,16 +34,6 @@ public final class PgCatalog {
             SELECT t.typname, n.nspname, t.typtype, t.typelem, t.typlen, t.typbasetype, t.typtypmod, t.typnotnull
             FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
             WHERE t.oid = ?""";
-
-    private static final String PRIMARY_KEY = """
-            SELECT a.attname
-            FROM pg_index i
-            JOIN pg_class c ON c.oid = i.indrelid
-            JOIN pg_namespace n ON n.oid = c.relnamespace
-            JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) ON true
-            JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
-            WHERE n.nspname = ? AND c.relname = ? AND i.indisprimary
-            ORDER BY k.ord""";
 
     private static final Pattern STRING_LITERAL = Pattern.compile("\\(*'((?:[^']|'')*)'(?:::[^'()]+)?\\)*(?:::[^'()]+)?");
     private static final Pattern NUMBER_LITERAL = Pattern.compile("\\(*(-?\\d+(?:\\.\\d+)?(?:[eE][+-]?\\d+)?)\\)*(?:::[^'()]+)?");
@@ -76,21 +69,6 @@ public final class PgCatalog {
                     + connection.getMetaData().getURL());
         }
         return columns;
-    }
-
-    /** The primary key columns of {@code schema.table} in key order; empty if it has none. */
-    public List<String> primaryKey(String schema, String table) throws SQLException {
-        List<String> key = new ArrayList<>();
-        try (PreparedStatement ps = connection.prepareStatement(PRIMARY_KEY)) {
-            ps.setString(1, schema);
-            ps.setString(2, table);
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    key.add(rs.getString(1));
-                }
-            }
-        }
-        return key;
     }
 
     private V2Column column(ResultSet rs) throws SQLException {

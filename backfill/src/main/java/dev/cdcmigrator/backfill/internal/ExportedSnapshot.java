@@ -1,8 +1,8 @@
 package dev.cdcmigrator.backfill.internal;
 
 import dev.cdcmigrator.common.spec.Spec;
-import dev.cdcmigrator.cutover.UnreachableException;
-import dev.cdcmigrator.cutover.internal.Connections;
+import dev.cdcmigrator.pg.Connections;
+import dev.cdcmigrator.pg.UnreachableException;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;

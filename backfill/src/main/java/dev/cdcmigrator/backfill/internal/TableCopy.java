@@ -10,11 +10,10 @@ import dev.cdcmigrator.common.event.RawPartitions;
 import dev.cdcmigrator.common.event.SnapshotCompleted;
 import dev.cdcmigrator.common.serde.Json;
 import dev.cdcmigrator.common.spec.Spec;
-import dev.cdcmigrator.cutover.internal.Catalog;
-import dev.cdcmigrator.cutover.internal.ChunkedTable;
-import dev.cdcmigrator.cutover.internal.Connections;
-import dev.cdcmigrator.cutover.internal.KeyRanges;
-import dev.cdcmigrator.cutover.internal.WireRows;
+import dev.cdcmigrator.pg.Catalog;
+import dev.cdcmigrator.pg.KeyRanges;
+import dev.cdcmigrator.pg.LookupRows;
+import dev.cdcmigrator.pg.WireRows;
 import dev.cdcmigrator.transform.ColumnReads;
 import dev.cdcmigrator.transform.RowMapper;
 import java.io.ByteArrayInputStream;
@@ -92,18 +91,16 @@ public final class TableCopy {
      */
     public static TableCopy plan(Spec spec, String table, Connection v1, Connection v2, int partitions) throws SQLException {
         String schema = spec.source().schema();
-        Map<String, Catalog.Column> columns = ChunkedTable.columnsOf(v1, schema, table, "v1");
+        Map<String, Catalog.Column> columns = Catalog.tableColumns(v1, schema, table, "v1");
         List<String> primaryKey = Catalog.primaryKey(v1, schema, table);
         boolean integerKey = primaryKey.size() == 1 && INTEGER_KEYS.contains(columns.get(primaryKey.get(0)).baseType());
         WireRows wire = WireRows.of(ColumnReads.captured(spec).of(table).retain(columns, CapturedColumns.identityColumns(v1, schema, table)));
         RowMapper mapper = null;
         Map<String, Set<String>> arrays = new HashMap<>();
         if (spec.tables().containsKey(table)) {
-            Map<String, ObjectNode> lookupRows = new HashMap<>();
-            mapper = new RowMapper(spec, table, primaryKey, wire.jsonColumns(), (t, value) -> lookupRows.get(t + '\u0000' + value));
-            for (Map.Entry<String, Set<String>> lookup : mapper.lookupColumns().entrySet()) {
-                ChunkedTable.loadLookupRows(v1, schema, lookup.getKey(), lookup.getValue(), lookupRows);
-            }
+            LookupRows lookupRows = new LookupRows();
+            mapper = new RowMapper(spec, table, primaryKey, wire.jsonColumns(), lookupRows::row);
+            lookupRows.load(v1, schema, mapper.lookupColumns());
             for (var mapping : spec.tables().get(table).mappings()) {
                 arrays.computeIfAbsent(mapping.v2Table(table), t -> arrayColumnsOf(v2, spec.target().schema(), t));
             }
@@ -115,8 +112,8 @@ public final class TableCopy {
     private static Set<String> arrayColumnsOf(Connection v2, String schema, String table) {
         try {
             Set<String> arrays = new HashSet<>();
-            for (Catalog.Column column : ChunkedTable.columnsOf(v2, schema, table, "v2").values()) {
-                if (column.elementType() != null) {
+            for (Catalog.Column column : Catalog.tableColumns(v2, schema, table, "v2").values()) {
+                if (column.isArray()) {
                     arrays.add(column.name());
                 }
             }
@@ -154,11 +151,8 @@ public final class TableCopy {
         List<List<String>> bounds = keyless
                 ? blockBounds(v1, chunkRows).stream().map(block -> List.of(Long.toString(block))).toList()
                 : KeyRanges.sample(v1, qualified, primaryKey.stream().map(SqlText::quote).toList(), chunkRows);
-        List<Progress.Chunk> chunks = new ArrayList<>();
-        for (int i = 0; i <= bounds.size(); i++) {
-            chunks.add(new Progress.Chunk(table, i, i == 0 ? null : bounds.get(i - 1), i == bounds.size() ? null : bounds.get(i), false));
-        }
-        return chunks;
+        return KeyRanges.between(bounds).stream()
+                .map(range -> new Progress.Chunk(table, range.index(), range.from(), range.to(), false)).toList();
     }
 
     /**

@@ -1,12 +1,17 @@
 package dev.cdcmigrator.cutover.internal;
 
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.cdcmigrator.common.SqlText;
 import dev.cdcmigrator.common.event.V2Change;
 import dev.cdcmigrator.common.spec.ColumnSpec;
 import dev.cdcmigrator.common.spec.MappingSpec;
 import dev.cdcmigrator.common.spec.Spec;
+import dev.cdcmigrator.pg.Catalog;
+import dev.cdcmigrator.pg.Connections;
+import dev.cdcmigrator.pg.KeyRanges;
+import dev.cdcmigrator.pg.KeyRanges.Range;
+import dev.cdcmigrator.pg.LookupRows;
+import dev.cdcmigrator.pg.WireRows;
 import dev.cdcmigrator.transform.RowMapper;
 import java.math.BigDecimal;
 import java.sql.Array;
@@ -15,9 +20,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Savepoint;
-import java.sql.Statement;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -75,14 +78,6 @@ public final class ChunkedTable {
             return v1Table + " " + primaryKey.stream().map(c -> c + "=" + V2Change.inputText(row.get(c)))
                     .collect(Collectors.joining(","));
         }
-    }
-
-    /**
-     * A range of the v2 key, {@code [from, to)}; each bound the key values as v1 prints them, null when open.
-     *
-     * @param index its position in key order
-     */
-    public record Range(int index, List<String> from, List<String> to) {
     }
 
     /**
@@ -162,7 +157,7 @@ public final class ChunkedTable {
     public static ChunkedTable plan(Spec spec, String v2Table, List<Map.Entry<String, Integer>> feeds, Connection v1,
                                     Connection v2, int chunkRows, int listed) throws SQLException {
         String v2Schema = spec.target().schema();
-        Map<String, Catalog.Column> v2Columns = columnsOf(v2, v2Schema, v2Table, "v2");
+        Map<String, Catalog.Column> v2Columns = Catalog.tableColumns(v2, v2Schema, v2Table, "v2");
         List<MappingSpec> mappings = feeds.stream()
                 .map(f -> spec.tables().get(f.getKey()).mappings().get(f.getValue())).toList();
         // The v2 columns each feed writes: its mapped columns, then its dimension columns.
@@ -196,16 +191,13 @@ public final class ChunkedTable {
         for (int i = 0; i < feeds.size(); i++) {
             String v1Table = feeds.get(i).getKey();
             String v1Schema = spec.source().schema();
-            Map<String, Catalog.Column> v1Columns = columnsOf(v1, v1Schema, v1Table, "v1");
+            Map<String, Catalog.Column> v1Columns = Catalog.tableColumns(v1, v1Schema, v1Table, "v1");
             List<String> primaryKey = Catalog.primaryKey(v1, v1Schema, v1Table);
             MappingSpec mapping = mappings.get(i);
             WireRows wire = WireRows.of(v1Columns);
-            Map<String, ObjectNode> lookupRows = new HashMap<>();
-            RowMapper mapper = new RowMapper(spec, v1Table, primaryKey, wire.jsonColumns(),
-                    (table, value) -> lookupRows.get(table + '\u0000' + value));
-            for (Map.Entry<String, Set<String>> lookup : mapper.lookupColumns().entrySet()) {
-                loadLookupRows(v1, v1Schema, lookup.getKey(), lookup.getValue(), lookupRows);
-            }
+            LookupRows lookupRows = new LookupRows();
+            RowMapper mapper = new RowMapper(spec, v1Table, primaryKey, wire.jsonColumns(), lookupRows::row);
+            lookupRows.load(v1, v1Schema, mapper.lookupColumns());
             List<String> mappingKey = mapper.keyColumns().get(feeds.get(i).getValue());
             if (keyColumns == null) {
                 keyColumns = mappingKey;
@@ -231,51 +223,10 @@ public final class ChunkedTable {
         List<String> notCompared = mappedAnywhere.stream().filter(c -> !compared.contains(c)).toList();
         boolean chunked = sources.values().stream().noneMatch(s -> s.rangeColumns().isEmpty())
                 && keyColumns.stream().allMatch(c -> v2Columns.get(c).notNull());
-        List<Range> ranges = chunked ? ranges(v1, sources.values().iterator().next(), chunkRows) : List.of(new Range(0, null, null));
+        List<Range> ranges = chunked ? ranges(v1, sources.values().iterator().next(), chunkRows) : KeyRanges.between(List.of());
         return new ChunkedTable(v2Table, quoted(v2Schema, v2Table), List.copyOf(sources.values()), compared,
                 compared.stream().map(c -> v2Columns.get(c).type()).toList(), keyColumns,
                 keyColumns.stream().map(c -> v2Columns.get(c).collation() != null).toList(), notCompared, ranges, listed);
-    }
-
-    /**
-     * Reads the columns a table's dimensions look up from every row of a lookup table, keyed as the dimensions find
-     * them: table, NUL, the primary key value in wire form. Held in memory, as each transform task holds them.
-     */
-    public static void loadLookupRows(Connection v1, String schema, String table, Set<String> columns,
-                                       Map<String, ObjectNode> into) throws SQLException {
-        Map<String, Catalog.Column> all = columnsOf(v1, schema, table, "v1 lookup");
-        List<String> primaryKey = Catalog.primaryKey(v1, schema, table);
-        if (primaryKey.size() != 1) {
-            throw new IllegalStateException("v1 lookup table " + schema + "." + table + " needs a single-column primary key, it has "
-                    + primaryKey);
-        }
-        Map<String, Catalog.Column> needed = new LinkedHashMap<>();
-        needed.put(primaryKey.get(0), all.get(primaryKey.get(0)));
-        for (String column : columns) {
-            Catalog.Column found = all.get(column);
-            if (found == null) {
-                throw new IllegalStateException("v1 lookup table " + schema + "." + table + " has no column " + column);
-            }
-            needed.put(column, found);
-        }
-        WireRows wire = WireRows.of(needed);
-        try (Statement st = v1.createStatement();
-             ResultSet rs = st.executeQuery("SELECT " + wire.selectList() + " FROM " + quoted(schema, table))) {
-            while (rs.next()) {
-                ObjectNode row = wire.read(rs);
-                ObjectNode looked = JsonNodeFactory.instance.objectNode();
-                columns.forEach(c -> looked.set(c, row.get(c)));
-                into.put(table + '\u0000' + row.get(primaryKey.get(0)), looked);
-            }
-        }
-    }
-
-    /** The live columns of a table, in column order; names the table when it does not exist. */
-    public static Map<String, Catalog.Column> columnsOf(Connection c, String schema, String table, String which)
-            throws SQLException {
-        Catalog.Relation relation = Catalog.relation(c, schema, table).filter(Catalog.Relation::isTable)
-                .orElseThrow(() -> new IllegalStateException(which + " table " + schema + "." + table + " does not exist"));
-        return Catalog.columns(c, relation.oid());
     }
 
     /**
@@ -305,13 +256,8 @@ public final class ChunkedTable {
 
     /** Cuts the source's key into ranges of about {@code chunkRows} rows, the last one open. */
     private static List<Range> ranges(Connection v1, Source source, int chunkRows) throws SQLException {
-        List<List<String>> bounds = KeyRanges.sample(v1, source.qualified(),
-                source.rangeColumns().stream().map(SqlText::quote).toList(), chunkRows);
-        List<Range> ranges = new ArrayList<>();
-        for (int i = 0; i <= bounds.size(); i++) {
-            ranges.add(new Range(i, i == 0 ? null : bounds.get(i - 1), i == bounds.size() ? null : bounds.get(i)));
-        }
-        return ranges;
+        return KeyRanges.between(KeyRanges.sample(v1, source.qualified(),
+                source.rangeColumns().stream().map(SqlText::quote).toList(), chunkRows));
     }
 
     public String v2Table() {
@@ -323,7 +269,7 @@ public final class ChunkedTable {
         return sources.stream().map(Source::v1Table).toList();
     }
 
-    /** The key ranges, in key order; one open range when the table is not chunked. */
+    /** The key ranges, each {@code [from, to)} of the v2 key, in key order; one open range when the table is not chunked. */
     public List<Range> ranges() {
         return ranges;
     }

@@ -4,9 +4,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.cdcmigrator.common.SqlText;
 import dev.cdcmigrator.common.event.Op;
 import dev.cdcmigrator.common.event.V2Change;
+import dev.cdcmigrator.pg.Catalog;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Savepoint;
 import java.util.ArrayList;
@@ -16,6 +16,7 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
 
@@ -222,24 +223,17 @@ public final class BatchWriter {
         Set<String> arrays = new HashSet<>();
         Set<String> identityAlways = new HashSet<>();
         Map<String, String> types = new HashMap<>();
-        try (PreparedStatement ps = connection.prepareStatement("""
-                SELECT a.attname, t.typcategory = 'A', a.attidentity = 'a', format_type(a.atttypid, a.atttypmod)
-                FROM pg_attribute a
-                JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-                JOIN pg_type t ON t.oid = a.atttypid
-                WHERE n.nspname = ? AND c.relname = ? AND a.attnum > 0 AND NOT a.attisdropped""")) {
-            ps.setString(1, schemaName);
-            ps.setString(2, table);
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    if (rs.getBoolean(2)) {
-                        arrays.add(rs.getString(1));
-                    }
-                    if (rs.getBoolean(3)) {
-                        identityAlways.add(rs.getString(1));
-                    }
-                    types.put(rs.getString(1), rs.getString(4));
+        // A table v2 lacks has no columns here: the write then fails, naming it.
+        Optional<Catalog.Relation> relation = Catalog.relation(connection, schemaName, table);
+        if (relation.isPresent()) {
+            for (Catalog.Column column : Catalog.columns(connection, relation.get().oid()).values()) {
+                if (column.isArray()) {
+                    arrays.add(column.name());
                 }
+                if (column.identity() == 'a') {
+                    identityAlways.add(column.name());
+                }
+                types.put(column.name(), column.type());
             }
         }
         Columns found = new Columns(Set.copyOf(arrays), Set.copyOf(identityAlways), Map.copyOf(types));

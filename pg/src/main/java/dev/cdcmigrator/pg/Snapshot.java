@@ -1,4 +1,4 @@
-package dev.cdcmigrator.cutover.internal;
+package dev.cdcmigrator.pg;
 
 import java.sql.Connection;
 import java.sql.ResultSet;

@@ -1,4 +1,4 @@
-package dev.cdcmigrator.cutover.internal;
+package dev.cdcmigrator.pg;
 
 import java.sql.Array;
 import java.sql.Connection;
@@ -12,7 +12,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
-/** PostgreSQL catalog queries shared by the cutover tools. Every name is matched exactly (no case folding). */
+/**
+ * PostgreSQL catalog queries shared by the cutover tools, the copy backfill, the sink and the Avro schemas. Every name
+ * is matched exactly (no case folding).
+ */
 public final class Catalog {
 
     private Catalog() {
@@ -121,6 +124,14 @@ public final class Catalog {
     public record Column(String name, String type, String baseType, int typmod, boolean notNull, boolean hasDefault,
                          char identity, boolean generated, char storage, String elementType, String collation,
                          char category) {
+
+        /**
+         * Whether it is of an array type (a domain over one too): the spec's values for it travel as JSON arrays, which
+         * v2 is given as array literals.
+         */
+        public boolean isArray() {
+            return category == 'A';
+        }
     }
 
     /** The live columns of a relation, in column order. */
@@ -158,6 +169,14 @@ public final class Catalog {
             }
             return columns;
         }
+    }
+
+    /** The live columns of a table, in column order; names the table when it does not exist. */
+    public static Map<String, Column> tableColumns(Connection c, String schema, String table, String which)
+            throws SQLException {
+        Relation relation = relation(c, schema, table).filter(Relation::isTable)
+                .orElseThrow(() -> new IllegalStateException(which + " table " + schema + "." + table + " does not exist"));
+        return columns(c, relation.oid());
     }
 
     /**

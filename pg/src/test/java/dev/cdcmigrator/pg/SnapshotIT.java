@@ -1,4 +1,4 @@
-package dev.cdcmigrator.cutover.internal;
+package dev.cdcmigrator.pg;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

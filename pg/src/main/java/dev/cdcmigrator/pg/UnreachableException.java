@@ -1,6 +1,9 @@
-package dev.cdcmigrator.cutover;
+package dev.cdcmigrator.pg;
 
-/** A database or Kafka that a cutover tool needs did not answer; the message names which, where, and why. */
+/**
+ * A database or Kafka that a cutover tool or the copy backfill needs did not answer; the message names which, where,
+ * and why.
+ */
 public final class UnreachableException extends RuntimeException {
 
     /** What could not be reached. */

@@ -1,13 +1,15 @@
-package dev.cdcmigrator.cutover.internal;
+package dev.cdcmigrator.pg;
 
 import dev.cdcmigrator.common.spec.JdbcUrl;
-import dev.cdcmigrator.cutover.UnreachableException;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.util.Properties;
 
-/** Opens the v1 or v2 connection of a cutover tool, with bounded waits and an error that names the database. */
+/**
+ * Opens the v1 or v2 connection of a cutover tool or the copy backfill, with bounded waits and an error that names
+ * the database.
+ */
 public final class Connections {
 
     private static final int CONNECT_TIMEOUT_SECONDS = 10;

@@ -1,4 +1,4 @@
-package dev.cdcmigrator.cutover.internal;
+package dev.cdcmigrator.pg;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
@@ -33,7 +33,8 @@ import org.postgresql.util.PGInterval;
  * Reads v1 rows over JDBC in the transform's wire form: each value exactly as capture's change event carries it once
  * the transform has decoded it (Debezium under capture's settings, then the transform's {@code DebeziumValues}), so
  * that the spec's mapping sees the same row in a batch read as in the stream. The forms are those documented on
- * {@link dev.cdcmigrator.transform.RowMapper}; types outside that list are read as PostgreSQL prints them.
+ * {@code dev.cdcmigrator.transform.RowMapper} (which this module cannot link to: it sits below the transform); types
+ * outside that list are read as PostgreSQL prints them.
  */
 public final class WireRows {
 

@@ -1,4 +1,4 @@
-package dev.cdcmigrator.cutover.internal;
+package dev.cdcmigrator.pg;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -52,6 +52,29 @@ public final class KeyRanges {
             }
         }
         return bounds;
+    }
+
+    /**
+     * A range between consecutive bounds; whether it holds the row at a bound is its comparison's choice
+     * ({@link #compare}).
+     *
+     * @param index its position in key order
+     * @param from its lower bound, null for the first range
+     * @param to its upper bound, null for the last
+     */
+    public record Range(int index, List<String> from, List<String> to) {
+    }
+
+    /**
+     * The ranges {@code bounds} (in key order, as {@link #sample} gives them) cut a table into: one more than there
+     * are bounds, the first and the last open, so that rows added past the last bound after the sample are in one.
+     */
+    public static List<Range> between(List<List<String>> bounds) {
+        List<Range> ranges = new ArrayList<>();
+        for (int i = 0; i <= bounds.size(); i++) {
+            ranges.add(new Range(i, i == 0 ? null : bounds.get(i - 1), i == bounds.size() ? null : bounds.get(i)));
+        }
+        return ranges;
     }
 
     /**

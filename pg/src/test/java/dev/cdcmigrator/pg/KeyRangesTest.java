@@ -1,4 +1,4 @@
-package dev.cdcmigrator.cutover.internal;
+package dev.cdcmigrator.pg;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -18,6 +18,15 @@ class KeyRangesTest {
     void aTextKeyGetsNoCollateClauseSoThatItComparesInTheColumnsOwnCollation() {
         String upTo = KeyRanges.compare(List.of("t.\"name\""), List.of("text"), "<=");
         assertThat(upTo).isEqualTo("(t.\"name\") <= (CAST(? AS text))").doesNotContainIgnoringCase("collate");
+    }
+
+    @Test
+    void boundsCutATableIntoOneMoreRangeThanThereAreBoundsOpenAtBothEnds() {
+        assertThat(KeyRanges.between(List.of(List.of("10"), List.of("20")))).containsExactly(
+                new KeyRanges.Range(0, null, List.of("10")),
+                new KeyRanges.Range(1, List.of("10"), List.of("20")),
+                new KeyRanges.Range(2, List.of("20"), null));
+        assertThat(KeyRanges.between(List.of())).containsExactly(new KeyRanges.Range(0, null, null));
     }
 
     @Test
