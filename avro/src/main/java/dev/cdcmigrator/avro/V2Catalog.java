@@ -1,13 +1,12 @@
 package dev.cdcmigrator.avro;
 
+import dev.cdcmigrator.pg.Connections;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -52,11 +51,7 @@ public final class V2Catalog {
      */
     public static V2Catalog of(String url, String user, String password, String schema) {
         return new V2Catalog(table -> {
-            Properties props = new Properties();
-            props.setProperty("user", user);
-            props.setProperty("password", password == null ? "" : password);
-            props.setProperty("ApplicationName", "cdc-migrator-avro-schemas");
-            try (Connection connection = DriverManager.getConnection(url, props)) {
+            try (Connection connection = Connections.connect(url, Connections.settings(user, password, "cdc-migrator-avro-schemas"))) {
                 return V2AvroSchemas.columns(connection, schema, table);
             }
         }, Duration.ofSeconds(5));

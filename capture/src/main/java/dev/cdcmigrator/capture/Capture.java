@@ -14,6 +14,7 @@ import dev.cdcmigrator.common.TopicProvisioner;
 import dev.cdcmigrator.common.Topics;
 import dev.cdcmigrator.common.spec.JdbcUrl;
 import dev.cdcmigrator.common.spec.Spec;
+import dev.cdcmigrator.pg.Connections;
 import io.debezium.embedded.Connect;
 import io.debezium.engine.DebeziumEngine;
 import io.debezium.engine.RecordChangeEvent;
@@ -131,7 +132,7 @@ public final class Capture implements AutoCloseable {
                                 Map<String, String> debeziumOverrides, Map<String, Object> producerOverrides) {
         prepareSource(spec);
         String includeList;
-        try (java.sql.Connection c = java.sql.DriverManager.getConnection(spec.source().url(), spec.source().user(), spec.source().password())) {
+        try (java.sql.Connection c = Connections.connect(spec.source().url(), Connections.settings(spec.source().user(), spec.source().password(), "migrator-capture"))) {
             includeList = ColumnFilter.includeList(spec.source().schema(), new Topics(spec).heartbeatTable(), columns,
                     CapturedColumns.identityColumns(c, spec.source().schema(), List.copyOf(columns.tables().keySet())));
         } catch (java.sql.SQLException e) {
@@ -164,7 +165,7 @@ public final class Capture implements AutoCloseable {
     public static void prepareSource(Spec spec) {
         Heartbeats.createIfAbsent(spec);
         String publication = new Topics(spec).slot();
-        try (java.sql.Connection c = java.sql.DriverManager.getConnection(spec.source().url(), spec.source().user(), spec.source().password())) {
+        try (java.sql.Connection c = Connections.connect(spec.source().url(), Connections.settings(spec.source().user(), spec.source().password(), "migrator-capture"))) {
             Publication.ensure(c, publication, spec.source().schema(), publishedTables(spec), spec.kafka().topicPrefix());
         } catch (java.sql.SQLException e) {
             throw new IllegalStateException("capture cannot create or narrow publication " + publication + " on v1: "

@@ -8,8 +8,8 @@ import dev.cdcmigrator.common.SqlTransaction;
 import dev.cdcmigrator.common.TableHooks;
 import dev.cdcmigrator.common.Topics;
 import dev.cdcmigrator.common.spec.Spec;
+import dev.cdcmigrator.pg.Connections;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -47,7 +47,7 @@ final class Heartbeats {
      * @throws IllegalStateException when v1 refuses, or capture refuses the table as it is ({@link #refusals})
      */
     static void createIfAbsent(Spec spec) {
-        try (Connection c = DriverManager.getConnection(spec.source().url(), spec.source().user(), spec.source().password());
+        try (Connection c = Connections.connect(spec.source().url(), Connections.settings(spec.source().user(), spec.source().password(), "migrator-capture"));
              Statement st = c.createStatement()) {
             SqlTransaction.run(c, () -> {
                 boolean exists;

@@ -1,8 +1,8 @@
 package dev.cdcmigrator.capture;
 
 import dev.cdcmigrator.common.spec.SourceSpec;
+import dev.cdcmigrator.pg.Connections;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -94,14 +94,11 @@ public record SlotHealth(String name, String type, String plugin, String databas
      * log in) or twice that (a statement), so that a v1 that does not answer only delays the next look.
      */
     public static Connection connect(SourceSpec source, String applicationName, Duration timeout) throws SQLException {
-        Properties props = new Properties();
-        props.setProperty("user", source.user());
-        props.setProperty("password", source.password());
-        props.setProperty("ApplicationName", applicationName);
+        Properties props = Connections.settings(source.user(), source.password(), applicationName);
         props.setProperty("connectTimeout", String.valueOf(timeout.toSeconds()));
         props.setProperty("loginTimeout", String.valueOf(timeout.toSeconds()));
         props.setProperty("socketTimeout", String.valueOf(timeout.toSeconds() * 2));
-        Connection c = DriverManager.getConnection(source.url(), props);
+        Connection c = Connections.connect(source.url(), props);
         c.setAutoCommit(true);
         return c;
     }

@@ -4,12 +4,12 @@ import dev.cdcmigrator.common.spec.Spec;
 import dev.cdcmigrator.cutover.SequenceSync;
 import dev.cdcmigrator.cutover.SequenceSync.Outcome;
 import dev.cdcmigrator.cutover.SequenceSync.Result;
+import dev.cdcmigrator.pg.Connections;
 import dev.cdcmigrator.pg.UnreachableException;
 import dev.cdcmigrator.sink.TargetConstraints;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -151,8 +151,8 @@ final class CutoverCommand implements Callable<Integer> {
         public Integer call() throws SQLException {
             Spec parsed = direction.load(spec);
             List<TargetConstraints.Outcome> outcomes;
-            try (Connection v2 = DriverManager.getConnection(parsed.target().url(), parsed.target().user(),
-                    parsed.target().password())) {
+            try (Connection v2 = Connections.open(UnreachableException.What.TARGET, parsed.target().url(), parsed.target().user(),
+                    parsed.target().password(), "migrator-cutover")) {
                 outcomes = TargetConstraints.of(parsed).enforce(v2);
             }
             PrintWriter out = command.commandLine().getOut();

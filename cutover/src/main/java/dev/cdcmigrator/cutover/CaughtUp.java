@@ -6,9 +6,9 @@ import dev.cdcmigrator.common.Topics;
 import dev.cdcmigrator.common.serde.Json;
 import dev.cdcmigrator.common.spec.Spec;
 import dev.cdcmigrator.cutover.internal.StageOffsets;
+import dev.cdcmigrator.pg.Connections;
 import java.io.IOException;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -117,7 +117,7 @@ public final class CaughtUp {
 
     private String commitMarker(String nonce) throws SQLException {
         String table = SqlText.quote(spec.source().schema()) + "." + SqlText.quote(topics.heartbeatTable());
-        try (Connection c = DriverManager.getConnection(spec.source().url(), spec.source().user(), spec.source().password())) {
+        try (Connection c = Connections.connect(spec.source().url(), Connections.settings(spec.source().user(), spec.source().password(), "migrator-cutover-wait"))) {
             String lsn;
             try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT pg_current_wal_lsn()::text")) {
                 rs.next();
@@ -184,7 +184,7 @@ public final class CaughtUp {
     }
 
     private void awaitSink(StageOffsets offsets, Map<TopicPartition, Long> ends, long deadline) throws SQLException {
-        try (Connection target = DriverManager.getConnection(spec.target().url(), spec.target().user(), spec.target().password())) {
+        try (Connection target = Connections.connect(spec.target().url(), Connections.settings(spec.target().user(), spec.target().password(), "migrator-cutover-wait"))) {
             Optional<String> behind;
             do {
                 behind = sinkBehind(offsets, target, ends);

@@ -38,7 +38,6 @@ import dev.cdcmigrator.transform.TransformTopology.CheckedValue;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -49,7 +48,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Properties;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ExecutionException;
@@ -99,7 +97,6 @@ public final class Preflight {
     /** varchar/char columns limited to at most this many characters are not counted as toastable. */
     public static final int SMALL_TEXT_LIMIT = 255;
 
-    private static final int CONNECT_TIMEOUT_SECONDS = 10;
     private static final String SOURCE = "source";
     private static final String KAFKA = "kafka";
     private static final Duration KAFKA_TIMEOUT = Duration.ofSeconds(10);
@@ -408,15 +405,8 @@ public final class Preflight {
 
     /** Opens a logical replication connection as capture does and runs IDENTIFY_SYSTEM; the failure, if any. */
     private static Optional<String> replicationConnectionFailure(String url, String user, String password) {
-        Properties props = new Properties();
-        props.setProperty("user", user);
-        props.setProperty("password", password);
-        props.setProperty("replication", "database");
-        props.setProperty("preferQueryMode", "simple");
-        props.setProperty("assumeMinServerVersion", "10");
-        props.setProperty("connectTimeout", String.valueOf(CONNECT_TIMEOUT_SECONDS));
-        props.setProperty("ApplicationName", "migrator-check");
-        try (Connection c = DriverManager.getConnection(url, props); Statement st = c.createStatement()) {
+        try (Connection c = Connections.connect(url, Connections.replicationSettings(user, password, "migrator-check"));
+             Statement st = c.createStatement()) {
             st.execute("IDENTIFY_SYSTEM");
             return Optional.empty();
         } catch (SQLException e) {

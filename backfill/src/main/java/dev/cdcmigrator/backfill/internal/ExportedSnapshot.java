@@ -4,20 +4,17 @@ import dev.cdcmigrator.common.spec.Spec;
 import dev.cdcmigrator.pg.Connections;
 import dev.cdcmigrator.pg.UnreachableException;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Properties;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import org.postgresql.PGConnection;
-import org.postgresql.PGProperty;
 import org.postgresql.replication.ReplicationSlotInfo;
 
 /**
@@ -54,14 +51,8 @@ public final class ExportedSnapshot implements AutoCloseable {
      * @param temporary a slot PostgreSQL drops when the connection closes
      */
     public static ExportedSnapshot createSlot(Spec spec, String slot, boolean temporary, Consumer<String> waiting) throws SQLException {
-        Properties props = new Properties();
-        PGProperty.USER.set(props, spec.source().user());
-        PGProperty.PASSWORD.set(props, spec.source().password());
-        PGProperty.ASSUME_MIN_SERVER_VERSION.set(props, "10");
-        PGProperty.REPLICATION.set(props, "database");
-        PGProperty.PREFER_QUERY_MODE.set(props, "simple");
-        PGProperty.APPLICATION_NAME.set(props, "migrator-backfill");
-        Connection connection = DriverManager.getConnection(spec.source().url(), props);
+        Connection connection = Connections.connect(spec.source().url(),
+                Connections.replicationSettings(spec.source().user(), spec.source().password(), "migrator-backfill"));
         ScheduledExecutorService watch = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread thread = new Thread(r, "migrator-backfill-slot-wait");
             thread.setDaemon(true);

@@ -3,9 +3,9 @@ package dev.cdcmigrator.capture.internal;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.cdcmigrator.capture.SlotHealth;
 import dev.cdcmigrator.common.serde.Json;
+import dev.cdcmigrator.pg.Connections;
 import java.io.IOException;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -55,7 +55,7 @@ public final class SnapshotGuard {
     public static void beforeStart(String offsetsTopic, String server, Map<String, Object> consumer, String url, String user,
                                    String password, String slot) {
         Optional<JsonNode> offset = lastOffset(offsetsTopic, server, consumer);
-        try (Connection c = DriverManager.getConnection(url, user, password)) {
+        try (Connection c = Connections.connect(url, Connections.settings(user, password, "migrator-capture"))) {
             Optional<SlotHealth> found = SlotHealth.query(c, slot);
             // Debezium (snapshot.mode initial) snapshots when there is no offset, or when the offset is from a
             // snapshot it did not complete; anything else resumes streaming from the slot, which must then be kept.

@@ -11,11 +11,11 @@ import dev.cdcmigrator.common.event.V2Change;
 import dev.cdcmigrator.common.serde.Json;
 import dev.cdcmigrator.common.serde.JsonSerde;
 import dev.cdcmigrator.common.spec.JdbcUrl;
+import dev.cdcmigrator.pg.Connections;
 import dev.cdcmigrator.sink.SinkState;
 import dev.cdcmigrator.sink.TargetConstraints;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -541,17 +541,10 @@ public final class SinkLoop implements Runnable {
         Duration backoff = Duration.ofMillis(100);
         while (true) {
             try {
-                Properties props = new Properties();
-                props.setProperty("user", target.user());
-                props.setProperty("password", target.password());
+                Properties props = Connections.settings(target.user(), target.password(), "cdc-migrator-sink");
                 props.setProperty("stringtype", "unspecified");
                 props.setProperty("reWriteBatchedInserts", "true");
-                props.setProperty("ApplicationName", "cdc-migrator-sink");
-                // Without the server's DETAIL ("Failing row contains (...)"): a constraint violation's message goes to
-                // the log, /ready and the dead letter, which must not repeat the row's values (the letter holds the
-                // change, where the spec's readers of it can see it).
-                props.setProperty("logServerErrorDetail", "false");
-                Connection c = DriverManager.getConnection(target.url(), props);
+                Connection c = Connections.connect(target.url(), props);
                 c.setAutoCommit(false);
                 return c;
             } catch (SQLException e) {
