@@ -219,6 +219,33 @@ class VerifierIT {
         assertThat(codes.matches()).isFalse();
     }
 
+    /** An expression's list into a domain over an array, which the sink writes as an array literal: so does verify. */
+    @Test
+    void aListIntoADomainOverAnArrayIsComparedAsTheSinkWritesIt() throws Exception {
+        pg.execute(v1, """
+                CREATE TABLE labels (id int PRIMARY KEY, name text NOT NULL);
+                INSERT INTO labels SELECT g, 'label ' || g FROM generate_series(1, 50) g;
+                """);
+        pg.execute(v2, """
+                CREATE DOMAIN app.tag_list AS text[] CHECK (cardinality(VALUE) > 0);
+                CREATE TABLE app.labels (id int PRIMARY KEY, tags app.tag_list);
+                INSERT INTO app.labels SELECT g, ARRAY['label ' || g, 'v1'] FROM generate_series(1, 50) g;
+                UPDATE app.labels SET tags = ARRAY['other'] WHERE id = 7;
+                """);
+        Spec spec = spec("""
+                  labels:
+                    columns:
+                      id: { from: id }
+                      tags: { expr: "[row.name, 'v1']" }
+                """);
+
+        TableComparison labels = Verifier.verify(spec, Verifier.Options.defaults()).get(0);
+
+        assertThat(labels.rejected()).isEmpty();
+        assertThat(labels.different()).containsExactly("id=7 [tags]");
+        assertThat(List.of(labels.v1Rows(), labels.mappedRows(), labels.v2Rows())).containsExactly(50L, 50L, 50L);
+    }
+
     @Test
     void aMergeOfTwoV1TablesIsComparedAsOneV2Table() throws Exception {
         pg.execute(v1, """

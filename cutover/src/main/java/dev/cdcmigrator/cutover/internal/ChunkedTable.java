@@ -122,6 +122,8 @@ public final class ChunkedTable {
     private final List<Source> sources;
     private final List<String> columns;
     private final List<String> types;
+    /** Per compared column, whether it is of an array type (a domain over one too), as the sink decides it. */
+    private final List<Boolean> arrays;
     private final List<Integer> key;
     private final List<String> keyColumns;
     private final List<Boolean> keyCollatable;
@@ -130,13 +132,14 @@ public final class ChunkedTable {
     private final int listed;
 
     private ChunkedTable(String v2Table, String qualified, List<Source> sources, List<String> columns, List<String> types,
-                         List<String> keyColumns, List<Boolean> keyCollatable, List<String> notCompared,
+                         List<Boolean> arrays, List<String> keyColumns, List<Boolean> keyCollatable, List<String> notCompared,
                          List<Range> ranges, int listed) {
         this.v2Table = v2Table;
         this.qualified = qualified;
         this.sources = sources;
         this.columns = columns;
         this.types = types;
+        this.arrays = arrays;
         this.keyColumns = keyColumns;
         this.key = keyColumns.stream().map(columns::indexOf).toList();
         this.keyCollatable = keyCollatable;
@@ -225,7 +228,8 @@ public final class ChunkedTable {
                 && keyColumns.stream().allMatch(c -> v2Columns.get(c).notNull());
         List<Range> ranges = chunked ? ranges(v1, sources.values().iterator().next(), chunkRows) : KeyRanges.between(List.of());
         return new ChunkedTable(v2Table, quoted(v2Schema, v2Table), List.copyOf(sources.values()), compared,
-                compared.stream().map(c -> v2Columns.get(c).type()).toList(), keyColumns,
+                compared.stream().map(c -> v2Columns.get(c).type()).toList(),
+                compared.stream().map(c -> v2Columns.get(c).isArray()).toList(), keyColumns,
                 keyColumns.stream().map(c -> v2Columns.get(c).collation() != null).toList(), notCompared, ranges, listed);
     }
 
@@ -311,7 +315,7 @@ public final class ChunkedTable {
                         for (RowMapper.V2Row v2Row : rows) {
                             if (v2Row.table().equals(v2Table)) {
                                 String[] values = IntStream.range(0, columns.size())
-                                        .mapToObj(i -> V2Change.inputText(v2Row.values().get(columns.get(i)), types.get(i).endsWith("[]")))
+                                        .mapToObj(i -> V2Change.inputText(v2Row.values().get(columns.get(i)), arrays.get(i)))
                                         .toArray(String[]::new);
                                 List<String> keyValues = key.stream().map(i -> values[i]).toList();
                                 if (!key.isEmpty() && !keys.add(keyValues)) {
@@ -473,7 +477,7 @@ public final class ChunkedTable {
      */
     private String mappedSql(boolean ordering) {
         String aliases = IntStream.range(0, columns.size()).mapToObj(i -> "c" + i).collect(Collectors.joining(", "));
-        String arrays = columns.stream().map(c -> "CAST(? AS text[])").collect(Collectors.joining(", "));
+        String unnested = columns.stream().map(c -> "CAST(? AS text[])").collect(Collectors.joining(", "));
         List<String> select = new ArrayList<>();
         for (int i = 0; i < columns.size(); i++) {
             select.add("CAST(u.c" + i + " AS " + types.get(i) + ")::text AS c" + i);
@@ -484,7 +488,7 @@ public final class ChunkedTable {
                 select.add(collated("CAST(u.c" + key.get(k) + " AS " + types.get(key.get(k)) + ")", k) + " AS o" + k);
             }
         }
-        return "SELECT " + String.join(", ", select) + " FROM unnest(" + arrays + ") AS u(" + aliases + ")";
+        return "SELECT " + String.join(", ", select) + " FROM unnest(" + unnested + ") AS u(" + aliases + ")";
     }
 
     /** v2's rows in {@code range}, printed ({@code c0...}), with a presence marker and the typed key columns. */
