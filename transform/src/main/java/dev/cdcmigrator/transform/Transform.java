@@ -7,6 +7,7 @@ import dev.cdcmigrator.common.spec.Spec;
 import dev.cdcmigrator.common.spec.V2Format;
 import dev.cdcmigrator.transform.internal.AvroV2Serializers;
 import dev.cdcmigrator.transform.internal.BoundedRocksDb;
+import dev.cdcmigrator.transform.internal.CommitPacer;
 import dev.cdcmigrator.transform.internal.SchemaChangedException;
 import dev.cdcmigrator.transform.internal.V2DeadLetterHandler;
 import dev.cdcmigrator.transform.internal.V2TopicUnwritableError;
@@ -63,10 +64,13 @@ public final class Transform implements AutoCloseable {
         props.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, (int) spec.kafka().replicationFactor());
         // Rows bigger than Kafka's default 1 MB exist (TOASTed text); the topics the migrator creates allow 16 MiB.
         props.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG), TopicProvisioner.MAX_MESSAGE_BYTES);
-        // Under exactly-once the sink sees a record only when its transaction commits: the commit interval (100 ms by
-        // default) is most of the transform's share of the latency. 50 ms halves it; the extra commits did not show
-        // in the throughput of docs/benchmarks.md.
-        props.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 50);
+        // Under exactly-once the sink sees a record only when its transaction commits. The map processors ask for a
+        // commit as soon as their input runs dry or while they keep up (CommitPacer), so the interval only sizes the
+        // transactions of a backlog: long enough that commits stop costing the thread most of its time, short enough
+        // that a crash replays one second of records at most.
+        props.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 1000);
+        // Wall-clock punctuations run only when the poll returns; the pacer's ticks must come on time on an idle thread.
+        props.put(StreamsConfig.POLL_MS_CONFIG, CommitPacer.TICK.toMillis());
         props.put(StreamsConfig.ROCKSDB_CONFIG_SETTER_CLASS_CONFIG, BoundedRocksDb.class);
         // Kafka 5.0's default, taken now: the same error handling for global state as for the stream threads.
         props.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_GLOBAL_ENABLED_CONFIG, true);
