@@ -17,8 +17,7 @@ import org.apache.kafka.streams.processor.api.ProcessorContext;
  * ({@link ProcessorContext#commit()}: honoured at the thread's next commit check, after the records of the current
  * loop iteration and the punctuators; it commits every task of the thread, as exactly-once v2 runs one transaction per
  * thread; one asked for while nothing is uncommitted waits for the next record). So each map processor asks for one,
- * at a tick
- * every {@link #TICK}, when records were processed since its last request and
+ * at a tick every {@link #TICK}, when records were processed since its last request and
  * <ul>
  *   <li>{@code idle}: a whole tick passed without a record: the consumer had nothing more to give. Two ticks, not the
  *       time since the last record, because a stream thread that merely lost its core for a while on a busy machine
@@ -27,9 +26,10 @@ import org.apache.kafka.streams.processor.api.ProcessorContext;
  *       produced less than {@link #BEHIND} before now (a record's timestamp is when capture sent it), so the task keeps
  *       up with a continuous flow that never leaves a tick empty.</li>
  * </ul>
- * Under a backlog the records are older than {@link #BEHIND} and never leave a tick empty, so only the interval
- * commits. The ticks are wall-clock punctuations, which run only when the stream thread's poll returns:
- * {@code Transform} sets {@code poll.ms} to {@link #TICK} so that an idle thread's ticks come on time.
+ * Under a backlog the records are older than {@link #BEHIND} and never leave a tick empty, so the thread commits at
+ * the interval (a quiet table on the same thread, say a record a second, still asks once per record it gets). The
+ * ticks are wall-clock punctuations, which run only when the stream thread's poll returns: {@code Transform} sets
+ * {@code poll.ms} to {@link #TICK} so that an idle thread's ticks come on time.
  */
 public final class CommitPacer {
 
