@@ -65,10 +65,9 @@ public final class Transform implements AutoCloseable {
         // Rows bigger than Kafka's default 1 MB exist (TOASTed text); the topics the migrator creates allow 16 MiB.
         props.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG), TopicProvisioner.MAX_MESSAGE_BYTES);
         // Under exactly-once the sink sees a record only when its transaction commits. The map processors ask for a
-        // commit as soon as their input runs dry or while they keep up (CommitPacer), so the interval only sizes the
-        // transactions of a backlog: long enough that commits stop costing the thread most of its time, short enough
-        // that a crash replays one second of records at most.
-        props.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 1000);
+        // commit as soon as their input runs dry, or sooner the less they lag (CommitPacer): the interval only sizes
+        // the transactions of a backlog.
+        props.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, CommitPacer.INTERVAL.toMillis());
         // Wall-clock punctuations run only when the poll returns; the pacer's ticks must come on time on an idle thread.
         props.put(StreamsConfig.POLL_MS_CONFIG, CommitPacer.TICK.toMillis());
         props.put(StreamsConfig.ROCKSDB_CONFIG_SETTER_CLASS_CONFIG, BoundedRocksDb.class);

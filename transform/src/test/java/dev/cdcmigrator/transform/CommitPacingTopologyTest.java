@@ -81,24 +81,24 @@ class CommitPacingTopologyTest {
     @Test
     void aBacklogAsksForNoCommitUntilItsInputRunsDry() {
         stream(2_000, Duration.ofSeconds(30));
-        assertThat(requested("idle") + requested("caught_up")).as("2,000 records 30 s old, one a millisecond").isZero();
+        assertThat(requested("idle") + requested("waited")).as("2,000 records 30 s old, one a millisecond").isZero();
 
         idle(10);
         assertThat(requested("idle")).isEqualTo(1);
         idle(1_000);
         assertThat(requested("idle")).as("nothing processed since").isEqualTo(1);
-        assertThat(requested("caught_up")).isZero();
+        assertThat(requested("waited")).isZero();
     }
 
     @Test
     void aFlowItKeepsUpWithIsCommittedEvery50MillisecondsAndAtItsEnd() {
         stream(1_000, Duration.ofMillis(20));
-        assertThat(requested("caught_up")).isEqualTo(20);
+        assertThat(requested("waited")).isEqualTo(20);
         assertThat(requested("idle")).isZero();
 
         stream(20, Duration.ofMillis(20));
         idle(10);
         assertThat(requested("idle")).as("the last 20 ms of the flow").isEqualTo(1);
-        assertThat(requested("caught_up")).isEqualTo(20);
+        assertThat(requested("waited")).isEqualTo(20);
     }
 }

@@ -7,8 +7,9 @@ import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 
 /**
- * Sizes the transform's exactly-once transactions to the load: one per {@code commit.interval.ms} (1 s, see
- * {@code Transform}) while a backlog is worked off, a small one as soon as the input runs dry or while it keeps up.
+ * Sizes the transform's exactly-once transactions to the load: one per {@link #INTERVAL} while a backlog is worked
+ * off, a small one as soon as the input runs dry, and in between transactions that grow with how far behind the task
+ * is.
  *
  * <p>Why: under exactly-once the sink sees a record only when the transform's transaction commits, so a short commit
  * interval is most of the latency a quiet pipeline has; but each commit flushes the producer and waits for the broker
@@ -22,29 +23,32 @@ import org.apache.kafka.streams.processor.api.ProcessorContext;
  *   <li>{@code idle}: a whole tick passed without a record: the consumer had nothing more to give. Two ticks, not the
  *       time since the last record, because a stream thread that merely lost its core for a while on a busy machine
  *       sees no record meanwhile either, and its first tick after that still finds the records processed before;</li>
- *   <li>{@code caught_up}: the first of them was processed {@link #CAUGHT_UP_COMMIT} ago and the newest one was
- *       produced less than {@link #BEHIND} before now (a record's timestamp is when capture sent it), so the task keeps
- *       up with a continuous flow that never leaves a tick empty.</li>
+ *   <li>{@code waited}: the first of them has waited a tenth of the task's lag, at least {@link #MIN_WAIT}. The lag is
+ *       the age of the newest record processed (its timestamp is when capture sent it; hosts' clocks that disagree
+ *       add a tenth of the difference). A continuous flow the task keeps up with, which never leaves a tick empty, is
+ *       committed every 50 ms; a task 1 s behind commits every 100 ms, adding a tenth to its latency; from
+ *       {@link #INTERVAL} times ten behind it leaves the commits to the interval.</li>
  * </ul>
- * Under a backlog the records are older than {@link #BEHIND} and never leave a tick empty, so the thread commits at
- * the interval (a quiet table on the same thread, say a record a second, still asks once per record it gets). The
- * ticks are wall-clock punctuations, which run only when the stream thread's poll returns: {@code Transform} sets
- * {@code poll.ms} to {@link #TICK} so that an idle thread's ticks come on time.
+ * A quiet table on the same thread (a record a second, say) still asks once per record it gets, committing a busy
+ * table's backlog with it. The ticks are wall-clock punctuations, which run only when the stream thread's poll returns:
+ * {@code Transform} sets {@code poll.ms} to {@link #TICK} so that an idle thread's ticks come on time.
  */
 public final class CommitPacer {
 
+    /**
+     * The longest a transaction lasts ({@code commit.interval.ms}): what a backlog is committed at, long enough that
+     * commits stop costing the stream thread most of its time, short enough that a crash replays a second at most.
+     */
+    public static final Duration INTERVAL = Duration.ofSeconds(1);
     /** How often the pacer looks; {@code poll.ms} must not be longer, or an idle thread's ticks come late. */
     public static final Duration TICK = Duration.ofMillis(5);
-    /** How long a record waits for its commit at most (plus a tick) while the task keeps up with a continuous flow. */
-    static final Duration CAUGHT_UP_COMMIT = Duration.ofMillis(50);
-    /**
-     * Records produced longer ago than this mean a backlog: far above the capture-to-transform delay of a pipeline that
-     * keeps up (tens of ms), far below how far a backlog runs behind within a second of falling behind.
-     */
-    static final Duration BEHIND = Duration.ofMillis(500);
+    /** The shortest wait for a commit of a flow that leaves no tick empty (the interval of earlier versions). */
+    static final Duration MIN_WAIT = Duration.ofMillis(50);
+    /** A record waits for its commit at most this share of the task's lag: that much latency for larger transactions. */
+    private static final int LAG_SHARE = 10;
 
     private final Counter idle;
-    private final Counter caughtUp;
+    private final Counter waited;
     /** Wall-clock time the first record since the last request was processed; -1 when there is none. */
     private long firstUncommittedMs = -1;
     private long newestTimestamp;
@@ -56,13 +60,13 @@ public final class CommitPacer {
      */
     public CommitPacer(String v1Table, MeterRegistry registry) {
         this.idle = requests(registry, v1Table, "idle");
-        this.caughtUp = requests(registry, v1Table, "caught_up");
+        this.waited = requests(registry, v1Table, "waited");
     }
 
     private static Counter requests(MeterRegistry registry, String v1Table, String reason) {
         return Counter.builder("migrator.transform.commit.requests")
                 .description("Commits the transform asked for ahead of its commit interval (1 s): its input ran dry"
-                        + " (idle), or it keeps up with a continuous flow and a record waited 50 ms (caught_up)")
+                        + " (idle), or a record waited a tenth of the task's lag, at least 50 ms (waited)")
                 .baseUnit("commits")
                 .tag("table", v1Table)
                 .tag("reason", reason)
@@ -99,9 +103,9 @@ public final class CommitPacer {
         if (firstUncommittedMs < 0) {
             return false;
         }
+        long wait = Math.max(MIN_WAIT.toMillis(), (nowMs - newestTimestamp) / LAG_SHARE);
         Counter reason = quiet ? idle
-                : nowMs - firstUncommittedMs >= CAUGHT_UP_COMMIT.toMillis() && nowMs - newestTimestamp < BEHIND.toMillis()
-                ? caughtUp : null;
+                : wait < INTERVAL.toMillis() && nowMs - firstUncommittedMs >= wait ? waited : null;
         if (reason == null) {
             return false;
         }

@@ -59,14 +59,21 @@ class CommitPacerTest {
         assertThat(run(10, 0, 0)).as("then two ticks without a record").isEqualTo(1);
         assertThat(run(1_000, 0, 0)).as("nothing new to commit").isZero();
         assertThat(requested("idle")).isEqualTo(1);
-        assertThat(requested("caught_up")).isZero();
+        assertThat(requested("waited")).isZero();
     }
 
     @Test
     void aTaskKeepingUpWithAContinuousFlowCommitsEvery50Milliseconds() {
         assertThat(run(1_000, 1, 20)).isEqualTo(20);
-        assertThat(requested("caught_up")).isEqualTo(20);
+        assertThat(requested("waited")).isEqualTo(20);
         assertThat(requested("idle")).isZero();
+    }
+
+    @Test
+    void aTaskBehindCommitsAtATenthOfItsLag() {
+        assertThat(run(1_000, 20, 2_000)).as("two seconds behind").isEqualTo(5);
+        assertThat(run(1_000, 20, 500)).as("half a second behind").isEqualTo(20);
+        assertThat(requested("waited")).isEqualTo(25);
     }
 
     @Test
