@@ -138,7 +138,6 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
     private final Counter superseded;
     private final Counter swept;
     private final Map<String, Counter> dimensionOutcomes = new HashMap<>();
-    private final CommitPacer commits;
     private ProcessorContext<byte[], byte[]> context;
     private KeyValueStore<Bytes, byte[]> images;
     private KeyValueStore<Bytes, byte[]> lookupRows;
@@ -175,7 +174,6 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
                 .baseUnit("rows")
                 .tag("table", v1Table)
                 .register(registry);
-        this.commits = new CommitPacer(v1Table, registry);
         if (!dimensions.isEmpty()) {
             // Registered at zero, so that a dashboard shows every outcome before it first happens.
             List.of("tagged", "defaulted", "held", "released", "retagged", "dead_lettered").forEach(this::dimensionOutcome);
@@ -222,7 +220,6 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
         this.state = known == null ? new TaskState(0, Set.of(), Map.of(), specFingerprint)
                 : known.specFingerprint().equals(specFingerprint) ? known
                 : new TaskState(known.epoch(), known.jsonColumns(), Map.of(), specFingerprint, known.recopied());
-        commits.schedule(context);
         if (wiring.lookupTopic() != null) {
             this.lookupRows = context.getStateStore(wiring.lookupRows());
             this.links = context.getStateStore(wiring.links());
@@ -235,7 +232,6 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
 
     @Override
     public void process(Record<byte[], byte[]> record) {
-        commits.processed(record.timestamp(), context.currentSystemTimeMs());
         if (record.value() == null) {
             return; // a tombstone carries nothing the preceding delete did not
         }
