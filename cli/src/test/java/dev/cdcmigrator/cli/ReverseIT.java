@@ -271,6 +271,52 @@ class ReverseIT {
         assertThat(back.failure()).isEmpty();
     }
 
+    /**
+     * A table without a primary key (REPLICA IDENTITY FULL on both sides) on the way back: v2's changes of one of two
+     * identical rows change one of the two on v1.
+     */
+    @Test
+    void aTableWithoutPrimaryKeyComesBackAsAMultiset() throws Exception {
+        String ledger = """
+                CREATE TABLE ledger (account text NOT NULL, amount numeric(10,2) NOT NULL, note text);
+                ALTER TABLE ledger REPLICA IDENTITY FULL;
+                """;
+        pg.execute(v1, ledger + "INSERT INTO ledger SELECT 'a' || (g / 2), g / 2, 'n' FROM generate_series(0, 19) g;");
+        pg.execute(v2, ledger);
+        String rows = "SELECT account, amount::text, note, count(*) FROM ledger GROUP BY 1, 2, 3 ORDER BY 1, 2, 3";
+        Path file = spec("""
+                tables:
+                  ledger: { columns: { account: { from: account }, amount: { from: amount }, note: { from: note } } }
+                """);
+        CliRun check = CliRun.of("check", "--reverse", "--spec", file.toString());
+        assertThat(check.exit()).as(check.toString()).isEqualTo(ExitCodes.OK);
+        Spec spec = new SpecParser().parse(file);
+        forward = Pipeline.start(spec, dir.resolve("forward"), 0, new SimpleMeterRegistry());
+        awaitV2(rows, rows);
+
+        back = Pipeline.start(Reversal.inverse(spec), dir.resolve("back"), 0, new SimpleMeterRegistry());
+        await("the way back starts").atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(200))
+                .until(() -> back.failure().isPresent() || back.running());
+        assertThat(back.failure()).isEmpty();
+
+        pg.execute(v2, """
+                UPDATE ledger SET note = 'changed' WHERE ctid = (SELECT ctid FROM ledger WHERE account = 'a1' LIMIT 1);
+                DELETE FROM ledger WHERE ctid = (SELECT ctid FROM ledger WHERE account = 'a2' LIMIT 1);
+                INSERT INTO ledger VALUES ('a3', 3, 'n'), ('new', 1, NULL), ('new', 1, NULL);
+                DELETE FROM ledger WHERE account = 'a4';
+                """);
+        await("v1 holds every v2 write").atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+            assertThat(back.failure()).isEmpty();
+            assertThat(pg.rows(v1, rows)).isEqualTo(pg.rows(v2, rows));
+        });
+        assertThat(pg.rows(v1, "SELECT note, count(*) FROM ledger WHERE account = 'a1' GROUP BY 1 ORDER BY 1"))
+                .containsExactly(List.of("changed", "1"), List.of("n", "1"));
+        assertThat(pg.rows(v1, "SELECT count(*) FROM ledger WHERE account IN ('a2', 'a3', 'a4', 'new') GROUP BY account ORDER BY account"))
+                .containsExactly(List.of("1"), List.of("3"), List.of("2"));
+        CliRun verify = CliRun.of("verify", "--reverse", "--spec", file.toString());
+        assertThat(verify.exit()).as(verify.toString()).isEqualTo(ExitCodes.OK);
+    }
+
     private static String withWayBack() {
         return TABLES + """
                     reverse:
