@@ -282,12 +282,16 @@ class ReverseIT {
                 ALTER TABLE ledger REPLICA IDENTITY FULL;
                 """;
         pg.execute(v1, ledger + "INSERT INTO ledger SELECT 'a' || (g / 2), g / 2, 'n' FROM generate_series(0, 19) g;");
-        pg.execute(v2, ledger);
+        pg.execute(v2, ledger.replace("ALTER TABLE ledger REPLICA IDENTITY FULL;", ""));
         String rows = "SELECT account, amount::text, note, count(*) FROM ledger GROUP BY 1, 2, 3 ORDER BY 1, 2, 3";
         Path file = spec("""
                 tables:
                   ledger: { columns: { account: { from: account }, amount: { from: amount }, note: { from: note } } }
                 """);
+        CliRun refused = CliRun.of("check", "--reverse", "--spec", file.toString());
+        assertThat(refused.exit()).as(refused.toString()).isNotEqualTo(ExitCodes.OK);
+        assertThat(refused.out()).as(refused.toString()).contains("public.ledger", "REPLICA IDENTITY FULL");
+        pg.execute(v2, "ALTER TABLE ledger REPLICA IDENTITY FULL");
         CliRun check = CliRun.of("check", "--reverse", "--spec", file.toString());
         assertThat(check.exit()).as(check.toString()).isEqualTo(ExitCodes.OK);
         Spec spec = new SpecParser().parse(file);
