@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.cdcmigrator.common.CapturedColumns;
 import dev.cdcmigrator.common.TopicProvisioner;
 import dev.cdcmigrator.common.Topics;
+import dev.cdcmigrator.common.event.SchemaReferences;
 import dev.cdcmigrator.common.event.SnapshotCompleted;
 import dev.cdcmigrator.common.spec.ColumnSpec;
 import dev.cdcmigrator.common.spec.KafkaSpec;
@@ -22,6 +23,7 @@ import dev.cdcmigrator.testkit.TestPostgres;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -103,8 +105,8 @@ class CaptureIT {
 
         assertThat(items.events()).allSatisfy(e -> {
             assertThat(e.op()).isEqualTo("r");
-            assertThat(e.key().get("schema").isObject()).as("key schema of %s", e).isTrue();
-            assertThat(e.value().get("schema").isObject()).as("value schema of %s", e).isTrue();
+            assertThat(e.keySchema().isObject()).as("key schema of %s", e).isTrue();
+            assertThat(e.valueSchema().isObject()).as("value schema of %s", e).isTrue();
             assertThat(e.source().path("table").asText()).isEqualTo("items");
             assertThat(e.source().path("lsn").isIntegralNumber()).as("source.lsn of %s", e).isTrue();
             assertThat(e.payload().get("before").isNull()).isTrue();
@@ -123,7 +125,7 @@ class CaptureIT {
 
         assertThat(lines.events()).allSatisfy(e -> {
             assertThat(e.op()).isEqualTo("r");
-            assertThat(e.key().get("schema").isObject()).isTrue();
+            assertThat(e.keySchema().isObject()).isTrue();
             assertThat(e.source().path("table").asText()).isEqualTo("order_lines");
             assertThat(e.source().path("lsn").isIntegralNumber()).isTrue();
         });
@@ -166,6 +168,16 @@ class CaptureIT {
         assertThat(four).extracting(e -> e.source().get("lsn").asLong()).isSorted().doesNotHaveDuplicates();
         // Nothing else: no tombstone, no rolled-back insert or update, no second snapshot.
         assertThat(items.events()).hasSize(3 + 4);
+        // Each schema travels inline once per partition, in the partition's first record of it; later ones name it
+        // (events() fails on a name the partition did not carry before).
+        assertThat(items.records().stream().collect(Collectors.groupingBy(ConsumerRecord::partition)).values()).allSatisfy(partition -> {
+            assertThat(partition.get(0).headers().toArray()).isEmpty();
+            assertThat(partition.subList(1, partition.size())).allSatisfy(r -> {
+                assertThat(SchemaReferences.referenced(r.headers(), SchemaReferences.KEY_HEADER)).isNotNull();
+                assertThat(SchemaReferences.referenced(r.headers(), SchemaReferences.VALUE_HEADER)).isNotNull();
+                assertThat(r.value()).doesNotContain("\"schema\":{");
+            });
+        });
         assertThat(items.records()).allSatisfy(r -> assertThat(r.value()).isNotNull().doesNotContain("ghost", "rolled back"));
 
         assertThat(lines.events()).hasSize(3 + 1);
@@ -181,11 +193,10 @@ class CaptureIT {
             assertThat(reader.markers()).extracting(ConsumerRecord::partition).containsExactlyInAnyOrder(0, 1, 2);
             for (ConsumerRecord<String, String> marker : reader.markers()) {
                 assertThat(json(marker.value()).get("snapshotLsn").asLong()).isEqualTo(snapshotLsn);
-                List<ConsumerRecord<String, String>> samePartition = reader.records().stream()
-                        .filter(r -> r.partition() == marker.partition()).toList();
-                assertThat(samePartition).allSatisfy(r -> assertThat(r.offset() < marker.offset())
-                        .as("offset %d of partition %d is a snapshot read", r.offset(), r.partition())
-                        .isEqualTo(json(r.value()).path("payload").path("op").asText().equals("r")));
+                List<Event> samePartition = reader.events().stream().filter(e -> e.partition() == marker.partition()).toList();
+                assertThat(samePartition).allSatisfy(e -> assertThat(e.offset() < marker.offset())
+                        .as("offset %d of partition %d is a snapshot read", e.offset(), e.partition())
+                        .isEqualTo(e.op().equals("r")));
             }
         }
     }
@@ -542,32 +553,28 @@ class CaptureIT {
         }
     }
 
-    /** One raw record, parsed; a tombstone has a null value and op "tombstone". */
-    private record Event(JsonNode key, JsonNode value) {
+    /**
+     * One raw record, parsed: key and value payloads with the schemas they carried inline or named (resolved from the
+     * partition's earlier records, as {@link SchemaReferences} says a reader does); a tombstone has a null value and op
+     * "tombstone".
+     */
+    private record Event(int partition, long offset, JsonNode keyPayload, JsonNode keySchema, JsonNode payload, JsonNode valueSchema) {
 
         String op() {
-            return value == null ? "tombstone" : value.path("payload").path("op").asText();
-        }
-
-        JsonNode keyPayload() {
-            return key.get("payload");
-        }
-
-        JsonNode payload() {
-            return value.get("payload");
+            return payload == null ? "tombstone" : payload.path("op").asText();
         }
 
         JsonNode before() {
-            return value == null ? null : value.path("payload").get("before");
+            return payload == null ? null : payload.get("before");
         }
 
         JsonNode after() {
-            JsonNode after = value == null ? null : value.path("payload").get("after");
+            JsonNode after = payload == null ? null : payload.get("after");
             return after == null || after.isNull() ? null : after;
         }
 
         JsonNode source() {
-            return value.path("payload").path("source");
+            return payload.path("source");
         }
     }
 
@@ -609,10 +616,32 @@ class CaptureIT {
             return records;
         }
 
+        /** The change records read so far, each schema read inline or resolved by the id its header names. */
         List<Event> events() {
-            return records.stream()
-                    .map(r -> new Event(json(r.key()), r.value() == null ? null : json(r.value())))
-                    .toList();
+            Map<String, JsonNode> inline = new HashMap<>();
+            List<Event> events = new ArrayList<>();
+            for (ConsumerRecord<String, String> r : records) {
+                JsonNode[] key = resolve(r, r.key(), SchemaReferences.KEY_HEADER, inline);
+                JsonNode[] value = r.value() == null ? new JsonNode[2] : resolve(r, r.value(), SchemaReferences.VALUE_HEADER, inline);
+                events.add(new Event(r.partition(), r.offset(), key[0], key[1], value[0], value[1]));
+            }
+            return events;
+        }
+
+        /** Payload and schema of a key or value; fails the test if it names a schema its partition has not carried. */
+        private static JsonNode[] resolve(ConsumerRecord<String, String> r, String text, String header, Map<String, JsonNode> inline) {
+            JsonNode read = json(text);
+            String ref = SchemaReferences.referenced(r.headers(), header);
+            if (ref == null) {
+                // The id is of the schema's bytes as they appear inline: the text between the two members' names.
+                byte[] schema = text.substring("{\"schema\":".length(), text.indexOf(",\"payload\":")).getBytes(StandardCharsets.UTF_8);
+                inline.put(r.partition() + "/" + SchemaReferences.id(schema, 0, schema.length), read.get("schema"));
+                return new JsonNode[] {read.get("payload"), read.get("schema")};
+            }
+            JsonNode schema = inline.get(r.partition() + "/" + ref);
+            assertThat(schema).as("the schema %s named at offset %d of partition %d, carried inline before it", ref, r.offset(), r.partition())
+                    .isNotNull();
+            return new JsonNode[] {read, schema};
         }
 
         @Override

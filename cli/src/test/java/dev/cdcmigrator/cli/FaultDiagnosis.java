@@ -1,6 +1,7 @@
 package dev.cdcmigrator.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.cdcmigrator.common.event.SchemaReferences;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -45,12 +46,12 @@ final class FaultDiagnosis {
         try {
             read(bootstrap, rawTopic, "read_uncommitted", record -> {
                 JsonNode key = parse(record.key());
-                JsonNode id = key == null ? null : key.path("payload").path("id");
+                JsonNode id = key == null ? null : payload(record, key, SchemaReferences.KEY_HEADER).path("id");
                 if (id == null || !id.canConvertToLong() || !wanted.contains(id.asLong())) {
                     return;
                 }
                 JsonNode value = parse(record.value());
-                JsonNode payload = value == null ? null : value.path("payload");
+                JsonNode payload = value == null ? null : payload(record, value, SchemaReferences.VALUE_HEADER);
                 String text;
                 if (payload == null || payload.isMissingNode()) {
                     text = "(no payload)";
@@ -87,13 +88,18 @@ final class FaultDiagnosis {
                 .collect(Collectors.joining("\n"));
     }
 
+    /** The payload of a raw key or value, whether it carries its schema inline or names it. */
+    private static JsonNode payload(ConsumerRecord<byte[], byte[]> record, JsonNode read, String header) {
+        return SchemaReferences.payload(read, SchemaReferences.referenced(record.headers(), header) != null);
+    }
+
     /** Per raw partition: how many records of each op (snapshot reads apart), and the streamed LSN range. */
     static String summary(String bootstrap, String rawTopic) {
         Map<String, Long> counts = new TreeMap<>();
         Map<Integer, long[]> lsns = new TreeMap<>();
         read(bootstrap, rawTopic, "read_uncommitted", record -> {
             JsonNode value = parse(record.value());
-            JsonNode payload = value == null ? null : value.path("payload");
+            JsonNode payload = value == null ? null : payload(record, value, SchemaReferences.VALUE_HEADER);
             if (payload == null) {
                 return;
             }
@@ -259,7 +265,7 @@ final class FaultDiagnosis {
             }
             for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(500))) {
                 JsonNode value = parse(record.value());
-                String op = value == null ? "" : value.path("payload").path("op").asText();
+                String op = value == null ? "" : payload(record, value, SchemaReferences.VALUE_HEADER).path("op").asText();
                 if (op.equals("c") || op.equals("u") || op.equals("d")) {
                     return true;
                 }

@@ -3,6 +3,7 @@ package dev.cdcmigrator.cutover;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.cdcmigrator.common.SqlText;
 import dev.cdcmigrator.common.Topics;
+import dev.cdcmigrator.common.event.SchemaReferences;
 import dev.cdcmigrator.common.serde.Json;
 import dev.cdcmigrator.common.spec.Spec;
 import dev.cdcmigrator.cutover.internal.StageOffsets;
@@ -143,7 +144,7 @@ public final class CaughtUp {
         consumer.seek(heartbeat, from);
         while (System.nanoTime() < deadline) {
             for (ConsumerRecord<byte[], byte[]> record : consumer.poll(POLL)) {
-                if (record.value() != null && nonce.equals(nonceOf(record.value()))) {
+                if (record.value() != null && nonce.equals(nonceOf(record))) {
                     return;
                 }
             }
@@ -152,9 +153,10 @@ public final class CaughtUp {
                 + topics.heartbeat() + " (is capture running? see migrator_capture_slot_lag)");
     }
 
-    private static String nonceOf(byte[] value) {
+    private static String nonceOf(ConsumerRecord<byte[], byte[]> record) {
         try {
-            JsonNode after = Json.MAPPER.readTree(value).path("payload").path("after");
+            boolean referenced = SchemaReferences.referenced(record.headers(), SchemaReferences.VALUE_HEADER) != null;
+            JsonNode after = SchemaReferences.payload(Json.MAPPER.readTree(record.value()), referenced).path("after");
             return after.path("nonce").isTextual() ? after.get("nonce").asText() : null;
         } catch (IOException e) {
             return null;

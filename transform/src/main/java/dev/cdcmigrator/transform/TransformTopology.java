@@ -32,7 +32,8 @@ import org.apache.kafka.streams.state.Stores;
  * The transform as a Kafka Streams topology, a pure function of the spec: per captured v1 table a source
  * {@code raw-<v1 table>} on its raw topic and a processor {@code map-<v1 table>} with its store
  * {@code images-<v1 table>} (per v1 row the position of the last applied change and the full image after it,
- * persistent and changelogged; replayed changes are dropped against it); per v2 table a sink
+ * persistent and changelogged; replayed changes are dropped against it) and {@code schemas-<v1 table>} (the Debezium
+ * schemas its raw partition carried inline, by id, for the records that name them); per v2 table a sink
  * {@code v2-<v2 table>}; and the sink {@code dead-letters}. A table whose dimensions look up other tables also has the
  * source {@code lookups-<v1 table>} on its lookup topic and the stores {@code lookup-rows-}, {@code lookup-links-} and
  * {@code held-<v1 table>}; a lookup table has a sink {@code lookup-<lookup table>-for-<dependent>} per dependent
@@ -199,7 +200,7 @@ public final class TransformTopology {
             }
             // Store names become changelog topic names and directories, which take fewer characters than tables.
             String stored = Topics.topicPart(v1);
-            MapProcessor.Wiring wiring = new MapProcessor.Wiring("images-" + stored,
+            MapProcessor.Wiring wiring = new MapProcessor.Wiring("images-" + stored, "schemas-" + stored,
                     readsLookups ? "lookup-rows-" + stored : null, readsLookups ? "lookup-links-" + stored : null,
                     readsLookups ? "held-" + stored : null, readsLookups ? topics.lookups(v1) : null,
                     v2 -> "v2-" + v2, DEAD_LETTERS, REPLAY_OUTCOMES, lookupChildren);
@@ -214,7 +215,7 @@ public final class TransformTopology {
                     () -> new MapProcessor(spec.source().schema(), v1, mapping, fingerprint(spec.tables().get(v1)), wiring,
                             spec.tenancy(), registry),
                     parents.toArray(String[]::new));
-            List<String> stores = new ArrayList<>(List.of(wiring.images()));
+            List<String> stores = new ArrayList<>(List.of(wiring.images(), wiring.schemas()));
             if (readsLookups) {
                 stores.addAll(List.of(wiring.lookupRows(), wiring.links(), wiring.held()));
             }

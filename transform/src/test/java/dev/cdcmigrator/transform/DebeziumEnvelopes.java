@@ -1,11 +1,18 @@
 package dev.cdcmigrator.transform;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.cdcmigrator.common.event.SchemaReferences;
 import dev.cdcmigrator.common.serde.Json;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.internals.RecordHeader;
 
 /** Builds Debezium PostgreSQL change envelopes as the JSON converter (schemas enabled) writes them. */
 final class DebeziumEnvelopes {
@@ -72,6 +79,28 @@ final class DebeziumEnvelopes {
         envelope.set("schema", schema);
         envelope.set("payload", payload);
         return bytes(envelope);
+    }
+
+    /**
+     * A key or value as capture sends it once its partition has the schema: the payload alone, and the header naming
+     * the schema ({@link SchemaReferences}).
+     */
+    static Referenced byReference(byte[] inline) {
+        try {
+            JsonNode envelope = Json.MAPPER.readTree(inline);
+            byte[] schema = Json.MAPPER.writeValueAsBytes(envelope.get("schema"));
+            return new Referenced(Json.MAPPER.writeValueAsBytes(envelope.get("payload")), SchemaReferences.id(schema, 0, schema.length));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** A payload and the id of its schema. */
+    record Referenced(byte[] payload, String schemaId) {
+
+        Header header(String name) {
+            return new RecordHeader(name, schemaId.getBytes(StandardCharsets.UTF_8));
+        }
     }
 
     private static ObjectNode field(String name, String type, boolean optional) {

@@ -384,8 +384,8 @@ class MappingTopologyTest {
                 a: { into: x, columns: { id: { from: id } } }
                 """.indent(2), "t.yaml"), new SimpleMeterRegistry()).describe().toString();
         assertThat(description)
-                .contains("Processor: map-a (stores: [images-a])")
-                .contains("Processor: map-b (stores: [images-b])")
+                .containsPattern("Processor: map-a \\(stores: \\[(images-a, schemas-a|schemas-a, images-a)]\\)")
+                .containsPattern("Processor: map-b \\(stores: \\[(images-b, schemas-b|schemas-b, images-b)]\\)")
                 .contains("Sink: v2-x (topic: app.v2.x)")
                 .contains("Sink: v2-b (topic: app.v2.b)");
         assertThat(Op.fromCode("d")).isEqualTo(Op.DELETE);

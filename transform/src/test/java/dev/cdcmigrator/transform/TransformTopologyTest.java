@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.cdcmigrator.common.event.DeadLetter;
 import dev.cdcmigrator.common.event.Op;
+import dev.cdcmigrator.common.event.SchemaReferences;
 import dev.cdcmigrator.common.event.V2Change;
 import dev.cdcmigrator.common.serde.Json;
 import dev.cdcmigrator.common.serde.JsonSerde;
@@ -15,6 +16,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.streams.StreamsConfig;
@@ -22,6 +24,8 @@ import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.common.utils.Bytes;
+import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.test.TestRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -83,7 +87,7 @@ class TransformTopologyTest {
         assertThat(description)
                 .contains("Source: raw-tasks (topics: [keiko.raw.public.tasks])")
                 .contains("Source: raw-users (topics: [keiko.raw.public.users])")
-                .contains("Processor: map-users (stores: [images-users])")
+                .containsPattern("Processor: map-users \\(stores: \\[(images-users, schemas-users|schemas-users, images-users)]\\)")
                 .contains("Sink: v2-accounts (topic: keiko.v2.accounts)")
                 .contains("Sink: v2-tasks (topic: keiko.v2.tasks)")
                 .contains("Sink: dead-letters (topic: keiko.dlq)")
@@ -154,6 +158,60 @@ class TransformTopologyTest {
         // the pipeline goes on with the next record
         assertThat(accounts.readValuesToList()).extracting(v -> V2.deserialize(null, v).key().path("account_id").asInt()).containsExactly(10);
         assertThat(registry.get("migrator.transform.records").tags("table", "users", "outcome", "dead_lettered").counter().count()).isEqualTo(1.0);
+    }
+
+    @Test
+    void aSchemaSentInlineOnceIsReadByTheLaterRecordsThatNameIt() {
+        byte[] inline = users.change("c", null, row(7, "Ann", 0L), 100);
+        rawUsers.pipeInput(users.key("id", 7), inline);
+        rawUsers.pipeInput(referencing(users.key("id", 7), users.change("u", null, row(7, "Bea", 0L), 200)));
+        rawUsers.pipeInput(referencing(users.key("id", 7), users.change("d", Map.of("id", 7), null, 300)));
+
+        assertThat(accounts.readValuesToList()).extracting(v -> V2.deserialize(null, v))
+                .satisfiesExactly(
+                        c -> assertThat(c.after().path("display_name").asText()).isEqualTo("Ann"),
+                        c -> assertThat(c.after().path("display_name").asText()).isEqualTo("Bea"),
+                        c -> assertThat(c.op()).isEqualTo(Op.DELETE));
+        assertThat(deadLetters.isEmpty()).isTrue();
+        // Kept in the task's changelogged store, so a restarted task reads the records after the inline one.
+        KeyValueStore<Bytes, byte[]> schemas = driver.getKeyValueStore("schemas-users");
+        String id = DebeziumEnvelopes.byReference(inline).schemaId();
+        assertThat(schemas.get(Bytes.wrap(id.getBytes(StandardCharsets.UTF_8)))).isNotNull();
+    }
+
+    @Test
+    void aRecordNamingASchemaItsPartitionNeverCarriedIsDeadLetteredNamingTheSchema() {
+        byte[] value = users.change("c", null, row(8, "Cy", 0L), 100);
+        rawUsers.pipeInput(referencing(users.key("id", 8), value));
+
+        assertThat(accounts.isEmpty()).isTrue();
+        DeadLetter letter = DEAD.deserialize(null, deadLetters.readValue());
+        assertThat(letter.reason()).contains("names Debezium schema " + DebeziumEnvelopes.byReference(value).schemaId())
+                .contains("no earlier record of its partition of users's raw topic carried");
+    }
+
+    @Test
+    void aDeadLetterOfARecordThatNamedItsSchemaCarriesTheSchemaInlineSoThatItReplaysOnItsOwn() throws Exception {
+        rawUsers.pipeInput(users.key("id", 9), users.change("c", null, row(9, "Di", 0L), 100));
+        Map<String, Object> nameless = new java.util.LinkedHashMap<>(row(9, "x", 0L));
+        nameless.remove("name");
+        byte[] inline = users.change("u", null, nameless, 200);
+        rawUsers.pipeInput(referencing(users.key("id", 9), inline));
+
+        DeadLetter letter = DEAD.deserialize(null, deadLetters.readValue());
+        assertThat(letter.column()).isEqualTo("display_name");
+        assertThat(letter.record()).isEqualTo(Json.MAPPER.readTree(inline));
+        assertThat(letter.key()).isEqualTo(Json.MAPPER.readTree(users.key("id", 9)));
+    }
+
+    /** The record capture sends once the partition has carried both schemas inline. */
+    private static TestRecord<byte[], byte[]> referencing(byte[] inlineKey, byte[] inlineValue) {
+        DebeziumEnvelopes.Referenced key = DebeziumEnvelopes.byReference(inlineKey);
+        DebeziumEnvelopes.Referenced value = DebeziumEnvelopes.byReference(inlineValue);
+        RecordHeaders headers = new RecordHeaders();
+        headers.add(key.header(SchemaReferences.KEY_HEADER));
+        headers.add(value.header(SchemaReferences.VALUE_HEADER));
+        return new TestRecord<>(key.payload(), value.payload(), headers, (Long) null);
     }
 
     @Test

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.TextNode;
 import dev.cdcmigrator.common.WrittenBy;
 import dev.cdcmigrator.common.event.DebeziumValues;
 import dev.cdcmigrator.common.event.RawPartitions;
+import dev.cdcmigrator.common.event.SchemaReferences;
 import dev.cdcmigrator.common.event.SnapshotCompleted;
 import dev.cdcmigrator.common.serde.Json;
 import dev.cdcmigrator.common.serde.JsonSerde;
@@ -16,9 +17,12 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.math.BigDecimal;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.BitSet;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -38,7 +42,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Hands Debezium's batches to Kafka, in Debezium's JSON with schemas ({@link DebeziumJson}): send every record, wait
+ * Hands Debezium's batches to Kafka, in Debezium's JSON, each schema inline once per partition and by reference after
+ * that ({@link SchemaReferences}): send every record, wait
  * until Kafka acknowledged all of them, and only then mark them processed, so that Debezium's offsets never run ahead
  * of what Kafka holds. Right after the last read of an initial snapshot it writes a {@link SnapshotCompleted} marker to
  * every partition of every raw topic, in the same batch, so the markers are durable before any offset past the
@@ -58,6 +63,8 @@ public final class KafkaHandoff implements DebeziumEngine.ChangeConsumer<RecordC
     private static final Logger LOGGER = LoggerFactory.getLogger(KafkaHandoff.class);
     private static final JsonSerde<SnapshotCompleted> MARKER = JsonSerde.of(SnapshotCompleted.class);
     private static final long WARNING_INTERVAL_NANOS = TimeUnit.MINUTES.toNanos(1);
+    private static final int MAX_ANNOUNCED = 4096;
+    private static final DebeziumJson.Written NO_KEY = new DebeziumJson.Written(null, null);
 
     private final Producer<byte[], byte[]> producer;
     private final MeterRegistry registry;
@@ -70,6 +77,8 @@ public final class KafkaHandoff implements DebeziumEngine.ChangeConsumer<RecordC
     private final Map<String, Counter> fromOtherDirection = new HashMap<>();
     private final Map<String, Unmapped> unmapped = new HashMap<>();
     private final Map<String, Integer> partitionCounts = new HashMap<>();
+    /** By schema id, the partitions the schema was sent to inline and acknowledged on. */
+    private final Map<String, BitSet> announced = new HashMap<>();
     private final String otherDirection;
     private final Counter marks;
     private final Counter otherMessages;
@@ -107,7 +116,7 @@ public final class KafkaHandoff implements DebeziumEngine.ChangeConsumer<RecordC
     public void handleBatch(List<RecordChangeEvent<SourceRecord>> records,
                             DebeziumEngine.RecordCommitter<RecordChangeEvent<SourceRecord>> committer) throws InterruptedException {
         List<Future<RecordMetadata>> acks = new ArrayList<>(records.size());
-        Set<RecordChangeEvent<SourceRecord>> notPublished = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        Set<RecordChangeEvent<SourceRecord>> notPublished = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
         for (RecordChangeEvent<SourceRecord> event : records) {
             SourceRecord record = event.record();
             if (record.topic().startsWith(heartbeatTopicPrefix)) {
@@ -128,28 +137,24 @@ public final class KafkaHandoff implements DebeziumEngine.ChangeConsumer<RecordC
                 unmapped(record.topic(), envelope);
                 continue;
             }
-            byte[] value = valueJson.write(record.topic(), record.valueSchema(), record.value());
+            DebeziumJson.Written value = valueJson.write(record.topic(), record.valueSchema(), record.value());
             if (isTruncate(envelope)) {
                 // A truncate has no key, so it would land in one partition; every transform task holds some of the
                 // table's rows, so every partition gets it.
-                sendToEveryPartition(record.topic(), value, new RecordHeaders(), acks);
+                for (PartitionInfo partition : producer.partitionsFor(record.topic())) {
+                    send(record.topic(), partition.partition(), NO_KEY, value, acks);
+                }
                 continue;
             }
-            byte[] key = keyJson.write(record.topic(), record.keySchema(), record.key());
-            acks.add(producer.send(new ProducerRecord<>(record.topic(), partition(record), key, value)));
+            DebeziumJson.Written key = keyJson.write(record.topic(), record.keySchema(), record.key());
+            send(record.topic(), partition(record), key, value, acks);
             Long snapshotLsn = lastSnapshotRead(envelope);
             if (snapshotLsn != null) {
                 markSnapshotCompleted(snapshotLsn, acks);
             }
         }
         for (Future<RecordMetadata> ack : acks) {
-            try {
-                ack.get();
-            } catch (ExecutionException e) {
-                // Not marking the batch processed makes Debezium stop without committing its offsets past it: on
-                // restart the batch is read again from the slot, so nothing is lost.
-                throw new IllegalStateException("Kafka refused a change record: " + e.getCause().getMessage(), e.getCause());
-            }
+            await(ack);
         }
         for (RecordChangeEvent<SourceRecord> event : records) {
             committer.markProcessed(event);
@@ -162,6 +167,66 @@ public final class KafkaHandoff implements DebeziumEngine.ChangeConsumer<RecordC
                     "published")).increment();
         }
         committer.markBatchFinished();
+    }
+
+    /**
+     * Sends a change with its key's and value's schemas by reference where this partition already has them, else
+     * inline ({@link SchemaReferences}). A record that carries a schema inline is waited for before anything refers to
+     * it: a later record of the partition must never be in Kafka without the schema it names before it.
+     */
+    private void send(String topic, int partition, DebeziumJson.Written key, DebeziumJson.Written value,
+                      List<Future<RecordMetadata>> acks) throws InterruptedException {
+        RecordHeaders headers = new RecordHeaders();
+        boolean keyInline = !announced(key.schema(), partition);
+        boolean valueInline = !announced(value.schema(), partition);
+        byte[] keyBytes = keyInline ? key.inline() : referTo(key, SchemaReferences.KEY_HEADER, headers);
+        byte[] valueBytes = valueInline ? value.inline() : referTo(value, SchemaReferences.VALUE_HEADER, headers);
+        Future<RecordMetadata> ack = producer.send(new ProducerRecord<>(topic, partition, null, keyBytes, valueBytes, headers));
+        if (!keyInline && !valueInline) {
+            acks.add(ack);
+            return;
+        }
+        await(ack);
+        announce(key.schema(), partition);
+        announce(value.schema(), partition);
+    }
+
+    /** Whether the partition holds the schema inline (true for no schema: nothing to refer to). */
+    private boolean announced(DebeziumJson.KnownSchema schema, int partition) {
+        if (schema == null) {
+            return true;
+        }
+        BitSet partitions = announced.get(schema.id());
+        return partitions != null && partitions.get(partition);
+    }
+
+    private void announce(DebeziumJson.KnownSchema schema, int partition) {
+        if (schema != null) {
+            if (announced.size() >= MAX_ANNOUNCED) {
+                // Far more schemas than tables means something unusual; sending one inline again costs only bytes.
+                announced.clear();
+            }
+            announced.computeIfAbsent(schema.id(), id -> new BitSet()).set(partition);
+        }
+    }
+
+    /** The payload alone, its schema named in {@code header}; the whole bytes of one without a schema kept apart. */
+    private static byte[] referTo(DebeziumJson.Written written, String header, RecordHeaders headers) {
+        if (written.schema() == null) {
+            return written.bytes();
+        }
+        headers.add(new RecordHeader(header, written.schema().id().getBytes(StandardCharsets.UTF_8)));
+        return written.bytes();
+    }
+
+    private static void await(Future<RecordMetadata> ack) throws InterruptedException {
+        try {
+            ack.get();
+        } catch (ExecutionException e) {
+            // Not marking the batch processed makes Debezium stop without committing its offsets past it: on
+            // restart the batch is read again from the slot, so nothing is lost.
+            throw new IllegalStateException("Kafka refused a change record: " + e.getCause().getMessage(), e.getCause());
+        }
     }
 
     private Counter changes(String table, String outcome) {
@@ -218,8 +283,8 @@ public final class KafkaHandoff implements DebeziumEngine.ChangeConsumer<RecordC
     private void message(Struct envelope) {
         Struct message = envelope.getStruct("message");
         Object content = message.get("content");
-        String text = content instanceof byte[] bytes ? new String(bytes, java.nio.charset.StandardCharsets.UTF_8)
-                : content instanceof java.nio.ByteBuffer buffer ? java.nio.charset.StandardCharsets.UTF_8.decode(buffer.duplicate()).toString()
+        String text = content instanceof byte[] bytes ? new String(bytes, StandardCharsets.UTF_8)
+                : content instanceof java.nio.ByteBuffer buffer ? StandardCharsets.UTF_8.decode(buffer.duplicate()).toString()
                 : String.valueOf(content);
         if (WrittenBy.PREFIX.equals(message.getString("prefix")) && otherDirection.equals(text)) {
             otherDirectionTx = txId(envelope);

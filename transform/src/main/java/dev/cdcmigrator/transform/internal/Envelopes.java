@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.cdcmigrator.common.event.BackfilledRow;
+import dev.cdcmigrator.common.event.SchemaReferences;
 import dev.cdcmigrator.common.serde.Json;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -17,9 +18,9 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Reads Debezium's JSON envelopes ({@code {"schema": ..., "payload": ...}}). The schema is most of an envelope's bytes
- * (3.2 of 4 KB for a typical update) and the same for every change of a table, so it is parsed once per distinct
- * schema. An envelope as Debezium's converter writes it (schema first, then payload, no whitespace) whose schema bytes
+ * Reads Debezium's JSON envelopes ({@code {"schema": ..., "payload": ...}}), and payloads whose schema a header names
+ * ({@link SchemaReferences}). The schema is most of an envelope's bytes (3.2 of 4 KB for a typical update) and the
+ * same for every change of a table, so it is parsed once per distinct schema. An envelope as Debezium's converter writes it (schema first, then payload, no whitespace) whose schema bytes
  * are known is recognised by comparing bytes, without tokenizing the schema; any other layout is tokenized, its schema
  * recognised by its bytes. The payload is read as a tree.
  */
@@ -68,21 +69,30 @@ final class Envelopes {
     }
 
     /**
-     * An envelope read: its schema's facts (null without a schema) and its payload (null without one); or the rows the
-     * copy backfill sent ({@link dev.cdcmigrator.common.event.BackfilledRow}, null otherwise).
+     * An envelope read: its schema (null without a schema) and its payload (null without one); or the rows the copy
+     * backfill sent ({@link dev.cdcmigrator.common.event.BackfilledRow}, null otherwise).
      */
-    record Envelope(Schema schema, JsonNode payload, List<BackfilledRow> backfilled) {
+    record Envelope(KnownSchema known, JsonNode payload, List<BackfilledRow> backfilled) {
+
+        /** What the schema says, null without one. */
+        Schema schema() {
+            return known == null ? null : known.schema();
+        }
+    }
+
+    /**
+     * A schema as its JSON bytes, what it says, and its id ({@link SchemaReferences#id}): computed once per distinct
+     * schema, however many records carry or name it.
+     */
+    record KnownSchema(byte[] bytes, Schema schema, String id) {
     }
 
     private static final int MAX_SCHEMAS = 4096;
     private static final byte[] HEAD = "{\"schema\":".getBytes(StandardCharsets.UTF_8);
     private static final byte[] MIDDLE = ",\"payload\":".getBytes(StandardCharsets.UTF_8);
-    private static final Map<Integer, Cached[]> SCHEMAS = new ConcurrentHashMap<>();
+    private static final Map<Integer, KnownSchema[]> SCHEMAS = new ConcurrentHashMap<>();
     /** Every schema in {@link #SCHEMAS}, for the comparison of an envelope's bytes; replaced, never changed. */
-    private static volatile Cached[] allSchemas = new Cached[0];
-
-    private record Cached(byte[] bytes, Schema schema) {
-    }
+    private static volatile KnownSchema[] allSchemas = new KnownSchema[0];
 
     private Envelopes() {
     }
@@ -102,7 +112,7 @@ final class Envelopes {
         if (!Arrays.equals(bytes, 0, Math.min(HEAD.length, bytes.length), HEAD, 0, HEAD.length) || bytes[bytes.length - 1] != '}') {
             return null;
         }
-        for (Cached cached : allSchemas) {
+        for (KnownSchema cached : allSchemas) {
             int schemaEnd = HEAD.length + cached.bytes().length;
             int payloadStart = schemaEnd + MIDDLE.length;
             if (payloadStart < bytes.length && bytes[schemaEnd] == ','
@@ -111,7 +121,7 @@ final class Envelopes {
                 try (JsonParser parser = Json.MAPPER.createParser(bytes, payloadStart, bytes.length - 1 - payloadStart)) {
                     JsonNode payload = Json.MAPPER.readTree(parser);
                     // Anything after the payload's value is not this layout; the general reader decides what it is.
-                    return parser.nextToken() == null ? new Envelope(cached.schema(), payload, null) : null;
+                    return parser.nextToken() == null ? new Envelope(cached, payload, null) : null;
                 } catch (IOException e) {
                     return null;
                 }
@@ -120,8 +130,30 @@ final class Envelopes {
         return null;
     }
 
+    /**
+     * Reads a key or value that carries its payload alone ({@link SchemaReferences}), with the schema its header names.
+     *
+     * @throws MappingException when the bytes are not JSON
+     */
+    static Envelope readPayload(byte[] bytes, KnownSchema schema) {
+        try {
+            return new Envelope(schema, Json.MAPPER.readTree(bytes), null);
+        } catch (IOException e) {
+            throw new MappingException(null, "not JSON: " + e.getMessage());
+        }
+    }
+
+    /** The schema whose JSON bytes these are, as an envelope carrying it inline would be read. */
+    static KnownSchema known(byte[] schema) {
+        try {
+            return schema(schema, 0, schema.length);
+        } catch (IOException e) {
+            throw new MappingException(null, "a stored schema is not JSON: " + e.getMessage());
+        }
+    }
+
     private static Envelope readAnyLayout(byte[] bytes) {
-        Schema schema = null;
+        KnownSchema schema = null;
         JsonNode payload = null;
         List<BackfilledRow> backfilled = null;
         try (JsonParser parser = Json.MAPPER.createParser(bytes)) {
@@ -160,36 +192,36 @@ final class Envelopes {
         }
     }
 
-    private static Schema schema(byte[] bytes, int start, int end) throws IOException {
+    private static KnownSchema schema(byte[] bytes, int start, int end) throws IOException {
         int hash = 1;
         for (int i = start; i < end; i++) {
             hash = 31 * hash + bytes[i];
         }
-        Cached[] known = SCHEMAS.get(hash);
+        KnownSchema[] known = SCHEMAS.get(hash);
         if (known != null) {
-            for (Cached cached : known) {
+            for (KnownSchema cached : known) {
                 if (Arrays.equals(cached.bytes(), 0, cached.bytes().length, bytes, start, end)) {
-                    return cached.schema();
+                    return cached;
                 }
             }
         }
         Schema parsed = Schema.of(Json.MAPPER.readTree(bytes, start, end - start));
-        Cached entry = new Cached(Arrays.copyOfRange(bytes, start, end), parsed);
+        KnownSchema entry = new KnownSchema(Arrays.copyOfRange(bytes, start, end), parsed, SchemaReferences.id(bytes, start, end));
         synchronized (SCHEMAS) {
             if (SCHEMAS.size() >= MAX_SCHEMAS) {
                 // Far more distinct schemas than tables means something unusual; forgetting them costs only time.
                 SCHEMAS.clear();
-                allSchemas = new Cached[0];
+                allSchemas = new KnownSchema[0];
             }
-            SCHEMAS.merge(hash, new Cached[] {entry}, (a, b) -> {
-                Cached[] both = Arrays.copyOf(a, a.length + 1);
+            SCHEMAS.merge(hash, new KnownSchema[] {entry}, (a, b) -> {
+                KnownSchema[] both = Arrays.copyOf(a, a.length + 1);
                 both[a.length] = entry;
                 return both;
             });
-            Cached[] all = Arrays.copyOf(allSchemas, allSchemas.length + 1);
+            KnownSchema[] all = Arrays.copyOf(allSchemas, allSchemas.length + 1);
             all[allSchemas.length] = entry;
             allSchemas = all;
         }
-        return parsed;
+        return entry;
     }
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.cdcmigrator.common.event.DeadLetter;
+import dev.cdcmigrator.common.event.SchemaReferences;
 import dev.cdcmigrator.common.event.Op;
 import dev.cdcmigrator.common.event.ReplayOutcome;
 import dev.cdcmigrator.common.event.ReplayOutcome.Outcome;
@@ -109,6 +110,7 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
      * The nodes and stores a processor is wired to.
      *
      * @param images the store of row images
+     * @param schemas the store of the Debezium schemas the raw partition carried inline ({@link RawSchemas})
      * @param lookupRows the store of lookup rows, null without lookup dimensions
      * @param links the store of (lookup row, v1 row) links, null without lookup dimensions
      * @param held the store of rows waiting for lookup rows, null without lookup dimensions
@@ -118,7 +120,7 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
      * @param replayOutcomeChild the child node writing the replay-outcome topic
      * @param lookupChildren per dependent table, the child node writing its lookup topic and the columns it reads
      */
-    public record Wiring(String images, String lookupRows, String links, String held, String lookupTopic,
+    public record Wiring(String images, String schemas, String lookupRows, String links, String held, String lookupTopic,
                          Function<String, String> v2Child, String deadLetterChild, String replayOutcomeChild,
                          Map<String, Map.Entry<String, Set<String>>> lookupChildren) {
     }
@@ -140,6 +142,8 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
     private final Map<String, Counter> dimensionOutcomes = new HashMap<>();
     private ProcessorContext<byte[], byte[]> context;
     private KeyValueStore<Bytes, byte[]> images;
+    /** Made anew at each init: a task revived after an aborted transaction must not trust what memory said was stored. */
+    private RawSchemas schemas;
     private KeyValueStore<Bytes, byte[]> lookupRows;
     private KeyValueStore<Bytes, byte[]> links;
     private KeyValueStore<Bytes, byte[]> held;
@@ -215,6 +219,7 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
     public void init(ProcessorContext<byte[], byte[]> context) {
         this.context = context;
         this.images = context.getStateStore(wiring.images());
+        this.schemas = new RawSchemas(context.getStateStore(wiring.schemas()), v1Table);
         byte[] stored = images.get(TASK_STATE_KEY);
         TaskState known = stored == null ? null : TASK_STATE.deserialize(null, stored);
         this.state = known == null ? new TaskState(0, Set.of(), Map.of(), specFingerprint)
@@ -245,11 +250,12 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
             return;
         }
         boolean replay = ReplayOutcome.isReplay(record.headers());
+        Original original = new Original(record, schemas);
         List<RawChange.Keyed> changes;
         try {
-            changes = RawChange.parse(record.key(), record.value());
+            changes = schemas.parse(record);
         } catch (RuntimeException e) {
-            deadLetterFailure(meta, record.key(), record.value(), record.timestamp(), e);
+            deadLetterFailure(meta, original.key(), original.value(), record.timestamp(), e);
             reportReplay(replay, meta, Outcome.FAILED_AGAIN, record.timestamp());
             return;
         }
@@ -257,7 +263,7 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
         for (RawChange.Keyed keyed : changes) {
             Outcome one;
             try {
-                one = process(keyed, meta, record, replay);
+                one = process(keyed, meta, record, original, replay);
             } catch (SchemaChangedException e) {
                 throw e;
             } catch (RuntimeException | IOException e) {
@@ -266,7 +272,7 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
                     LOGGER.debug("table={}: backfilled row not mapped: {}", v1Table, e.getMessage());
                     continue;
                 }
-                deadLetterFailure(meta, keyed.key(record.key()), keyed.value(record.value()), record.timestamp(), e);
+                deadLetterFailure(meta, keyed.key(original.key()), keyed.value(original.value()), record.timestamp(), e);
                 one = Outcome.FAILED_AGAIN;
             }
             // A record of several changes (a backfill batch) reports the least settled of them.
@@ -300,8 +306,8 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
      * Processes one change of the record (a batch of backfilled rows holds several); what it holds or dead-letters is
      * that change alone.
      */
-    private Outcome process(RawChange.Keyed keyed, RecordMetadata meta, Record<byte[], byte[]> record, boolean replay)
-            throws IOException {
+    private Outcome process(RawChange.Keyed keyed, RecordMetadata meta, Record<byte[], byte[]> record, Original original,
+                            boolean replay) throws IOException {
         RawChange change = keyed.change();
         JsonNode v1Key = keyed.v1Key();
         if (change.source().snapshot() && change.source().lsn() > state.epoch() || !change.jsonColumns().equals(state.jsonColumns())) {
@@ -378,14 +384,14 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
         if (resolution.waiting()) {
             hold(imageKey, new HeldRow(change.op(), image, change.source(), position,
                     waiting != null ? waiting.sinceMs() : System.currentTimeMillis(),
-                    meta.topic(), meta.partition(), meta.offset(), keyed.key(record.key()), keyed.value(record.value())), resolution);
+                    meta.topic(), meta.partition(), meta.offset(), keyed.key(original.key()), keyed.value(original.value())), resolution);
             return Outcome.HELD;
         }
         if (waiting != null) {
             held.delete(imageKey);
         }
         if (resolution.unresolved() != null) {
-            deadLetter(meta.topic(), meta.partition(), meta.offset(), keyed.key(record.key()), keyed.value(record.value()),
+            deadLetter(meta.topic(), meta.partition(), meta.offset(), keyed.key(original.key()), keyed.value(original.value()),
                     record.timestamp(), resolution.unresolvedColumn(), resolution.unresolved());
             countDimensions("dead_lettered", null);
             return Outcome.FAILED_AGAIN;
@@ -843,6 +849,21 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
     private void saveState(TaskState next) {
         state = next;
         images.put(TASK_STATE_KEY, TASK_STATE.serialize(null, next));
+    }
+
+    /**
+     * The raw record as a dead letter or a held row keeps it: key and value with their schemas inline, so that a replay
+     * reads it on its own. Inlined only when asked: most records are never dead-lettered.
+     */
+    private record Original(Record<byte[], byte[]> record, RawSchemas schemas) {
+
+        byte[] key() {
+            return schemas.inline(record.key(), SchemaReferences.referenced(record.headers(), SchemaReferences.KEY_HEADER));
+        }
+
+        byte[] value() {
+            return schemas.inline(record.value(), SchemaReferences.referenced(record.headers(), SchemaReferences.VALUE_HEADER));
+        }
     }
 
     private void deadLetter(String topic, int partition, long offset, byte[] key, byte[] value, long timestamp,

@@ -15,6 +15,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /**
  * A Debezium change event (JSON converter, schemas enabled) with its row images decoded to v2 wire values.
@@ -69,13 +70,22 @@ public record RawChange(Op op, ObjectNode before, ObjectNode after, SourcePositi
      * @throws MappingException when it is neither
      */
     public static List<Keyed> parse(byte[] key, byte[] value) {
-        Envelopes.Envelope envelope = Envelopes.read(value);
-        if (envelope.backfilled() != null) {
-            return backfilled(envelope.backfilled());
+        return parse(key == null ? null : () -> Envelopes.read(key), Envelopes.read(value));
+    }
+
+    /**
+     * Parses a raw topic record from its value's envelope and, when it has a key, the key's (read only when the change
+     * needs it: null for a record without a key).
+     *
+     * @throws MappingException when it is neither a change nor a batch of backfilled rows
+     */
+    static List<Keyed> parse(Supplier<Envelopes.Envelope> key, Envelopes.Envelope value) {
+        if (value.backfilled() != null) {
+            return backfilled(value.backfilled());
         }
-        RawChange change = change(envelope);
+        RawChange change = change(value);
         // A table without a primary key has no record key: its change is keyless (v1Key null), as a truncate is.
-        return List.of(new Keyed(change.op() == Op.TRUNCATE || key == null ? null : key(key), change, null));
+        return List.of(new Keyed(change.op() == Op.TRUNCATE || key == null ? null : key(key.get()), change, null));
     }
 
     /** Parses a Debezium change envelope; throws MappingException when it is not one. */
@@ -132,11 +142,7 @@ public record RawChange(Op op, ObjectNode before, ObjectNode after, SourcePositi
     }
 
     /** Decodes a raw topic record key (Debezium's key envelope) to the v1 key's column values. */
-    public static JsonNode key(byte[] key) {
-        if (key == null) {
-            throw new MappingException(null, "the record has no key (v1 table without a primary key?)");
-        }
-        Envelopes.Envelope envelope = Envelopes.read(key);
+    private static JsonNode key(Envelopes.Envelope envelope) {
         if (envelope.payload() == null || !envelope.payload().isObject()) {
             throw new MappingException(null, "the key is not a Debezium key envelope with schema and payload");
         }
