@@ -8,7 +8,7 @@ record Options(long rows, int loadSeconds, int clients, int warmupSeconds, int r
                long markerIntervalMillis,
                int catchUpTimeoutSeconds, int backfillTimeoutSeconds, boolean runNative, boolean runPipeline,
                boolean runJmh, boolean profile, Path report, Path workDir, boolean keep, String command,
-               String loadAverageAtStart, String backfillMode) {
+               String loadAverageAtStart, String backfillMode, int streamThreads) {
 
     static final String USAGE = """
             Usage: bench/run [options]
@@ -24,6 +24,7 @@ record Options(long rows, int loadSeconds, int clients, int warmupSeconds, int r
               --catchup-timeout S    give up waiting for the target after S s past the load's end (default 300)
               --backfill-timeout S   give up waiting for the initial copy after S s (default 900)
               --backfill MODE        the spec's backfill.mode: copy (default) or debezium
+              --stream-threads N     the transform's num.stream.threads (default 1; the raw topics have 3 partitions)
               --no-native | --no-pipeline | --no-jmh   leave a part out
               --jmh                  only the JMH benchmark of the transform hot path
               --no-profile           no JFR sampling of the pipeline JVM
@@ -51,6 +52,7 @@ record Options(long rows, int loadSeconds, int clients, int warmupSeconds, int r
         boolean keep = false;
         String command = null;
         String backfillMode = "copy";
+        int streamThreads = 1;
         for (int i = 0; i < args.size(); i++) {
             String a = args.get(i);
             switch (a) {
@@ -64,6 +66,7 @@ record Options(long rows, int loadSeconds, int clients, int warmupSeconds, int r
                 case "--catchup-timeout" -> catchUp = Integer.parseInt(args.get(++i));
                 case "--backfill-timeout" -> backfill = Integer.parseInt(args.get(++i));
                 case "--backfill" -> backfillMode = args.get(++i);
+                case "--stream-threads" -> streamThreads = Integer.parseInt(args.get(++i));
                 case "--no-native" -> nat = false;
                 case "--no-pipeline" -> pipe = false;
                 case "--no-jmh" -> jmh = false;
@@ -81,15 +84,15 @@ record Options(long rows, int loadSeconds, int clients, int warmupSeconds, int r
                 default -> throw new UsageException("unknown option " + a);
             }
         }
-        if (rows < 1 || load < 1 || clients < 1 || warmup < 0 || rated < 0 || rate < 1 || marker < 10) {
-            throw new UsageException("--rows, --load-seconds, --clients, --rated-rate must be positive, --warmup-seconds and "
+        if (rows < 1 || load < 1 || clients < 1 || warmup < 0 || rated < 0 || rate < 1 || marker < 10 || streamThreads < 1) {
+            throw new UsageException("--rows, --load-seconds, --clients, --rated-rate, --stream-threads must be positive, --warmup-seconds and "
                     + "--rated-seconds not negative, --marker-interval-ms at least 10");
         }
         if (command == null) {
             command = "java dev.cdcmigrator.bench.Benchmark " + String.join(" ", args);
         }
         return new Options(rows, load, clients, warmup, rated, rate, marker, catchUp, backfill, nat, pipe, jmh, profile, report,
-                work, keep, command, Report.loadAverage(), backfillMode);
+                work, keep, command, Report.loadAverage(), backfillMode, streamThreads);
     }
 
     static final class UsageException extends RuntimeException {

@@ -81,7 +81,7 @@ final class PipelineRun {
                 Db.exec(t, Workload.V2_TASKS + Workload.MARKER_APPLIED);
             }
             Map<String, String> env = Map.of("BENCH_V1_URL", v1.jdbcUrl(Db.DATABASE), "BENCH_V2_URL", v2.jdbcUrl(Db.DATABASE),
-                    "BENCH_BACKFILL", o.backfillMode());
+                    "BENCH_BACKFILL", o.backfillMode(), "BENCH_STREAM_THREADS", String.valueOf(o.streamThreads()));
             Spec spec = new SpecParser(env::get).parse(specYaml(), "bench/tasks-spec.yaml");
             SimpleMeterRegistry registry = new SimpleMeterRegistry();
 

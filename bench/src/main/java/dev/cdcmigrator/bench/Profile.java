@@ -77,6 +77,7 @@ final class Profile {
      * from specific to general), else "other" with the leaf frame's package.
      */
     private static final List<String[]> OPERATIONS = List.of(
+            new String[] {"RawSchemas.parse", "transform: parse the Debezium envelope (JSON with schema)"},
             new String[] {"RawChange.parse", "transform: parse the Debezium envelope (JSON with schema)"},
             new String[] {"MapProcessor.keyPayload", "transform: parse the key envelope (JSON)"},
             new String[] {"transform.internal.expr.", "transform: CEL expressions"},

@@ -43,7 +43,7 @@ final class Report {
         line("### Run of %s", started.format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'")));
         line("");
         line("- Command: `%s`", o.command());
-        line("- Backfill mode: %s", o.backfillMode());
+        line("- Backfill mode: %s; transform stream threads: %d", o.backfillMode(), o.streamThreads());
         line("- Machine: %d CPUs (nproc), %s memory, %s; Java %s; %s", Runtime.getRuntime().availableProcessors(),
                 memory(), cpuModel(), System.getProperty("java.version"), postgresVersion());
         if (o.runNative() || o.runPipeline()) {

@@ -76,7 +76,8 @@ public class TransformHotPath {
     @Setup(Level.Trial)
     public void setUp() throws IOException {
         // The spec's variables as PipelineRun sets them; no database is reached here.
-        Spec spec = new SpecParser(name -> name.equals("BENCH_BACKFILL") ? "copy" : "jdbc:postgresql://127.0.0.1:5432/bench")
+        Spec spec = new SpecParser(name -> name.equals("BENCH_BACKFILL") ? "copy" : name.equals("BENCH_STREAM_THREADS") ? "1"
+                : "jdbc:postgresql://127.0.0.1:5432/bench")
                 .parse(PipelineRun.specYaml(), "tasks-spec.yaml");
         Topics topics = new Topics(spec);
         stateDir = Files.createTempDirectory("transform-hot-path-");
