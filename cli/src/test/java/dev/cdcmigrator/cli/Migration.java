@@ -1,0 +1,175 @@
+package dev.cdcmigrator.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.cdcmigrator.cli.internal.Pipeline;
+import dev.cdcmigrator.common.Topics;
+import dev.cdcmigrator.common.spec.Spec;
+import dev.cdcmigrator.common.spec.SpecParser;
+import dev.cdcmigrator.testkit.PostgresServer;
+import dev.cdcmigrator.testkit.TestKafka;
+import dev.cdcmigrator.testkit.TestPostgres;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.awaitility.core.ThrowingRunnable;
+import org.junit.jupiter.api.extension.AfterEachCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
+
+/**
+ * One migration under test, from a fresh v1 to a fresh v2 database through the shared Kafka: what an IT of the whole
+ * pipeline sets up and tears down, so that the IT holds only its schemas, its spec's tables and its assertions.
+ *
+ * <p>Register it on an instance field, {@code @RegisterExtension final Migration migration = new Migration("stem");}:
+ * JUnit makes a test instance per test method, so every test gets its own two databases ({@code stem_v1_…},
+ * {@code stem_v2_…}, created empty on {@linkplain TestPostgres#shared() the shared server} when the field is
+ * initialised) and its own topic prefix ({@code stem_…}). After each test, it stops the pipeline it started (if still
+ * running) and drops the replication slot of the pipeline it started once its reader has let go of it.
+ *
+ * <p>The awaits poll until v1 and v2 agree or a deadline passes (never a sleep); every poll also asserts that the
+ * pipeline has not failed, so that a timeout names the pipeline's failure rather than only the rows that differ.
+ */
+final class Migration implements AfterEachCallback {
+
+    /** Long enough for a snapshot and a Kafka Streams rebalance on a busy 2-core machine. */
+    static final Duration DEADLINE = Duration.ofMinutes(3);
+    private static final Duration POLL = Duration.ofMillis(500);
+
+    private final PostgresServer pg = TestPostgres.shared();
+    private final String v1;
+    private final String v2;
+    private final String topicPrefix;
+    private Path dir;
+    private Path specFile;
+    private Spec spec;
+    private Pipeline pipeline;
+    private String slot;
+
+    /**
+     * Creates the two empty databases.
+     *
+     * @param stem lower-case letters, digits and underscores, at most 30: the databases' and the topics' prefix
+     */
+    Migration(String stem) {
+        v1 = pg.createDatabase(stem + "_v1");
+        v2 = pg.createDatabase(stem + "_v2");
+        topicPrefix = stem + "_" + v1.substring(v1.lastIndexOf('_') + 1);
+    }
+
+    /** @return the shared server both databases are on */
+    PostgresServer pg() {
+        return pg;
+    }
+
+    /** @return the name of the source database */
+    String v1() {
+        return v1;
+    }
+
+    /** @return the name of the target database */
+    String v2() {
+        return v2;
+    }
+
+    /**
+     * Writes {@code spec.yaml} into {@code dir}: v1 as source, v2 as target (as the server's superuser), the shared
+     * Kafka with this migration's topic prefix, then {@code tables}. {@code dir} also holds the pipeline's data.
+     *
+     * @param dir a directory of the test's own, e.g. a {@code @TempDir}
+     * @param kafkaOptions more entries of the {@code kafka:} map, e.g. {@code "partitions: 3"}, or {@code ""}
+     * @param tables the entries under {@code tables:}, each indented two spaces
+     * @return the file written
+     */
+    Path writeSpec(Path dir, String kafkaOptions, String tables) throws IOException {
+        String kafka = kafkaOptions.isEmpty() ? "" : ", " + kafkaOptions;
+        String yaml = """
+                version: 1
+                source: { url: "%s", user: "%s", password: "%s" }
+                target: { url: "%s", user: "%s", password: "%s" }
+                kafka: { bootstrap: "%s", topicPrefix: %s%s }
+                tables:
+                %s""".formatted(pg.jdbcUrl(v1), pg.user(), pg.password(), pg.jdbcUrl(v2), pg.user(), pg.password(),
+                TestKafka.bootstrapServers(), topicPrefix, kafka, tables);
+        this.dir = dir;
+        specFile = Files.writeString(dir.resolve("spec.yaml"), yaml);
+        spec = null;
+        return specFile;
+    }
+
+    /** @return the spec last written, parsed as {@code run} parses it */
+    Spec spec() {
+        if (spec == null) {
+            spec = new SpecParser().parse(specFile);
+        }
+        return spec;
+    }
+
+    /** Starts the pipeline of the spec last written. */
+    Pipeline start() {
+        return start(spec());
+    }
+
+    /**
+     * Starts a pipeline of {@code resolved} (the written spec as a tool resolves it, e.g. with its copied columns),
+     * all stages, with the data directory {@code data} beside the spec and a meter registry of its own.
+     */
+    Pipeline start(Spec resolved) {
+        if (pipeline != null) {
+            throw new IllegalStateException("a pipeline of this migration is running already");
+        }
+        pipeline = Pipeline.start(resolved, dir.resolve("data"), 0, new SimpleMeterRegistry());
+        slot = new Topics(resolved).slot();
+        return pipeline;
+    }
+
+    /** @return the running pipeline */
+    Pipeline pipeline() {
+        if (pipeline == null) {
+            throw new IllegalStateException("no pipeline of this migration is running");
+        }
+        return pipeline;
+    }
+
+    /** Stops the pipeline, e.g. to change v2 behind its back; the slot stays, for a restart. */
+    void stop() {
+        if (pipeline != null) {
+            pipeline.close();
+            pipeline = null;
+        }
+    }
+
+    /** Awaits, within {@link #DEADLINE}, that {@code query} returns the same rows, in order, on v2 as on v1. */
+    void awaitTablesEqual(String query) {
+        awaitTablesEqual(query, query);
+    }
+
+    /** Awaits, within {@link #DEADLINE}, that {@code v2Query} on v2 returns the rows {@code v1Query} returns on v1. */
+    void awaitTablesEqual(String v2Query, String v1Query) {
+        awaitAsserted(DEADLINE, () -> assertTablesEqual(v2Query, v1Query));
+    }
+
+    /** Asserts, once, that {@code v2Query} on v2 returns the rows {@code v1Query} returns on v1, in order. */
+    void assertTablesEqual(String v2Query, String v1Query) {
+        assertThat(pg.rows(v2, v2Query)).as(v2Query).isEqualTo(pg.rows(v1, v1Query));
+    }
+
+    /** Awaits, within {@code atMost}, that the running pipeline has not failed and {@code assertion} holds. */
+    void awaitAsserted(Duration atMost, ThrowingRunnable assertion) {
+        Pipeline running = pipeline();
+        await().atMost(atMost).pollInterval(POLL).untilAsserted(() -> {
+            assertThat(running.failure()).isEmpty();
+            assertion.run();
+        });
+    }
+
+    @Override
+    public void afterEach(ExtensionContext context) {
+        stop();
+        if (slot != null) {
+            pg.dropSlotOnceReleased(v1, slot);
+        }
+    }
+}
