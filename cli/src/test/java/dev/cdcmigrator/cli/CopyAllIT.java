@@ -43,6 +43,7 @@ class CopyAllIT {
                                      source text NOT NULL);
                 """);
         Path file = migration.writeSpec(dir, "partitions: 2", """
+                tables:
                   customers: { copy: all }
                   orders:
                     copy: all

@@ -59,6 +59,11 @@ final class Migration implements AfterEachCallback {
         topicPrefix = stem + "_" + v1.substring(v1.lastIndexOf('_') + 1);
     }
 
+    /** @return the prefix of this migration's topics, its replication slot's name too */
+    String topicPrefix() {
+        return topicPrefix;
+    }
+
     /** @return the shared server both databases are on */
     PostgresServer pg() {
         return pg;
@@ -76,23 +81,22 @@ final class Migration implements AfterEachCallback {
 
     /**
      * Writes {@code spec.yaml} into {@code dir}: v1 as source, v2 as target (as the server's superuser), the shared
-     * Kafka with this migration's topic prefix, then {@code tables}. {@code dir} also holds the pipeline's data.
+     * Kafka with this migration's topic prefix, then {@code rest}. {@code dir} also holds the pipeline's data.
      *
      * @param dir a directory of the test's own, e.g. a {@code @TempDir}
      * @param kafkaOptions more entries of the {@code kafka:} map, e.g. {@code "partitions: 3"}, or {@code ""}
-     * @param tables the entries under {@code tables:}, each indented two spaces
+     * @param rest the spec's other top-level entries, {@code tables:} among them
      * @return the file written
      */
-    Path writeSpec(Path dir, String kafkaOptions, String tables) throws IOException {
+    Path writeSpec(Path dir, String kafkaOptions, String rest) throws IOException {
         String kafka = kafkaOptions.isEmpty() ? "" : ", " + kafkaOptions;
         String yaml = """
                 version: 1
                 source: { url: "%s", user: "%s", password: "%s" }
                 target: { url: "%s", user: "%s", password: "%s" }
                 kafka: { bootstrap: "%s", topicPrefix: %s%s }
-                tables:
                 %s""".formatted(pg.jdbcUrl(v1), pg.user(), pg.password(), pg.jdbcUrl(v2), pg.user(), pg.password(),
-                TestKafka.bootstrapServers(), topicPrefix, kafka, tables);
+                TestKafka.bootstrapServers(), topicPrefix, kafka, rest);
         this.dir = dir;
         specFile = Files.writeString(dir.resolve("spec.yaml"), yaml);
         spec = null;

@@ -45,6 +45,7 @@ class NoPrimaryKeyIT {
                 """);
         pg.execute(v2, table);
         Path file = migration.writeSpec(dir, "partitions: 3", """
+                tables:
                   ledger:
                     columns:
                       account: { from: account }
@@ -100,6 +101,7 @@ class NoPrimaryKeyIT {
                 """);
         pg.execute(v2, table);
         Path file = migration.writeSpec(dir, "partitions: 3", """
+                tables:
                   events:
                     append: true
                     columns:

@@ -46,6 +46,7 @@ class TypeConversionIT {
                     mood_text text, u_text text, ts timestamptz, ts_text text, n numeric, n_text text, n_scaled numeric(30, 10), j jsonb, j_text text);
                 """);
         migration.writeSpec(dir, "", """
+                tables:
                   conv:
                     columns:
                       id: { from: id }

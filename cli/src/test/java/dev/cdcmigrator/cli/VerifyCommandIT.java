@@ -101,7 +101,7 @@ class VerifyCommandIT {
                       ni_text: { from: ni }
                       tz_text: { from: tz }
                 """);
-        Path specFile = migration.writeSpec(dir, "", spec.toString());
+        Path specFile = migration.writeSpec(dir, "", "tables:\n" + spec);
         migration.start();
 
         awaitRows(v2, 3, 3);
