@@ -89,18 +89,31 @@ final class Migration implements AfterEachCallback {
      * @return the file written
      */
     Path writeSpec(Path dir, String kafkaOptions, String rest) throws IOException {
-        String kafka = kafkaOptions.isEmpty() ? "" : ", " + kafkaOptions;
+        return writeSpec(dir, "", "", kafkaOptions, rest);
+    }
+
+    /**
+     * Writes {@code spec.yaml} as {@link #writeSpec(Path, String, String)} does, with more entries of the
+     * {@code source:} and {@code target:} maps, e.g. {@code "schema: app"}, or {@code ""}.
+     */
+    Path writeSpec(Path dir, String sourceOptions, String targetOptions, String kafkaOptions, String rest)
+            throws IOException {
         String yaml = """
                 version: 1
-                source: { url: "%s", user: "%s", password: "%s" }
-                target: { url: "%s", user: "%s", password: "%s" }
+                source: { url: "%s", user: "%s", password: "%s"%s }
+                target: { url: "%s", user: "%s", password: "%s"%s }
                 kafka: { bootstrap: "%s", topicPrefix: %s%s }
-                %s""".formatted(pg.jdbcUrl(v1), pg.user(), pg.password(), pg.jdbcUrl(v2), pg.user(), pg.password(),
-                TestKafka.bootstrapServers(), topicPrefix, kafka, rest);
+                %s""".formatted(pg.jdbcUrl(v1), pg.user(), pg.password(), more(sourceOptions), pg.jdbcUrl(v2),
+                pg.user(), pg.password(), more(targetOptions), TestKafka.bootstrapServers(), topicPrefix,
+                more(kafkaOptions), rest);
         this.dir = dir;
         specFile = Files.writeString(dir.resolve("spec.yaml"), yaml);
         spec = null;
         return specFile;
+    }
+
+    private static String more(String options) {
+        return options.isEmpty() ? "" : ", " + options;
     }
 
     /** @return the spec last written, parsed as {@code run} parses it */
