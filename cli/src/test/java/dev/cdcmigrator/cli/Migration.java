@@ -10,11 +10,16 @@ import dev.cdcmigrator.common.spec.SpecParser;
 import dev.cdcmigrator.testkit.PostgresServer;
 import dev.cdcmigrator.testkit.TestKafka;
 import dev.cdcmigrator.testkit.TestPostgres;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
 import org.awaitility.core.ThrowingRunnable;
 import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
@@ -26,11 +31,11 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * <p>Register it on an instance field, {@code @RegisterExtension final Migration migration = new Migration("stem");}:
  * JUnit makes a test instance per test method, so every test gets its own two databases ({@code stem_v1_…},
  * {@code stem_v2_…}, created empty on {@linkplain TestPostgres#shared() the shared server} when the field is
- * initialised) and its own topic prefix ({@code stem_…}). After each test, it stops the pipeline it started (if still
- * running) and drops the replication slot of the pipeline it started once its reader has let go of it.
+ * initialised) and its own topic prefix ({@code stem_…}). After each test, it stops the pipelines it started (if still
+ * running) and drops their replication slot once its reader has let go of it.
  *
  * <p>The awaits poll until v1 and v2 agree or a deadline passes (never a sleep); every poll also asserts that the
- * pipeline has not failed, so that a timeout names the pipeline's failure rather than only the rows that differ.
+ * pipelines it started have not failed, so that a timeout names a failure rather than only the rows that differ.
  */
 final class Migration implements AfterEachCallback {
 
@@ -45,7 +50,7 @@ final class Migration implements AfterEachCallback {
     private Path dir;
     private Path specFile;
     private Spec spec;
-    private Pipeline pipeline;
+    private final List<Pipeline> pipelines = new ArrayList<>();
     private String slot;
 
     /**
@@ -134,27 +139,24 @@ final class Migration implements AfterEachCallback {
      * all stages, with the data directory {@code data} beside the spec and a meter registry of its own.
      */
     Pipeline start(Spec resolved) {
-        if (pipeline != null) {
-            throw new IllegalStateException("a pipeline of this migration is running already");
-        }
-        pipeline = Pipeline.start(resolved, dir.resolve("data"), 0, new SimpleMeterRegistry());
+        return start(resolved, "data", new SimpleMeterRegistry(), EnumSet.allOf(Pipeline.Stage.class));
+    }
+
+    /**
+     * Starts one more pipeline of {@code resolved}, running only {@code stages} (as separate processes would, sharing
+     * the Kafka), with the data directory {@code data} beside the spec and its meters in {@code registry}.
+     */
+    Pipeline start(Spec resolved, String data, MeterRegistry registry, Set<Pipeline.Stage> stages) {
+        Pipeline started = Pipeline.start(resolved, dir.resolve(data), 0, registry, stages);
+        pipelines.add(started);
         slot = new Topics(resolved).slot();
-        return pipeline;
+        return started;
     }
 
-    /** @return the running pipeline */
-    Pipeline pipeline() {
-        if (pipeline == null) {
-            throw new IllegalStateException("no pipeline of this migration is running");
-        }
-        return pipeline;
-    }
-
-    /** Stops the pipeline, e.g. to change v2 behind its back; the slot stays, for a restart. */
+    /** Stops every pipeline started, the last first, e.g. to change v2 behind their back; the slot stays. */
     void stop() {
-        if (pipeline != null) {
-            pipeline.close();
-            pipeline = null;
+        for (int i = pipelines.size() - 1; i >= 0; i--) {
+            pipelines.remove(i).close();
         }
     }
 
@@ -173,11 +175,14 @@ final class Migration implements AfterEachCallback {
         assertThat(pg.rows(v2, v2Query)).as(v2Query).isEqualTo(pg.rows(v1, v1Query));
     }
 
-    /** Awaits, within {@code atMost}, that the running pipeline has not failed and {@code assertion} holds. */
+    /** Awaits, within {@code atMost}, that no running pipeline has failed and {@code assertion} holds. */
     void awaitAsserted(Duration atMost, ThrowingRunnable assertion) {
-        Pipeline running = pipeline();
+        if (pipelines.isEmpty()) {
+            throw new IllegalStateException("no pipeline of this migration is running");
+        }
+        List<Pipeline> running = List.copyOf(pipelines);
         await().atMost(atMost).pollInterval(POLL).untilAsserted(() -> {
-            assertThat(running.failure()).isEmpty();
+            running.forEach(p -> assertThat(p.failure()).isEmpty());
             assertion.run();
         });
     }
