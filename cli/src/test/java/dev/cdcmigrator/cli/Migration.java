@@ -142,6 +142,11 @@ final class Migration implements AfterEachCallback {
         return start(resolved, "data", new SimpleMeterRegistry(), EnumSet.allOf(Pipeline.Stage.class));
     }
 
+    /** Starts the pipeline of the spec last written, with its meters in {@code registry}. */
+    Pipeline start(MeterRegistry registry) {
+        return start(spec(), "data", registry, EnumSet.allOf(Pipeline.Stage.class));
+    }
+
     /**
      * Starts one more pipeline of {@code resolved}, running only {@code stages} (as separate processes would, sharing
      * the Kafka), with the data directory {@code data} beside the spec and its meters in {@code registry}.
