@@ -18,7 +18,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.awaitility.core.ThrowingRunnable;
 import org.junit.jupiter.api.extension.AfterEachCallback;
@@ -32,7 +34,7 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * JUnit makes a test instance per test method, so every test gets its own two databases ({@code stem_v1_…},
  * {@code stem_v2_…}, created empty on {@linkplain TestPostgres#shared() the shared server} when the field is
  * initialised) and its own topic prefix ({@code stem_…}). After each test, it stops the pipelines it started (if still
- * running) and drops their replication slot once its reader has let go of it.
+ * running) and drops their replication slots (on v1, or on v2 for a way back) once their readers have let go.
  *
  * <p>The awaits poll until v1 and v2 agree or a deadline passes (never a sleep); every poll also asserts that the
  * pipelines it started have not failed, so that a timeout names a failure rather than only the rows that differ.
@@ -51,7 +53,8 @@ final class Migration implements AfterEachCallback {
     private Path specFile;
     private Spec spec;
     private final List<Pipeline> pipelines = new ArrayList<>();
-    private String slot;
+    /** The replication slots of the pipelines started, each with the database it is in. */
+    private final Map<String, String> slots = new LinkedHashMap<>();
 
     /**
      * Creates the two empty databases.
@@ -144,7 +147,15 @@ final class Migration implements AfterEachCallback {
 
     /** Starts the pipeline of the spec last written, with its meters in {@code registry}. */
     Pipeline start(MeterRegistry registry) {
-        return start(spec(), "data", registry, EnumSet.allOf(Pipeline.Stage.class));
+        return start(spec(), "data", registry);
+    }
+
+    /**
+     * Starts one more pipeline of {@code resolved}, all stages, e.g. the way back ({@code Reversal.inverse}) beside the
+     * way there, with the data directory {@code data} beside the spec and its meters in {@code registry}.
+     */
+    Pipeline start(Spec resolved, String data, MeterRegistry registry) {
+        return start(resolved, data, registry, EnumSet.allOf(Pipeline.Stage.class));
     }
 
     /**
@@ -154,11 +165,11 @@ final class Migration implements AfterEachCallback {
     Pipeline start(Spec resolved, String data, MeterRegistry registry, Set<Pipeline.Stage> stages) {
         Pipeline started = Pipeline.start(resolved, dir.resolve(data), 0, registry, stages);
         pipelines.add(started);
-        slot = new Topics(resolved).slot();
+        slots.put(new Topics(resolved).slot(), resolved.source().url().equals(pg.jdbcUrl(v2)) ? v2 : v1);
         return started;
     }
 
-    /** Stops every pipeline started, the last first, e.g. to change v2 behind their back; the slot stays. */
+    /** Stops every pipeline started, the last first, e.g. to change v2 behind their back; their slots stay. */
     void stop() {
         for (int i = pipelines.size() - 1; i >= 0; i--) {
             pipelines.remove(i).close();
@@ -195,8 +206,6 @@ final class Migration implements AfterEachCallback {
     @Override
     public void afterEach(ExtensionContext context) {
         stop();
-        if (slot != null) {
-            pg.dropSlotOnceReleased(v1, slot);
-        }
+        slots.forEach((slot, database) -> pg.dropSlotOnceReleased(database, slot));
     }
 }
