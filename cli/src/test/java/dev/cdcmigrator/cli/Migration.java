@@ -59,7 +59,9 @@ final class Migration implements AfterEachCallback {
     /**
      * Creates the two empty databases.
      *
-     * @param stem lower-case letters, digits and underscores, at most 30: the databases' and the topics' prefix
+     * @param stem lower-case letters, digits and underscores: the databases' and the topics' prefix; at most 27
+     *     characters (a topic prefix takes 40, and a 13-character suffix keeps it unique), 19 for a migration with a
+     *     way back (whose prefix adds {@code _reverse})
      */
     Migration(String stem) {
         v1 = pg.createDatabase(stem + "_v1");
