@@ -1,21 +1,12 @@
 package dev.cdcmigrator.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
-import dev.cdcmigrator.cli.internal.Pipeline;
-import dev.cdcmigrator.common.spec.Spec;
-import dev.cdcmigrator.common.spec.SpecParser;
 import dev.cdcmigrator.cutover.CopiedColumns;
 import dev.cdcmigrator.testkit.PostgresServer;
-import dev.cdcmigrator.testkit.TestKafka;
-import dev.cdcmigrator.testkit.TestPostgres;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -29,20 +20,14 @@ class CopyAllIT {
     private static final String ORDERS_V2 = "SELECT id, customer, total, placed_at, source FROM orders ORDER BY id";
     private static final String CUSTOMERS = "SELECT * FROM customers ORDER BY id";
 
-    private final PostgresServer pg = TestPostgres.shared();
-    private Pipeline pipeline;
-
-    @AfterEach
-    void stop() {
-        if (pipeline != null) {
-            pipeline.close();
-        }
-    }
+    @RegisterExtension
+    final Migration migration = new Migration("copy_all");
+    private final PostgresServer pg = migration.pg();
 
     @Test
     void tablesCopiedAsTheyAreStayEqualWhileV1Changes(@TempDir Path dir) throws Exception {
-        String v1 = pg.createDatabase("copy_all_v1");
-        String v2 = pg.createDatabase("copy_all_v2");
+        String v1 = migration.v1();
+        String v2 = migration.v2();
         pg.execute(v1, """
                 CREATE TABLE customers (id bigint PRIMARY KEY, name text NOT NULL, since date, vip boolean);
                 CREATE TABLE orders (id bigint PRIMARY KEY, customer bigint, total numeric(12,2), legacy text,
@@ -57,12 +42,7 @@ class CopyAllIT {
                 CREATE TABLE orders (id bigint PRIMARY KEY, customer bigint, total numeric(12,2), placed_at timestamptz,
                                      source text NOT NULL);
                 """);
-        String prefix = "copy_all_" + v1.substring(v1.lastIndexOf('_') + 1);
-        String yaml = """
-                version: 1
-                source: { url: "%s", user: "%s", password: "%s" }
-                target: { url: "%s", user: "%s", password: "%s" }
-                kafka: { bootstrap: "%s", topicPrefix: %s, partitions: 2 }
+        Path file = migration.writeSpec(dir, "partitions: 2", """
                 tables:
                   customers: { copy: all }
                   orders:
@@ -70,10 +50,7 @@ class CopyAllIT {
                     columns:
                       source: { value: "v1" }
                     drop: [legacy]
-                """.formatted(pg.jdbcUrl(v1), pg.user(), pg.password(), pg.jdbcUrl(v2), pg.user(), pg.password(),
-                TestKafka.bootstrapServers(), prefix);
-        Path file = dir.resolve("spec.yaml");
-        Files.writeString(file, yaml);
+                """);
 
         CliRun check = CliRun.of("check", "--spec", file.toString());
         assertThat(check.lines()).as(check.toString()).contains(
@@ -83,9 +60,8 @@ class CopyAllIT {
                         + " stream does not carry it; map it with expr, or generate it on v2)");
         assertThat(check.exit()).as(check.toString()).isEqualTo(ExitCodes.OK);
 
-        Spec spec = CopiedColumns.resolve(new SpecParser().parse(file)).spec();
-        pipeline = Pipeline.start(spec, dir.resolve("data"), 0, new SimpleMeterRegistry());
-        awaitEqual(v1, v2);
+        migration.start(CopiedColumns.resolve(migration.spec()).spec());
+        awaitEqual();
 
         pg.execute(v1, """
                 INSERT INTO customers VALUES (51, 'late', NULL, true);
@@ -95,15 +71,14 @@ class CopyAllIT {
                 UPDATE orders SET total = total + 1, legacy = 'changed' WHERE id % 7 = 0;
                 DELETE FROM orders WHERE id BETWEEN 100 AND 110;
                 """);
-        awaitEqual(v1, v2);
+        awaitEqual();
         assertThat(pg.rows(v2, "SELECT count(*) FROM orders")).containsExactly(java.util.List.of("190"));
     }
 
-    private void awaitEqual(String v1, String v2) {
-        await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
-            assertThat(pipeline.failure()).isEmpty();
-            assertThat(pg.rows(v2, CUSTOMERS)).isEqualTo(pg.rows(v1, CUSTOMERS));
-            assertThat(pg.rows(v2, ORDERS_V2)).isEqualTo(pg.rows(v1, ORDERS_V1));
+    private void awaitEqual() {
+        migration.awaitAsserted(Migration.DEADLINE, () -> {
+            migration.assertTablesEqual(CUSTOMERS, CUSTOMERS);
+            migration.assertTablesEqual(ORDERS_V2, ORDERS_V1);
         });
     }
 }

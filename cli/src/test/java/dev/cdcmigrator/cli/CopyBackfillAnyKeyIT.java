@@ -4,14 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.cdcmigrator.cli.internal.Pipeline;
-import dev.cdcmigrator.common.Topics;
-import dev.cdcmigrator.common.spec.Spec;
-import dev.cdcmigrator.common.spec.SpecParser;
 import dev.cdcmigrator.testkit.PostgresServer;
-import dev.cdcmigrator.testkit.TestKafka;
-import dev.cdcmigrator.testkit.TestPostgres;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashSet;
@@ -19,9 +13,9 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -63,23 +57,13 @@ class CopyBackfillAnyKeyIT {
             CREATE TABLE floats (f float8, r real, g int NOT NULL, version int NOT NULL, body text, PRIMARY KEY (f, r));
             """;
 
-    private final PostgresServer pg = TestPostgres.shared();
+    @RegisterExtension
+    final Migration migration = new Migration("anykey");
+    private final PostgresServer pg = migration.pg();
+    private final String v1 = migration.v1();
+    private final String v2 = migration.v2();
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
-    private String v1;
-    private String v2;
-    private Spec spec;
     private Pipeline pipeline;
-
-    @AfterEach
-    void stop() {
-        if (pipeline != null) {
-            pipeline.close();
-        }
-        if (spec != null) {
-            String slot = new Topics(spec).slot();
-            pg.dropSlotOnceReleased(v1, slot);
-        }
-    }
 
     /** The rows of keys {@code from} to {@code to} of every table, generated from g (the same g, the same keys). */
     private static String insert(int from, int to) {
@@ -102,8 +86,6 @@ class CopyBackfillAnyKeyIT {
     }
 
     private void setUp(Path dir, int chunkRows, String v2Extra) throws Exception {
-        v1 = pg.createDatabase("anykey_v1");
-        v2 = pg.createDatabase("anykey_v2");
         pg.execute(v1, V1 + insert(0, ROWS - 1));
         StringBuilder v2Sql = new StringBuilder(V1 + """
                 CREATE TABLE inserted (tbl text NOT NULL, g int NOT NULL, app text);
@@ -134,17 +116,10 @@ class CopyBackfillAnyKeyIT {
             }
         }
         pg.execute(v2, v2Sql.toString());
-        String prefix = "anykey_" + v1.substring(v1.lastIndexOf('_') + 1);
-        Path specFile = Files.writeString(dir.resolve("spec.yaml"), """
-                version: 1
-                source: { url: "%s", user: "%s", password: "%s" }
-                target: { url: "%s", user: "%s", password: "%s", triggers: [%s] }
-                kafka: { bootstrap: "%s", topicPrefix: %s, partitions: 3 }
+        migration.writeSpec(dir, "", "triggers: [" + String.join(", ", triggers) + "]", "partitions: 3", """
                 backfill: { mode: copy, chunkRows: %d, parallelism: 3 }
                 tables:
-                """.formatted(pg.jdbcUrl(v1), pg.user(), pg.password(), pg.jdbcUrl(v2), pg.user(), pg.password(),
-                String.join(", ", triggers), TestKafka.bootstrapServers(), prefix, chunkRows) + tables);
-        spec = new SpecParser().parse(specFile);
+                """.formatted(chunkRows) + tables);
     }
 
     private static List<String> columns(List<String> table) {
@@ -191,7 +166,7 @@ class CopyBackfillAnyKeyIT {
     @Timeout(value = 4, unit = TimeUnit.MINUTES)
     void keysOfAnyTypesAreCopiedInManyRangesAndLaterChangesFindTheCopiedImages(@TempDir Path dir) throws Exception {
         setUp(dir, 37, "");
-        pipeline = Pipeline.start(spec, dir.resolve("data"), 0, registry);
+        pipeline = migration.start(registry);
         await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(200)).until(() -> {
             assertThat(pipeline.failure()).isEmpty();
             return pipeline.running();
@@ -218,10 +193,7 @@ class CopyBackfillAnyKeyIT {
                     .append("DELETE FROM ").append(table.get(0)).append(" WHERE g % 11 = 0").append(";\n");
         }
         pg.execute(v1, changes + insert(ROWS, ROWS + 99));
-        await().atMost(Duration.ofMinutes(1)).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
-            assertThat(pipeline.failure()).isEmpty();
-            assertSameRows();
-        });
+        migration.awaitAsserted(Duration.ofMinutes(1), this::assertSameRows);
         assertThat(pg.rows(v1, "SELECT count(*) FROM events WHERE version = 2 AND octet_length(body) > 10000").get(0).get(0))
                 .as("updated rows with a TOASTed body").isNotEqualTo("0");
         assertThat(pg.rows(v2, "SELECT count(*) FROM regressions")).isEqualTo(List.of(List.of("0")));
@@ -239,13 +211,12 @@ class CopyBackfillAnyKeyIT {
                   RETURN NULL;
                 END $$;
                 """);
-        pipeline = Pipeline.start(spec, dir.resolve("data"), 0, registry);
+        pipeline = migration.start(registry);
         await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(50)).until(() -> {
             assertThat(pipeline.failure()).isEmpty();
             return !tablesCopied().isEmpty();
         });
-        pipeline.close();
-        pipeline = null;
+        migration.stop();
         Set<String> copiedBefore = tablesCopied();
         assertThat(copiedBefore).as("tables copied before the stop").hasSizeBetween(1, TABLES.size() - 1);
         List<List<String>> doneBefore = pg.rows(v2, "SELECT v1_table, chunk, copied_at::text FROM migrator_state.backfill_chunks"
@@ -266,7 +237,7 @@ class CopyBackfillAnyKeyIT {
                 + TABLES.stream().map(t -> "DELETE FROM " + t.get(0) + " WHERE g >= 500000" + ";\n").collect(Collectors.joining())
                 + insert(ROWS, ROWS + 99));
 
-        pipeline = Pipeline.start(spec, dir.resolve("data"), 0, registry);
+        pipeline = migration.start(registry);
         await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(200)).until(() -> {
             assertThat(pipeline.failure()).isEmpty();
             return pipeline.running();
@@ -274,10 +245,7 @@ class CopyBackfillAnyKeyIT {
         // Streamed after the resumed copy: more changes of rows of both kinds of tables.
         pg.execute(v1, TABLES.stream().map(t -> "UPDATE " + t.get(0) + " SET version = version + 1" + " WHERE g % 19 = 0" + ";\n")
                 .collect(Collectors.joining()));
-        await().atMost(Duration.ofMinutes(1)).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
-            assertThat(pipeline.failure()).isEmpty();
-            assertSameRows();
-        });
+        migration.awaitAsserted(Duration.ofMinutes(1), this::assertSameRows);
         assertThat(pg.rows(v2, "SELECT v1_table, chunk, copied_at::text FROM migrator_state.backfill_chunks"
                 + " WHERE snapshot_xmin IS NULL ORDER BY 1, 2")).as("the chunks copied before the stop, untouched").isEqualTo(doneBefore);
         assertThat(pg.rows(v2, "SELECT DISTINCT v1_table FROM migrator_state.backfill_chunks WHERE snapshot_xmin IS NOT NULL")

@@ -4,14 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.cdcmigrator.cli.internal.Pipeline;
-import dev.cdcmigrator.common.Topics;
-import dev.cdcmigrator.common.spec.Spec;
-import dev.cdcmigrator.common.spec.SpecParser;
 import dev.cdcmigrator.testkit.PostgresServer;
-import dev.cdcmigrator.testkit.TestKafka;
-import dev.cdcmigrator.testkit.TestPostgres;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -20,9 +14,9 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -38,27 +32,15 @@ class CopyBackfillIT {
     private static final String V1_ROWS = "SELECT id, version, title, status, md5(body), octet_length(body) FROM docs ORDER BY id";
     private static final String V2_ROWS = "SELECT doc_id, version, heading, state, md5(content), octet_length(content) FROM documents ORDER BY doc_id";
 
-    private final PostgresServer pg = TestPostgres.shared();
+    @RegisterExtension
+    final Migration migration = new Migration("copy");
+    private final PostgresServer pg = migration.pg();
+    private final String v1 = migration.v1();
+    private final String v2 = migration.v2();
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
-    private String v1;
-    private String v2;
-    private Spec spec;
     private Pipeline pipeline;
 
-    @AfterEach
-    void stop() {
-        if (pipeline != null) {
-            pipeline.close();
-        }
-        if (spec != null) {
-            String slot = new Topics(spec).slot();
-            pg.dropSlotOnceReleased(v1, slot);
-        }
-    }
-
     private void setUp(Path dir, int rows, int chunkRows, String v2Extra) throws Exception {
-        v1 = pg.createDatabase("copy_v1");
-        v2 = pg.createDatabase("copy_v2");
         // Every 50th body is 40 KB of md5 text: incompressible enough to be stored out of line (TOASTed).
         pg.execute(v1, """
                 CREATE TABLE docs (id bigint PRIMARY KEY, version int NOT NULL, title text, status text, body text);
@@ -82,12 +64,9 @@ class CopyBackfillIT {
                 END $$;
                 CREATE TRIGGER watch AFTER INSERT OR UPDATE ON documents FOR EACH ROW EXECUTE FUNCTION watch();
                 """ + v2Extra);
-        String prefix = "copy_" + v1.substring(v1.lastIndexOf('_') + 1);
-        Path specFile = Files.writeString(dir.resolve("spec.yaml"), """
-                version: 1
-                source: { url: "%s", user: "%s", password: "%s" }
-                target: { url: "%s", user: "%s", password: "%s", triggers: [%s] }
-                kafka: { bootstrap: "%s", topicPrefix: %s, partitions: 3 }
+        // The test's own triggers watch what the migration writes: they fire on applied rows.
+        String triggers = v2Extra.contains("slow_copy") ? "documents.watch, documents.slow_copy" : "documents.watch";
+        migration.writeSpec(dir, "", "triggers: [" + triggers + "]", "partitions: 3", """
                 backfill: { mode: copy, chunkRows: %d, parallelism: 2 }
                 tables:
                   docs:
@@ -98,11 +77,7 @@ class CopyBackfillIT {
                       heading: { from: title }
                       state: { from: status, map: { draft: DRAFT, published: PUBLISHED }, otherwise: OTHER }
                       content: { from: body }
-                """.formatted(pg.jdbcUrl(v1), pg.user(), pg.password(), pg.jdbcUrl(v2), pg.user(), pg.password(),
-                // The test's own triggers watch what the migration writes: they fire on applied rows.
-                v2Extra.contains("slow_copy") ? "documents.watch, documents.slow_copy" : "documents.watch",
-                TestKafka.bootstrapServers(), prefix, chunkRows));
-        spec = new SpecParser().parse(specFile);
+                """.formatted(chunkRows));
     }
 
     private List<List<String>> expectedV2() {
@@ -153,7 +128,7 @@ class CopyBackfillIT {
                     holderPid = rs.getLong(1);
                 }
             }
-            pipeline = Pipeline.start(spec, dir.resolve("data"), 0, registry);
+            pipeline = migration.start(registry);
             String reported = await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).until(() -> {
                 assertThat(pipeline.failure()).isEmpty();
                 return pipeline.notReady().orElse("");
@@ -174,7 +149,7 @@ class CopyBackfillIT {
     @Timeout(value = 4, unit = TimeUnit.MINUTES)
     void theCopyWritesV2ItselfAndLaterUpdatesFillTheirUnchangedToastedValuesFromIt(@TempDir Path dir) throws Exception {
         setUp(dir, 5_000, 700, "");
-        pipeline = Pipeline.start(spec, dir.resolve("data"), 0, registry);
+        pipeline = migration.start(registry);
         await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(200)).until(() -> {
             assertThat(pipeline.failure()).isEmpty();
             return pipeline.running();
@@ -195,10 +170,7 @@ class CopyBackfillIT {
                 INSERT INTO docs SELECT g, 1, 'new ' || g, 'draft', 'new body' FROM generate_series(5001, 5100) g;
                 UPDATE docs SET id = id + 100000, version = version + 1 WHERE id IN (101, 201);
                 """);
-        await().atMost(Duration.ofMinutes(1)).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
-            assertThat(pipeline.failure()).isEmpty();
-            assertSameRows();
-        });
+        migration.awaitAsserted(Duration.ofMinutes(1), this::assertSameRows);
         assertThat(pg.rows(v2, "SELECT count(*) FROM regressions")).isEqualTo(List.of(List.of("0")));
         assertThat(registry.find("migrator.transform.records").tag("outcome", "dead_lettered").counters().stream()
                 .mapToDouble(c -> c.count()).sum()).isZero();
@@ -216,13 +188,12 @@ class CopyBackfillIT {
                 END $$;
                 CREATE TRIGGER slow_copy AFTER INSERT ON documents FOR EACH STATEMENT EXECUTE FUNCTION slow_copy();
                 """);
-        pipeline = Pipeline.start(spec, dir.resolve("data"), 0, registry);
+        pipeline = migration.start(registry);
         await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(50)).until(() -> {
             assertThat(pipeline.failure()).isEmpty();
             return chunksCopied() >= 4;
         });
-        pipeline.close();
-        pipeline = null;
+        migration.stop();
         List<List<String>> doneBefore = pg.rows(v2, "SELECT chunk, copied_at FROM migrator_state.backfill_chunks"
                 + " WHERE copied_at IS NOT NULL ORDER BY chunk");
         assertThat(doneBefore.size()).as("chunks copied before the stop").isBetween(4, 19);
@@ -239,17 +210,14 @@ class CopyBackfillIT {
                 INSERT INTO docs SELECT g, 1, 'late', 'draft', 'late body' FROM generate_series(6001, 6100) g;
                 """);
 
-        pipeline = Pipeline.start(spec, dir.resolve("data"), 0, registry);
+        pipeline = migration.start(registry);
         await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(200)).until(() -> {
             assertThat(pipeline.failure()).isEmpty();
             return pipeline.running();
         });
         // Streamed after the resumed copy: more changes of both kinds of rows.
         pg.execute(v1, "UPDATE docs SET version = version + 1 WHERE id % 19 = 0");
-        await().atMost(Duration.ofMinutes(1)).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
-            assertThat(pipeline.failure()).isEmpty();
-            assertSameRows();
-        });
+        migration.awaitAsserted(Duration.ofMinutes(1), this::assertSameRows);
         assertThat(pg.rows(v2, "SELECT chunk, copied_at FROM migrator_state.backfill_chunks WHERE chunk <= "
                 + doneBefore.get(doneBefore.size() - 1).get(0) + " AND snapshot_xmin IS NULL ORDER BY chunk"))
                 .as("the chunks copied before the stop, untouched").containsAll(doneBefore);

@@ -4,14 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.cdcmigrator.cli.internal.Pipeline;
-import dev.cdcmigrator.common.Topics;
-import dev.cdcmigrator.common.spec.Spec;
-import dev.cdcmigrator.common.spec.SpecParser;
 import dev.cdcmigrator.testkit.PostgresServer;
-import dev.cdcmigrator.testkit.TestKafka;
-import dev.cdcmigrator.testkit.TestPostgres;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -20,9 +14,9 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.awaitility.core.ConditionTimeoutException;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -59,28 +53,16 @@ class CopyBackfillKeylessIT {
     private static final String EVENTS_ROWS = "INSERT INTO events SELECT timestamptz '2026-01-01 00:00:00+00' + (g / 3) * interval '1 minute',"
             + " 'seen', repeat('p', 200) FROM generate_series(0, 599) g;\n";
 
-    private final PostgresServer pg = TestPostgres.shared();
+    @RegisterExtension
+    final Migration migration = new Migration("keyless");
+    private final PostgresServer pg = migration.pg();
+    private final String v1 = migration.v1();
+    private final String v2 = migration.v2();
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
-    private String v1;
-    private String v2;
-    private Spec spec;
     private Path specFile;
     private Pipeline pipeline;
 
-    @AfterEach
-    void stop() {
-        if (pipeline != null) {
-            pipeline.close();
-        }
-        if (spec != null) {
-            String slot = new Topics(spec).slot();
-            pg.dropSlotOnceReleased(v1, slot);
-        }
-    }
-
     private void setUp(Path dir, String v2Extra, String triggers) throws Exception {
-        v1 = pg.createDatabase("keyless_v1");
-        v2 = pg.createDatabase("keyless_v2");
         pg.execute(v1, V1 + """
                 ALTER TABLE ledger REPLICA IDENTITY FULL;
                 INSERT INTO accounts SELECT g, 'account ' || g FROM generate_series(1, 200) g;
@@ -92,17 +74,10 @@ class CopyBackfillKeylessIT {
                 CREATE TABLE events (at timestamptz NOT NULL, kind text, pad text);
                 CREATE TABLE parts (n int NOT NULL, label text);
                 """ + v2Extra);
-        String prefix = "keyless_" + v1.substring(v1.lastIndexOf('_') + 1);
-        specFile = Files.writeString(dir.resolve("spec.yaml"), """
-                version: 1
-                source: { url: "%s", user: "%s", password: "%s" }
-                target: { url: "%s", user: "%s", password: "%s", triggers: [%s] }
-                kafka: { bootstrap: "%s", topicPrefix: %s, partitions: 3 }
+        specFile = migration.writeSpec(dir, "", "triggers: [" + triggers + "]", "partitions: 3", """
                 backfill: { mode: copy, chunkRows: 50, parallelism: 3 }
                 tables:
-                """.formatted(pg.jdbcUrl(v1), pg.user(), pg.password(), pg.jdbcUrl(v2), pg.user(), pg.password(), triggers,
-                TestKafka.bootstrapServers(), prefix) + TABLES);
-        spec = new SpecParser().parse(specFile);
+                """ + TABLES);
     }
 
     /** Every v2 table holds its v1 table's rows as a multiset; else names up to 10 rows whose numbers of copies differ. */
@@ -124,10 +99,7 @@ class CopyBackfillKeylessIT {
     }
 
     private void awaitSameRows() {
-        await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(300)).untilAsserted(() -> {
-            assertThat(pipeline.failure()).isEmpty();
-            assertSameRows();
-        });
+        migration.awaitAsserted(Duration.ofMinutes(2), this::assertSameRows);
     }
 
     private void awaitRunning() {
@@ -177,7 +149,7 @@ class CopyBackfillKeylessIT {
         assertThat(check.out()).as(check.toString()).contains("OK      v1 public.ledger: has no primary key; REPLICA IDENTITY FULL",
                 "WARNING v1 public.events: has no primary key and is declared append: true").doesNotContain("REFUSED");
 
-        pipeline = Pipeline.start(spec, dir.resolve("data"), 0, registry);
+        pipeline = migration.start(registry);
         // Made while the copy starts: in its snapshot or streamed after it, each exactly once.
         pg.execute(v1, "INSERT INTO ledger VALUES ('early', 1, 'e'), ('early', 1, 'e'); INSERT INTO events VALUES (now(), 'early', NULL);");
         awaitRunning();
@@ -222,7 +194,7 @@ class CopyBackfillKeylessIT {
                 CREATE TRIGGER slow_copy AFTER INSERT ON events FOR EACH STATEMENT EXECUTE FUNCTION slow_copy();
                 CREATE TRIGGER slow_copy AFTER INSERT ON parts FOR EACH STATEMENT EXECUTE FUNCTION slow_copy();
                 """, "ledger.slow_copy, events.slow_copy, parts.slow_copy");
-        pipeline = Pipeline.start(spec, dir.resolve("data"), 0, registry);
+        pipeline = migration.start(registry);
         try {
             await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(50)).until(() -> {
                 assertThat(pipeline.failure()).isEmpty();
@@ -234,8 +206,7 @@ class CopyBackfillKeylessIT {
                     + " wait_event_type, wait_event, left(query, 80) FROM pg_stat_activity WHERE xact_start IS NOT NULL"
                     + " AND pid <> pg_backend_pid()") + "; where the backfill's threads are: " + backfillThreads(), e);
         }
-        pipeline.close();
-        pipeline = null;
+        migration.stop();
         assertThat(tablesCopied()).as("tables with chunks copied before the stop").containsExactly("accounts");
         for (String table : List.of("ledger", "events", "parts")) {
             assertThat(pg.rows(v2, "SELECT count(*) FROM " + table)).as("rows of %s: its chunks commit together", table)
@@ -249,7 +220,7 @@ class CopyBackfillKeylessIT {
                 TRUNCATE events;
                 """ + EVENTS_ROWS + LEDGER_ROWS);
 
-        pipeline = Pipeline.start(spec, dir.resolve("data"), 0, registry);
+        pipeline = migration.start(registry);
         awaitRunning();
         awaitSameRows();
         // (accounts too, if the stop came before its last chunk)

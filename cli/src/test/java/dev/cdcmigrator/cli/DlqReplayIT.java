@@ -4,22 +4,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.cdcmigrator.cli.internal.Pipeline;
-import dev.cdcmigrator.common.spec.SpecParser;
 import dev.cdcmigrator.testkit.PostgresServer;
-import dev.cdcmigrator.testkit.TestKafka;
-import dev.cdcmigrator.testkit.TestPostgres;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.DoubleSupplier;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -36,31 +32,23 @@ class DlqReplayIT {
     /** Keys 1..6 and 11 get a dead letter, key 2 a second one; 1 is updated, 3, 4 and 11 deleted afterwards. */
     private static final String REPORT = "replayed 8: 4 applied, 4 superseded, 0 failed again";
 
-    private final PostgresServer pg = TestPostgres.shared();
+    @RegisterExtension
+    final Migration migration = new Migration("replay");
+    private final PostgresServer pg = migration.pg();
+    private final String v1 = migration.v1();
+    private final String v2 = migration.v2();
+    private final String prefix = migration.topicPrefix();
     @TempDir
     Path dir;
-    private String v1;
-    private String v2;
-    private String prefix;
     private Pipeline pipeline;
     private SimpleMeterRegistry registry;
 
     @BeforeEach
-    void createDatabases() {
-        v1 = pg.createDatabase("replay_v1");
-        v2 = pg.createDatabase("replay_v2");
-        prefix = "replay_" + v1.substring(v1.lastIndexOf('_') + 1);
+    void createTable() {
         pg.execute(v1, """
                 CREATE TABLE users (id bigint PRIMARY KEY, name text NOT NULL, status text NOT NULL);
                 INSERT INTO users SELECT g, 'user ' || g, 'active' FROM generate_series(1, 10) g;
                 """);
-    }
-
-    @AfterEach
-    void stop() {
-        if (pipeline != null) {
-            pipeline.close();
-        }
     }
 
     @Test
@@ -71,7 +59,7 @@ class DlqReplayIT {
                                        status text NOT NULL CONSTRAINT known_status CHECK (status IN ('active', 'closed')));
                 """);
         Path spec = spec("status: { from: status }");
-        start(spec);
+        start();
 
         deadLetterThenOvertake(spec, "sink");
 
@@ -81,8 +69,8 @@ class DlqReplayIT {
                 ALTER TABLE accounts DROP CONSTRAINT known_status,
                     ADD CONSTRAINT known_status CHECK (status IN ('active', 'closed', 'vip'));
                 """);
-        pipeline.close();
-        start(spec);
+        migration.stop();
+        start();
         replayAndCheck(spec, () -> registry.get("migrator.sink.rows.applied").tags("table", "accounts", "outcome", "superseded").counter().count());
     }
 
@@ -91,14 +79,14 @@ class DlqReplayIT {
     void transformLettersOvertakenByLaterChangesAreSupersededAndTheNewestAreApplied() throws IOException {
         pg.execute(v2, "CREATE TABLE accounts (account_id bigint PRIMARY KEY, display_name text NOT NULL, status text NOT NULL);");
         Path spec = spec("status: { from: status, map: { active: active, closed: closed } }");
-        start(spec);
+        start();
 
         deadLetterThenOvertake(spec, "transform");
 
         // The operator fixes the spec and restarts the pipeline on its data directory, then replays every letter.
-        pipeline.close();
+        migration.stop();
         Path fixed = spec("status: { from: status, map: { active: active, closed: closed, vip: vip } }");
-        start(fixed);
+        start();
         replayAndCheck(fixed, () -> registry.get("migrator.transform.records").tags("table", "users", "outcome", "superseded").counter().count());
     }
 
@@ -119,13 +107,11 @@ class DlqReplayIT {
                 DELETE FROM users WHERE id IN (3, 4, 11);
                 """);
         awaitDeadLetters(spec, stage, 8);
-        await().atMost(Duration.ofMinutes(1)).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
-            assertThat(pipeline.failure()).isEmpty();
-            assertThat(pg.rows(v2, V2_ROWS)).as("v2 before the replay").containsExactly(
-                    List.of("1", "user 1", "closed"), List.of("2", "user 2", "active"), List.of("5", "user 5", "active"),
-                    List.of("6", "user 6", "active"), List.of("7", "user 7", "active"), List.of("8", "user 8", "active"),
-                    List.of("9", "user 9", "active"), List.of("10", "user 10", "active"));
-        });
+        migration.awaitAsserted(Duration.ofMinutes(1), () ->
+                assertThat(pg.rows(v2, V2_ROWS)).as("v2 before the replay").containsExactly(
+                        List.of("1", "user 1", "closed"), List.of("2", "user 2", "active"), List.of("5", "user 5", "active"),
+                        List.of("6", "user 6", "active"), List.of("7", "user 7", "active"), List.of("8", "user 8", "active"),
+                        List.of("9", "user 9", "active"), List.of("10", "user 10", "active")));
     }
 
     /** Replays every letter twice; {@code superseded} reads the meter of the stage whose letters they are. */
@@ -133,11 +119,8 @@ class DlqReplayIT {
         CliRun replay = CliRun.of("dlq", "replay", "--spec", spec.toString(), "--wait", "120");
 
         // The command has waited for every outcome; the sink's commit of what it applied follows at once.
-        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
-            assertThat(pipeline.failure()).isEmpty();
-            assertThat(pg.rows(v2, V2_ROWS)).as("v2 against v1 row by row after the replay; %s", replay)
-                    .isEqualTo(pg.rows(v1, V1_ROWS));
-        });
+        migration.awaitAsserted(Duration.ofSeconds(30), () -> assertThat(pg.rows(v2, V2_ROWS))
+                .as("v2 against v1 row by row after the replay; %s", replay).isEqualTo(pg.rows(v1, V1_ROWS)));
         assertThat(pg.rows(v2, "SELECT count(*) FROM accounts WHERE account_id IN (3, 4, 11)"))
                 .as("rows deleted on v1 after their letter").containsExactly(List.of("0"));
         assertThat(replay.exit()).as(replay.toString()).isZero();
@@ -160,8 +143,7 @@ class DlqReplayIT {
     }
 
     private void awaitDeadLetters(Path spec, String stage, int count) {
-        await().atMost(Duration.ofMinutes(1)).pollInterval(Duration.ofMillis(300)).untilAsserted(() -> {
-            assertThat(pipeline.failure()).isEmpty();
+        migration.awaitAsserted(Duration.ofMinutes(1), () -> {
             CliRun list = CliRun.of("dlq", "list", "--spec", spec.toString());
             assertThat(list.exit()).as(list.toString()).isZero();
             assertThat(list.lines()).as(list.toString()).last().isEqualTo(count + " dead letters in " + prefix + ".dlq");
@@ -169,25 +151,19 @@ class DlqReplayIT {
         });
     }
 
-    private void start(Path spec) {
+    /** Starts the pipeline of the spec last written, with meters of its own. */
+    private void start() {
         registry = new SimpleMeterRegistry();
-        pipeline = Pipeline.start(new SpecParser().parse(spec), dir.resolve("data"), 0, registry);
+        pipeline = migration.start(registry);
         await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(200))
                 .until(() -> pipeline.failure().isPresent() || pipeline.running());
         assertThat(pipeline.failure()).isEmpty();
-        await().atMost(Duration.ofMinutes(1)).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
-            assertThat(pipeline.failure()).isEmpty();
-            assertThat(pg.rows(v2, "SELECT count(*) FROM accounts").get(0).get(0)).isNotEqualTo("0");
-        });
+        migration.awaitAsserted(Duration.ofMinutes(1),
+                () -> assertThat(pg.rows(v2, "SELECT count(*) FROM accounts").get(0).get(0)).isNotEqualTo("0"));
     }
 
     private Path spec(String statusColumn) throws IOException {
-        Path file = dir.resolve("spec-" + Integer.toHexString(statusColumn.hashCode()) + ".yaml");
-        Files.writeString(file, """
-                version: 1
-                source: { url: "%s", user: "%s", password: "%s" }
-                target: { url: "%s", user: "%s", password: "%s" }
-                kafka: { bootstrap: "%s", topicPrefix: %s, partitions: 2 }
+        return migration.writeSpec(dir, "partitions: 2", """
                 tables:
                   users:
                     into: accounts
@@ -195,8 +171,6 @@ class DlqReplayIT {
                       account_id: { from: id }
                       display_name: { from: name }
                       %s
-                """.formatted(pg.jdbcUrl(v1), pg.user(), pg.password(), pg.jdbcUrl(v2), pg.user(), pg.password(),
-                TestKafka.bootstrapServers(), prefix, statusColumn));
-        return file;
+                """.formatted(statusColumn));
     }
 }

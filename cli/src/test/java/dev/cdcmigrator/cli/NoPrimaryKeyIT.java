@@ -2,20 +2,13 @@ package dev.cdcmigrator.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.awaitility.Awaitility.await;
 
-import dev.cdcmigrator.cli.internal.Pipeline;
-import dev.cdcmigrator.common.spec.SpecParser;
 import dev.cdcmigrator.testkit.PostgresServer;
-import dev.cdcmigrator.testkit.TestKafka;
-import dev.cdcmigrator.testkit.TestPostgres;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -31,20 +24,14 @@ class NoPrimaryKeyIT {
             + " ORDER BY 1, 2, 3, 5, 6";
     private static final String EVENTS = "SELECT at, kind, payload::text FROM events ORDER BY 1, 2, 3";
 
-    private final PostgresServer pg = TestPostgres.shared();
-    private Pipeline pipeline;
-
-    @AfterEach
-    void stop() {
-        if (pipeline != null) {
-            pipeline.close();
-        }
-    }
+    @RegisterExtension
+    final Migration migration = new Migration("nopk");
+    private final PostgresServer pg = migration.pg();
+    private final String v1 = migration.v1();
+    private final String v2 = migration.v2();
 
     @Test
     void identicalRowsStayAsManyThroughUpdatesAndDeletesAndVerifyCountsTheirCopies(@TempDir Path dir) throws Exception {
-        String v1 = pg.createDatabase("nopk_v1");
-        String v2 = pg.createDatabase("nopk_v2");
         String table = """
                 CREATE TABLE ledger (account text, amount numeric(10,2), note text, body text, doc json);
                 ALTER TABLE ledger ALTER COLUMN body SET STORAGE EXTERNAL;
@@ -57,7 +44,8 @@ class NoPrimaryKeyIT {
                                           ('c', 3.00, 'toasted', repeat('0123456789', 10000), '{"big": true}');
                 """);
         pg.execute(v2, table);
-        Path file = spec(dir, v1, v2, "nopk", """
+        Path file = migration.writeSpec(dir, "partitions: 3", """
+                tables:
                   ledger:
                     columns:
                       account: { from: account }
@@ -74,8 +62,8 @@ class NoPrimaryKeyIT {
                 + " one), and verify compares the table as a multiset");
         assertThat(check.exit()).as(check.toString()).isEqualTo(ExitCodes.OK);
 
-        pipeline = Pipeline.start(new SpecParser().parse(file), dir.resolve("data"), 0, new SimpleMeterRegistry());
-        awaitEqual(v1, v2, LEDGER);
+        migration.start();
+        migration.awaitTablesEqual(LEDGER);
 
         pg.execute(v1, """
                 UPDATE ledger SET amount = 9.99 WHERE ctid = (SELECT ctid FROM ledger WHERE note = 'twin' LIMIT 1);
@@ -84,7 +72,7 @@ class NoPrimaryKeyIT {
                 UPDATE ledger SET note = 'still toasted' WHERE account = 'c';
                 DELETE FROM ledger WHERE account = 'd';
                 """);
-        awaitEqual(v1, v2, LEDGER);
+        migration.awaitTablesEqual(LEDGER);
         assertThat(pg.rows(v2, "SELECT note, amount::text, count(*)::text FROM ledger GROUP BY 1, 2 ORDER BY 1, 2"))
                 .containsExactly(List.of("still toasted", "3.00", "1"), List.of("triple", "2.50", "2"),
                         List.of("twin", "1.00", "2"), List.of("twin", "9.99", "1"));
@@ -95,8 +83,7 @@ class NoPrimaryKeyIT {
         assertThat(verify.out()).as(verify.toString()).contains("verify: every table matches");
 
         // One copy too many on v2 is a difference, named with both counts.
-        pipeline.close();
-        pipeline = null;
+        migration.stop();
         pg.execute(v2, "INSERT INTO ledger SELECT * FROM ledger WHERE note = 'triple' LIMIT 1");
         CliRun planted = CliRun.of("verify", "--spec", file.toString());
         assertThat(planted.exit()).as(planted.toString()).isNotEqualTo(ExitCodes.OK);
@@ -105,8 +92,6 @@ class NoPrimaryKeyIT {
 
     @Test
     void anAppendOnlyTableStreamsItsInsertsAndV1RefusesUpdatesUntilItsIdentityIsFull(@TempDir Path dir) throws Exception {
-        String v1 = pg.createDatabase("nopk_append_v1");
-        String v2 = pg.createDatabase("nopk_append_v2");
         String table = "CREATE TABLE events (at timestamptz NOT NULL, kind text, payload jsonb)";
         pg.execute(v1, table + """
                 ;
@@ -115,7 +100,8 @@ class NoPrimaryKeyIT {
                 INSERT INTO events SELECT * FROM events WHERE at < timestamptz '2026-01-01 00:10:00+00';
                 """);
         pg.execute(v2, table);
-        Path file = spec(dir, v1, v2, "nopkapp", """
+        Path file = migration.writeSpec(dir, "partitions: 3", """
+                tables:
                   events:
                     append: true
                     columns:
@@ -129,10 +115,10 @@ class NoPrimaryKeyIT {
                 + " declared append: true (tables.events.append): its inserts stream as they are");
         assertThat(check.exit()).as(check.toString()).isEqualTo(ExitCodes.OK);
 
-        pipeline = Pipeline.start(new SpecParser().parse(file), dir.resolve("data"), 0, new SimpleMeterRegistry());
-        awaitEqual(v1, v2, EVENTS);
+        migration.start();
+        migration.awaitTablesEqual(EVENTS);
         pg.execute(v1, "INSERT INTO events SELECT * FROM events WHERE kind = 'seen' LIMIT 3");
-        awaitEqual(v1, v2, EVENTS);
+        migration.awaitTablesEqual(EVENTS);
 
         // Capture reads one publication, which publishes updates: without a replica identity v1 refuses them itself.
         assertThatThrownBy(() -> pg.execute(v1, "UPDATE events SET kind = 'changed' WHERE at = (SELECT min(at) FROM events)"))
@@ -143,10 +129,8 @@ class NoPrimaryKeyIT {
         pg.execute(v1, "ALTER TABLE events REPLICA IDENTITY FULL");
         pg.execute(v1, "UPDATE events SET kind = 'changed' WHERE at = (SELECT max(at) FROM events)");
         pg.execute(v1, "INSERT INTO events VALUES (now(), 'after', NULL)");
-        await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
-            assertThat(pipeline.failure()).isEmpty();
-            assertThat(pg.rows(v2, "SELECT count(*)::text FROM events WHERE kind = 'after'")).containsExactly(List.of("1"));
-        });
+        migration.awaitAsserted(Duration.ofMinutes(2), () ->
+                assertThat(pg.rows(v2, "SELECT count(*)::text FROM events WHERE kind = 'after'")).containsExactly(List.of("1")));
         assertThat(pg.rows(v2, "SELECT count(*)::text FROM events WHERE kind = 'changed'")).containsExactly(List.of("0"));
         CliRun dlq = CliRun.of("dlq", "list", "--spec", file.toString());
         assertThat(dlq.out()).as(dlq.toString()).contains("1 dead letter in ", " stage=transform table=events ",
@@ -155,28 +139,6 @@ class NoPrimaryKeyIT {
         // A TRUNCATE on v1 empties the table on v2 too.
         pg.execute(v1, "TRUNCATE events");
         pg.execute(v1, "INSERT INTO events VALUES (now(), 'fresh', NULL)");
-        awaitEqual(v1, v2, EVENTS);
-    }
-
-    private Path spec(Path dir, String v1, String v2, String prefixStem, String tables) throws java.io.IOException {
-        String prefix = prefixStem + "_" + v1.substring(v1.lastIndexOf('_') + 1);
-        String yaml = """
-                version: 1
-                source: { url: "%s", user: "%s", password: "%s" }
-                target: { url: "%s", user: "%s", password: "%s" }
-                kafka: { bootstrap: "%s", topicPrefix: %s, partitions: 3 }
-                tables:
-                %s""".formatted(pg.jdbcUrl(v1), pg.user(), pg.password(), pg.jdbcUrl(v2), pg.user(), pg.password(),
-                TestKafka.bootstrapServers(), prefix, tables);
-        Path file = dir.resolve("spec.yaml");
-        Files.writeString(file, yaml);
-        return file;
-    }
-
-    private void awaitEqual(String v1, String v2, String query) {
-        await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
-            assertThat(pipeline.failure()).isEmpty();
-            assertThat(pg.rows(v2, query)).isEqualTo(pg.rows(v1, query));
-        });
+        migration.awaitTablesEqual(EVENTS);
     }
 }

@@ -1,25 +1,19 @@
 package dev.cdcmigrator.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.cdcmigrator.cli.internal.Pipeline;
 import dev.cdcmigrator.common.serde.Json;
 import dev.cdcmigrator.testkit.PostgresServer;
 import dev.cdcmigrator.testkit.TestKafka;
-import dev.cdcmigrator.testkit.TestPostgres;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.IntStream;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -32,17 +26,12 @@ import org.junit.jupiter.api.io.TempDir;
 class OtherTablesIT {
 
     private static final int COPIED = 20;
-    private static final Duration DEADLINE = Duration.ofMinutes(3);
 
-    private final PostgresServer pg = TestPostgres.shared();
-    private Pipeline pipeline;
-
-    @AfterEach
-    void stop() {
-        if (pipeline != null) {
-            pipeline.close();
-        }
-    }
+    @RegisterExtension
+    final Migration migration = new Migration("other_tables");
+    private final PostgresServer pg = migration.pg();
+    private final String v1 = migration.v1();
+    private final String v2 = migration.v2();
 
     private static List<String> copied() {
         return IntStream.rangeClosed(1, COPIED).mapToObj(i -> String.format("t%02d", i)).toList();
@@ -50,8 +39,6 @@ class OtherTablesIT {
 
     @Test
     void everyTableV2AlsoHasIsMigratedAndEveryCommandSeesIt(@TempDir Path dir) throws Exception {
-        String v1 = pg.createDatabase("other_tables_v1");
-        String v2 = pg.createDatabase("other_tables_v2");
         StringBuilder v1Ddl = new StringBuilder();
         StringBuilder v2Ddl = new StringBuilder();
         for (String t : copied()) {
@@ -80,17 +67,12 @@ class OtherTablesIT {
                 CREATE TABLE events_a (id bigint, day int, what text, PRIMARY KEY (id, day));
                 CREATE TABLE t01_names (id bigint PRIMARY KEY, name text);
                 """);
-        String prefix = "other_" + v1.substring(v1.lastIndexOf('_') + 1);
-        Path file = Files.writeString(dir.resolve("spec.yaml"), """
-                version: 1
-                source: { url: "%s", user: "%s", password: "%s" }
-                target: { url: "%s", user: "%s", password: "%s" }
-                kafka: { bootstrap: "%s", topicPrefix: %s, partitions: 2 }
+        String prefix = migration.topicPrefix();
+        Path file = migration.writeSpec(dir, "partitions: 2", """
                 otherTables: copy
                 tables:
                   users: { into: accounts, columns: { id: { from: id }, email: { from: mail } } }
-                """.formatted(pg.jdbcUrl(v1), pg.user(), pg.password(), pg.jdbcUrl(v2), pg.user(), pg.password(),
-                TestKafka.bootstrapServers(), prefix));
+                """);
         List<String> mapped = new ArrayList<>(copied());
         mapped.addAll(List.of("events", "users"));
 
@@ -111,8 +93,8 @@ class OtherTablesIT {
                 .as("the way back carries the same tables").containsAll(expected);
 
         // The pipeline gets the spec every command gets.
-        pipeline = Pipeline.start(Direction.resolved(file), dir.resolve("data"), 0, new SimpleMeterRegistry());
-        awaitEqual(v1, v2);
+        migration.start(Direction.resolved(file));
+        awaitEqual();
 
         StringBuilder changes = new StringBuilder();
         for (String t : copied()) {
@@ -130,7 +112,7 @@ class OtherTablesIT {
                 DELETE FROM events WHERE id BETWEEN 40 AND 45;
                 INSERT INTO legacy_log VALUES (2, 'still only on v1');
                 """);
-        awaitEqual(v1, v2);
+        awaitEqual();
         assertThat(pg.rows(v2, "SELECT count(*) FROM t20")).containsExactly(List.of("28"));
         assertThat(pg.rows(v2, "SELECT (SELECT count(*) FROM events_a) + (SELECT count(*) FROM t01_names)"))
                 .as("v2's tables of a partition's and a view's name are not written").containsExactly(List.of("0"));
@@ -159,8 +141,7 @@ class OtherTablesIT {
         assertThat(sequences.exit()).as(sequences.toString()).isZero();
         assertThat(sequences.out()).as(sequences.toString()).contains(copied().stream().map(t -> t + ".id").toList());
 
-        pipeline.close();
-        pipeline = null;
+        migration.stop();
         CliRun cleanup = CliRun.of("cleanup", "--spec", file.toString(), "--kafka", "--bootstrap", TestKafka.bootstrapServers());
         assertThat(cleanup.exit()).as(cleanup.toString()).isZero();
         List<String> topics = new ArrayList<>();
@@ -173,17 +154,8 @@ class OtherTablesIT {
 
     @Test
     void aSpecThatThenMapsNoTableIsAnErrorOfEveryCommand(@TempDir Path dir) throws Exception {
-        String v1 = pg.createDatabase("other_none_v1");
-        String v2 = pg.createDatabase("other_none_v2");
         pg.execute(v1, "CREATE TABLE only_v1 (id bigint PRIMARY KEY)");
-        Path file = Files.writeString(dir.resolve("spec.yaml"), """
-                version: 1
-                source: { url: "%s", user: "%s", password: "%s" }
-                target: { url: "%s", user: "%s", password: "%s" }
-                kafka: { bootstrap: "%s", topicPrefix: other_none }
-                otherTables: copy
-                """.formatted(pg.jdbcUrl(v1), pg.user(), pg.password(), pg.jdbcUrl(v2), pg.user(), pg.password(),
-                TestKafka.bootstrapServers()));
+        Path file = migration.writeSpec(dir, "", "otherTables: copy\n");
         String reason = "otherTables: copy, and tables lists none, but no v1 table in public has a table of its name in"
                 + " v2's public that it may map (left out: only_v1)";
 
@@ -198,17 +170,15 @@ class OtherTablesIT {
         }
     }
 
-    private void awaitEqual(String v1, String v2) {
-        await().atMost(DEADLINE).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
-            assertThat(pipeline.failure()).isEmpty();
+    private void awaitEqual() {
+        migration.awaitAsserted(Migration.DEADLINE, () -> {
             for (String t : copied()) {
                 String rows = "SELECT * FROM " + t + " ORDER BY id";
-                assertThat(pg.rows(v2, rows)).as(t).isEqualTo(pg.rows(v1, rows));
+                migration.assertTablesEqual(rows, rows);
             }
-            assertThat(pg.rows(v2, "SELECT id, email FROM accounts ORDER BY id"))
-                    .isEqualTo(pg.rows(v1, "SELECT id, mail FROM users ORDER BY id"));
+            migration.assertTablesEqual("SELECT id, email FROM accounts ORDER BY id", "SELECT id, mail FROM users ORDER BY id");
             String events = "SELECT * FROM events ORDER BY id, day";
-            assertThat(pg.rows(v2, events)).isEqualTo(pg.rows(v1, events));
+            migration.assertTablesEqual(events, events);
         });
     }
 }

@@ -6,14 +6,12 @@ import static org.awaitility.Awaitility.await;
 import dev.cdcmigrator.cli.internal.Pipeline;
 import dev.cdcmigrator.common.Topics;
 import dev.cdcmigrator.common.spec.Spec;
-import dev.cdcmigrator.common.spec.SpecParser;
 import dev.cdcmigrator.testkit.PostgresServer;
 import dev.cdcmigrator.testkit.TestKafka;
-import dev.cdcmigrator.testkit.TestPostgres;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -23,9 +21,9 @@ import java.util.Map;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.ConsumerGroupDescription;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.io.TempDir;
@@ -38,19 +36,18 @@ class PipelineIT {
     private static final String TASKS_V1 = "SELECT id, user_id, title, done FROM tasks ORDER BY id";
     private static final String TASKS_V2 = "SELECT id, owner_id, title, done FROM tasks ORDER BY id";
 
-    private final PostgresServer pg = TestPostgres.shared();
-    private String v1;
-    private String v2;
-    private final List<Pipeline> pipelines = new ArrayList<>();
+    @RegisterExtension
+    final Migration migration = new Migration("skeleton");
+    private final PostgresServer pg = migration.pg();
+    private final String v1 = migration.v1();
+    private final String v2 = migration.v2();
     private final List<SimpleMeterRegistry> sinkRegistries = new ArrayList<>();
 
     /** The two deployment shapes: one process with every stage, or one process per stage with two sinks. */
     enum Shape { ONE_PROCESS, SEPARATE_STAGES }
 
     @BeforeEach
-    void createDatabases() throws SQLException {
-        v1 = pg.createDatabase("skeleton_v1");
-        v2 = pg.createDatabase("skeleton_v2");
+    void createTables() {
         pg.execute(v1, """
                 CREATE TABLE users (id bigint PRIMARY KEY, name text NOT NULL, email text,
                                     created_at timestamptz NOT NULL, score numeric(10,2));
@@ -68,28 +65,21 @@ class PipelineIT {
                 """);
     }
 
-    @AfterEach
-    void stop() {
-        for (int i = pipelines.size() - 1; i >= 0; i--) {
-            pipelines.get(i).close();
-        }
-    }
-
     @ParameterizedTest
     @EnumSource(Shape.class)
-    void snapshotThenStreamedChangesConvergeOnV2(Shape shape, @TempDir Path dataDir) throws SQLException {
-        Spec spec = spec();
+    void snapshotThenStreamedChangesConvergeOnV2(Shape shape, @TempDir Path dir) throws Exception {
+        Spec spec = spec(dir);
         if (shape == Shape.ONE_PROCESS) {
-            pipelines.add(Pipeline.start(spec, dataDir, 0, new SimpleMeterRegistry()));
+            migration.start();
         } else {
             // As migrator sink, sink, transform and capture would run them: two sinks share the v2 partitions.
             for (int i = 0; i < 2; i++) {
                 SimpleMeterRegistry registry = new SimpleMeterRegistry();
                 sinkRegistries.add(registry);
-                pipelines.add(Pipeline.start(spec, dataDir.resolve("sink" + i), 0, registry, EnumSet.of(Pipeline.Stage.SINK)));
+                migration.start(spec, "sink" + i, registry, EnumSet.of(Pipeline.Stage.SINK));
             }
-            pipelines.add(Pipeline.start(spec, dataDir.resolve("transform"), 0, new SimpleMeterRegistry(), EnumSet.of(Pipeline.Stage.TRANSFORM)));
-            pipelines.add(Pipeline.start(spec, dataDir.resolve("capture"), 0, new SimpleMeterRegistry(), EnumSet.of(Pipeline.Stage.CAPTURE)));
+            migration.start(spec, "transform", new SimpleMeterRegistry(), EnumSet.of(Pipeline.Stage.TRANSFORM));
+            migration.start(spec, "capture", new SimpleMeterRegistry(), EnumSet.of(Pipeline.Stage.CAPTURE));
         }
 
         awaitConverged(Duration.ofMinutes(2));
@@ -136,8 +126,9 @@ class PipelineIT {
 
     /** A TRUNCATE on v1 deletes every v2 row of the table (in every partition); what is inserted after it stays. */
     @Test
-    void aTruncateOnV1EmptiesTheV2TableOfItsRows(@TempDir Path dataDir) {
-        pipelines.add(Pipeline.start(spec(), dataDir, 0, new SimpleMeterRegistry()));
+    void aTruncateOnV1EmptiesTheV2TableOfItsRows(@TempDir Path dir) throws Exception {
+        spec(dir);
+        migration.start();
         awaitConverged(Duration.ofMinutes(2));
 
         pg.execute(v1, """
@@ -161,20 +152,14 @@ class PipelineIT {
     }
 
     private void awaitConverged(Duration timeout) {
-        await().atMost(timeout).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
-            pipelines.forEach(p -> assertThat(p.failure()).isEmpty());
-            assertThat(pg.rows(v2, ACCOUNTS_V2)).isEqualTo(pg.rows(v1, ACCOUNTS_V1));
-            assertThat(pg.rows(v2, TASKS_V2)).isEqualTo(pg.rows(v1, TASKS_V1));
+        migration.awaitAsserted(timeout, () -> {
+            migration.assertTablesEqual(ACCOUNTS_V2, ACCOUNTS_V1);
+            migration.assertTablesEqual(TASKS_V2, TASKS_V1);
         });
     }
 
-    private Spec spec() {
-        String prefix = "skeleton_" + v1.substring(v1.lastIndexOf('_') + 1);
-        return new SpecParser().parse("""
-                version: 1
-                source: { url: "%s", user: "%s", password: "%s" }
-                target: { url: "%s", user: "%s", password: "%s" }
-                kafka: { bootstrap: "%s", topicPrefix: %s, partitions: 3 }
+    private Spec spec(Path dir) throws IOException {
+        migration.writeSpec(dir, "partitions: 3", """
                 tables:
                   users:
                     into: accounts
@@ -190,7 +175,7 @@ class PipelineIT {
                       owner_id: { from: user_id }
                       title: { from: title }
                       done: { from: done }
-                """.formatted(pg.jdbcUrl(v1), pg.user(), pg.password(), pg.jdbcUrl(v2), pg.user(), pg.password(),
-                TestKafka.bootstrapServers(), prefix), "skeleton.yaml");
+                """);
+        return migration.spec();
     }
 }

@@ -5,22 +5,17 @@ import static org.awaitility.Awaitility.await;
 
 import dev.cdcmigrator.cli.internal.Pipeline;
 import dev.cdcmigrator.common.spec.Spec;
-import dev.cdcmigrator.common.spec.SpecParser;
 import dev.cdcmigrator.testkit.PostgresServer;
-import dev.cdcmigrator.testkit.TestKafka;
-import dev.cdcmigrator.testkit.TestPostgres;
 import dev.cdcmigrator.transform.Reversal;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.UUID;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -86,20 +81,18 @@ class ReverseIT {
             UNION ALL SELECT region, id, name, NULL FROM users
             ORDER BY 1, 2""";
 
-    private final PostgresServer pg = TestPostgres.shared();
+    @RegisterExtension
+    final Migration migration = new Migration("reverse");
+    private final PostgresServer pg = migration.pg();
+    private final String v1 = migration.v1();
+    private final String v2 = migration.v2();
     @TempDir
     Path dir;
-    private String v1;
-    private String v2;
-    private String prefix;
     private Pipeline forward;
     private Pipeline back;
 
     @BeforeEach
-    void databases() {
-        v1 = pg.createDatabase("reverse_v1");
-        v2 = pg.createDatabase("reverse_v2");
-        prefix = "rev_" + UUID.randomUUID().toString().replace("-", "").substring(0, 10);
+    void tables() {
         pg.execute(v1, """
                 CREATE TABLE tasks (id bigint PRIMARY KEY, name text NOT NULL, status text NOT NULL, prio int NOT NULL DEFAULT 1);
                 INSERT INTO tasks SELECT g, 'task ' || g, (ARRAY['created', 'running', 'done'])[1 + g % 3], g % 10
@@ -122,16 +115,6 @@ class ReverseIT {
                 """);
     }
 
-    @AfterEach
-    void stop() {
-        if (back != null) {
-            back.close();
-        }
-        if (forward != null) {
-            forward.close();
-        }
-    }
-
     @Test
     void checkRefusesAColumnWithoutAWayBackNamingItsPath() throws Exception {
         CliRun refused = CliRun.of("check", "--reverse", "--spec", spec(TABLES).toString());
@@ -148,13 +131,13 @@ class ReverseIT {
     @Test
     void bothDirectionsRunAtOnceWithoutALoopAndTheWayBackCarriesEveryV2Write() throws Exception {
         Path file = spec(withWayBack());
-        Spec spec = new SpecParser().parse(file);
+        Spec spec = migration.spec();
         MeterRegistry forwardMeters = new SimpleMeterRegistry();
-        forward = Pipeline.start(spec, dir.resolve("forward"), 0, forwardMeters);
+        forward = migration.start(spec, "forward", forwardMeters);
         awaitV2();
 
         MeterRegistry backMeters = new SimpleMeterRegistry();
-        back = Pipeline.start(Reversal.inverse(spec), dir.resolve("back"), 0, backMeters);
+        back = migration.start(Reversal.inverse(spec), "back", backMeters);
         await("the way back starts").atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(200))
                 .until(() -> back.failure().isPresent() || back.running());
         assertThat(back.failure()).isEmpty();
@@ -225,11 +208,11 @@ class ReverseIT {
     @Test
     void everyWriteOnAMergedOrSplitV2TableReachesTheV1TableItBelongsTo() throws Exception {
         Path file = spec(MERGE_AND_SPLIT);
-        Spec spec = new SpecParser().parse(file);
-        forward = Pipeline.start(spec, dir.resolve("forward"), 0, new SimpleMeterRegistry());
+        Spec spec = migration.spec();
+        forward = migration.start(spec, "forward", new SimpleMeterRegistry());
         awaitV2(V2_MERGED_AND_SPLIT, V1_MERGED_AND_SPLIT);
 
-        back = Pipeline.start(Reversal.inverse(spec), dir.resolve("back"), 0, new SimpleMeterRegistry());
+        back = migration.start(Reversal.inverse(spec), "back", new SimpleMeterRegistry());
         await("the way back starts").atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(200))
                 .until(() -> back.failure().isPresent() || back.running());
         assertThat(back.failure()).isEmpty();
@@ -294,11 +277,11 @@ class ReverseIT {
         pg.execute(v2, "ALTER TABLE ledger REPLICA IDENTITY FULL");
         CliRun check = CliRun.of("check", "--reverse", "--spec", file.toString());
         assertThat(check.exit()).as(check.toString()).isEqualTo(ExitCodes.OK);
-        Spec spec = new SpecParser().parse(file);
-        forward = Pipeline.start(spec, dir.resolve("forward"), 0, new SimpleMeterRegistry());
+        Spec spec = migration.spec();
+        forward = migration.start(spec, "forward", new SimpleMeterRegistry());
         awaitV2(rows, rows);
 
-        back = Pipeline.start(Reversal.inverse(spec), dir.resolve("back"), 0, new SimpleMeterRegistry());
+        back = migration.start(Reversal.inverse(spec), "back", new SimpleMeterRegistry());
         await("the way back starts").atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(200))
                 .until(() -> back.failure().isPresent() || back.running());
         assertThat(back.failure()).isEmpty();
@@ -329,13 +312,7 @@ class ReverseIT {
     }
 
     private Path spec(String tables) throws Exception {
-        return Files.writeString(dir.resolve(UUID.randomUUID() + ".yaml"), """
-                version: 1
-                source: { url: "%s", user: "%s", password: "%s" }
-                target: { url: "%s", user: "%s", password: "%s" }
-                kafka: { bootstrap: "%s", topicPrefix: %s, partitions: 2 }
-                """.formatted(pg.jdbcUrl(v1), pg.user(), pg.password(), pg.jdbcUrl(v2), pg.user(), pg.password(),
-                TestKafka.bootstrapServers(), prefix) + tables);
+        return migration.writeSpec(dir, "partitions: 2", tables);
     }
 
     private void awaitV2() {

@@ -4,20 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.cdcmigrator.cli.internal.Pipeline;
-import dev.cdcmigrator.common.spec.Spec;
-import dev.cdcmigrator.common.spec.SpecParser;
 import dev.cdcmigrator.testkit.PostgresServer;
-import dev.cdcmigrator.testkit.TestKafka;
-import dev.cdcmigrator.testkit.TestPostgres;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Optional;
-import java.util.UUID;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -30,17 +24,14 @@ class SchemaChangeIT {
     private static final Duration DEADLINE = Duration.ofSeconds(90);
     private static final String V2_ROWS = "SELECT id, title, note FROM items ORDER BY id";
 
-    private final PostgresServer pg = TestPostgres.shared();
-    private String v1;
-    private String v2;
-    private String prefix;
-    private Pipeline pipeline;
+    @RegisterExtension
+    final Migration migration = new Migration("schema");
+    private final PostgresServer pg = migration.pg();
+    private final String v1 = migration.v1();
+    private final String v2 = migration.v2();
 
     @BeforeEach
-    void createDatabases() {
-        v1 = pg.createDatabase("schema_v1");
-        v2 = pg.createDatabase("schema_v2");
-        prefix = "schema_" + UUID.randomUUID().toString().replace("-", "").substring(0, 10);
+    void createTables() {
         pg.execute(v1, """
                 CREATE TABLE items (id bigint PRIMARY KEY, title text NOT NULL, note text);
                 INSERT INTO items SELECT g, 'item ' || g, 'note ' || g FROM generate_series(1, 50) g;
@@ -48,16 +39,10 @@ class SchemaChangeIT {
         pg.execute(v2, "CREATE TABLE items (id bigint PRIMARY KEY, title text NOT NULL, note text)");
     }
 
-    @AfterEach
-    void stop() {
-        if (pipeline != null) {
-            pipeline.close();
-        }
-    }
-
     @Test
-    void anAddedColumnFlowsByAndADroppedNeededColumnStopsTheTransformUntilTheSpecFits(@TempDir Path dataDir) {
-        pipeline = Pipeline.start(spec("note: { from: note }"), dataDir, 0, new SimpleMeterRegistry());
+    void anAddedColumnFlowsByAndADroppedNeededColumnStopsTheTransformUntilTheSpecFits(@TempDir Path dir) throws Exception {
+        writeSpec(dir, "note: { from: note }");
+        Pipeline first = migration.start();
         awaitRows(50);
 
         pg.execute(v1, """
@@ -66,7 +51,7 @@ class SchemaChangeIT {
                 UPDATE items SET title = 'renamed 1', color = 'blue' WHERE id = 1;
                 """);
         awaitRows(51);
-        assertThat(pipeline.failure()).isEmpty();
+        assertThat(first.failure()).isEmpty();
         assertThat(pg.rows(v2, "SELECT title FROM items WHERE id = 1")).containsExactly(List.of("renamed 1"));
 
         pg.execute(v1, """
@@ -74,46 +59,37 @@ class SchemaChangeIT {
                 INSERT INTO items VALUES (52, 'item 52', 'green');
                 UPDATE items SET title = 'renamed 2' WHERE id = 2;
                 """);
-        await().atMost(DEADLINE).until(() -> pipeline.failure().isPresent());
-        assertThat(pipeline.failure().orElseThrow())
+        await().atMost(DEADLINE).until(() -> first.failure().isPresent());
+        assertThat(first.failure().orElseThrow())
                 .contains("transform stopped: v1 table public.items no longer has column note at LSN",
                         "(key {\"id\":52}), needed by v2 column items.note", "restart the transform");
         assertThat(pg.rows(v2, "SELECT count(*) FROM items WHERE id = 52 OR title = 'renamed 2'")).containsExactly(List.of("0"));
-        pipeline.close();
+        migration.stop();
 
         // The spec no longer reads note: the restart resumes from the change that stopped it.
-        pipeline = Pipeline.start(spec(""), dataDir, 0, new SimpleMeterRegistry());
+        writeSpec(dir, "");
+        Pipeline restarted = migration.start();
         awaitRows(52);
         assertThat(pg.rows(v2, "SELECT id, title, note FROM items WHERE id IN (2, 51, 52) ORDER BY id")).containsExactly(
                 List.of("2", "renamed 2", "note 2"), List.of("51", "item 51", "note 51"), List.of("52", "item 52", "null"));
-        assertThat(pipeline.failure()).isEmpty();
+        assertThat(restarted.failure()).isEmpty();
     }
 
     private void awaitRows(int count) {
-        await().atMost(DEADLINE).until(() -> {
-            Optional<String> failed = pipeline.failure();
-            if (failed.isPresent()) {
-                throw new AssertionError("a stage failed: " + failed.get());
-            }
-            return pg.rows(v2, V2_ROWS).size() == count
-                    && pg.rows(v1, "SELECT id, title FROM items ORDER BY id").equals(
-                    pg.rows(v2, "SELECT id, title FROM items ORDER BY id"));
+        migration.awaitAsserted(DEADLINE, () -> {
+            assertThat(pg.rows(v2, V2_ROWS)).hasSize(count);
+            migration.assertTablesEqual("SELECT id, title FROM items ORDER BY id", "SELECT id, title FROM items ORDER BY id");
         });
     }
 
-    private Spec spec(String noteColumn) {
-        return new SpecParser().parse("""
-                version: 1
-                source: { url: "%s", user: "%s", password: "%s" }
-                target: { url: "%s", user: "%s", password: "%s" }
-                kafka: { bootstrap: "%s", topicPrefix: %s, partitions: 1 }
+    private void writeSpec(Path dir, String noteColumn) throws IOException {
+        migration.writeSpec(dir, "partitions: 1", """
                 tables:
                   items:
                     columns:
                       id: { from: id }
                       title: { from: title }
                       %s
-                """.formatted(pg.jdbcUrl(v1), pg.user(), pg.password(), pg.jdbcUrl(v2), pg.user(), pg.password(),
-                TestKafka.bootstrapServers(), prefix, noteColumn), "schema.yaml");
+                """.formatted(noteColumn));
     }
 }

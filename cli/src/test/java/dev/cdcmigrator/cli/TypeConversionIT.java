@@ -1,20 +1,13 @@
 package dev.cdcmigrator.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
-import dev.cdcmigrator.cli.internal.Pipeline;
-import dev.cdcmigrator.common.spec.SpecParser;
 import dev.cdcmigrator.testkit.PostgresServer;
-import dev.cdcmigrator.testkit.TestKafka;
-import dev.cdcmigrator.testkit.TestPostgres;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
-import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -24,20 +17,14 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class TypeConversionIT {
 
-    private final PostgresServer pg = TestPostgres.shared();
-    private Pipeline pipeline;
-
-    @AfterEach
-    void stop() {
-        if (pipeline != null) {
-            pipeline.close();
-        }
-    }
+    @RegisterExtension
+    final Migration migration = new Migration("conv");
+    private final PostgresServer pg = migration.pg();
 
     @Test
-    void valuesConvertIntoTheV2TypesAndBackWithoutLoss(@TempDir Path dataDir) throws SQLException {
-        String v1 = pg.createDatabase("conv_v1");
-        String v2 = pg.createDatabase("conv_v2");
+    void valuesConvertIntoTheV2TypesAndBackWithoutLoss(@TempDir Path dir) throws Exception {
+        String v1 = migration.v1();
+        String v2 = migration.v2();
         pg.execute(v1, """
                 CREATE TYPE mood AS ENUM ('happy', 'sad');
                 CREATE TABLE conv (id int PRIMARY KEY,
@@ -58,12 +45,7 @@ class TypeConversionIT {
                     status task_status, uid uuid, at timestamptz, amount numeric, doc jsonb,
                     mood_text text, u_text text, ts timestamptz, ts_text text, n numeric, n_text text, n_scaled numeric(30, 10), j jsonb, j_text text);
                 """);
-        String prefix = "conv_" + v1.substring(v1.lastIndexOf('_') + 1);
-        pipeline = Pipeline.start(new SpecParser(name -> null).parse("""
-                version: 1
-                source: { url: "%s", user: "%s", password: "%s" }
-                target: { url: "%s", user: "%s", password: "%s" }
-                kafka: { bootstrap: "%s", topicPrefix: %s }
+        migration.writeSpec(dir, "", """
                 tables:
                   conv:
                     columns:
@@ -82,13 +64,11 @@ class TypeConversionIT {
                       n_scaled: { from: n_scaled }
                       j: { from: j }
                       j_text: { from: j }
-                """.formatted(pg.jdbcUrl(v1), pg.user(), pg.password(), pg.jdbcUrl(v2), pg.user(), pg.password(),
-                TestKafka.bootstrapServers(), prefix), "conv.yaml"), dataDir, 0, new SimpleMeterRegistry());
+                """);
+        migration.start();
 
-        await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
-            assertThat(pipeline.failure()).isEmpty();
-            assertThat(pg.rows(v2, "SELECT count(*) FROM conv")).containsExactly(List.of("3"));
-        });
+        migration.awaitAsserted(Duration.ofMinutes(2), () ->
+                assertThat(pg.rows(v2, "SELECT count(*) FROM conv")).containsExactly(List.of("3")));
         // Typed v2 values equal PostgreSQL's own cast of the v1 text; typed v1 values arrive unchanged.
         assertThat(pg.rows(v2, """
                 SELECT id, status::text, uid::text, at::text, amount::text, doc::text, ts::text, n::text, n_scaled::text, j::text

@@ -1,19 +1,13 @@
 package dev.cdcmigrator.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
-import dev.cdcmigrator.cli.internal.Pipeline;
-import dev.cdcmigrator.common.spec.SpecParser;
 import dev.cdcmigrator.testkit.PostgresServer;
-import dev.cdcmigrator.testkit.TestKafka;
-import dev.cdcmigrator.testkit.TestPostgres;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -61,21 +55,15 @@ class TypeFidelityIT {
             CREATE DOMAIN positive_int AS integer CHECK (VALUE > 0);
             """;
 
-    private final PostgresServer pg = TestPostgres.shared();
-    private Pipeline pipeline;
-
-    @AfterEach
-    void stop() {
-        if (pipeline != null) {
-            pipeline.close();
-        }
-    }
+    @RegisterExtension
+    final Migration migration = new Migration("fidelity");
+    private final PostgresServer pg = migration.pg();
+    private final String v1 = migration.v1();
+    private final String v2 = migration.v2();
 
     @ParameterizedTest(name = "backfill.mode {0}")
     @ValueSource(strings = {"debezium", "copy"})
-    void everyTypeArrivesWithTheSameValueFromTheSnapshotAndFromTheStream(String mode, @TempDir Path dataDir) {
-        String v1 = pg.createDatabase("fidelity_v1");
-        String v2 = pg.createDatabase("fidelity_v2");
+    void everyTypeArrivesWithTheSameValueFromTheSnapshotAndFromTheStream(String mode, @TempDir Path dir) throws Exception {
         String columns = COLUMNS.stream().map(c -> c[0] + " " + c[1]).collect(Collectors.joining(", "));
         String table = TYPES + """
                 CREATE TABLE fidelity (id int PRIMARY KEY, %s);
@@ -94,12 +82,7 @@ class TypeFidelityIT {
                 INSERT INTO pairs VALUES (1, 'x', 'one'), (1, 'y', 'two'), (2, 'x', 'three');
                 """);
 
-        String prefix = "fidelity_" + v1.substring(v1.lastIndexOf('_') + 1);
-        pipeline = Pipeline.start(new SpecParser(name -> null).parse("""
-                version: 1
-                source: { url: "%s", user: "%s", password: "%s" }
-                target: { url: "%s", user: "%s", password: "%s" }
-                kafka: { bootstrap: "%s", topicPrefix: %s }
+        migration.writeSpec(dir, "", """
                 backfill: { mode: %s }
                 tables:
                   fidelity:
@@ -110,11 +93,10 @@ class TypeFidelityIT {
                     columns: { id: { from: id }, body: { from: body }, n: { from: n } }
                   pairs:
                     columns: { a: { from: a }, b: { from: b }, v: { from: v } }
-                """.formatted(pg.jdbcUrl(v1), pg.user(), pg.password(), pg.jdbcUrl(v2), pg.user(), pg.password(),
-                TestKafka.bootstrapServers(), prefix, mode,
-                COLUMNS.stream().map(c -> "      " + c[0] + ": { from: " + c[0] + " }").collect(Collectors.joining("\n"))),
-                "fidelity.yaml"), dataDir, 0, new SimpleMeterRegistry());
-        awaitSame(v1, v2, 3);
+                """.formatted(mode,
+                COLUMNS.stream().map(c -> "      " + c[0] + ": { from: " + c[0] + " }").collect(Collectors.joining("\n"))));
+        migration.start();
+        awaitSame(3);
 
         // Streamed: the same values inserted again, then updated to the next row's values; an enum value added on
         // both sides mid-stream; the big row updated without touching its TOASTed body (the WAL does not carry it).
@@ -132,22 +114,21 @@ class TypeFidelityIT {
                 UPDATE pairs SET v = 'changed' WHERE a = 1 AND b = 'y';
                 UPDATE pairs SET b = 'z' WHERE a = 2;
                 """);
-        awaitSame(v1, v2, 3 + 3 + 1);
+        awaitSame(3 + 3 + 1);
         assertThat(pg.rows(v2, "SELECT n, length(body) FROM big")).containsExactly(List.of("2", "10485760"));
     }
 
-    private void awaitSame(String v1, String v2, int rows) {
+    private void awaitSame(int rows) {
         // timetz arrives normalized to UTC (Debezium's ZonedTime keeps the time of day, not the offset): compared in UTC.
         String all = "SELECT id, " + COLUMNS.stream().map(c -> c[0].equals("ttz") ? "(ttz AT TIME ZONE 'UTC')::text" : c[0] + "::text")
                 .collect(Collectors.joining(", ")) + " FROM fidelity ORDER BY id";
         String big = "SELECT id::text, md5(body), n FROM big";
         String pairs = "SELECT a, b, v FROM pairs ORDER BY a, b";
-        await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
-            assertThat(pipeline.failure()).isEmpty();
+        migration.awaitAsserted(Duration.ofMinutes(2), () -> {
             assertThat(pg.rows(v2, "SELECT count(*) FROM fidelity")).containsExactly(List.of(String.valueOf(rows)));
-            assertThat(pg.rows(v2, all)).isEqualTo(pg.rows(v1, all));
-            assertThat(pg.rows(v2, big)).isEqualTo(pg.rows(v1, big));
-            assertThat(pg.rows(v2, pairs)).isEqualTo(pg.rows(v1, pairs));
+            migration.assertTablesEqual(all, all);
+            migration.assertTablesEqual(big, big);
+            migration.assertTablesEqual(pairs, pairs);
         });
     }
 }

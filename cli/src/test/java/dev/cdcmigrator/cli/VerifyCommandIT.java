@@ -4,21 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.cdcmigrator.cli.internal.Pipeline;
 import dev.cdcmigrator.common.serde.Json;
-import dev.cdcmigrator.common.spec.SpecParser;
 import dev.cdcmigrator.testkit.PostgresServer;
-import dev.cdcmigrator.testkit.TestKafka;
-import dev.cdcmigrator.testkit.TestPostgres;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -57,20 +51,14 @@ class VerifyCommandIT {
             (%d, 'NaN', 'Infinity', 'NaN', 'Infinity', 'infinity'), (%d, '-Infinity', '-Infinity', 12.5, '-Infinity', '-infinity'),
             (%d, 1.17549435e-38, 1e-300, -0.0, 'NaN', '2024-01-01 00:00:00.5+00')""";
 
-    private final PostgresServer pg = TestPostgres.shared();
-    private Pipeline pipeline;
-
-    @AfterEach
-    void stop() {
-        if (pipeline != null) {
-            pipeline.close();
-        }
-    }
+    @RegisterExtension
+    final Migration migration = new Migration("verify_cmd");
+    private final PostgresServer pg = migration.pg();
 
     @Test
     void verifyAgreesWithThePipelineOnEveryTypeThenNamesTheValueThatDiffers(@TempDir Path dir) throws Exception {
-        String v1 = pg.createDatabase("verify_cmd_v1");
-        String v2 = pg.createDatabase("verify_cmd_v2");
+        String v1 = migration.v1();
+        String v2 = migration.v2();
         Map<String, String> columns = new LinkedHashMap<>();
         for (String column : TYPES.replaceAll("\\s+", " ").strip().split(", ")) {
             columns.put(column.substring(0, column.indexOf(' ')), column.substring(column.indexOf(' ') + 1));
@@ -113,17 +101,8 @@ class VerifyCommandIT {
                       ni_text: { from: ni }
                       tz_text: { from: tz }
                 """);
-        String prefix = "verifycmd_" + v1.substring(v1.lastIndexOf('_') + 1);
-        String yaml = """
-                version: 1
-                source: { url: "%s", user: "%s", password: "%s" }
-                target: { url: "%s", user: "%s", password: "%s" }
-                kafka: { bootstrap: "%s", topicPrefix: %s }
-                tables:
-                %s""".formatted(pg.jdbcUrl(v1), pg.user(), pg.password(), pg.jdbcUrl(v2), pg.user(), pg.password(),
-                TestKafka.bootstrapServers(), prefix, spec);
-        Path specFile = Files.writeString(dir.resolve("spec.yaml"), yaml);
-        pipeline = Pipeline.start(new SpecParser(name -> null).parse(yaml, "spec.yaml"), dir.resolve("data"), 0, new SimpleMeterRegistry());
+        Path specFile = migration.writeSpec(dir, "", "tables:\n" + spec);
+        migration.start();
 
         awaitRows(v2, 3, 3);
         // Streamed this time: the same values, and an update.
@@ -167,10 +146,8 @@ class VerifyCommandIT {
     }
 
     private void awaitRows(String v2, int wire, int specials) {
-        await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(300)).untilAsserted(() -> {
-            assertThat(pipeline.failure()).isEmpty();
-            assertThat(pg.rows(v2, "SELECT (SELECT count(*) FROM wire), (SELECT count(*) FROM specials)"))
-                    .containsExactly(List.of(String.valueOf(wire), String.valueOf(specials)));
-        });
+        migration.awaitAsserted(Duration.ofMinutes(2), () ->
+                assertThat(pg.rows(v2, "SELECT (SELECT count(*) FROM wire), (SELECT count(*) FROM specials)"))
+                        .containsExactly(List.of(String.valueOf(wire), String.valueOf(specials))));
     }
 }

@@ -11,25 +11,18 @@ import dev.cdcmigrator.common.event.SnapshotCompleted.Recopied;
 import dev.cdcmigrator.common.event.V2Change;
 import dev.cdcmigrator.common.serde.Json;
 import dev.cdcmigrator.common.serde.JsonSerde;
-import dev.cdcmigrator.common.spec.SpecParser;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import org.apache.kafka.common.header.internals.RecordHeaders;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
-import org.apache.kafka.streams.TopologyTestDriver;
 import org.apache.kafka.streams.test.TestRecord;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The copy backfill sends each v1 row to the raw topic before any streamed change: the transform keeps its image and
@@ -47,18 +40,9 @@ class BackfillTopologyTest {
     private final DebeziumEnvelopes docs = new DebeziumEnvelopes("docs")
             .column("id", "int64").column("body", "string").column("n", "int32").column("status", "string");
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
-    private TopologyTestDriver driver;
-    private TestInputTopic<byte[], byte[]> raw;
-    private TestOutputTopic<byte[], byte[]> v2;
-    private TestOutputTopic<byte[], byte[]> dlq;
 
-    @BeforeEach
-    void start() {
-        var spec = new SpecParser(n -> null).parse("""
-                version: 1
-                source: { url: "jdbc:postgresql://v1/app", user: u }
-                target: { url: "jdbc:postgresql://v2/app", user: u }
-                kafka: { topicPrefix: app }
+    @RegisterExtension
+    final TestTopology topology = new TestTopology("backfill-test", """
                 tables:
                   docs:
                     columns:
@@ -66,20 +50,10 @@ class BackfillTopologyTest {
                       body: { from: body }
                       n: { from: n }
                       status: { from: status, map: { open: o, done: d } }
-                """, "t.yaml");
-        Properties props = new Properties();
-        props.put(StreamsConfig.APPLICATION_ID_CONFIG, "backfill-test");
-        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-        driver = new TopologyTestDriver(TransformTopology.build(spec, registry), props);
-        raw = driver.createInputTopic("app.raw.public.docs", new ByteArraySerializer(), new ByteArraySerializer());
-        v2 = driver.createOutputTopic("app.v2.docs", new ByteArrayDeserializer(), new ByteArrayDeserializer());
-        dlq = driver.createOutputTopic("app.dlq", new ByteArrayDeserializer(), new ByteArrayDeserializer());
-    }
-
-    @AfterEach
-    void stop() {
-        driver.close();
-    }
+                """, registry);
+    private final TestInputTopic<byte[], byte[]> raw = topology.raw("docs");
+    private final TestOutputTopic<byte[], byte[]> v2 = topology.v2("docs");
+    private final TestOutputTopic<byte[], byte[]> dlq = topology.dlq();
 
     @Test
     void anAppliedBackfilledRowWritesNothingButItsImageFillsALaterUnchangedToastedValue() {

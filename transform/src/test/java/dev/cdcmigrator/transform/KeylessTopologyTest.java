@@ -9,25 +9,18 @@ import dev.cdcmigrator.common.event.SnapshotCompleted;
 import dev.cdcmigrator.common.event.V2Change;
 import dev.cdcmigrator.common.serde.Json;
 import dev.cdcmigrator.common.serde.JsonSerde;
-import dev.cdcmigrator.common.spec.SpecParser;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import org.apache.kafka.common.header.internals.RecordHeaders;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
-import org.apache.kafka.streams.TopologyTestDriver;
 import org.apache.kafka.streams.test.TestRecord;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Tables without a primary key: Debezium sends their changes without a record key. Each is mapped by its values, with
@@ -42,39 +35,18 @@ class KeylessTopologyTest {
     private final DebeziumEnvelopes ledger = new DebeziumEnvelopes("ledger").column("a", "int32").column("b", "string");
     private final DebeziumEnvelopes audit = new DebeziumEnvelopes("audit").column("a", "int32").column("b", "string");
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
-    private TopologyTestDriver driver;
-    private TestInputTopic<byte[], byte[]> ledgerRaw;
-    private TestInputTopic<byte[], byte[]> auditRaw;
-    private TestOutputTopic<byte[], byte[]> ledgerV2;
-    private TestOutputTopic<byte[], byte[]> auditV2;
-    private TestOutputTopic<byte[], byte[]> dlq;
 
-    @BeforeEach
-    void start() {
-        var spec = new SpecParser(n -> null).parse("""
-                version: 1
-                source: { url: "jdbc:postgresql://v1/app", user: u }
-                target: { url: "jdbc:postgresql://v2/app", user: u }
-                kafka: { topicPrefix: app }
+    @RegisterExtension
+    final TestTopology topology = new TestTopology("keyless-test", """
                 tables:
                   ledger: { columns: { a: { from: a }, b: { from: b } } }
                   audit: { append: true, columns: { a: { from: a }, b: { from: b } } }
-                """, "t.yaml");
-        Properties props = new Properties();
-        props.put(StreamsConfig.APPLICATION_ID_CONFIG, "keyless-test");
-        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-        driver = new TopologyTestDriver(TransformTopology.build(spec, registry), props);
-        ledgerRaw = driver.createInputTopic("app.raw.public.ledger", new ByteArraySerializer(), new ByteArraySerializer());
-        auditRaw = driver.createInputTopic("app.raw.public.audit", new ByteArraySerializer(), new ByteArraySerializer());
-        ledgerV2 = driver.createOutputTopic("app.v2.ledger", new ByteArrayDeserializer(), new ByteArrayDeserializer());
-        auditV2 = driver.createOutputTopic("app.v2.audit", new ByteArrayDeserializer(), new ByteArrayDeserializer());
-        dlq = driver.createOutputTopic("app.dlq", new ByteArrayDeserializer(), new ByteArrayDeserializer());
-    }
-
-    @AfterEach
-    void stop() {
-        driver.close();
-    }
+                """, registry);
+    private final TestInputTopic<byte[], byte[]> ledgerRaw = topology.raw("ledger");
+    private final TestInputTopic<byte[], byte[]> auditRaw = topology.raw("audit");
+    private final TestOutputTopic<byte[], byte[]> ledgerV2 = topology.v2("ledger");
+    private final TestOutputTopic<byte[], byte[]> auditV2 = topology.v2("audit");
+    private final TestOutputTopic<byte[], byte[]> dlq = topology.dlq();
 
     private static Map<String, Object> row(Integer a, String b) {
         Map<String, Object> row = new LinkedHashMap<>();

@@ -7,24 +7,17 @@ import dev.cdcmigrator.common.event.ReplayOutcome;
 import dev.cdcmigrator.common.event.SnapshotCompleted;
 import dev.cdcmigrator.common.event.V2Change;
 import dev.cdcmigrator.common.serde.JsonSerde;
-import dev.cdcmigrator.common.spec.SpecParser;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import org.apache.kafka.common.header.internals.RecordHeaders;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
-import org.apache.kafka.streams.TopologyTestDriver;
 import org.apache.kafka.streams.test.TestRecord;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Capture is at-least-once: the transform drops what a row has already been through, by source position. */
 class ReplayTopologyTest {
@@ -33,34 +26,15 @@ class ReplayTopologyTest {
 
     private final DebeziumEnvelopes items = new DebeziumEnvelopes("items").column("id", "int64").column("v", "int32");
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
-    private TopologyTestDriver driver;
-    private TestInputTopic<byte[], byte[]> raw;
-    private TestOutputTopic<byte[], byte[]> v2;
-    private TestOutputTopic<byte[], byte[]> outcomes;
 
-    @BeforeEach
-    void start() {
-        var spec = new SpecParser(n -> null).parse("""
-                version: 1
-                source: { url: "jdbc:postgresql://v1/app", user: u }
-                target: { url: "jdbc:postgresql://v2/app", user: u }
-                kafka: { topicPrefix: app }
+    @RegisterExtension
+    final TestTopology topology = new TestTopology("replay-test", """
                 tables:
                   items: { columns: { id: { from: id }, v: { from: v } } }
-                """, "t.yaml");
-        Properties props = new Properties();
-        props.put(StreamsConfig.APPLICATION_ID_CONFIG, "replay-test");
-        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-        driver = new TopologyTestDriver(TransformTopology.build(spec, registry), props);
-        raw = driver.createInputTopic("app.raw.public.items", new ByteArraySerializer(), new ByteArraySerializer());
-        v2 = driver.createOutputTopic("app.v2.items", new ByteArrayDeserializer(), new ByteArrayDeserializer());
-        outcomes = driver.createOutputTopic("app.replays", new ByteArrayDeserializer(), new ByteArrayDeserializer());
-    }
-
-    @AfterEach
-    void stop() {
-        driver.close();
-    }
+                """, registry);
+    private final TestInputTopic<byte[], byte[]> raw = topology.raw("items");
+    private final TestOutputTopic<byte[], byte[]> v2 = topology.v2("items");
+    private final TestOutputTopic<byte[], byte[]> outcomes = topology.output("app.replays");
 
     private void change(String op, long id, Integer v, long lsn, Long lastCommit) {
         Map<String, Object> row = new LinkedHashMap<>();
@@ -221,7 +195,7 @@ class ReplayTopologyTest {
         assertThat(registry.get("migrator.transform.records").tags("table", "items", "outcome", "superseded").counter().count())
                 .isEqualTo(2.0);
         assertThat(duplicates()).isZero();
-        TestOutputTopic<byte[], byte[]> dlq = driver.createOutputTopic("app.dlq", new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        TestOutputTopic<byte[], byte[]> dlq = topology.dlq();
         assertThat(dlq.readValuesToList()).singleElement()
                 .satisfies(b -> assertThat(JsonSerde.of(DeadLetter.class).deserialize(null, b).offset()).isEqualTo(8));
     }

@@ -5,57 +5,30 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.cdcmigrator.common.event.V2Change;
 import dev.cdcmigrator.common.serde.JsonSerde;
-import dev.cdcmigrator.common.spec.SpecParser;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
-import org.apache.kafka.streams.TopologyTestDriver;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** v1 columns added mid-stream flow by; a needed column dropped or retyped stops the transform before anything is written. */
 class SchemaChangeTopologyTest {
 
     private static final JsonSerde<V2Change> V2 = JsonSerde.of(V2Change.class);
 
-    private TopologyTestDriver driver;
-    private TestInputTopic<byte[], byte[]> raw;
-    private TestOutputTopic<byte[], byte[]> v2;
-    private TestOutputTopic<byte[], byte[]> dlq;
-
-    @BeforeEach
-    void start() {
-        var spec = new SpecParser(n -> null).parse("""
-                version: 1
-                source: { url: "jdbc:postgresql://v1/app", user: u }
-                target: { url: "jdbc:postgresql://v2/app", user: u }
-                kafka: { topicPrefix: app }
+    @RegisterExtension
+    final TestTopology topology = new TestTopology("schema-change-test", """
                 tables:
                   items:
                     where: "row.qty > 0"
                     columns: { id: { from: id }, label: { expr: "row.name + '!'" } }
-                """, "t.yaml");
-        Properties props = new Properties();
-        props.put(StreamsConfig.APPLICATION_ID_CONFIG, "schema-change-test");
-        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-        driver = new TopologyTestDriver(TransformTopology.build(spec, new SimpleMeterRegistry()), props);
-        raw = driver.createInputTopic("app.raw.public.items", new ByteArraySerializer(), new ByteArraySerializer());
-        v2 = driver.createOutputTopic("app.v2.items", new ByteArrayDeserializer(), new ByteArrayDeserializer());
-        dlq = driver.createOutputTopic("app.dlq", new ByteArrayDeserializer(), new ByteArrayDeserializer());
-    }
-
-    @AfterEach
-    void stop() {
-        driver.close();
-    }
+                """, new SimpleMeterRegistry());
+    private final TestInputTopic<byte[], byte[]> raw = topology.raw("items");
+    private final TestOutputTopic<byte[], byte[]> v2 = topology.v2("items");
+    private final TestOutputTopic<byte[], byte[]> dlq = topology.dlq();
 
     private void insert(DebeziumEnvelopes table, long id, Map<String, Object> values, long lsn) {
         Map<String, Object> row = new LinkedHashMap<>();
