@@ -39,7 +39,7 @@ public record V2Change(Op op, String table, ObjectNode key, ObjectNode after, So
         if (!unchanged.isEmpty() && (op != Op.UPDATE || key.isEmpty())) {
             throw new IllegalArgumentException("only an update of a keyed row leaves columns unchanged (op " + op.code() + ")");
         }
-        if (unchanged.stream().anyMatch(after::has)) {
+        if (unchanged.stream().anyMatch(column -> after.has(column))) {
             throw new IllegalArgumentException("a column left unchanged is not written too: " + unchanged + " in " + after);
         }
         if ((op == Op.DELETE || op == Op.TRUNCATE) != (after == null)) {

@@ -354,7 +354,7 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
         // A read (Debezium's snapshot or the copy) selected the row, so it has every value: nothing to fill.
         ObjectNode image = change.op() == Op.READ ? change.after() : mapping.fillUnchangedToast(change.after(), newest);
         // Before the dimensions resolve: a lookup must not be made with a value the change does not carry.
-        mapping.requireAvailable(change.op(), image, v1Key, lookupColumns);
+        mapping.requireAvailable(change.op(), image, v1Key, waiting == null && previous != null && previous.row() == null, lookupColumns);
         RawChange filled = new RawChange(change.op(), change.before(), image, change.source(), change.jsonColumns(),
                 change.columnTypes(), change.applied());
         if (dimensions.isEmpty()) {

@@ -173,7 +173,7 @@ public final class TableMapping {
         }
         ObjectNode image = fillUnchangedToast(change.after(), previous);
         Set<String> unavailable = Rows.unavailableColumns(image);
-        requireAvailable(change.op(), image, v1Key, Set.of());
+        requireAvailable(change.op(), image, v1Key, false, Set.of());
         ObjectNode parsed = Rows.parsed(image, json);
         for (TargetMapping target : targets) {
             ObjectNode oldKey = previous != null && target.matches(previousParsed)
@@ -235,7 +235,7 @@ public final class TableMapping {
         ObjectNode image = change.after() == null ? null : fillUnchangedToast(change.after(), before);
         if (image != null && change.op() != Op.UPDATE) {
             // An update's old values are complete (checked above), so only an insert can still hold a placeholder.
-            requireAvailable(change.op(), image, none, Set.of());
+            requireAvailable(change.op(), image, none, false, Set.of());
         }
         ObjectNode parsedBefore = changesARow ? Rows.parsed(before, json) : null;
         ObjectNode parsed = image == null ? null : Rows.parsed(image, json);
@@ -296,12 +296,14 @@ public final class TableMapping {
      * mapping may read one.
      *
      * @param image the filled row image
+     * @param deleted whether the last change applied to the row deleted it (v2 has no row to leave values in)
      * @param lookupColumns the columns of this table that tables using it as a lookup table read
      * @throws MappingException naming the table, the key and the first such column (the change is dead-lettered)
      */
-    public void requireAvailable(Op op, ObjectNode image, JsonNode v1Key, Set<String> lookupColumns) {
+    public void requireAvailable(Op op, ObjectNode image, JsonNode v1Key, boolean deleted, Set<String> lookupColumns) {
         for (String column : Rows.unavailableColumns(image)) {
-            String why = whyNeeded(op, Set.of(column), v1Key, lookupColumns);
+            String why = deleted ? "and the row was deleted before this " + op.name().toLowerCase(java.util.Locale.ROOT)
+                    + ", so v2 has no row holding it" : whyNeeded(op, Set.of(column), v1Key, lookupColumns);
             if (why != null) {
                 throw unavailableValue(column, v1Key, why);
             }
