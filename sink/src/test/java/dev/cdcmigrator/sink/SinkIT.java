@@ -339,6 +339,48 @@ class SinkIT {
         assertThat(sink.failure()).isNull();
     }
 
+    @Test
+    void anUpdateLeavingColumnsUnchangedWritesOnlyTheOthersAndIsADeadLetterWhenTheRowIsMissing() throws Exception {
+        execute(db, """
+                CREATE TABLE docs (id bigint PRIMARY KEY, body text DEFAULT 'default body', n int);
+                INSERT INTO docs VALUES (1, 'kept body', 1), (3, 'old body', 0), (4, 'body four', 4);
+                """);
+        Spec spec = spec(1, null, null, Map.of("docs", List.of("id", "body", "n")));
+        provisionTopics(spec);
+        List<V2Change> batch = List.of(
+                partial("{\"id\": 1, \"n\": 2}", "body"),
+                partial("{\"id\": 2, \"n\": 2}", "body"),
+                // In one batch a partial update takes what it leaves unchanged from the row's earlier image.
+                change(Op.UPDATE, "docs", "{\"id\": 3, \"body\": \"new body\", \"n\": 5}", "id"),
+                partial("{\"id\": 3, \"n\": 6}", "body"),
+                partial("{\"id\": 4}", "body", "n"));
+        Map<TopicPartition, Long> next = nextOffsets(produce(batch, false));
+
+        Sink sink = start(spec);
+        awaitStoredOffsets(sink, "migrator_state", next);
+
+        assertThat(rows(db, "SELECT id, body, n FROM docs ORDER BY id")).containsExactly(
+                List.of("1", "kept body", "2"), List.of("3", "new body", "6"), List.of("4", "body four", "4"));
+        assertThat(deadLetters()).singleElement().satisfies(record -> {
+            DeadLetter letter = DEAD.deserialize(prefix + ".dlq", record.value());
+            assertThat(letter.stage()).isEqualTo("sink");
+            assertThat(letter.table()).isEqualTo("docs");
+            assertThat(letter.reason()).contains("P0002", "v2 table docs has no row with key {\"id\":2} for this update,"
+                    + " which leaves columns [body] as the row holds them");
+            assertThat(V2.deserialize(prefix + ".dlq", letter.record().toString().getBytes(java.nio.charset.StandardCharsets.UTF_8))
+                    .unchanged()).containsExactly("body");
+        });
+        assertThat(applied("docs", "dead_lettered")).isEqualTo(1);
+        assertThat(applied("docs", "upserted")).isEqualTo(3);
+        assertThat(sink.failure()).isNull();
+    }
+
+    private V2Change partial(String afterJson, String... unchanged) {
+        ObjectNode after = (ObjectNode) readTree(afterJson);
+        ObjectNode key = Json.MAPPER.createObjectNode().set("id", after.get("id"));
+        return new V2Change(Op.UPDATE, "docs", key, after, source("docs"), null, List.of(unchanged));
+    }
+
     private V2Change keyless(Op op, String beforeJson, String afterJson) {
         return new V2Change(op, "ledger", Json.MAPPER.createObjectNode(), afterJson == null ? null : (ObjectNode) readTree(afterJson),
                 source("ledger"), beforeJson == null ? null : (ObjectNode) readTree(beforeJson));
