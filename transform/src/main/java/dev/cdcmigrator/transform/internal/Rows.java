@@ -26,7 +26,7 @@ final class Rows {
     /** The columns of {@code row} that hold the placeholder, in row order. */
     static Set<String> unavailableColumns(ObjectNode row) {
         Set<String> columns = new java.util.LinkedHashSet<>();
-        row.fields().forEachRemaining(field -> {
+        row.properties().forEach(field -> {
             if (unavailable(field.getValue())) {
                 columns.add(field.getKey());
             }
