@@ -269,6 +269,9 @@ public final class TableMapping {
      * Replaces Debezium's placeholder for an unchanged TOASTed value (the WAL record did not carry it) with the value
      * from the previous image. A value the previous image does not know either (there is none, or it holds the
      * placeholder too) stays a placeholder: {@link #requireAvailable} says whether the change can do without it.
+     *
+     * @throws MappingException when the previous image lacks the column: the spec reads it only since a restart, so
+     *                          v2 never got its value and cannot keep it
      */
     ObjectNode fillUnchangedToast(ObjectNode after, ObjectNode previous) {
         ObjectNode filled = null;
@@ -277,6 +280,11 @@ public final class TableMapping {
             Map.Entry<String, JsonNode> field = fields.next();
             if (Rows.unavailable(field.getValue())) {
                 JsonNode known = previous == null ? null : previous.get(field.getKey());
+                if (previous != null && known == null) {
+                    throw new MappingException(field.getKey(), "v1 column " + v1Table + "." + field.getKey() + " is an"
+                            + " unchanged TOASTed value that the change does not carry, and the earlier image of the row"
+                            + " does not hold it (the spec reads it only since a restart), so v2 has no value of it to keep");
+                }
                 if (known == null || Rows.unavailable(known)) {
                     continue;
                 }
