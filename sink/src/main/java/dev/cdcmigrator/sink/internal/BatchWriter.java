@@ -145,9 +145,9 @@ public final class BatchWriter {
         if (!change.keyless()) {
             return "v2 table " + change.table() + " has no row with key " + change.key() + " for this update, which"
                     + " leaves columns " + change.unchanged() + " as the row holds them (unchanged TOASTed values of"
-                    + " v1 the change did not carry, and no earlier image of the row was known): writing it would leave"
-                    + " them NULL or their defaults. v2 differs from v1 there (see migrator verify); an update that"
-                    + " changes those columns, or a new snapshot, brings the row";
+                    + " the source the change did not carry, and no earlier image of the row was known): writing it"
+                    + " would leave them NULL or their defaults. The target differs from the source there (see"
+                    + " migrator verify); an update that carries those columns, or a new snapshot, brings the row";
         }
         return "no row of v2 table " + change.table() + " holds the old values " + change.before() + " of this "
                 + change.op().name().toLowerCase(java.util.Locale.ROOT) + " (of a v1 table without a primary key):"
@@ -197,10 +197,10 @@ public final class BatchWriter {
         List<String> updated = columns.stream().filter(c -> !key.contains(c) && !special.identityAlways().contains(c)).toList();
         if (change.partial()) {
             // With nothing else to set, the key set to itself still counts the row, so a missing one is told.
-            List<String> set = updated.isEmpty() ? key.subList(0, 1) : updated;
-            return "UPDATE " + table + " SET " + set.stream().map(c -> SqlText.quote(c) + " = " + (updated.isEmpty() ? SqlText.quote(c) : "?"))
-                    .collect(Collectors.joining(", ")) + " WHERE " + key.stream().map(c -> SqlText.quote(c) + " = ?")
-                    .collect(Collectors.joining(" AND "));
+            String set = updated.isEmpty() ? SqlText.quote(key.get(0)) + " = " + SqlText.quote(key.get(0))
+                    : updated.stream().map(c -> SqlText.quote(c) + " = ?").collect(Collectors.joining(", "));
+            return "UPDATE " + table + " SET " + set + " WHERE "
+                    + key.stream().map(c -> SqlText.quote(c) + " = ?").collect(Collectors.joining(" AND "));
         }
         String placeholders = columns.stream().map(c -> "?").collect(Collectors.joining(", "));
         String onConflict = updated.isEmpty() ? "DO NOTHING" : "DO UPDATE SET "
