@@ -105,6 +105,20 @@ class V2AvroWriterTest {
     }
 
     @Test
+    void anUpdateLeavingColumnsUnchangedIsRefusedNamingTableKeyAndColumnsAndRegistersNothing() {
+        ObjectNode row = V2AvroConverterTest.fullRow();
+        row.remove("note");
+        V2Change partial = new V2Change(Op.UPDATE, "orders", V2AvroConverterTest.json("{\"id\": " + row.get("id") + "}"),
+                row, V2AvroConverterTest.SOURCE, null, List.of("note"));
+
+        assertThatThrownBy(() -> writer().value(TOPIC, partial))
+                .isInstanceOfSatisfying(AvroConversionException.class, e -> assertThat(e.column()).isEqualTo("note"))
+                .hasMessageStartingWith("v2 table orders key {\"id\":" + row.get("id") + "}: columns [note] are to keep the"
+                        + " values v2 holds");
+        assertThat(registry.requests()).isEmpty();
+    }
+
+    @Test
     void aDeleteSharesTheSchemaOfTheUpsertsAndComesBackWithoutARowImage() {
         V2AvroWriter writer = writer();
         writer.value(TOPIC, upsert(V2AvroConverterTest.fullRow()));

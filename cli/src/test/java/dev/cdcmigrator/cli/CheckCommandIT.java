@@ -69,7 +69,9 @@ class CheckCommandIT {
         // tasks.params is jsonb under REPLICA IDENTITY DEFAULT: named, and nothing to do.
         assertThat(result.lines()).contains("OK      v1 public.tasks: primary key (id) keys its changes; "
                 + "REPLICA IDENTITY DEFAULT with toastable columns params: an UPDATE that leaves a TOASTed value unchanged "
-                + "does not carry it, and the transform fills it in from the row's previous image");
+                + "does not carry it, and the transform fills it in from the row's previous image; with none (a row not"
+                + " seen since the migration started, as on the way back) a plain copy of it is left as the target has"
+                + " it, and a value computed from it is a dead letter");
         assertThat(result.lines()).anyMatch(l -> l.startsWith("OK      source: connected to " + pg.jdbcUrl(v1Db)));
         assertThat(result.lines()).contains("OK      source: wal_level is logical");
         // The two others: the test cluster's superuser is the spec's user on both sides.

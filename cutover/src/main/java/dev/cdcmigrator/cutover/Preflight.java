@@ -78,7 +78,8 @@ import org.postgresql.util.PSQLException;
  * topics nor a v2 table shared with other mappings), and its REPLICA IDENTITY lets v1 keep updating and deleting once
  * the publication covers it. Under REPLICA IDENTITY DEFAULT, mapped columns that can be TOASTed (storage extended or external, except
  * varchar/char limited to {@value #SMALL_TEXT_LIMIT} characters) are named: an update that leaves such a value
- * unchanged does not carry it, and the transform fills it in from the row's previous image.
+ * unchanged does not carry it, and the transform fills it in from the row's previous image (or, with none, leaves a plain
+ * copy of it as the target has it).
  *
  * <p>Per mapping (the direct form, or each entry of {@code split}), on its v2 table: it exists in {@code target.schema}; every mapped column exists and is writable (not generated,
  * not GENERATED ALWAYS AS IDENTITY); NOT NULL columns that the spec does not map have a default; SELECT, INSERT, UPDATE
@@ -951,7 +952,9 @@ public final class Preflight {
             } else {
                 findings.add(ok(subject, keyText + "; " + identityName(relation) + " with toastable columns "
                         + String.join(", ", toastable) + ": an UPDATE that leaves a TOASTed value unchanged does not "
-                        + "carry it, and the transform fills it in from the row's previous image"));
+                        + "carry it, and the transform fills it in from the row's previous image; with none (a row "
+                        + "not seen since the migration started, as on the way back) a plain copy of it is left as "
+                        + "the target has it, and a value computed from it is a dead letter"));
             }
         }
     }

@@ -358,7 +358,9 @@ class PreflightIT {
             assertThat(f.level()).isEqualTo(Level.OK);
             assertThat(f.message()).isEqualTo("primary key (id) keys its changes; REPLICA IDENTITY DEFAULT with toastable"
                     + " columns params: an UPDATE that leaves a TOASTed value unchanged does not carry it, and the"
-                    + " transform fills it in from the row's previous image");
+                    + " transform fills it in from the row's previous image; with none (a row not seen since the migration"
+                    + " started, as on the way back) a plain copy of it is left as the target has it, and a value"
+                    + " computed from it is a dead letter");
         });
         assertThat(findings).noneSatisfy(f -> assertThat(f.toString()).contains("TOAST issue"));
         // users: varchar(100) is too small to be TOASTed.

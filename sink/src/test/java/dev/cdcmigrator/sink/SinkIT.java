@@ -339,6 +339,55 @@ class SinkIT {
         assertThat(sink.failure()).isNull();
     }
 
+    @Test
+    void anUpdateLeavingColumnsUnchangedWritesOnlyTheOthersAndIsADeadLetterWhenTheRowIsMissing() throws Exception {
+        execute(db, """
+                CREATE TABLE docs (id bigint PRIMARY KEY, body text DEFAULT 'default body', n int CHECK (n < 100));
+                INSERT INTO docs VALUES (1, 'kept body', 1), (3, 'old body', 0), (4, 'body four', 4);
+                """);
+        Spec spec = spec(1, null, null, Map.of("docs", List.of("id", "body", "n")));
+        provisionTopics(spec);
+        List<V2Change> batch = List.of(
+                partial("{\"id\": 1, \"n\": 2}", "body"),
+                partial("{\"id\": 2, \"n\": 2}", "body"),
+                // In one batch a partial update takes what it leaves unchanged from the row's earlier image.
+                change(Op.UPDATE, "docs", "{\"id\": 3, \"body\": \"new body\", \"n\": 5}", "id"),
+                partial("{\"id\": 3, \"n\": 6}", "body"),
+                partial("{\"id\": 4}", "body", "n"),
+                // Refused merged with its earlier image: the letter holds the merged change, which a replay applies.
+                change(Op.CREATE, "docs", "{\"id\": 6, \"body\": \"six\", \"n\": 1}", "id"),
+                partial("{\"id\": 6, \"n\": 500}", "body"));
+        Map<TopicPartition, Long> next = nextOffsets(produce(batch, false));
+
+        Sink sink = start(spec);
+        awaitStoredOffsets(sink, "migrator_state", next);
+
+        assertThat(rows(db, "SELECT id, body, n FROM docs ORDER BY id")).containsExactly(
+                List.of("1", "kept body", "2"), List.of("3", "new body", "6"), List.of("4", "body four", "4"));
+        List<DeadLetter> letters = deadLetters().stream().map(r -> DEAD.deserialize(prefix + ".dlq", r.value())).toList();
+        assertThat(letters).extracting(DeadLetter::stage, DeadLetter::table).containsOnly(org.assertj.core.groups.Tuple.tuple("sink", "docs"));
+        assertThat(letters).extracting(letter -> letter.record().path("key").path("id").asInt()).containsExactlyInAnyOrder(2, 6);
+        assertThat(letters).filteredOn(letter -> letter.record().path("key").path("id").asInt() == 2).singleElement().satisfies(letter -> {
+            assertThat(letter.reason()).contains("P0002", "v2 table docs has no row with key {\"id\":2} for this update,"
+                    + " which leaves columns [body] as the row holds them");
+            assertThat(letter.record().path("unchanged")).hasToString("[\"body\"]");
+        });
+        assertThat(letters).filteredOn(letter -> letter.record().path("key").path("id").asInt() == 6).singleElement().satisfies(letter -> {
+            assertThat(letter.reason()).contains("23514");
+            assertThat(letter.record().path("after")).hasToString("{\"id\":6,\"body\":\"six\",\"n\":500}");
+            assertThat(letter.record().has("unchanged")).isFalse();
+        });
+        assertThat(applied("docs", "dead_lettered")).isEqualTo(2);
+        assertThat(applied("docs", "upserted")).isEqualTo(3);
+        assertThat(sink.failure()).isNull();
+    }
+
+    private V2Change partial(String afterJson, String... unchanged) {
+        ObjectNode after = (ObjectNode) readTree(afterJson);
+        ObjectNode key = Json.MAPPER.createObjectNode().set("id", after.get("id"));
+        return new V2Change(Op.UPDATE, "docs", key, after, source("docs"), null, List.of(unchanged));
+    }
+
     private V2Change keyless(Op op, String beforeJson, String afterJson) {
         return new V2Change(op, "ledger", Json.MAPPER.createObjectNode(), afterJson == null ? null : (ObjectNode) readTree(afterJson),
                 source("ledger"), beforeJson == null ? null : (ObjectNode) readTree(beforeJson));

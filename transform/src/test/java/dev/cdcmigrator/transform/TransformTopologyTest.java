@@ -217,11 +217,15 @@ class TransformTopologyTest {
     @Test
     void anUnchangedToastPlaceholderNeverReachesV2() {
         rawUsers.pipeInput(users.key("id", 3), users.change("u", null, row(3, "__debezium_unavailable_value", 0L), 500));
+        rawUsers.pipeInput(users.key("id", 4), users.change("c", null, row(4, "__debezium_unavailable_value", 0L), 510));
 
+        byte[] update = accounts.readValue();
+        assertThat(new String(update, StandardCharsets.UTF_8)).doesNotContain("__debezium_unavailable_value");
+        assertThat(V2.deserialize(null, update).unchanged()).containsExactly("display_name");
         assertThat(accounts.isEmpty()).isTrue();
         DeadLetter letter = DEAD.deserialize(null, deadLetters.readValue());
         assertThat(letter.column()).isEqualTo("name");
-        assertThat(letter.reason()).contains("users.name is an unchanged TOASTed value");
+        assertThat(letter.reason()).contains("users.name (key {\"id\":4}) is an unchanged TOASTed value");
     }
 
     @Test

@@ -3,6 +3,7 @@ package dev.cdcmigrator.common.event;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -22,14 +23,25 @@ import java.util.Objects;
  * @param source where on v1 the change came from
  * @param before for a keyless update or delete, the v2 row image its old values map to (the row to act on); null
  *               otherwise
+ * @param unchanged the v2 columns of an update that keep the value the v2 row has: copies of unchanged TOASTed v1
+ *                  values the change did not carry (see {@link #partial()}); they are not in {@code after}, which then
+ *                  holds only the other columns. Empty otherwise, and then left out of the JSON
  */
 public record V2Change(Op op, String table, ObjectNode key, ObjectNode after, SourcePosition source,
-                       @JsonInclude(JsonInclude.Include.NON_NULL) ObjectNode before) {
+                       @JsonInclude(JsonInclude.Include.NON_NULL) ObjectNode before,
+                       @JsonInclude(JsonInclude.Include.NON_EMPTY) List<String> unchanged) {
 
     public V2Change {
         Objects.requireNonNull(op, "op");
         Objects.requireNonNull(table, "table");
         Objects.requireNonNull(key, "key");
+        unchanged = unchanged == null ? List.of() : List.copyOf(unchanged);
+        if (!unchanged.isEmpty() && (op != Op.UPDATE || key.isEmpty())) {
+            throw new IllegalArgumentException("only an update of a keyed row leaves columns unchanged (op " + op.code() + ")");
+        }
+        if (unchanged.stream().anyMatch(column -> after.has(column))) {
+            throw new IllegalArgumentException("a column left unchanged is not written too: " + unchanged + " in " + after);
+        }
         if ((op == Op.DELETE || op == Op.TRUNCATE) != (after == null)) {
             throw new IllegalArgumentException("a delete or truncate has no row image and every other change has one (op " + op.code() + ")");
         }
@@ -43,7 +55,35 @@ public record V2Change(Op op, String table, ObjectNode key, ObjectNode after, So
 
     /** A change of a row identified by its key. */
     public V2Change(Op op, String table, ObjectNode key, ObjectNode after, SourcePosition source) {
-        this(op, table, key, after, source, null);
+        this(op, table, key, after, source, null, List.of());
+    }
+
+    /** A change whose every column is in {@code after} (or a delete). */
+    public V2Change(Op op, String table, ObjectNode key, ObjectNode after, SourcePosition source, ObjectNode before) {
+        this(op, table, key, after, source, before, List.of());
+    }
+
+    /**
+     * Whether this update leaves some columns as the v2 row has them ({@link #unchanged()}): it can only change an
+     * existing row, never insert one, since it does not know every value.
+     */
+    public boolean partial() {
+        return !unchanged.isEmpty();
+    }
+
+    /**
+     * This change and an earlier one of the same row as one change, as the sink applies a row's changes reduced to
+     * one: a full image or a delete stands for itself; a partial update takes the values it leaves unchanged from an
+     * earlier row image, and stays partial in the columns that image lacks too.
+     */
+    public V2Change onTopOf(V2Change earlier) {
+        if (!partial() || earlier.after() == null) {
+            return this;
+        }
+        ObjectNode merged = earlier.after().deepCopy();
+        merged.setAll(after);
+        List<String> stillUnchanged = unchanged.stream().filter(column -> !earlier.after().has(column)).toList();
+        return new V2Change(op, table, key, merged, source, null, stillUnchanged);
     }
 
     /** Whether this is a change of a v2 row without a key, applied by its values (see the class comment). */

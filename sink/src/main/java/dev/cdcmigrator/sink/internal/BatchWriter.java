@@ -22,7 +22,9 @@ import java.util.stream.Collectors;
 
 /**
  * Writes reduced v2 changes with one batched statement per table and shape: upserts as
- * {@code INSERT ... ON CONFLICT (key) DO UPDATE}, deletes by key. The caller owns the transaction.
+ * {@code INSERT ... ON CONFLICT (key) DO UPDATE}, deletes by key, and a partial update ({@link V2Change#partial()}) as
+ * an {@code UPDATE} of the columns it carries, which fails when the row is missing: it does not know every value to
+ * insert one with. The caller owns the transaction.
  *
  * <p>A {@code GENERATED ALWAYS AS IDENTITY} column takes v1's value ({@code OVERRIDING SYSTEM VALUE}) when a row is
  * inserted, and is left out of the update of an existing row, which PostgreSQL refuses for it ("can only be updated
@@ -45,7 +47,10 @@ public final class BatchWriter {
     private record Columns(Set<String> arrays, Set<String> identityAlways, Map<String, String> types) {
     }
 
-    /** Why a keyless update or delete did not apply: no v2 row holds its old values (SQLSTATE no_data_found). */
+    /**
+     * Why a keyless update or delete, or a partial update, did not apply: no v2 row holds its old values, or has its
+     * key (SQLSTATE no_data_found).
+     */
     private static final String NO_MATCHING_ROW = "P0002";
 
     public BatchWriter(String targetSchema) {
@@ -59,7 +64,7 @@ public final class BatchWriter {
 
     /**
      * Applies every change in the caller's transaction; any failure fails the whole batch, also a keyless update or
-     * delete that finds no row to act on ({@link #applyIsolating} then names it).
+     * delete, or a partial update, that finds no row to act on ({@link #applyIsolating} then names it).
      */
     public void applyAll(Connection connection, Collection<PendingChange> changes) throws SQLException {
         // Keys are unique after reduction, so deletes and upserts of different rows commute and can be grouped freely.
@@ -82,12 +87,7 @@ public final class BatchWriter {
                     bindAll(ps, change, columns(connection, change.table()));
                     ps.addBatch();
                 }
-                int[] counts = ps.executeBatch();
-                for (int i = 0; i < counts.length; i++) {
-                    if (counts[i] == 0 && actsOnARow(run.getValue().get(i))) {
-                        throw new SQLException(noMatchingRow(run.getValue().get(i)), NO_MATCHING_ROW);
-                    }
-                }
+                failOnMissingRow(run.getValue(), ps.executeBatch());
             }
         }
         for (Map.Entry<String, List<V2Change>> group : groups.entrySet()) {
@@ -96,7 +96,16 @@ public final class BatchWriter {
                     bindAll(ps, change, columns(connection, change.table()));
                     ps.addBatch();
                 }
-                ps.executeBatch();
+                int[] counts = ps.executeBatch();
+                failOnMissingRow(group.getValue(), counts);
+            }
+        }
+    }
+
+    private static void failOnMissingRow(List<V2Change> changes, int[] counts) throws SQLException {
+        for (int i = 0; i < counts.length; i++) {
+            if (counts[i] == 0 && actsOnARow(changes.get(i))) {
+                throw new SQLException(noMatchingRow(changes.get(i)), NO_MATCHING_ROW);
             }
         }
     }
@@ -127,11 +136,19 @@ public final class BatchWriter {
         return rejected;
     }
 
+    /** Whether the change must find its row: one by its old values, or a partial update by its key. */
     private static boolean actsOnARow(V2Change change) {
-        return change.keyless() && (change.op() == Op.UPDATE || change.op() == Op.DELETE);
+        return change.keyless() ? change.op() == Op.UPDATE || change.op() == Op.DELETE : change.partial();
     }
 
     private static String noMatchingRow(V2Change change) {
+        if (!change.keyless()) {
+            return "v2 table " + change.table() + " has no row with key " + change.key() + " for this update, which"
+                    + " leaves columns " + change.unchanged() + " as the row holds them (unchanged TOASTed values of"
+                    + " the source the change did not carry, and no earlier image of the row was known): writing it"
+                    + " would leave them NULL or their defaults. The target differs from the source there (see"
+                    + " migrator verify); an update that carries those columns, or a new snapshot, brings the row";
+        }
         return "no row of v2 table " + change.table() + " holds the old values " + change.before() + " of this "
                 + change.op().name().toLowerCase(java.util.Locale.ROOT) + " (of a v1 table without a primary key):"
                 + " v2 differs from v1 there (see migrator verify)";
@@ -178,6 +195,13 @@ public final class BatchWriter {
         }
         List<String> columns = names(change.after());
         List<String> updated = columns.stream().filter(c -> !key.contains(c) && !special.identityAlways().contains(c)).toList();
+        if (change.partial()) {
+            // With nothing else to set, the key set to itself still counts the row, so a missing one is told.
+            String set = updated.isEmpty() ? SqlText.quote(key.get(0)) + " = " + SqlText.quote(key.get(0))
+                    : updated.stream().map(c -> SqlText.quote(c) + " = ?").collect(Collectors.joining(", "));
+            return "UPDATE " + table + " SET " + set + " WHERE "
+                    + key.stream().map(c -> SqlText.quote(c) + " = ?").collect(Collectors.joining(" AND "));
+        }
         String placeholders = columns.stream().map(c -> "?").collect(Collectors.joining(", "));
         String onConflict = updated.isEmpty() ? "DO NOTHING" : "DO UPDATE SET "
                 + updated.stream().map(c -> SqlText.quote(c) + " = EXCLUDED." + SqlText.quote(c)).collect(Collectors.joining(", "));
@@ -197,6 +221,13 @@ public final class BatchWriter {
             } else if (change.after() != null) {
                 bind(ps, i, change.after(), special, Set.of());
             }
+            return;
+        }
+        if (change.partial()) {
+            Set<String> notSet = new HashSet<>(special.identityAlways());
+            change.key().fieldNames().forEachRemaining(notSet::add);
+            i = bind(ps, i, change.after(), special, notSet);
+            bind(ps, i, change.key(), special, Set.of());
             return;
         }
         bind(ps, i, change.op() == Op.DELETE ? change.key() : change.after(), special, Set.of());

@@ -8,6 +8,8 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
  * dead-lettered as it arrived).
  *
  * @param position its place in its row's order: the record's offset, or for a replayed dead letter its original's
+ * @param merged whether {@code change} is the record's partial update on top of an earlier change of the row in the
+ *               same batch ({@link V2Change#onTopOf}), so that the record alone no longer holds what it writes
  */
-public record PendingChange(V2Change change, ConsumerRecord<byte[], byte[]> record, long position) {
+public record PendingChange(V2Change change, ConsumerRecord<byte[], byte[]> record, long position, boolean merged) {
 }

@@ -338,8 +338,9 @@ public final class SinkLoop implements Runnable {
                 }
                 replays.computeIfAbsent(row, k -> new ArrayList<>(1)).add(record);
             }
-            reduced.remove(row);
-            reduced.put(row, new PendingChange(change, record, position));
+            PendingChange earlier = reduced.remove(row);
+            V2Change reducedChange = earlier == null ? change : change.onTopOf(earlier.change());
+            reduced.put(row, new PendingChange(reducedChange, record, position, reducedChange != change));
             history.computeIfAbsent(row, k -> new ArrayList<>(1)).add(change);
             if (change.source() != null) {
                 oldestSourceTsMs.merge(change.table(), change.source().tsMs(), Math::min);
@@ -503,12 +504,13 @@ public final class SinkLoop implements Runnable {
 
     /**
      * A row the target refused. From an Avro record the letter keeps the change as JSON, as a JSON record would be:
-     * Avro binary is not text, and {@code migrator dlq list} shows the row to a person.
+     * Avro binary is not text, and {@code migrator dlq list} shows the row to a person. So does the letter of a
+     * partial update merged with earlier changes of its row: its record alone lacks the values they wrote.
      */
     private DeadLetter refused(PendingChange pending, String reason) {
         ConsumerRecord<byte[], byte[]> record = pending.record();
         V2Change change = pending.change();
-        if (!V2Decoder.isAvro(record.value())) {
+        if (!V2Decoder.isAvro(record.value()) && !pending.merged()) {
             return deadLetter(record, change.table(), null, reason);
         }
         byte[] key;

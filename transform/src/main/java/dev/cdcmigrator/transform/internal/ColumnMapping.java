@@ -56,6 +56,27 @@ final class ColumnMapping {
         }
     }
 
+    /**
+     * Whether the value may depend on any of {@code v1Columns}: it copies one, an expression or default reads one (or
+     * the row as a whole), or a Java function computes it.
+     */
+    boolean reads(java.util.Set<String> v1Columns) {
+        return spec.from() != null && v1Columns.contains(spec.from())
+                || readsAny(expression, v1Columns) || readsAny(defaultExpression, v1Columns) || function != null;
+    }
+
+    private static boolean readsAny(Expression e, java.util.Set<String> v1Columns) {
+        return e != null && (e.readsWholeRow() || e.referencedColumns().stream().anyMatch(v1Columns::contains));
+    }
+
+    /**
+     * The v1 column this column copies as it is (no default, no map), so that an unchanged v1 value is an unchanged v2
+     * value; null otherwise.
+     */
+    String plainCopyOf() {
+        return spec.from() != null && spec.defaultValue() == null && spec.map() == null ? spec.from() : null;
+    }
+
     boolean nonDeterministic() {
         return spec.nonDeterministic();
     }

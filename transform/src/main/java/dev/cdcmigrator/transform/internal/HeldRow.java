@@ -9,7 +9,7 @@ import dev.cdcmigrator.common.event.SourcePosition;
  * a dead letter needs should the wait run out.
  *
  * @param op the change kind
- * @param image the full row image after it (unchanged TOASTed values already filled)
+ * @param image the full row image after it (unchanged TOASTed values filled where an earlier image knew them)
  * @param source where it happened on v1
  * @param position its place in capture's order
  * @param sinceMs when the row started waiting (wall clock), kept across later changes of the row

@@ -129,6 +129,8 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
     private final String v1QualifiedTable;
     private final TableMapping mapping;
     private final Map<String, String> requiredColumns;
+    /** The columns of this table that the tables using it as a lookup table read. */
+    private final Set<String> lookupColumns;
     private final String specFingerprint;
     private final Dimensions dimensions;
     private final Wiring wiring;
@@ -167,6 +169,8 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
         this.specFingerprint = specFingerprint;
         this.dimensions = mapping.dimensions();
         this.wiring = wiring;
+        this.lookupColumns = wiring.lookupChildren().values().stream().flatMap(child -> child.getValue().stream())
+                .collect(java.util.stream.Collectors.toUnmodifiableSet());
         this.tenancy = tenancy;
         this.registry = registry;
         this.mapped = counter(registry, "mapped");
@@ -355,6 +359,8 @@ public final class MapProcessor implements Processor<byte[], byte[], byte[], byt
         ObjectNode newest = waiting != null ? waiting.image() : previous == null ? null : previous.row();
         // A read (Debezium's snapshot or the copy) selected the row, so it has every value: nothing to fill.
         ObjectNode image = change.op() == Op.READ ? change.after() : mapping.fillUnchangedToast(change.after(), newest);
+        // Before the dimensions resolve: a lookup must not be made with a value the change does not carry.
+        mapping.requireAvailable(change.op(), image, v1Key, waiting == null && previous != null && previous.row() == null, lookupColumns);
         RawChange filled = new RawChange(change.op(), change.before(), image, change.source(), change.jsonColumns(),
                 change.columnTypes(), change.applied());
         if (dimensions.isEmpty()) {

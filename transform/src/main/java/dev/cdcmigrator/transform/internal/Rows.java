@@ -18,6 +18,22 @@ final class Rows {
     private Rows() {
     }
 
+    /** Whether a value is Debezium's placeholder for an unchanged TOASTed value the change did not carry. */
+    static boolean unavailable(JsonNode value) {
+        return value != null && value.isTextual() && DebeziumValues.UNAVAILABLE.equals(value.asText());
+    }
+
+    /** The columns of {@code row} that hold the placeholder, in row order. */
+    static Set<String> unavailableColumns(ObjectNode row) {
+        Set<String> columns = new java.util.LinkedHashSet<>();
+        row.properties().forEach(field -> {
+            if (unavailable(field.getValue())) {
+                columns.add(field.getKey());
+            }
+        });
+        return columns;
+    }
+
     static List<String> names(JsonNode row) {
         List<String> names = new ArrayList<>();
         row.fieldNames().forEachRemaining(names::add);
@@ -32,7 +48,7 @@ final class Rows {
         ObjectNode parsed = wire.deepCopy();
         for (String column : jsonColumns) {
             JsonNode value = wire.get(column);
-            if (value != null && value.isTextual() && !DebeziumValues.UNAVAILABLE.equals(value.asText())) {
+            if (value != null && value.isTextual() && !unavailable(value)) {
                 try {
                     parsed.set(column, Json.MAPPER.readTree(value.asText()));
                 } catch (IOException e) {

@@ -12,7 +12,8 @@ import java.io.UncheckedIOException;
  * it (null once the row is deleted: the position stays, so that a replayed older change cannot bring the row back).
  *
  * @param position the last applied change's position
- * @param row the row image, or null after a delete
+ * @param row the row image, or null after a delete; an unchanged TOASTed value no change carried yet is Debezium's
+ *            placeholder, until a change carries it
  * @param dimensions the dimension values the row was applied to v2 with (empty without dimensions)
  */
 record StoredImage(StreamPosition position, ObjectNode row, ObjectNode dimensions) {

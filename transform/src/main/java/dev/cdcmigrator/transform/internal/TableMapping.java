@@ -3,7 +3,6 @@ package dev.cdcmigrator.transform.internal;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.cdcmigrator.common.event.DebeziumValues;
 import dev.cdcmigrator.common.event.Op;
 import dev.cdcmigrator.common.event.V2Change;
 import dev.cdcmigrator.common.spec.MappingSpec;
@@ -173,17 +172,26 @@ public final class TableMapping {
             throw new MappingException(null, "a " + change.op().name().toLowerCase(java.util.Locale.ROOT) + " without a row image");
         }
         ObjectNode image = fillUnchangedToast(change.after(), previous);
+        Set<String> unavailable = Rows.unavailableColumns(image);
+        requireAvailable(change.op(), image, v1Key, false, Set.of());
         ObjectNode parsed = Rows.parsed(image, json);
         for (TargetMapping target : targets) {
             ObjectNode oldKey = previous != null && target.matches(previousParsed)
                     ? target.key(previous, previousParsed, v1Key, previousDimensions) : null;
             if (target.matches(parsed)) {
-                ObjectNode row = target.row(image, parsed, dimensions);
+                // v2 keeps what it holds of the values nothing knows; only its existing row can be left so.
+                List<String> unchanged = unavailable.isEmpty() ? List.of() : target.plainCopies(unavailable);
+                ObjectNode row = target.row(image, parsed, dimensions, unchanged);
                 ObjectNode key = target.keyOf(row, v1Key);
+                if (!unchanged.isEmpty() && previous != null && !key.equals(oldKey)) {
+                    throw unavailableValue(target.columns().get(unchanged.get(0)).plainCopyOf(), v1Key,
+                            "and its v2 row in " + target.v2Table() + " is a new one (its v2 key changed, or it starts"
+                                    + " matching the filter), which needs every value");
+                }
                 if (oldKey != null && !oldKey.equals(key)) {
                     out.add(delete(target, oldKey, change));
                 }
-                out.add(new V2Change(change.op(), target.v2Table(), key, row, change.source()));
+                out.add(new V2Change(change.op(), target.v2Table(), key, row, change.source(), null, unchanged));
             } else if (oldKey != null) {
                 out.add(delete(target, oldKey, change));
             } else if (previous == null && change.op() == Op.UPDATE && !target.decidedBy(v1Key)) {
@@ -217,7 +225,7 @@ public final class TableMapping {
                     + " (the table needs REPLICA IDENTITY FULL on v1) and replay this letter");
         }
         ObjectNode before = change.before();
-        if (changesARow && (before == null || hasPlaceholder(before))) {
+        if (changesARow && (before == null || !Rows.unavailableColumns(before).isEmpty())) {
             throw new MappingException(null, what.substring(0, 1).toUpperCase(java.util.Locale.ROOT) + what.substring(1) + " of v1 table " + v1Table + ", which has no primary key,"
                     + " without its old values: ALTER TABLE " + v1Table + " REPLICA IDENTITY FULL so that v2 can tell"
                     + " which row it changes");
@@ -225,6 +233,10 @@ public final class TableMapping {
         Set<String> json = change.jsonColumns();
         ObjectNode none = JsonNodeFactory.instance.objectNode();
         ObjectNode image = change.after() == null ? null : fillUnchangedToast(change.after(), before);
+        if (image != null && change.op() != Op.UPDATE) {
+            // An update's old values are complete (checked above), so only an insert can still hold a placeholder.
+            requireAvailable(change.op(), image, none, false, Set.of());
+        }
         ObjectNode parsedBefore = changesARow ? Rows.parsed(before, json) : null;
         ObjectNode parsed = image == null ? null : Rows.parsed(image, json);
         List<V2Change> out = new ArrayList<>();
@@ -249,33 +261,32 @@ public final class TableMapping {
                 .map(table -> new V2Change(Op.TRUNCATE, table, none, null, source)).toList();
     }
 
-    private static boolean hasPlaceholder(ObjectNode row) {
-        for (JsonNode value : row) {
-            if (value.isTextual() && DebeziumValues.UNAVAILABLE.equals(value.asText())) {
-                return true;
-            }
-        }
-        return false;
-    }
-
     private static V2Change delete(TargetMapping target, ObjectNode key, RawChange change) {
         return new V2Change(Op.DELETE, target.v2Table(), key, null, change.source());
     }
 
     /**
      * Replaces Debezium's placeholder for an unchanged TOASTed value (the WAL record did not carry it) with the value
-     * from the previous image. Without one, the placeholder must not reach v2: the change is dead-lettered.
+     * from the previous image. A value the previous image does not know either (there is none, or it holds the
+     * placeholder too) stays a placeholder: {@link #requireAvailable} says whether the change can do without it.
+     *
+     * @throws MappingException when the previous image lacks the column: the spec reads it only since a restart, so
+     *                          v2 never got its value and cannot keep it
      */
     ObjectNode fillUnchangedToast(ObjectNode after, ObjectNode previous) {
         ObjectNode filled = null;
         Iterator<Map.Entry<String, JsonNode>> fields = after.fields();
         while (fields.hasNext()) {
             Map.Entry<String, JsonNode> field = fields.next();
-            if (field.getValue().isTextual() && DebeziumValues.UNAVAILABLE.equals(field.getValue().asText())) {
+            if (Rows.unavailable(field.getValue())) {
                 JsonNode known = previous == null ? null : previous.get(field.getKey());
-                if (known == null) {
-                    throw new MappingException(field.getKey(), "v1 column " + v1Table + "." + field.getKey()
-                            + " is an unchanged TOASTed value that the change does not carry, and no earlier image of the row is known");
+                if (previous != null && known == null) {
+                    throw new MappingException(field.getKey(), "v1 column " + v1Table + "." + field.getKey() + " is an"
+                            + " unchanged TOASTed value that the change does not carry, and the earlier image of the row"
+                            + " does not hold it (the spec reads it only since a restart), so v2 has no value of it to keep");
+                }
+                if (known == null || Rows.unavailable(known)) {
+                    continue;
                 }
                 if (filled == null) {
                     filled = after.deepCopy();
@@ -284,5 +295,56 @@ public final class TableMapping {
             }
         }
         return filled != null ? filled : after;
+    }
+
+    /**
+     * Refuses a change whose image still holds unchanged TOASTed values nothing knows ({@link #fillUnchangedToast})
+     * unless each v2 row it updates holds them as plain copies, which v2 keeps: it must be an update, and neither a
+     * dimension, nor the lookup columns other tables read of it, nor a filter, v2 key or computed v2 column of any
+     * mapping may read one.
+     *
+     * @param image the filled row image
+     * @param deleted whether the last change applied to the row deleted it (v2 has no row to leave values in)
+     * @param lookupColumns the columns of this table that tables using it as a lookup table read
+     * @throws MappingException naming the table, the key and the first such column (the change is dead-lettered)
+     */
+    public void requireAvailable(Op op, ObjectNode image, JsonNode v1Key, boolean deleted, Set<String> lookupColumns) {
+        for (String column : Rows.unavailableColumns(image)) {
+            String why = deleted ? "and the row was deleted before this " + op.name().toLowerCase(java.util.Locale.ROOT)
+                    + ", so v2 has no row holding it" : whyNeeded(op, Set.of(column), v1Key, lookupColumns);
+            if (why != null) {
+                throw unavailableValue(column, v1Key, why);
+            }
+        }
+    }
+
+    private MappingException unavailableValue(String column, JsonNode v1Key, String why) {
+        return new MappingException(column, "v1 column " + v1Table + "." + column + " (key " + v1Key + ") is an unchanged"
+                + " TOASTed value that the change does not carry, and no earlier image of the row is known, " + why);
+    }
+
+    private String whyNeeded(Op op, Set<String> column, JsonNode v1Key, Set<String> lookupColumns) {
+        if (op != Op.UPDATE) {
+            return "and this " + op.name().toLowerCase(java.util.Locale.ROOT) + " writes its v2 rows whole";
+        }
+        if (dimensionReads(column)) {
+            return "and an isolation dimension of " + v1Table + " reads it";
+        }
+        if (lookupColumns.stream().anyMatch(column::contains)) {
+            return "and tables using " + v1Table + " as a lookup table read it";
+        }
+        for (TargetMapping target : targets) {
+            String needs = target.needsUnavailable(column, v1Key);
+            if (needs != null) {
+                return "and " + needs;
+            }
+        }
+        return null;
+    }
+
+    private boolean dimensionReads(Set<String> unavailable) {
+        SpecReads reads = new SpecReads();
+        dimensions.collectReads(reads);
+        return !reads.wholeRow().isEmpty() || reads.reads().stream().anyMatch(read -> unavailable.contains(read.column()));
     }
 }

@@ -83,10 +83,46 @@ final class TargetMapping {
 
     /** The full v2 row for a v1 row, in spec column order, then the dimension columns. */
     ObjectNode row(ObjectNode wire, ObjectNode parsed, ObjectNode dimensions) {
+        return row(wire, parsed, dimensions, List.of());
+    }
+
+    /** As {@link #row(ObjectNode, ObjectNode, ObjectNode)}, without the v2 columns {@code unchanged}. */
+    ObjectNode row(ObjectNode wire, ObjectNode parsed, ObjectNode dimensions, List<String> unchanged) {
         ObjectNode row = JsonNodeFactory.instance.objectNode();
-        columns.values().forEach(c -> row.set(c.v2Column(), c.value(wire, parsed)));
+        columns.values().stream().filter(c -> !unchanged.contains(c.v2Column()))
+                .forEach(c -> row.set(c.v2Column(), c.value(wire, parsed)));
         row.setAll(dimensions);
         return row;
+    }
+
+    /** The v2 columns that copy one of {@code v1Columns} as it is, in spec order. */
+    List<String> plainCopies(java.util.Set<String> v1Columns) {
+        return columns.values().stream().filter(c -> c.plainCopyOf() != null && v1Columns.contains(c.plainCopyOf()))
+                .map(ColumnMapping::v2Column).toList();
+    }
+
+    /**
+     * What of this mapping needs a value of {@code unavailable} (v1 columns whose value the change does not carry and
+     * nothing else knows), so that the v2 row cannot be updated leaving its copies of them as they are: the filter, a
+     * v2 key column, or a v2 column computed from one. Null when nothing does.
+     */
+    String needsUnavailable(java.util.Set<String> unavailable, JsonNode v1Key) {
+        if (where != null && (where.readsWholeRow() || where.referencedColumns().stream().anyMatch(unavailable::contains))) {
+            return "the filter of " + v1Table + " into " + v2Table + " reads it";
+        }
+        List<String> key = keyColumns(v1Key);
+        for (ColumnMapping column : columns.values()) {
+            if (!column.reads(unavailable)) {
+                continue;
+            }
+            if (key.contains(column.v2Column())) {
+                return "v2 key column " + v2Table + "." + column.v2Column() + " needs it";
+            }
+            if (column.plainCopyOf() == null) {
+                return "v2 column " + v2Table + "." + column.v2Column() + " is computed from it, not copied as it is";
+            }
+        }
+        return null;
     }
 
     /**
