@@ -325,15 +325,15 @@ class ReverseIT {
         CliRun check = CliRun.of("check", "--reverse", "--spec", file.toString());
         assertThat(check.exit()).as(check.toString()).isEqualTo(ExitCodes.OK);
         assertThat(check.lines()).as(check.toString()).noneMatch(line -> line.contains("REPLICA IDENTITY FULL"));
-        Spec spec = new SpecParser().parse(file);
-        forward = Pipeline.start(spec, dir.resolve("forward"), 0, new SimpleMeterRegistry());
+        Spec spec = migration.spec();
+        forward = migration.start(spec, "forward", new SimpleMeterRegistry());
         awaitV2(v2Rows, v1Rows);
         assertThat(pg.rows(v2, "SELECT relreplident FROM pg_class WHERE relname = 'documents'")).containsExactly(List.of("d"));
         assertThat(pg.rows(v2, "SELECT pg_column_size(body) > 8192 FROM documents ORDER BY id"))
                 .as("stored out of line, not compressed inline").containsOnly(List.of("t"));
 
         MeterRegistry backMeters = new SimpleMeterRegistry();
-        back = Pipeline.start(Reversal.inverse(spec), dir.resolve("back"), 0, backMeters);
+        back = migration.start(Reversal.inverse(spec), "back", backMeters);
         await("the way back starts").atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(200))
                 .until(() -> back.failure().isPresent() || back.running());
         assertThat(back.failure()).isEmpty();
