@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.cdcmigrator.common.Topics;
+import dev.cdcmigrator.common.event.SchemaReferences;
 import dev.cdcmigrator.common.serde.Json;
 import dev.cdcmigrator.common.spec.Spec;
 import dev.cdcmigrator.common.spec.SpecParser;
@@ -19,12 +20,15 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.test.TestRecord;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Level;
@@ -42,6 +46,8 @@ import org.openjdk.jmh.annotations.TearDown;
  *   <li>{@code topologySnapshotRow}, {@code topologyUpdateRow}: a Debezium change envelope (as capture publishes it)
  *       through the real topology ({@link TransformTopology#build}, TopologyTestDriver, RocksDB image store) to the
  *       serialized v2 change: parse, image lookup, mapping (CEL), image write, serialization;</li>
+ *   <li>{@code topologyNamedSchemaUpdateRow}: the same update as capture sends it once the partition carried its
+ *       schemas inline: payloads alone, the schemas named by headers ({@link SchemaReferences});</li>
  *   <li>{@code parseEnvelope}: only the envelope's JSON parse and decoding ({@link RawChange#parse});</li>
  *   <li>{@code mapRow}: only the compiled mapping ({@link TableMapping#map}) of an already parsed change.</li>
  * </ul>
@@ -66,6 +72,10 @@ public class TransformHotPath {
     private final byte[][] reads = new byte[ROWS][];
     private final byte[][] updates = new byte[ROWS][];
     private final int[][] positionOffsets = new int[ROWS][];
+    private final byte[][] namedKeys = new byte[ROWS][];
+    private final byte[][] namedUpdates = new byte[ROWS][];
+    private final int[][] namedPositionOffsets = new int[ROWS][];
+    private Headers namedSchemas;
     private long position = 1_000_000_000_000L;
     private final RawChange[] parsedUpdates = new RawChange[ROWS];
     private final JsonNode[] v1Keys = new JsonNode[ROWS];
@@ -104,6 +114,9 @@ public class TransformHotPath {
             reads[i] = Json.MAPPER.writeValueAsBytes(envelope(templates.get("read"), id, "r", 1_000 + i));
             updates[i] = Json.MAPPER.writeValueAsBytes(envelope(templates.get("update"), id, "u", Long.parseLong(POSITION)));
             positionOffsets[i] = offsetsOf(updates[i], POSITION);
+            namedKeys[i] = Json.MAPPER.writeValueAsBytes(key.get("payload"));
+            namedUpdates[i] = Json.MAPPER.writeValueAsBytes(Json.MAPPER.readTree(updates[i]).get("payload"));
+            namedPositionOffsets[i] = offsetsOf(namedUpdates[i], POSITION);
             v1Keys[i] = F.objectNode().put("id", id);
             images[i] = mapping.map(RawChange.parse(reads[i]), v1Keys[i], null).image();
             parsedUpdates[i] = RawChange.parse(updates[i]);
@@ -112,9 +125,15 @@ public class TransformHotPath {
         for (int i = 0; i < ROWS; i++) {
             input.pipeInput(keys[i], reads[i]);
         }
+        // The update's schemas inline once, as capture sends them first to a partition; a position after every read.
+        advancePosition(0);
+        input.pipeInput(keys[0], updates[0]);
+        namedSchemas = new RecordHeaders()
+                .add(SchemaReferences.KEY_HEADER, schemaId(keys[0]))
+                .add(SchemaReferences.VALUE_HEADER, schemaId(updates[0]));
         List<byte[]> mapped = output.readValuesToList();
-        if (mapped.size() != ROWS || !deadLetters.isEmpty()) {
-            throw new IllegalStateException("expected " + ROWS + " v2 changes and no dead letters, got " + mapped.size()
+        if (mapped.size() != ROWS + 1 || !deadLetters.isEmpty()) {
+            throw new IllegalStateException("expected " + (ROWS + 1) + " v2 changes and no dead letters, got " + mapped.size()
                     + " and " + deadLetters.readValuesToList().size() + " dead letters: "
                     + (deadLetters.isEmpty() ? "" : new String(deadLetters.readValue())));
         }
@@ -165,11 +184,21 @@ public class TransformHotPath {
         return at.stream().mapToInt(Integer::intValue).toArray();
     }
 
+    /** The id capture names the schema of this inline key or value by: the SHA-256 of its schema's bytes. */
+    private static byte[] schemaId(byte[] inline) {
+        String text = new String(inline, java.nio.charset.StandardCharsets.UTF_8);
+        byte[] schema = text.substring("{\"schema\":".length(), text.indexOf(",\"payload\":")).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        return SchemaReferences.id(schema, 0, schema.length).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
     /** Gives row {@code i}'s update a position after every earlier one (13 digits, written in place). */
     private void advancePosition(int i) {
+        advancePosition(updates[i], positionOffsets[i]);
+    }
+
+    private void advancePosition(byte[] bytes, int[] offsets) {
         long p = ++position;
-        byte[] bytes = updates[i];
-        for (int offset : positionOffsets[i]) {
+        for (int offset : offsets) {
             long v = p;
             for (int d = POSITION.length() - 1; d >= 0; d--) {
                 bytes[offset + d] = (byte) ('0' + v % 10);
@@ -195,6 +224,14 @@ public class TransformHotPath {
         int i = nextRow();
         advancePosition(i);
         input.pipeInput(keys[i], updates[i]);
+        return output.readValue();
+    }
+
+    @Benchmark
+    public byte[] topologyNamedSchemaUpdateRow() {
+        int i = nextRow();
+        advancePosition(namedUpdates[i], namedPositionOffsets[i]);
+        input.pipeInput(new TestRecord<>(namedKeys[i], namedUpdates[i], namedSchemas, (Long) null));
         return output.readValue();
     }
 
