@@ -346,25 +346,16 @@ class MappingTopologyTest {
             assertThat(v2(t)).as(t).isEmpty();
         }
 
+        java.util.function.BiFunction<String, String, org.assertj.core.groups.Tuple> letter = (t, why) -> org.assertj.core.groups.Tuple.tuple(
+                t, "body", "v1 column " + t + ".body (key {\"id\":7}) is an unchanged TOASTed value that the change does not"
+                        + " carry, and no earlier image of the row is known, and " + why);
         assertThat(deadLetters()).extracting(DeadLetter::table, DeadLetter::column, DeadLetter::reason).containsExactly(
-                org.assertj.core.groups.Tuple.tuple("computed", "body", "v1 column computed.body (key {\"id\":7}) is an unchanged"
-                        + " TOASTed value that the change does not carry, and no earlier image of the row is known, and v2 column"
-                        + " computed.size is computed from it, not copied as it is"),
-                org.assertj.core.groups.Tuple.tuple("defaulted", "body", "v1 column defaulted.body (key {\"id\":7}) is an unchanged"
-                        + " TOASTed value that the change does not carry, and no earlier image of the row is known, and v2 column"
-                        + " defaulted.body is computed from it, not copied as it is"),
-                org.assertj.core.groups.Tuple.tuple("mapped", "body", "v1 column mapped.body (key {\"id\":7}) is an unchanged"
-                        + " TOASTed value that the change does not carry, and no earlier image of the row is known, and v2 column"
-                        + " mapped.body is computed from it, not copied as it is"),
-                org.assertj.core.groups.Tuple.tuple("filtered", "body", "v1 column filtered.body (key {\"id\":7}) is an unchanged"
-                        + " TOASTed value that the change does not carry, and no earlier image of the row is known, and the"
-                        + " filter of filtered into filtered reads it"),
-                org.assertj.core.groups.Tuple.tuple("keyed", "body", "v1 column keyed.body (key {\"id\":7}) is an unchanged"
-                        + " TOASTed value that the change does not carry, and no earlier image of the row is known, and v2 key"
-                        + " column keyed.body needs it"),
-                org.assertj.core.groups.Tuple.tuple("inserted", "body", "v1 column inserted.body (key {\"id\":7}) is an unchanged"
-                        + " TOASTed value that the change does not carry, and no earlier image of the row is known, and this"
-                        + " create writes its v2 rows whole"));
+                letter.apply("computed", "v2 column computed.size is computed from it, not copied as it is"),
+                letter.apply("defaulted", "v2 column defaulted.body is computed from it, not copied as it is"),
+                letter.apply("mapped", "v2 column mapped.body is computed from it, not copied as it is"),
+                letter.apply("filtered", "the filter of filtered into filtered reads it"),
+                letter.apply("keyed", "v2 key column keyed.body needs it"),
+                letter.apply("inserted", "this create writes its v2 rows whole"));
     }
 
     @Test
